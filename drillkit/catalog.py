@@ -1,0 +1,106 @@
+"""The drill pack: `drills/drills.yaml` read into dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from drillkit.errors import ConfigError, UnknownDrillError
+from drillkit.paths import pack_dir
+
+Database = Literal["empty", "seeded"]
+
+
+@dataclass(frozen=True)
+class Drill:
+    number: int
+    slug: str
+    section: str
+    section_title: str
+    title: str
+    database: Database
+    summary: str
+    task: str
+    leaves_behind: str
+    explanation: str
+    hints: tuple[str, ...]
+    pack: Path
+
+    @property
+    def stem(self) -> str:
+        return f"{self.number:02d}_{self.slug}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.py"
+
+    @property
+    def starter_path(self) -> Path:
+        return self.pack / "drills" / "starters" / self.filename
+
+    @property
+    def solution_path(self) -> Path:
+        return self.pack / "solutions" / self.filename
+
+    @property
+    def checks_module(self) -> str:
+        return f"drillkit.checks.d{self.stem}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    drills: tuple[Drill, ...]
+
+    def get(self, ref: str | int) -> Drill:
+        """Look a drill up by number ("3") or slug ("select")."""
+        text = str(ref).strip()
+        for drill in self.drills:
+            if text in (str(drill.number), drill.slug, f"{drill.number:02d}"):
+                return drill
+        valid = ", ".join(str(d.number) for d in self.drills)
+        raise UnknownDrillError(f"no drill {text!r}; drills are numbered {valid} (see `drill list`)")
+
+    @cached_property
+    def by_number(self) -> dict[int, Drill]:
+        return {d.number: d for d in self.drills}
+
+
+def load_catalog(pack: Path | None = None) -> Catalog:
+    import yaml  # deferred: only commands that need the pack pay for it
+
+    pack = pack or pack_dir()
+    source = pack / "drills" / "drills.yaml"
+    try:
+        data = yaml.load(source.read_text(encoding="utf-8"), Loader=_loader())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the drill pack {source}: {exc}") from None
+    try:
+        sections: dict[str, str] = data["sections"]
+        drills = tuple(
+            Drill(
+                number=int(item["number"]),
+                slug=str(item["slug"]),
+                section=str(item["section"]),
+                section_title=sections[item["section"]],
+                title=str(item["title"]),
+                database=item["database"],
+                summary=str(item["summary"]),
+                task=str(item["task"]).rstrip(),
+                leaves_behind=str(item["leaves_behind"]),
+                explanation=str(item["explanation"]).rstrip(),
+                hints=tuple(str(h) for h in item["hints"]),
+                pack=pack,
+            )
+            for item in data["drills"]
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"the drill pack {source} is malformed: {exc!r}") from None
+    return Catalog(drills)
+
+
+def _loader() -> type:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,0 +1,78 @@
+"""Drill 3 · select: user 1's documents, newest first, sorted by Postgres."""
+
+from __future__ import annotations
+
+from drillkit.checks.base import CheckList, Context, Fail, show_sql
+from drillkit.checks.helpers import (
+    describe,
+    document_list,
+    has_order_by,
+    ids_of,
+    mapped_class,
+    newest_first,
+    selects_from,
+    with_dates,
+)
+
+CHECKS = CheckList()
+
+
+@CHECKS.add("`docs` is a list of Document objects")
+def is_list(ctx: Context) -> None:
+    document_cls = mapped_class(ctx, "Document")
+    docs = ctx.require("docs", "`docs`", "end with: docs = session.scalars(stmt).all()")
+    document_list(docs, document_cls, "docs")
+
+
+@CHECKS.add("it holds exactly user 1's documents")
+def right_rows(ctx: Context) -> None:
+    got = ids_of(ctx.namespace["docs"], "docs")
+    want = newest_first(ctx, 1)
+    if sorted(got) != sorted(i for i, _ in want):
+        raise Fail(
+            "`docs` does not hold exactly the documents whose owner_id is 1",
+            expected=f"ids {sorted(i for i, _ in want)}",
+            actual=f"ids {sorted(got)}" if got else "an empty list",
+            help="filter in SQL: .where(Document.owner_id == 1)",
+            sql=show_sql(selects_from(ctx.recorder.statements, "documents")),
+        )
+
+
+@CHECKS.add("newest first (created_at descending)")
+def ordered(ctx: Context) -> None:
+    got = ids_of(ctx.namespace["docs"], "docs")
+    want = newest_first(ctx, 1)
+    if got != [i for i, _ in want]:
+        oldest_first = got == [i for i, _ in reversed(want)]
+        raise Fail(
+            "the documents are oldest first" if oldest_first else "the documents are not newest first",
+            expected=describe(want),
+            actual=describe(with_dates(ctx, got)),
+            help="order_by(Document.created_at.desc()); without .desc() you get oldest first",
+            sql=show_sql(selects_from(ctx.recorder.statements, "documents")),
+        )
+
+
+@CHECKS.add("Postgres did the sorting (ORDER BY in the SQL sent)")
+def sorted_in_sql(ctx: Context) -> None:
+    selects = selects_from(ctx.recorder.statements, "documents")
+    if not any(has_order_by(s) and "created_at" in s.sql for s in selects):
+        raise Fail(
+            "the order is right, but the SQL your code sent has no ORDER BY created_at: "
+            "the sorting happened in Python",
+            expected="SELECT ... FROM documents WHERE ... ORDER BY documents.created_at DESC",
+            actual=f"{len(selects)} SELECT(s) from documents without ORDER BY created_at",
+            help="sorting in Postgres scales and can use an index; add .order_by(...) to the select()",
+            sql=show_sql(selects),
+        )
+
+
+@CHECKS.add("written with select(), not the legacy session.query()")
+def modern(ctx: Context) -> None:
+    if ctx.recorder.legacy_query_calls:
+        raise Fail(
+            "your code uses session.query(), the 1.x Query API",
+            expected="session.scalars(select(Document).where(...).order_by(...)).all()",
+            actual=f"session.query() called {ctx.recorder.legacy_query_calls} time(s)",
+            help="build a select() statement and run it with session.scalars()",
+        )

@@ -1,0 +1,121 @@
+"""Drill 5 · get_db: a FastAPI dependency that always closes its session.
+
+The checker drives the generator the way FastAPI does: next() to get the session,
+next() again after a normal request, gen.throw(exc) when the route raised.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from drillkit.checks.base import CheckList, Context, Fail
+
+CHECKS = CheckList()
+
+
+class RouteError(Exception):
+    """What the checker throws in, as FastAPI does when a route raises."""
+
+
+def _start(ctx: Context) -> tuple[Any, Session]:
+    gen = ctx.namespace["get_db"]()
+    try:
+        db = next(gen)
+    except StopIteration:
+        raise Fail(
+            "get_db() finished without yielding anything",
+            expected="yield db",
+            actual="the generator stopped at once",
+        ) from None
+    return gen, db
+
+
+def _require_closed(ctx: Context, db: Session, when: str) -> None:
+    if not ctx.recorder.was_closed(db):
+        raise Fail(
+            f"the session was not closed {when}",
+            expected="db.close() runs (the connection goes back to the pool)",
+            actual="the session is still open: under load the pool runs dry",
+            help="put the yield in try: and db.close() in finally: (or use `with SessionLocal() as db:`)",
+        )
+
+
+@CHECKS.add("get_db is a generator function")
+def is_generator(ctx: Context) -> None:
+    get_db = ctx.require("get_db", "`get_db`", "def get_db(): ... yield db ...")
+    if not callable(get_db):
+        raise Fail("`get_db` is not a function", actual=repr(get_db)[:200])
+    if not inspect.isgeneratorfunction(get_db):
+        wrapped = getattr(get_db, "__wrapped__", None)
+        raise Fail(
+            "get_db does not yield",
+            expected="a generator: `yield db`, so FastAPI can run cleanup after the route",
+            actual="a @contextmanager; FastAPI wants the bare generator"
+            if wrapped is not None and inspect.isgeneratorfunction(wrapped)
+            else "a plain function that returns",
+            help="`return db` can never close the session afterwards; `yield db` can",
+        )
+
+
+@CHECKS.add("each call yields a fresh Session from SessionLocal")
+def yields_session(ctx: Context) -> None:
+    gen, db = _start(ctx)
+    other_gen, other = _start(ctx)
+    try:
+        if not isinstance(db, Session):
+            raise Fail(
+                "get_db yields something that is not a Session",
+                expected="a Session from SessionLocal()",
+                actual=f"{type(db).__name__}: {db!r}"[:200],
+            )
+        if db is ctx.sandbox.session or db is other:
+            raise Fail(
+                "get_db hands out the same Session every time",
+                expected="a new Session per request",
+                actual="one shared Session (requests would see each other's changes)",
+                help="call SessionLocal() inside get_db",
+            )
+        if db.get_bind() is not ctx.engine:
+            raise Fail("the session is not bound to the drill's engine", help="use SessionLocal()")
+        db.execute(text("SELECT 1"))
+    finally:
+        gen.close()
+        other_gen.close()
+
+
+@CHECKS.add("the session is closed after the request finishes")
+def closed_after_success(ctx: Context) -> None:
+    gen, db = _start(ctx)
+    db.execute(text("SELECT 1"))
+    try:
+        next(gen)
+    except StopIteration:
+        pass
+    else:
+        gen.close()
+        raise Fail("get_db yields more than once", expected="exactly one yield", actual="a second yield")
+    _require_closed(ctx, db, "after a normal request")
+
+
+@CHECKS.add("the session is closed when the route raises, and the error still propagates")
+def closed_after_error(ctx: Context) -> None:
+    gen, db = _start(ctx)
+    db.execute(text("SELECT 1"))
+    try:
+        gen.throw(RouteError("the route failed"))
+    except RouteError:
+        pass
+    except StopIteration:
+        raise Fail(
+            "get_db swallowed the route's exception",
+            expected="the exception propagates (FastAPI turns it into a 500 and logs it)",
+            actual="the generator ended quietly",
+            help="don't catch it, or re-raise with `raise` after cleaning up",
+        ) from None
+    else:
+        raise Fail("get_db yielded again after the route raised", expected="no second yield")
+    _require_closed(ctx, db, "when the route raised")

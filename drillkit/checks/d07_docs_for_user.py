@@ -1,0 +1,96 @@
+"""Drill 7 · build: docs_for_user(session, user_id), newest first, for any user."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from drillkit.checks.base import CheckList, Context, Fail, show_sql, watching
+from drillkit.checks.helpers import (
+    describe,
+    document_list,
+    has_order_by,
+    ids_of,
+    mapped_class,
+    newest_first,
+    selects_from,
+    with_dates,
+)
+
+CHECKS = CheckList()
+USERS = (1, 2, 3)  # 3 owns nothing: the empty case must work too
+
+
+def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, bool]:
+    """Call the learner's function with a fresh session, as a web route would."""
+    document_cls = ctx.namespace["Document"]
+    with ctx.new_session() as session, watching(ctx) as statements:
+        executes_before = len(ctx.recorder.orm_executes)
+        value = ctx.namespace["docs_for_user"](session, user_id)
+        docs = document_list(value, document_cls, f"docs_for_user(session, {user_id})")
+        ids_of(docs, "the result")  # read ids while the session is open
+        used_session = any(e.session is session for e in ctx.recorder.orm_executes[executes_before:])
+    return docs, statements, used_session
+
+
+@CHECKS.add("docs_for_user(session, user_id) is a function")
+def signature(ctx: Context) -> None:
+    mapped_class(ctx, "Document")
+    fn = ctx.require("docs_for_user", "`docs_for_user`", "def docs_for_user(session, user_id): ...")
+    if not callable(fn):
+        raise Fail("`docs_for_user` is not a function", actual=repr(fn)[:200])
+    try:
+        inspect.signature(fn).bind(object(), 1)
+    except TypeError:
+        raise Fail(
+            "docs_for_user cannot be called as docs_for_user(session, user_id)",
+            expected="two parameters: the session, then the user's id",
+            actual=f"docs_for_user{inspect.signature(fn)}",
+        ) from None
+
+
+@CHECKS.add("it returns each user's documents, newest first (users 1, 2 and 3)")
+def each_user(ctx: Context) -> str | None:
+    python_sorted = False
+    for user_id in USERS:
+        docs, statements, _ = _call(ctx, user_id)
+        got = ids_of(docs, "the result")
+        want = newest_first(ctx, user_id)
+        if got != [i for i, _ in want]:
+            right_set = sorted(got) == sorted(i for i, _ in want)
+            raise Fail(
+                f"docs_for_user(session, {user_id}) "
+                + (
+                    "has the right documents in the wrong order"
+                    if right_set
+                    else "returns the wrong documents"
+                ),
+                expected=describe(want),
+                actual=describe(with_dates(ctx, got)),
+                help="newest first: order_by(Document.created_at.desc())"
+                if right_set
+                else "filter on the user_id argument, not a fixed number",
+                sql=show_sql(selects_from(statements, "documents")),
+            )
+        if want and not any(has_order_by(s) for s in selects_from(statements, "documents")):
+            python_sorted = True
+    if python_sorted:
+        return (
+            "You sorted in Python (the relationship version). It works; the query version "
+            "with order_by sorts in the database and scales better, because Postgres can "
+            "use an index and never ships rows you don't need."
+        )
+    return None
+
+
+@CHECKS.add("it uses the session it is given")
+def uses_argument(ctx: Context) -> None:
+    _, statements, used_session = _call(ctx, 1)
+    if not used_session:
+        raise Fail(
+            "docs_for_user ignored its session argument",
+            expected="queries run through the `session` parameter",
+            actual="the session passed in was never used"
+            + (f"; {len(statements)} statement(s) went elsewhere" if statements else ""),
+            help="a web route passes its own per-request session: use that one, not a global",
+        )

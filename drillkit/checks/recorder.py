@@ -1,0 +1,94 @@
+"""Observe what learner code really did: SQL sent, flushes, legacy queries, closed sessions.
+
+Installed on the sandbox engine and the Session class *before* the learner's file runs,
+because learner code holds its own references to the sandbox objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState, Session
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    in_flush: bool  # emitted by the unit of work (dirty tracking), not written by hand
+
+    @property
+    def verb(self) -> str:
+        return self.sql.lstrip().split(None, 1)[0].upper() if self.sql.strip() else ""
+
+
+@dataclass
+class OrmExecute:
+    session: Session
+    statement: Any
+    is_update: bool
+    is_delete: bool
+
+
+@dataclass
+class Recorder:
+    statements: list[Statement] = field(default_factory=list)
+    orm_executes: list[OrmExecute] = field(default_factory=list)
+    legacy_query_calls: int = 0
+    closed_sessions: list[Session] = field(default_factory=list)
+    flushing: int = 0
+
+    def mark(self) -> int:
+        return len(self.statements)
+
+    def since(self, mark: int) -> list[Statement]:
+        return self.statements[mark:]
+
+    def was_closed(self, session: Session) -> bool:
+        return any(s is session for s in self.closed_sessions)
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._on_cursor)
+        event.listen(Session, "do_orm_execute", self._on_orm_execute)
+        self._wrap_session_methods()
+
+    def _on_cursor(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(Statement(_inline(statement, parameters), self.flushing > 0))
+
+    def _on_orm_execute(self, state: ORMExecuteState) -> None:
+        self.orm_executes.append(OrmExecute(state.session, state.statement, state.is_update, state.is_delete))
+
+    def _wrap_session_methods(self) -> None:
+        recorder = self
+        flush, query, close = Session.flush, Session.query, Session.close
+
+        def counted_flush(self: Session, objects: Any = None) -> None:
+            recorder.flushing += 1
+            try:
+                flush(self, objects)
+            finally:
+                recorder.flushing -= 1
+
+        def counted_query(self: Session, *entities: Any, **kwargs: Any) -> Any:
+            recorder.legacy_query_calls += 1
+            return query(self, *entities, **kwargs)
+
+        def recorded_close(self: Session) -> None:
+            recorder.closed_sessions.append(self)
+            close(self)
+
+        Session.flush = counted_flush  # type: ignore[method-assign]
+        Session.query = counted_query  # type: ignore[method-assign]
+        Session.close = recorded_close  # type: ignore[method-assign]
+
+
+def _inline(statement: str, parameters: Any) -> str:
+    """SQL with parameter values shown, for display only."""
+    if isinstance(parameters, dict) and parameters:
+        shown = statement
+        for key in sorted(parameters, key=len, reverse=True):
+            shown = shown.replace(f"%({key})s", repr(parameters[key]))
+        return shown
+    return statement

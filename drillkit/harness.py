@@ -1,0 +1,158 @@
+"""Child-process entry point: run one learner file, then its drill's checks.
+
+    python -m drillkit.harness <checks-module> <learner-file>
+
+The CLI starts this in its own process group with a timeout. Results go to the JSON
+file named by DRILL_RESULT_FILE, never to stdout, which belongs to the learner.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import sys
+import types
+from pathlib import Path
+
+from drillkit.results import CheckResult, RunOutcome
+
+RESULT_ENV = "DRILL_RESULT_FILE"
+OUTPUT_LIMIT = 64 * 1024
+FIRST_CHECK = "your file runs without errors"
+
+
+class BoundedOutput(io.TextIOBase):
+    """Stands in for stdout/stderr: keeps the first OUTPUT_LIMIT characters, counts the rest."""
+
+    def __init__(self, limit: int = OUTPUT_LIMIT) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.limit = limit
+        self.truncated = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(len(text), room)
+        if len(text) > room:
+            self.truncated = True
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]:
+    try:
+        source = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale="your file is not UTF-8 text",
+            actual=f"byte {exc.start} cannot be decoded",
+            help="save the file as UTF-8 (every modern editor can)",
+        )
+    try:
+        return compile(source, str(path), "exec"), None
+    except (SyntaxError, ValueError) as exc:
+        where = ""
+        if isinstance(exc, SyntaxError) and exc.lineno:
+            line = (exc.text or "").rstrip("\n")
+            caret = " " * max((exc.offset or 1) - 1 - (len(line) - len(line.lstrip())), 0) + "^"
+            where = f"line {exc.lineno}:\n    {line.strip()}\n    {caret}\n"
+        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        return None, CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale="Python cannot parse your file",
+            actual=f"{where}{type(exc).__name__}: {message}",
+            help="fix the syntax error at that line, then run the check again",
+        )
+
+
+def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
+    from drillkit.checks.base import learner_traceback
+
+    module = types.ModuleType("__main__")
+    module.__file__ = str(path)
+    sys.modules["__main__"] = module  # like `python FILE`, so `if __name__ == "__main__"` runs
+    sys.path.insert(0, str(path.parent))
+    try:
+        exec(code, module.__dict__)
+    except SystemExit as exc:
+        return module.__dict__, CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale="your file called sys.exit()",
+            actual=f"SystemExit({exc.code!r})",
+            help="remove the exit call: the checker needs your module to finish normally",
+        )
+    except BaseException as exc:  # KeyboardInterrupt included: it is the learner's
+        return module.__dict__, CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale=f"your file raised {type(exc).__name__}",
+            actual=learner_traceback(exc, path),
+            help="read the last line of the error, then the line of your file above it",
+        )
+    return module.__dict__, CheckResult(FIRST_CHECK, "passed")
+
+
+def run(checks_module: str, path: Path) -> RunOutcome:
+    from sqlalchemy.pool import NullPool
+
+    from drillkit import sandbox
+    from drillkit.checks.base import Context, run_checks
+    from drillkit.checks.recorder import Recorder
+
+    checks = importlib.import_module(checks_module)
+    recorder = Recorder()
+    recorder.install(sandbox.engine)
+    captured = BoundedOutput()
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = captured
+    try:
+        code, failure = _load_source(path)
+        namespace: dict = {}
+        if code is not None:
+            namespace, failure = _execute(code, path)
+        results = [failure]
+        if failure.status == "passed":
+            truth = sandbox.make_engine(
+                os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV], poolclass=NullPool
+            )
+            ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue)
+            results += run_checks(checks.CHECKS.checks, ctx)
+        else:
+            results += [
+                CheckResult(c.name, "skipped", rationale="your file has to run first")
+                for c in checks.CHECKS.checks
+            ]
+    finally:
+        sys.stdout, sys.stderr = real_stdout, real_stderr
+    return RunOutcome(
+        results,
+        output=captured.getvalue(),
+        output_truncated=captured.truncated,
+        statements=[s.sql for s in recorder.statements],
+    )
+
+
+def main() -> None:
+    checks_module, file_arg = sys.argv[1], sys.argv[2]
+    outcome = run(checks_module, Path(file_arg).resolve())
+    Path(os.environ[RESULT_ENV]).write_text(json.dumps(outcome.to_json()), encoding="utf-8")
+    sys.stdout.flush()
+    # Skip interpreter shutdown: learner threads or atexit hooks must not hold the run up.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

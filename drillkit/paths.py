@@ -1,0 +1,54 @@
+"""Every filesystem location drillkit uses, resolved in one place.
+
+Environment overrides (documented in the README):
+  DRILL_HOME       data dir holding progress.json and the embedded server (default: platformdirs)
+  DRILL_PROGRESS   the progress file itself
+  DRILL_WORKSPACE  the learner's workspace (default: ./drillwork)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Paths:
+    home: Path
+    progress_file: Path
+    pgdata: Path
+    workspace: Path
+
+    @property
+    def locks(self) -> Path:
+        return self.home / "locks"
+
+
+def resolve_paths(workspace: Path | None = None, env: Mapping[str, str] = os.environ) -> Paths:
+    if env.get("DRILL_HOME"):
+        home = Path(env["DRILL_HOME"]).expanduser()
+    else:
+        import platformdirs  # deferred: only needed when no override is set
+
+        home = Path(platformdirs.user_data_dir("drillkit", appauthor=False))
+    progress = Path(env["DRILL_PROGRESS"]).expanduser() if env.get("DRILL_PROGRESS") else None
+    if workspace is None:
+        workspace = Path(env.get("DRILL_WORKSPACE") or "drillwork")
+    return Paths(
+        home=home.absolute(),
+        progress_file=(progress or home / "progress.json").absolute(),
+        pgdata=(home / "pgdata").absolute(),
+        workspace=workspace.expanduser().absolute(),
+    )
+
+
+def pack_dir() -> Path:
+    """Where `drills/` and `solutions/` live: inside the wheel, or at the repo root."""
+    bundled = PACKAGE_DIR / "_pack"
+    if (bundled / "drills").is_dir():
+        return bundled
+    return PACKAGE_DIR.parent

@@ -1,0 +1,67 @@
+"""What a check run produces. Built in the child process, sent to the CLI as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+CheckStatus = Literal["passed", "failed", "skipped"]
+
+
+@dataclass
+class CheckResult:
+    """One line of a report; a failure carries why, expected, actual and a hint (like check50)."""
+
+    name: str
+    status: CheckStatus
+    rationale: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    help: str | None = None
+    sql: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    results: list[CheckResult]
+    output: str = ""
+    output_truncated: bool = False
+    statements: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunOutcome:
+        return cls(
+            results=[CheckResult(**r) for r in data["results"]],
+            output=data.get("output", ""),
+            output_truncated=bool(data.get("output_truncated")),
+            statements=list(data.get("statements", [])),
+        )
+
+
+@dataclass
+class CheckReport:
+    """The whole answer to `drill check N`, as the renderer and `--json` see it."""
+
+    drill: int
+    slug: str
+    title: str
+    file: str
+    results: list[CheckResult]
+    output: str = ""
+    output_truncated: bool = False
+    untouched_starter: bool = False
+    seconds: float = 0.0
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.status == "passed" for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["passed"] = self.passed
+        return data

@@ -1,0 +1,138 @@
+"""Run a learner's file for one drill in a child process against a fresh schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from drillkit.catalog import Drill
+from drillkit.database import Database
+from drillkit.errors import Interrupted, LearnerFileError
+from drillkit.harness import FIRST_CHECK, RESULT_ENV
+from drillkit.results import CheckReport, CheckResult, RunOutcome
+from drillkit.runschema import run_schema
+from drillkit.sandbox_env import sandbox_env
+
+DEFAULT_TIMEOUT = 10.0
+STDERR_LIMIT = 4000
+
+
+def validate_learner_file(path: Path) -> Path:
+    if not path.exists():
+        raise LearnerFileError(f"no such file: {path}")
+    if path.is_dir():
+        raise LearnerFileError(f"{path} is a directory, not a Python file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise LearnerFileError(f"cannot read {path}: {exc.strerror}") from None
+    return path
+
+
+def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_TIMEOUT) -> CheckReport:
+    path = validate_learner_file(path).resolve()
+    started = time.monotonic()
+    with _signals_as_interrupts(), run_schema(db, seeded=drill.database == "seeded") as schema:
+        outcome = _run_child(drill, path, db, schema, timeout)
+    return CheckReport(
+        drill=drill.number,
+        slug=drill.slug,
+        title=drill.title,
+        file=str(path),
+        results=outcome.results,
+        output=outcome.output,
+        output_truncated=outcome.output_truncated,
+        untouched_starter=_same_text(path, drill.starter_path),
+        seconds=round(time.monotonic() - started, 3),
+        statements=outcome.statements,
+    )
+
+
+def _run_child(drill: Drill, path: Path, db: Database, schema: str, timeout: float) -> RunOutcome:
+    with tempfile.TemporaryDirectory(prefix="drillkit-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        stderr_file = Path(tmp) / "stderr.txt"
+        env = sandbox_env(db.sqlalchemy_url, schema)
+        env[RESULT_ENV] = str(result_file)
+        with stderr_file.open("wb") as stderr:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "drillkit.harness", drill.checks_module, str(path)],
+                cwd=path.parent,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                start_new_session=True,  # its own process group: we can kill all it spawned
+            )
+            try:
+                code = child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(child)
+                return _failed_first(
+                    f"your code was still running after {timeout:g} seconds and was stopped",
+                    actual="no result before the time limit",
+                    help="look for a loop that never ends, or a query waiting on a lock; "
+                    "`--timeout` gives slow code more time",
+                    drill=drill,
+                )
+            except BaseException:
+                _kill_group(child)
+                raise
+            finally:
+                if child.poll() is None:
+                    _kill_group(child)
+        if result_file.exists():
+            return RunOutcome.from_json(json.loads(result_file.read_text(encoding="utf-8")))
+        stderr_text = stderr_file.read_text(encoding="utf-8", errors="replace")[-STDERR_LIMIT:]
+        return _failed_first(
+            f"your code ended the Python process (exit code {code}) before the checks could run",
+            actual=stderr_text.strip() or None,
+            help="remove os._exit()/signal calls; the checker needs your module to finish",
+            drill=drill,
+        )
+
+
+def _failed_first(rationale: str, *, actual: str | None, help: str, drill: Drill) -> RunOutcome:
+    from importlib import import_module
+
+    names = [c.name for c in import_module(drill.checks_module).CHECKS.checks]
+    results = [CheckResult(FIRST_CHECK, "failed", rationale=rationale, actual=actual, help=help)]
+    results += [CheckResult(n, "skipped", rationale="your file has to run first") for n in names]
+    return RunOutcome(results)
+
+
+def _kill_group(child: subprocess.Popen) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+
+
+@contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _same_text(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes().replace(b"\r\n", b"\n") == b.read_bytes().replace(b"\r\n", b"\n")
+    except OSError:
+        return False
