@@ -7,7 +7,19 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from drillkit.errors import DrillkitError
+from drillkit.errors import DrillkitError, ExitCode
+
+
+def _fail(message: str, code: int) -> None:
+    Console(stderr=True, highlight=False).print(f"[red]drill: error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(code)
+
+
+def _click_class(name: str) -> type[Exception]:
+    """Click's exception classes, whether Typer vendors click or depends on it."""
+    import typer
+
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,12 +27,27 @@ def main(argv: list[str] | None = None) -> None:
 
     from drillkit.cli import app
 
+    usage_error, click_exception = _click_class("UsageError"), _click_class("ClickException")
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="drill", standalone_mode=True)
+        # standalone_mode=False: usage errors reach us, so they print as one line too.
+        code = command.main(args=argv, prog_name="drill", standalone_mode=False)
     except DrillkitError as exc:
-        Console(stderr=True, highlight=False).print(f"[red]drill: error:[/] {escape(str(exc))}")
-        sys.exit(int(exc.exit_code))
+        _fail(str(exc), int(exc.exit_code))
+    except usage_error as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help())  # bare `drill` or `drill db`: help, not an error
+            sys.exit(ExitCode.OK)
+        where = f"drill {ctx.command_path.split(' ', 1)[-1]} --help" if ctx and ctx.parent else "drill --help"
+        _fail(f"{exc.format_message()} (see `{where}`)", ExitCode.USAGE)  # type: ignore[attr-defined]
+    except click_exception as exc:
+        _fail(exc.format_message(), exc.exit_code)  # type: ignore[attr-defined]
+    except Exception as exc:
+        if type(exc).__name__ != "Abort":  # click's Abort: Ctrl-C at a prompt
+            raise
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +48,43 @@ class Drill:
     @property
     def checks_module(self) -> str:
         return f"drillkit.checks.d{self.stem}"
+
+
+def logical_lines(text: str) -> list[str]:
+    """Undo the YAML's hard wrapping: one string per paragraph or `- bullet`."""
+    lines: list[str] = []
+    bullet_indent = -1  # indent of the bullet being continued, -1 outside a bullet
+    for raw in text.splitlines():
+        line, indent = raw.strip(), len(raw) - len(raw.lstrip())
+        if not line:
+            lines.append("")
+            bullet_indent = -1
+        elif line.startswith("- "):
+            lines.append(line)
+            bullet_indent = indent
+        elif lines and lines[-1] and (bullet_indent < 0 or indent > bullet_indent):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+            bullet_indent = -1
+    return lines
+
+
+def starter_text(drill: Drill) -> str:
+    """The starter as the learner gets it: the task as a comment, then the code."""
+    lines = [f"# Drill {drill.number} · {drill.title}  ({drill.section_title})", "#"]
+    for line in logical_lines(drill.task):
+        indent = "  " if line.startswith("- ") else ""
+        wrapped = textwrap.wrap(line, 86, subsequent_indent=indent) or [""]
+        lines += [f"# {part}".rstrip() for part in wrapped]
+    lines += [
+        "#",
+        f"# Your file must leave behind: {drill.leaves_behind}.",
+        f"# Check it:  drill check {drill.number}   (runs this file against a fresh Postgres schema)",
+        f"# Stuck?     drill reveal {drill.number}  (after you have tried and run it)",
+        "",
+    ]
+    return "\n".join(lines) + drill.starter_path.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

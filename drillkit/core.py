@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drillkit import progress
-from drillkit.catalog import Catalog, Drill, load_catalog
+from drillkit.catalog import Catalog, Drill, load_catalog, starter_text
 from drillkit.errors import LearnerFileError
 from drillkit.paths import Paths
 from drillkit.progress import DrillProgress, Status
@@ -71,20 +71,6 @@ def list_drills(paths: Paths, catalog: Catalog | None = None) -> Listing:
             )
         )
     return Listing(rows, loaded.warning)
-
-
-def starter_text(drill: Drill) -> str:
-    """The starter as the learner gets it: the task as a comment, then the code."""
-    lines = [f"# Drill {drill.number} · {drill.title}  ({drill.section_title})", "#"]
-    lines += [f"# {line}".rstrip() for line in drill.task.splitlines()]
-    lines += [
-        "#",
-        f"# Your file must leave behind: {drill.leaves_behind}.",
-        f"# Check it:  drill check {drill.number}   (runs this file against a fresh Postgres schema)",
-        f"# Stuck?     drill reveal {drill.number}  (after you have tried and run it)",
-        "",
-    ]
-    return "\n".join(lines) + drill.starter_path.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

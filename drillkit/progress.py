@@ -25,7 +25,7 @@ Status = Literal["not started", "attempted", "passed", "passed after reveal"]
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -38,7 +38,7 @@ class DrillProgress:
 
     def status(self, *, has_file: bool = False) -> Status:
         if self.first_passed_at:
-            if self.revealed_at and self.revealed_at <= self.first_passed_at:
+            if self.revealed_at and self.revealed_at < self.first_passed_at:
                 return "passed after reveal"
             return "passed"
         if self.attempts or has_file:

@@ -13,6 +13,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from drillkit.catalog import logical_lines
 from drillkit.core import Checked, Listing, Revealed, Started
 from drillkit.results import CheckResult
 
@@ -37,7 +38,7 @@ def shown_path(path: Path | str) -> str:
 
 def warning(console: Console, text: str | None) -> None:
     if text:
-        console.print(f"[yellow]warning:[/] {escape(text)}")
+        console.print(f"[yellow]warning:[/] {escape(text)}", soft_wrap=True)
 
 
 def listing(console: Console, result: Listing) -> None:
@@ -67,6 +68,10 @@ def listing(console: Console, result: Listing) -> None:
         console.print(f"Next: [bold]drill {verb} {nxt.number}[/] — {escape(nxt.summary)}")
 
 
+def task_text(task: str) -> Text:
+    return Text("\n".join(logical_lines(task)))
+
+
 def started(console: Console, result: Started) -> None:
     path = shown_path(result.path)
     n = result.drill.number
@@ -74,7 +79,7 @@ def started(console: Console, result: Started) -> None:
         console.print(f"[green]Created[/] {escape(path)}")
     else:
         console.print(f"[yellow]Kept your existing attempt[/] at {escape(path)} (nothing was overwritten).")
-    console.print(Padding(escape(result.drill.task), (1, 2)))
+    console.print(Padding(task_text(result.drill.task), (1, 2)))
     console.print(f"Write your answer in that file, then run: [bold]drill check {n}[/]")
 
 

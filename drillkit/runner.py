@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from drillkit.catalog import Drill
+from drillkit.catalog import Drill, starter_text
 from drillkit.database import Database
 from drillkit.errors import Interrupted, LearnerFileError
 from drillkit.harness import FIRST_CHECK, RESULT_ENV
@@ -51,7 +51,7 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
         results=outcome.results,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
-        untouched_starter=_same_text(path, drill.starter_path),
+        untouched_starter=_is_untouched(path, drill),
         seconds=round(time.monotonic() - started, 3),
         statements=outcome.statements,
     )
@@ -131,8 +131,9 @@ def _signals_as_interrupts() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _same_text(a: Path, b: Path) -> bool:
+def _is_untouched(path: Path, drill: Drill) -> bool:
     try:
-        return a.read_bytes().replace(b"\r\n", b"\n") == b.read_bytes().replace(b"\r\n", b"\n")
-    except OSError:
+        mine = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except (OSError, UnicodeDecodeError):
         return False
+    return mine == starter_text(drill)

@@ -1,0 +1,90 @@
+"""Shared fixtures: one real Postgres for the whole session, and a way to run the real CLI.
+
+By default the tests start drillkit's embedded server in a temporary DRILL_HOME and stop
+it at the end. Set DRILL_DATABASE_URL to run them against an existing server instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drillkit import database
+from drillkit.paths import resolve_paths
+from drillkit.runschema import connect, list_run_schemas
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Learner:
+    """A learner's world: a home (shared server), their own progress file and workspace."""
+
+    home: Path
+    cwd: Path
+    env: dict[str, str]
+
+    @property
+    def workspace(self) -> Path:
+        return self.cwd / "drillwork"
+
+    def drill(self, *args: str, timeout: float = 120, **env: str) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "drillkit", *args],
+            cwd=self.cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def drill_home() -> Iterator[Path]:
+    # Not under pytest's 0700 tmp dir: the embedded server runs as another user when root.
+    home = Path(tempfile.mkdtemp(prefix="drillkit-test-home-"))
+    os.chmod(home, 0o755)
+    paths = resolve_paths(env={"DRILL_HOME": str(home)})
+    db = database.resolve(paths)
+    yield home
+    with connect(db) as conn:
+        leftovers = list_run_schemas(conn)
+    if db.kind == "embedded":
+        database.stop_embedded(paths)
+    assert leftovers == [], f"run schemas left behind: {leftovers}"
+
+
+@pytest.fixture
+def learner(drill_home: Path, tmp_path: Path) -> Learner:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_") or k == "DRILL_DATABASE_URL"}
+    env.update(
+        DRILL_HOME=str(drill_home),
+        DRILL_PROGRESS=str(tmp_path / "progress.json"),
+        COLUMNS="120",
+        NO_COLOR="1",
+    )
+    cwd = tmp_path / "learner"
+    cwd.mkdir()
+    return Learner(drill_home, cwd, env)
