@@ -35,6 +35,7 @@ class DrillProgress:
     last_result: Literal["passed", "failed"] | None = None
     first_passed_at: str | None = None
     revealed_at: str | None = None
+    hints_used: int = 0
 
     def status(self, *, has_file: bool = False) -> Status:
         if self.first_passed_at:

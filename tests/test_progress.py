@@ -30,6 +30,7 @@ def test_round_trip_and_schema_version(tmp_path: Path) -> None:
                 "last_result": None,
                 "first_passed_at": None,
                 "revealed_at": None,
+                "hints_used": 0,
             }
         },
     }
