@@ -25,11 +25,15 @@ class Database:
 
     @property
     def sqlalchemy_url(self) -> str:
-        return "postgresql+psycopg://" + self.libpq_url.split("://", 1)[1]
+        return sqlalchemy_url(self.libpq_url)
 
     @property
     def display(self) -> str:
         return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", self.libpq_url)
+
+
+def sqlalchemy_url(libpq_url: str) -> str:
+    return "postgresql+psycopg://" + libpq_url.split("://", 1)[1]
 
 
 def resolve(paths: Paths, env: Mapping[str, str] = os.environ) -> Database:

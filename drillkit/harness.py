@@ -147,8 +147,9 @@ def run(checks_module: str, path: Path) -> RunOutcome:
 
 def main() -> None:
     checks_module, file_arg = sys.argv[1], sys.argv[2]
+    result_file = Path(os.environ.pop(RESULT_ENV))  # not the learner's business
     outcome = run(checks_module, Path(file_arg).resolve())
-    Path(os.environ[RESULT_ENV]).write_text(json.dumps(outcome.to_json()), encoding="utf-8")
+    result_file.write_text(json.dumps(outcome.to_json()), encoding="utf-8")
     sys.stdout.flush()
     # Skip interpreter shutdown: learner threads or atexit hooks must not hold the run up.
     os._exit(0)

@@ -14,11 +14,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from drillkit.catalog import Drill, starter_text
-from drillkit.database import Database
+from drillkit.database import Database, sqlalchemy_url
 from drillkit.errors import Interrupted, LearnerFileError
 from drillkit.harness import FIRST_CHECK, RESULT_ENV
 from drillkit.results import CheckReport, CheckResult, RunOutcome
-from drillkit.runschema import run_schema
+from drillkit.runschema import RunSpace, run_space
 from drillkit.sandbox_env import sandbox_env
 
 DEFAULT_TIMEOUT = 10.0
@@ -41,8 +41,8 @@ def validate_learner_file(path: Path) -> Path:
 def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_TIMEOUT) -> CheckReport:
     path = validate_learner_file(path).resolve()
     started = time.monotonic()
-    with _signals_as_interrupts(), run_schema(db, seeded=drill.database == "seeded") as schema:
-        outcome = _run_child(drill, path, db, schema, timeout)
+    with _signals_as_interrupts(), run_space(db, seeded=drill.database == "seeded") as space:
+        outcome = _run_child(drill, path, space, timeout)
     return CheckReport(
         drill=drill.number,
         slug=drill.slug,
@@ -57,11 +57,11 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
     )
 
 
-def _run_child(drill: Drill, path: Path, db: Database, schema: str, timeout: float) -> RunOutcome:
+def _run_child(drill: Drill, path: Path, space: RunSpace, timeout: float) -> RunOutcome:
     with tempfile.TemporaryDirectory(prefix="drillkit-") as tmp:
         result_file = Path(tmp) / "result.json"
         stderr_file = Path(tmp) / "stderr.txt"
-        env = sandbox_env(db.sqlalchemy_url, schema)
+        env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
         env[RESULT_ENV] = str(result_file)
         with stderr_file.open("wb") as stderr:
             child = subprocess.Popen(
@@ -120,8 +120,13 @@ def _kill_group(child: subprocess.Popen) -> None:
 def _signals_as_interrupts() -> Iterator[None]:
     """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema."""
 
+    fired = False
+
     def handler(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
+        nonlocal fired
+        if not fired:  # later signals must not interrupt the cleanup the first one started
+            fired = True
+            raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

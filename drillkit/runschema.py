@@ -1,13 +1,22 @@
-"""One disposable schema per check: created (and seeded) before, dropped after, always."""
+"""One disposable schema per check, owned by a throwaway role; both dropped afterwards, always.
+
+Learner code connects as the run's role, which owns only the run's schema: it cannot
+read other run schemas, create in or drop `public`, or create roles and databases.
+This guards against mistakes and curiosity, not against a determined attacker: the
+learner's code still runs as the operating-system user who started drillkit.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from drillkit.database import Database
 from drillkit.errors import DatabaseUnavailableError
@@ -20,73 +29,138 @@ PREFIX = "drill_run_"
 ORPHAN_AGE_SECONDS = 600
 
 
+@dataclass(frozen=True)
+class RunSpace:
+    schema: str
+    learner_url: str  # libpq URL learner code connects with
+    isolated: bool  # False: the server refused CREATE ROLE; learner code uses your credentials
+
+
 def new_schema_name() -> str:
     # The creation time is in the name so a later run can sweep orphans without a registry.
     return f"{PREFIX}{int(time.time())}_{os.getpid()}_{secrets.token_hex(3)}"
 
 
-def connect(db: Database) -> psycopg.Connection:
+def connect(db: Database | str) -> psycopg.Connection:
     import psycopg
 
+    url = db if isinstance(db, str) else db.libpq_url
     try:
-        return psycopg.connect(db.libpq_url, autocommit=True, connect_timeout=5)
+        return psycopg.connect(url, autocommit=True, connect_timeout=5)
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {db.display}: {reason}") from None
+        shown = db.display if isinstance(db, Database) else "the run role"
+        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {shown}: {reason}") from None
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @contextmanager
-def run_schema(db: Database, *, seeded: bool) -> Iterator[str]:
-    """Yield the name of a fresh schema; drop it afterwards whatever happened."""
+def run_space(db: Database, *, seeded: bool) -> Iterator[RunSpace]:
+    """Create role + schema (+ seed rows) in two round trips; drop both afterwards."""
     conn = connect(db)
     name = new_schema_name()
     try:
         sweep_orphans(conn)
-        script = f'CREATE SCHEMA "{name}"; SET search_path TO "{name}";'
+        password = secrets.token_urlsafe(18)
+        isolated = _create_role(conn, name, password)
+        owner = f' AUTHORIZATION "{name}"' if isolated else ""
+        script = f'CREATE SCHEMA "{name}"{owner};'
+        if isolated:
+            script += f'SET ROLE "{name}";'  # so the seeded tables belong to the run role
+        script += f'SET search_path TO "{name}";'
         if seeded:
             script += seed_sql()
+        script += "RESET ROLE;"
         conn.execute(script.encode())
-        yield name
+        learner_url = with_credentials(db.libpq_url, name, password) if isolated else db.libpq_url
+        if isolated and db.kind == "external":
+            connect(learner_url).close()  # pg_hba.conf may not let new roles in
+        yield RunSpace(name, learner_url, isolated)
     finally:
-        _drop(db, conn, name)
+        # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            _drop(db, conn, name)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _create_role(conn: psycopg.Connection, name: str, password: str) -> bool:
+    import psycopg
+
+    try:
+        conn.execute(
+            f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}' NOSUPERUSER NOCREATEDB "
+            f"NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 16;"
+            f'GRANT "{name}" TO CURRENT_USER;'
+            f'ALTER ROLE "{name}" SET search_path TO "{name}";'.encode()
+        )
+    except psycopg.Error:
+        conn.execute(f'DROP ROLE IF EXISTS "{name}"'.encode())
+        return False
+    return True
+
+
+def _drop_sql(name: str, role_exists: bool) -> bytes:
+    script = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE usename = '{name}' AND pid <> pg_backend_pid();"
+        f'DROP SCHEMA IF EXISTS "{name}" CASCADE;'
+    )
+    if role_exists:
+        script += f'DROP OWNED BY "{name}" CASCADE; DROP ROLE IF EXISTS "{name}";'
+    return script.encode()
 
 
 def _drop(db: Database, conn: psycopg.Connection, name: str) -> None:
     import psycopg
 
-    statement = f'DROP SCHEMA IF EXISTS "{name}" CASCADE'.encode()
+    def drop(c: psycopg.Connection) -> None:
+        exists = c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+        c.execute(_drop_sql(name, exists is not None))
+
     try:
-        conn.execute(statement)
+        drop(conn)
     except psycopg.Error:
         # The first connection may have died with the learner's run; use a new one.
         with connect(db) as fresh:
-            fresh.execute(statement)
+            drop(fresh)
     finally:
         conn.close()
 
 
-def sweep_orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -> list[str]:
-    """Drop run schemas left behind by a killed drillkit (only ours, only old ones)."""
+def _run_names(conn: psycopg.Connection) -> set[str]:
+    pattern = PREFIX.replace("_", r"\_") + "%"
     rows = conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
-        (PREFIX.replace("_", r"\_") + "%",),
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE %(p)s "
+        "UNION SELECT rolname FROM pg_roles WHERE rolname LIKE %(p)s",
+        {"p": pattern},
     ).fetchall()
+    return {r[0] for r in rows}
+
+
+def sweep_orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -> list[str]:
+    """Drop run schemas and roles left behind by a killed drillkit (only ours, only old ones)."""
     cutoff = time.time() - max_age
     dropped = []
-    for (name,) in rows:
+    for name in sorted(_run_names(conn)):
         try:
             created = int(name[len(PREFIX) :].split("_", 1)[0])
         except ValueError:
             continue
         if created < cutoff:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'.encode())
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+            conn.execute(_drop_sql(name, exists is not None))
             dropped.append(name)
     return dropped
 
 
 def list_run_schemas(conn: psycopg.Connection) -> list[str]:
-    rows = conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
-        (PREFIX.replace("_", r"\_") + "%",),
-    ).fetchall()
-    return [r[0] for r in rows]
+    """Run schemas and run roles that exist right now."""
+    return sorted(_run_names(conn))

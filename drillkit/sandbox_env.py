@@ -9,7 +9,8 @@ SCHEMA_ENV = "DRILL_SANDBOX_SCHEMA"
 
 
 def sandbox_env(url: str, schema: str) -> dict[str, str]:
-    env = dict(os.environ)
+    # Learner code gets only the run's credentials, never DRILL_DATABASE_URL's.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
     env[URL_ENV] = url
     env[SCHEMA_ENV] = schema
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # keep the learner's workspace free of __pycache__

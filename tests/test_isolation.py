@@ -1,0 +1,198 @@
+"""Hostile or unlucky learner code: privileges, interrupts, concurrency. Nothing leaks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from drillkit import database
+from drillkit.paths import resolve_paths
+from drillkit.runschema import connect, list_run_schemas
+from tests.conftest import REPO, Learner
+
+ESCAPE = """
+import os
+from sqlalchemy import create_engine, text
+from drillkit.sandbox import engine
+
+other = os.environ["OTHER_SCHEMA"]
+attempts = {
+    "read public": "SELECT * FROM public.drill_test_secret",
+    "create in public": "CREATE TABLE public.evil (id int)",
+    "drop public": "DROP SCHEMA public CASCADE",
+    "read another run": f'SELECT * FROM "{other}".documents',
+    "drop another run": f'DROP SCHEMA "{other}" CASCADE',
+    "create role": "CREATE ROLE evil",
+    "create database": "CREATE DATABASE evil",
+}
+auto = engine.execution_options(isolation_level="AUTOCOMMIT")
+for what, sql in attempts.items():
+    try:
+        with auto.connect() as conn:
+            conn.execute(text(sql))
+        print(what, "ALLOWED")
+    except Exception as exc:
+        print(what, "denied", getattr(exc.orig, "sqlstate", None))
+"""
+
+
+def admin_url(learner: Learner) -> str:
+    return database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)})).libpq_url
+
+
+def test_learner_role_is_confined_to_its_schema(learner: Learner, tmp_path: Path) -> None:
+    url = admin_url(learner)
+    other = "drill_run_9999999999_1_feed00"  # looks like another learner's live run
+    with connect(url) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS public.drill_test_secret (answer int)")
+        conn.execute(f'CREATE SCHEMA "{other}"; CREATE TABLE "{other}".documents (id int)'.encode())
+    try:
+        path = tmp_path / "escape.py"
+        path.write_text(ESCAPE, encoding="utf-8")
+        result = learner.drill("check", "3", "--file", str(path), "--json", OTHER_SCHEMA=other)
+        printed = result.json["output"]
+        lines = dict(line.rsplit(" ", 1) for line in printed.strip().splitlines())
+        assert "ALLOWED" not in printed, printed
+        # 42501 insufficient_privilege; CREATE DATABASE may also be refused as 42501.
+        assert set(lines.values()) == {"42501"}, printed
+        assert len(lines) == 7
+        # The tool is still healthy afterwards.
+        ok = learner.drill("check", "3", "--file", str(REPO / "solutions" / "03_select.py"))
+        assert ok.code == 0
+        with connect(url) as conn:
+            assert conn.execute(f'SELECT count(*) FROM "{other}".documents').fetchone() == (0,)
+            assert conn.execute("SELECT to_regclass('public.evil')").fetchone() == (None,)
+    finally:
+        with connect(url) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE'.encode())
+            conn.execute("DROP TABLE IF EXISTS public.drill_test_secret")
+
+
+def test_learner_does_not_see_admin_credentials(learner: Learner, tmp_path: Path) -> None:
+    path = tmp_path / "peek.py"
+    path.write_text("import os\nprint(sorted(k for k in os.environ if k.startswith('DRILL_')))\n")
+    result = learner.drill("check", "3", "--file", str(path), "--json", DRILL_DATABASE_URL=admin_url(learner))
+    assert result.json["output"].strip() == "['DRILL_SANDBOX_SCHEMA', 'DRILL_SANDBOX_URL']"
+
+
+def harness_processes(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "drillkit.harness" in cmdline and marker in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_stops_child_and_drops_schema(
+    learner: Learner, tmp_path: Path, sig: int, code: int
+) -> None:
+    loop = tmp_path / f"loop_{sig}.py"
+    loop.write_text("from drillkit.sandbox import session\nwhile True:\n    pass\n", encoding="utf-8")
+    url = admin_url(learner)
+    with connect(url) as conn:
+        before = set(list_run_schemas(conn))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "drillkit", "check", "3", "--file", str(loop), "--timeout", "60"],
+        cwd=learner.cwd,
+        env=learner.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not harness_processes(str(loop)):
+        assert time.monotonic() < deadline, "the check never started its child"
+        time.sleep(0.05)
+    time.sleep(0.3)  # let the learner's module reach its loop
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stderr
+    assert harness_processes(str(loop)) == []
+    with connect(url) as conn:
+        assert set(list_run_schemas(conn)) == before
+
+
+def test_concurrent_checks_all_work(learner: Learner) -> None:
+    jobs = [("3", "03_select.py"), ("3", "03_select.py"), ("6", "06_update.py"), ("4", "04_insert.py")] * 2
+
+    def run(job: tuple[str, str]) -> int:
+        return learner.drill("check", job[0], "--file", str(REPO / "solutions" / job[1])).code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(run, jobs)) == [0] * len(jobs)
+    rows = learner.drill("list", "--json").json["drills"]
+    attempts = {r["number"]: r["attempts"] for r in rows}
+    assert (attempts[3], attempts[4], attempts[6]) == (4, 2, 2)  # no lost progress update
+
+
+def test_orphans_of_a_killed_run_are_swept(learner: Learner) -> None:
+    from drillkit.runschema import sweep_orphans
+
+    url = admin_url(learner)
+    stale = "drill_run_1000000000_1_dead00"  # created in 2001: long orphaned
+    fresh = f"drill_run_{int(time.time())}_1_live00"  # a live run elsewhere: keep it
+    with connect(url) as conn:
+        conn.execute(f'CREATE ROLE "{stale}"; CREATE SCHEMA "{stale}" AUTHORIZATION "{stale}"'.encode())
+        conn.execute(f'CREATE SCHEMA "{fresh}"'.encode())
+        conn.execute('CREATE SCHEMA IF NOT EXISTS "drill_run_notours"')
+        try:
+            assert sweep_orphans(conn) == [stale]
+            remaining = set(list_run_schemas(conn))
+            assert stale not in remaining and fresh in remaining
+        finally:
+            conn.execute(
+                f'DROP SCHEMA IF EXISTS "{fresh}"; DROP SCHEMA IF EXISTS "drill_run_notours"'.encode()
+            )
+
+
+def test_embedded_server_starts_once_under_a_race(tmp_path: Path) -> None:
+    if os.environ.get("DRILL_DATABASE_URL"):
+        pytest.skip("uses the embedded server")
+    home = tmp_path / "racehome"
+    home.mkdir()
+    env = {**os.environ, "DRILL_HOME": str(home), "DRILL_PROGRESS": str(tmp_path / "p.json")}
+    solution = str(REPO / "solutions" / "03_select.py")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "drillkit", "check", "3", "--file", solution],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    try:
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        postmasters = [
+            p for p in Path("/proc").iterdir() if p.name.isdigit() and _is_postmaster_of(p, home / "pgdata")
+        ]
+        assert len(postmasters) == 1
+    finally:
+        database.stop_embedded(resolve_paths(env={"DRILL_HOME": str(home)}))
+
+
+def _is_postmaster_of(proc: Path, pgdata: Path) -> bool:
+    try:
+        cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(cmdline) and cmdline[0].endswith(b"postgres") and str(pgdata).encode() in b" ".join(cmdline)
