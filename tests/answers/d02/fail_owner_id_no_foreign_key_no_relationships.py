@@ -10,14 +10,14 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-__tablename__ = "users"
-id: Mapped[int] = mapped_column(primary_key=True)
-email: Mapped[str] = mapped_column(String(255), unique=True)
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
 
 
 class Document(Base):
-__tablename__ = "documents"
-id: Mapped[int] = mapped_column(primary_key=True)
-title: Mapped[str] = mapped_column(String(200))
-body: Mapped[str]
-owner_id: Mapped[int]  # points at users.id
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int]  # points at users.id

@@ -1,0 +1,18 @@
+# expect: fail
+# check: fresh Session
+# message: same Session every time
+from collections.abc import Generator
+
+from sqlalchemy.orm import Session
+
+from drillkit.sandbox import SessionLocal
+
+
+db = SessionLocal()
+
+
+def get_db() -> Generator[Session]:
+    try:
+        yield db
+    finally:
+        db.close()
