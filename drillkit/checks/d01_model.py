@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import String
 from sqlalchemy import inspect as sa_inspect
 
 from drillkit.checks.base import CheckList, Context, Fail
@@ -19,7 +20,7 @@ CHECKS = CheckList()
 @CHECKS.add("Document is a mapped class in 2.0 style")
 def style(ctx: Context) -> None:
     legacy_style(ctx)
-    mapped_class(ctx, "Document")
+    mapped_class(ctx, "Document", configure=False)
 
 
 @CHECKS.add("its table `documents` is created in Postgres")
@@ -68,7 +69,7 @@ def title(ctx: Context) -> None:
 @CHECKS.add("body is a required text column")
 def body(ctx: Context) -> None:
     column = require_column(reflected_columns(ctx, "documents"), "documents", "body")
-    if not hasattr(column["type"], "length"):
+    if not isinstance(column["type"], String):
         raise Fail("`body` is not a text column", expected="VARCHAR or TEXT", actual=str(column["type"]))
     require_not_null(column, "documents")
 

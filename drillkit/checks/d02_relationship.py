@@ -6,7 +6,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection
 
 from drillkit.checks.base import CheckList, Context, Fail
-from drillkit.checks.helpers import legacy_style, mapped_class, new_instance
+from drillkit.checks.helpers import configured, legacy_style, mapped_class, new_instance
 from drillkit.checks.schema import reflected_columns, require_column, require_table
 
 CHECKS = CheckList()
@@ -15,14 +15,50 @@ CHECKS = CheckList()
 @CHECKS.add("User and Document are mapped classes in 2.0 style")
 def style(ctx: Context) -> None:
     legacy_style(ctx)
-    mapped_class(ctx, "User")
-    mapped_class(ctx, "Document")
+    # Relationships are resolved later, in their own check, so a typo there is reported there.
+    mapped_class(ctx, "User", configure=False)
+    mapped_class(ctx, "Document", configure=False)
 
 
-@CHECKS.add("tables `users` and `documents` are created in Postgres")
+@CHECKS.add("documents.owner_id is a foreign key to users.id")
+def foreign_key(ctx: Context) -> None:
+    document_cls = ctx.namespace["Document"]
+    column = document_cls.__table__.columns.get("owner_id")
+    if column is None:
+        raise Fail(
+            "Document has no owner_id column",
+            expected='owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))',
+            actual=f"columns: {', '.join(document_cls.__table__.columns.keys())}",
+        )
+    targets = [fk.target_fullname for fk in column.foreign_keys]
+    if not targets:
+        raise Fail(
+            "owner_id has no foreign keys, so Postgres would not know owner_id points at users.id",
+            expected='mapped_column(ForeignKey("users.id"))',
+            actual="a plain integer column",
+            help="the ForeignKey makes the constraint; relationship() alone does not",
+        )
+    if targets != ["users.id"]:
+        raise Fail(
+            "owner_id's ForeignKey points at the wrong place",
+            expected='ForeignKey("users.id")  (table name, dot, column)',
+            actual=", ".join(f'ForeignKey("{t}")' for t in targets),
+            help="name the table (__tablename__ = 'users'), not the class User",
+        )
+
+
+@CHECKS.add("tables `users` and `documents` are created in Postgres, with the real constraint")
 def tables(ctx: Context) -> None:
     require_table(ctx, ctx.namespace["User"], "users")
     require_table(ctx, ctx.namespace["Document"], "documents")
+    keys = sa_inspect(ctx.truth).get_foreign_keys("documents")
+    wanted = (["owner_id"], "users", ["id"])
+    found = [(k["constrained_columns"], k["referred_table"], k["referred_columns"]) for k in keys]
+    if wanted not in found:
+        raise Fail(
+            "Postgres has no FOREIGN KEY (owner_id) REFERENCES users (id)",
+            actual=f"{len(keys)} foreign key(s) on documents",
+        )
 
 
 @CHECKS.add("users.email is VARCHAR(255) and unique")
@@ -47,25 +83,10 @@ def email(ctx: Context) -> None:
         )
 
 
-@CHECKS.add("documents.owner_id is a foreign key to users.id")
-def foreign_key(ctx: Context) -> None:
-    require_column(reflected_columns(ctx, "documents"), "documents", "owner_id")
-    keys = sa_inspect(ctx.truth).get_foreign_keys("documents")
-    wanted = (["owner_id"], "users", ["id"])
-    if any((k["constrained_columns"], k["referred_table"], k["referred_columns"]) == wanted for k in keys):
-        return
-    found = [f"{k['constrained_columns']} -> {k['referred_table']}{k['referred_columns']}" for k in keys]
-    raise Fail(
-        "Postgres does not know owner_id points at users.id",
-        expected="FOREIGN KEY (owner_id) REFERENCES users (id)",
-        actual="; ".join(found) or "no foreign keys on documents",
-        help='owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))',
-    )
-
-
 @CHECKS.add("User.documents and Document.owner are relationships linked by back_populates")
 def relationships(ctx: Context) -> None:
     user_cls, document_cls = ctx.namespace["User"], ctx.namespace["Document"]
+    configured()
     documents = sa_inspect(user_cls).relationships.get("documents")
     owner = sa_inspect(document_cls).relationships.get("owner")
     for cls, rel, name, shape in (
@@ -91,6 +112,15 @@ def relationships(ctx: Context) -> None:
             expected="ONETOMANY, a list",
             actual=f"{documents.direction.name}, uselist={documents.uselist}",
             help='annotate it as Mapped[list["Document"]]',
+        )
+    if documents.backref or owner.backref:
+        raise Fail(
+            "the link is made with backref=, which creates the other side behind your back",
+            expected='relationship(back_populates="owner") on User and '
+            'relationship(back_populates="documents") on Document',
+            actual="backref=" + repr(documents.backref or owner.backref),
+            help="declare both attributes yourself and link them with back_populates: "
+            "a reader of either class then sees the relationship",
         )
     if documents.back_populates != "owner" or owner.back_populates != "documents":
         raise Fail(

@@ -36,6 +36,16 @@ def right_rows(ctx: Context) -> None:
             help="filter in SQL: .where(Document.owner_id == 1)",
             sql=show_sql(selects_from(ctx.recorder.statements, "documents")),
         )
+    selects = selects_from(ctx.recorder.statements, "documents")
+    if not any("WHERE" in s.sql.upper() and "owner_id" in s.sql for s in selects):
+        raise Fail(
+            "the right documents, but Postgres sent you every document and Python threw most away",
+            expected="SELECT ... FROM documents WHERE documents.owner_id = 1 ...",
+            actual="no SELECT from documents with WHERE ... owner_id",
+            help="filter in SQL with .where(Document.owner_id == 1): the database does the work "
+            "and only user 1's rows travel",
+            sql=show_sql(selects),
+        )
 
 
 @CHECKS.add("newest first (created_at descending)")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 from drillkit.checks.base import CheckList, Context, Fail, show_sql
+from drillkit.seed import DOCUMENTS
 
 CHECKS = CheckList()
 TITLE = "Q2 Report"
+SEEDED = len(DOCUMENTS)
 
 
 def _inserts(ctx: Context) -> list:
@@ -18,6 +20,14 @@ def _inserts(ctx: Context) -> list:
 def committed(ctx: Context) -> None:
     rows = ctx.rows("SELECT id, owner_id FROM documents WHERE title = :t", t=TITLE)
     if not rows:
+        new_titles = [r[0] for r in ctx.rows("SELECT title FROM documents WHERE id > :n", n=SEEDED)]
+        if new_titles:
+            raise Fail(
+                f'no document is titled exactly "{TITLE}"',
+                expected=f'title "{TITLE}"',
+                actual="new row(s) titled " + ", ".join(repr(t) for t in new_titles),
+                help="check the spelling and spacing of the title string",
+            )
         inserted = _inserts(ctx)
         if inserted:
             raise Fail(
@@ -52,7 +62,7 @@ def committed(ctx: Context) -> None:
 def printed_id(ctx: Context) -> None:
     new_id = ctx.rows("SELECT id FROM documents WHERE title = :t", t=TITLE)[0][0]
     output = ctx.output()
-    if re.search(rf"(?<!\d){new_id}(?!\d)", output):
+    if re.search(rf"\b{new_id}\b", output):  # a whole token: not the 7 in 0x7f3a...
         return
     printed_none = "None" in output
     raise Fail(

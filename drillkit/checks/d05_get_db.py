@@ -7,6 +7,7 @@ next() again after a normal request, gen.throw(exc) when the route raised.
 from __future__ import annotations
 
 import inspect
+from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import text
@@ -49,6 +50,14 @@ def is_generator(ctx: Context) -> None:
     get_db = ctx.require("get_db", "`get_db`", "def get_db(): ... yield db ...")
     if not callable(get_db):
         raise Fail("`get_db` is not a function", actual=repr(get_db)[:200])
+    if inspect.isasyncgenfunction(get_db):
+        raise Fail(
+            "get_db is an async generator, but the Session it hands out is synchronous",
+            expected="def get_db(): ... yield db  (FastAPI runs sync dependencies in a thread pool)",
+            actual="async def get_db()",
+            help="drop `async`: an async def with a blocking Session stalls the event loop; "
+            "async code needs AsyncSession and async_sessionmaker instead",
+        )
     if not inspect.isgeneratorfunction(get_db):
         wrapped = getattr(get_db, "__wrapped__", None)
         raise Fail(
@@ -83,8 +92,11 @@ def yields_session(ctx: Context) -> None:
             raise Fail("the session is not bound to the drill's engine", help="use SessionLocal()")
         db.execute(text("SELECT 1"))
     finally:
-        gen.close()
-        other_gen.close()
+        # Our cleanup must not hide the finding above behind the learner's own errors.
+        with suppress(Exception):
+            gen.close()
+        with suppress(Exception):
+            other_gen.close()
 
 
 @CHECKS.add("the session is closed after the request finishes")
@@ -96,7 +108,8 @@ def closed_after_success(ctx: Context) -> None:
     except StopIteration:
         pass
     else:
-        gen.close()
+        with suppress(Exception):
+            gen.close()
         raise Fail("get_db yields more than once", expected="exactly one yield", actual="a second yield")
     _require_closed(ctx, db, "after a normal request")
 

@@ -33,14 +33,26 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, bool]:
     return docs, statements, used_session
 
 
+def _hint(ctx: Context, got: list[int], user_id: int, right_set: bool) -> str:
+    if right_set:
+        return "newest first: order_by(Document.created_at.desc())"
+    if user_id != 1 and sorted(got) == sorted(i for i, _ in newest_first(ctx, 1)):
+        return "filter on the user_id argument, not a fixed number"
+    return "filter on the owner: .where(Document.owner_id == user_id)"
+
+
 @CHECKS.add("docs_for_user(session, user_id) is a function")
 def signature(ctx: Context) -> None:
     mapped_class(ctx, "Document")
     fn = ctx.require("docs_for_user", "`docs_for_user`", "def docs_for_user(session, user_id): ...")
     if not callable(fn):
         raise Fail("`docs_for_user` is not a function", actual=repr(fn)[:200])
+    names = list(inspect.signature(fn).parameters)
+    swapped = len(names) >= 2 and ("id" in names[0] or names[1] in ("session", "db", "sess"))
     try:
         inspect.signature(fn).bind(object(), 1)
+        if swapped:
+            raise TypeError
     except TypeError:
         raise Fail(
             "docs_for_user cannot be called as docs_for_user(session, user_id)",
@@ -67,9 +79,7 @@ def each_user(ctx: Context) -> str | None:
                 ),
                 expected=describe(want),
                 actual=describe(with_dates(ctx, got)),
-                help="newest first: order_by(Document.created_at.desc())"
-                if right_set
-                else "filter on the user_id argument, not a fixed number",
+                help=_hint(ctx, got, user_id, right_set),
                 sql=show_sql(selects_from(statements, "documents")),
             )
         if want and not any(has_order_by(s) for s in selects_from(statements, "documents")):
@@ -81,6 +91,17 @@ def each_user(ctx: Context) -> str | None:
             "use an index and never ships rows you don't need."
         )
     return None
+
+
+@CHECKS.add("written with select(), not the legacy session.query()")
+def modern(ctx: Context) -> None:
+    if ctx.recorder.legacy_query_calls:
+        raise Fail(
+            "docs_for_user uses session.query(), the 1.x Query API",
+            expected="session.scalars(select(Document).where(...).order_by(...)).all()",
+            actual=f"session.query() called {ctx.recorder.legacy_query_calls} time(s)",
+            help="build a select() statement and run it with session.scalars()",
+        )
 
 
 @CHECKS.add("it uses the session it is given")

@@ -19,7 +19,7 @@ from drillkit.checks.recorder import Statement
 _counter = itertools.count(1)
 
 
-def mapped_class(ctx: Context, name: str) -> type:
+def mapped_class(ctx: Context, name: str, *, configure: bool = True) -> type:
     cls = ctx.require(name, f"a `{name}` model", f"define `class {name}(Base): ...` at module level")
     if not isinstance(cls, type):
         raise Fail(f"`{name}` is not a class", actual=repr(cls)[:200])
@@ -33,16 +33,23 @@ def mapped_class(ctx: Context, name: str) -> type:
             help="inherit from your `Base(DeclarativeBase)` and give it a `__tablename__`",
         ) from None
     assert isinstance(mapper, Mapper)
+    if configure:
+        configured()
+    return cls
+
+
+def configured() -> None:
+    """Resolve relationships; SQLAlchemy reports relationship mistakes only at this point."""
     try:
         configure_mappers()
-    except Exception as exc:  # SQLAlchemy reports relationship mistakes here
+    except Exception as exc:
         message = str(exc).split("\n(Background on this error at:")[0]
         raise Fail(
-            "SQLAlchemy cannot set up your models",
+            "SQLAlchemy cannot set up the relationships between your models",
             actual=f"{type(exc).__name__}: {message}"[:800],
-            help="check the names in relationship(), back_populates= and ForeignKey()",
+            help="check the class names in relationship()/Mapped[...], and that each "
+            "back_populates names the attribute on the other class",
         ) from None
-    return cls
 
 
 def legacy_style(ctx: Context) -> None:
@@ -72,6 +79,7 @@ def legacy_style(ctx: Context) -> None:
 def new_instance(cls: type, **values: Any) -> Any:
     """An instance made without calling the learner's __init__ (dataclass-style models
     have required arguments); NOT NULL columns without a default get a sample value."""
+    configured()
     mapper = sa_inspect(cls)
     obj = mapper.class_manager.new_instance()
     for prop in mapper.column_attrs:
