@@ -16,6 +16,7 @@ from drillkit.checks.helpers import (
     selects_from,
     with_dates,
 )
+from drillkit.checks.nplus1 import measure, require_flat
 
 CHECKS = CheckList()
 USERS = (1, 2, 3)  # 3 owns nothing: the empty case must work too
@@ -115,3 +116,25 @@ def uses_argument(ctx: Context) -> None:
             + (f"; {len(statements)} statement(s) went elsewhere" if statements else ""),
             help="a web route passes its own per-request session: use that one, not a global",
         )
+
+
+# Ten more users with two documents each, and ten more for user 1.
+GROW = """
+INSERT INTO users (email) SELECT 'extra' || g || '@example.com' FROM generate_series(1, 10) g;
+INSERT INTO documents (title, body, owner_id, created_at)
+SELECT 'Extra ' || u.id || '-' || n, '...', u.id, now() - (u.id * 2 + n) * interval '1 hour'
+FROM users u CROSS JOIN generate_series(1, 2) n WHERE u.email LIKE 'extra%';
+INSERT INTO documents (title, body, owner_id, created_at)
+SELECT 'More ' || n, '...', 1, now() - n * interval '1 day' FROM generate_series(1, 10) n;
+"""
+
+
+@CHECKS.add("the number of queries stays flat as the data grows (no N+1)")
+def no_n_plus_one(ctx: Context) -> None:
+    def page(session: Any) -> None:
+        # What a "my documents" page does: list them, show each owner.
+        for doc in ctx.namespace["docs_for_user"](session, 1):
+            _ = doc.owner.email
+
+    growth = measure(ctx, page, GROW, "SELECT count(*) FROM documents")
+    require_flat(growth, "docs_for_user, with each document's owner shown,")

@@ -1,0 +1,60 @@
+"""Measure, don't guess: does learner code send more statements as the data grows?
+
+The same scenario runs twice in fresh sessions, before and after more rows are added.
+A flat statement count is fine; one that grows with the rows is the N+1 problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from drillkit.checks.base import Context, Fail, show_sql
+from drillkit.checks.recorder import Statement
+
+
+@dataclass(frozen=True)
+class Growth:
+    rows_before: int
+    statements_before: int
+    rows_after: int
+    statements_after: list[Statement]
+
+    @property
+    def grows(self) -> bool:
+        return len(self.statements_after) > self.statements_before
+
+
+def _count(ctx: Context, scenario: Callable[[Session], None]) -> list[Statement]:
+    start = ctx.recorder.mark()
+    with ctx.new_session() as session:
+        scenario(session)
+    return ctx.recorder.since(start)
+
+
+def measure(ctx: Context, scenario: Callable[[Session], None], grow: str, count_rows: str) -> Growth:
+    """Run `scenario`, commit the `grow` SQL, run it again; `count_rows` says how big the data is."""
+    before_rows = ctx.rows(count_rows)[0][0]
+    before = _count(ctx, scenario)
+    with ctx.truth.begin() as conn:
+        conn.execute(text(grow))
+    after_rows = ctx.rows(count_rows)[0][0]
+    return Growth(before_rows, len(before), after_rows, _count(ctx, scenario))
+
+
+def require_flat(growth: Growth, what: str) -> None:
+    if not growth.grows:
+        return
+    raise Fail(
+        f"{what} sends more queries as the data grows: the N+1 problem",
+        expected=f"the same number of statements with {growth.rows_before} or {growth.rows_after} rows",
+        actual=f"{growth.statements_before} statements with {growth.rows_before} rows, "
+        f"{len(growth.statements_after)} with {growth.rows_after} rows",
+        help="each lazy attribute access (or get() in a loop) is one more round trip; load related "
+        "rows up front with .options(selectinload(User.documents)), or let one select() "
+        "filter and sort",
+        sql=show_sql(growth.statements_after, limit=4),
+    )
