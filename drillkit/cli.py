@@ -18,7 +18,6 @@ from drillkit.runner import DEFAULT_TIMEOUT
 
 app = typer.Typer(
     help="Type SQLAlchemy 2.0 yourself; check it against a real, disposable Postgres.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -37,25 +36,48 @@ DirOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
 
+@app.callback(invoke_without_command=True)
+def main_callback(ctx: typer.Context) -> None:
+    """Bare `drill` shows the dashboard."""
+    if ctx.invoked_subcommand is None:
+        render.dashboard(out, core.list_drills(resolve_paths()))
+
+
+@app.command("next")
+def next_command(workspace: DirOpt = None) -> None:
+    """Your progress and the next drill, with the command to run."""
+    render.dashboard(out, core.list_drills(resolve_paths(workspace)))
+
+
+def _json_rows(result: core.Listing) -> dict:
+    rows = [
+        {
+            "number": r.drill.number,
+            "slug": r.drill.slug,
+            "section": r.drill.section,
+            "title": r.drill.title,
+            "status": r.status,
+            "attempts": r.attempts,
+            "last_attempt": r.last_attempt,
+            "file": str(r.file) if r.file else None,
+        }
+        for r in result.rows
+    ]
+    nxt = result.next_drill
+    return {
+        "drills": rows,
+        "passed": result.passed,
+        "total": len(rows),
+        "next": nxt.number if nxt else None,
+    }
+
+
 @app.command("list")
 def list_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
     """All drills with their status, and what to do next."""
     result = core.list_drills(resolve_paths(workspace))
     if as_json:
-        rows = [
-            {
-                "number": r.drill.number,
-                "slug": r.drill.slug,
-                "section": r.drill.section,
-                "title": r.drill.title,
-                "status": r.status,
-                "attempts": r.attempts,
-                "last_attempt": r.last_attempt,
-                "file": str(r.file) if r.file else None,
-            }
-            for r in result.rows
-        ]
-        print(json.dumps({"drills": rows, "passed": result.passed, "total": len(rows)}, indent=2))
+        print(json.dumps(_json_rows(result), indent=2))
         return
     render.warning(err, result.warning)
     render.listing(out, result)
@@ -80,6 +102,7 @@ def check(
         float, typer.Option(help="Seconds your code may run before it is stopped.", min=0.1)
     ] = DEFAULT_TIMEOUT,
     as_json: JsonOpt = False,
+    sql: Annotated[bool, typer.Option("--sql", help="Show every SQL statement your code sent.")] = False,
 ) -> None:
     """Run your file against a fresh Postgres schema and report each check."""
     paths = resolve_paths(workspace)
@@ -88,7 +111,7 @@ def check(
         print(json.dumps(checked.report.to_json(), indent=2))
     else:
         render.warning(err, checked.warning)
-        render.report(out, checked)
+        render.report(out, checked, sql=sql)
     raise typer.Exit(ExitCode.OK if checked.report.passed else ExitCode.CHECK_FAILED)
 
 
@@ -97,6 +120,7 @@ def reveal(
     drill: DrillArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask, even before an attempt.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Show the whole file, given models too.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="A unified diff instead of side by side.")] = False,
     workspace: DirOpt = None,
 ) -> None:
     """Show the reference solution, its explanation, and how your attempt differs."""
@@ -116,7 +140,74 @@ def reveal(
             raise typer.Exit(ExitCode.OK)
     result = core.reveal_drill(paths, target)
     render.warning(err, result.warning)
-    render.revealed(out, result, full=full)
+    render.revealed(out, result, full=full, diff=diff)
+
+
+@app.command()
+def hint(drill: DrillArg) -> None:
+    """One more hint for a drill (never the whole answer)."""
+    result = core.hint_drill(resolve_paths(), load_catalog().get(drill))
+    render.warning(err, result.warning)
+    render.hinted(out, result)
+
+
+@app.command()
+def reset(
+    drill: DrillArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask.")] = False,
+    workspace: DirOpt = None,
+) -> None:
+    """Start a drill over from the starter; your old attempt is kept as a backup."""
+    paths = resolve_paths(workspace)
+    target = load_catalog().get(drill)
+    if not yes and core.workspace_file(paths, target).exists():
+        _confirm(f"Replace {render.shown_path(core.workspace_file(paths, target))} with the starter?")
+    render.reset_done(out, core.reset_drill(paths, target))
+
+
+@app.command()
+def watch(
+    drill: Annotated[
+        str | None, typer.Argument(help="Drill to watch; default: follow your next unfinished drill.")
+    ] = None,
+    workspace: DirOpt = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds your code may run before it is stopped.", min=0.1)
+    ] = DEFAULT_TIMEOUT,
+) -> None:
+    """Check on every save; without N, move on to the next drill after each pass."""
+    import signal
+
+    from drillkit.errors import Interrupted
+    from drillkit.watch import watch as run_watch
+
+    def on_term(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    catalog = load_catalog()
+    target = catalog.get(drill) if drill is not None else None
+    try:
+        run_watch(resolve_paths(workspace), catalog, target, timeout, lambda e: render.watch_event(out, e))
+    except KeyboardInterrupt:
+        raise Interrupted(signal.SIGINT) from None
+
+
+@app.command("progress")
+def progress_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
+    """Your progress in one line (or as JSON for scripts and classrooms)."""
+    result = core.list_drills(resolve_paths(workspace))
+    if as_json:
+        print(json.dumps(_json_rows(result), indent=2))
+        return
+    out.print(render.progress_bar(result.passed, len(result.rows)))
+
+
+def _confirm(question: str) -> None:
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question} Not a terminal, so not asking: pass --yes")
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(ExitCode.OK)
 
 
 @app.command()

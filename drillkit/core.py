@@ -138,6 +138,7 @@ class Revealed:
     solution: str
     answer: str  # the part below the answer marker: what the learner had to write
     attempt: Path | None
+    attempt_answer: str | None  # the learner's answer part, for side by side
     diff: str | None
     warning: str | None
 
@@ -151,12 +152,12 @@ def needs_confirmation(paths: Paths, drill: Drill) -> bool:
 def reveal_drill(paths: Paths, drill: Drill) -> Revealed:
     solution = drill.solution_path.read_text(encoding="utf-8")
     attempt = workspace_file(paths, drill)
-    diff = None
+    diff = mine = None
     if attempt.exists():
-        mine = attempt.read_text(encoding="utf-8", errors="replace")
+        mine = answer_part(attempt.read_text(encoding="utf-8", errors="replace"))
         diff = "".join(
             difflib.unified_diff(
-                answer_part(mine).splitlines(keepends=True),
+                mine.splitlines(keepends=True),
                 answer_part(solution).splitlines(keepends=True),
                 fromfile=f"your attempt ({attempt.name})",
                 tofile="reference",
@@ -174,6 +175,7 @@ def reveal_drill(paths: Paths, drill: Drill) -> Revealed:
         solution=solution,
         answer=answer_part(solution),
         attempt=attempt if attempt.exists() else None,
+        attempt_answer=mine,
         diff=diff or None,
         warning=loaded.warning,
     )
@@ -185,3 +187,59 @@ def answer_part(text: str) -> str:
     if not marker:
         return text
     return tail.split("\n", 1)[1].lstrip("\n") if "\n" in tail else ""
+
+
+@dataclass(frozen=True)
+class Hinted:
+    drill: Drill
+    shown: list[str]  # every hint unlocked so far, oldest first
+    new: bool  # False: all hints were already shown
+    warning: str | None
+
+    @property
+    def exhausted(self) -> bool:
+        return len(self.shown) == len(self.drill.hints)
+
+
+def hint_drill(paths: Paths, drill: Drill) -> Hinted:
+    """Unlock one more hint (never the solution) and remember how many were used."""
+    unlocked: list[int] = []
+
+    def record(p: progress.Progress) -> None:
+        entry = p.of(drill.number)
+        before = entry.hints_used
+        entry.hints_used = min(before + 1, len(drill.hints))
+        unlocked[:] = [before, entry.hints_used]
+
+    loaded = progress.update(paths.progress_file, record)
+    before, after = unlocked
+    return Hinted(drill, list(drill.hints[:after]), new=after > before, warning=loaded.warning)
+
+
+@dataclass(frozen=True)
+class Reset:
+    drill: Drill
+    path: Path
+    backup: Path | None  # where the previous attempt was kept
+
+
+def reset_drill(paths: Paths, drill: Drill, now: str | None = None) -> Reset:
+    """Put the starter back; the old attempt is kept under workspace/backups/."""
+    from datetime import UTC, datetime
+
+    path = workspace_file(paths, drill)
+    backup = None
+    if path.exists():
+        stamp = now or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        backup = paths.workspace / "backups" / f"{drill.stem}-{stamp}.py"
+        n = 1
+        while backup.exists():
+            n += 1
+            backup = backup.with_name(f"{drill.stem}-{stamp}-{n}.py")
+        try:
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(backup)
+        except OSError as exc:
+            raise LearnerFileError(f"cannot move {path} to {backup}: {exc.strerror}") from None
+    started = start_drill(paths, drill)
+    return Reset(drill, started.path, backup)

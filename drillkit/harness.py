@@ -124,6 +124,7 @@ def run(checks_module: str, path: Path) -> RunOutcome:
         if code is not None:
             namespace, failure = _execute(code, path)
         results = [failure]
+        file_phase = recorder.mark()  # what follows is the checker exercising the learner's code
         if failure.status == "passed":
             truth = sandbox.make_engine(
                 os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV], poolclass=NullPool
@@ -141,7 +142,8 @@ def run(checks_module: str, path: Path) -> RunOutcome:
         results,
         output=captured.getvalue(),
         output_truncated=captured.truncated,
-        statements=[s.sql for s in recorder.statements],
+        statements=[s.sql for s in recorder.statements[:file_phase]],
+        check_statements=[s.sql for s in recorder.statements[file_phase:]],
     )
 
 

@@ -28,6 +28,7 @@ class RunOutcome:
     output: str = ""
     output_truncated: bool = False
     statements: list[str] = field(default_factory=list)
+    check_statements: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,6 +40,7 @@ class RunOutcome:
             output=data.get("output", ""),
             output_truncated=bool(data.get("output_truncated")),
             statements=list(data.get("statements", [])),
+            check_statements=list(data.get("check_statements", [])),
         )
 
 
@@ -55,7 +57,8 @@ class CheckReport:
     output_truncated: bool = False
     untouched_starter: bool = False
     seconds: float = 0.0
-    statements: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)  # sent while your file ran
+    check_statements: list[str] = field(default_factory=list)  # sent while checks called your code
 
     @property
     def passed(self) -> bool:

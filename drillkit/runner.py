@@ -54,6 +54,7 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
         untouched_starter=_is_untouched(path, drill),
         seconds=round(time.monotonic() - started, 3),
         statements=outcome.statements,
+        check_statements=outcome.check_statements,
     )
 
 

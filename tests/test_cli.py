@@ -236,7 +236,7 @@ def test_reveal_shows_diff_against_attempt(learner: Learner) -> None:
     attempt = learner.workspace / "03_select.py"
     attempt.write_text(attempt.read_text(encoding="utf-8") + "docs = []\n", encoding="utf-8")
     learner.drill("check", "3")
-    result = learner.drill("reveal", "3")
+    result = learner.drill("reveal", "3", "--diff")
     assert result.code == 0
     assert "-docs = []" in result.stdout
     assert "+docs = session.scalars(stmt).all()" in result.stdout
