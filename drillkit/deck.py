@@ -20,6 +20,7 @@ class Flashcard:
 @dataclass(frozen=True)
 class Skill:
     id: str
+    label: str
     text: str
     drills: tuple[int, ...]  # the drills whose clean pass earns the tick; may be empty
 
@@ -50,7 +51,12 @@ def load_deck(pack: Path | None = None) -> Deck:
             for c in cards_data["cards"]
         )
         skills = tuple(
-            Skill(id=str(s["id"]), text=str(s["text"]).strip(), drills=tuple(int(n) for n in s["drills"]))
+            Skill(
+                id=str(s["id"]),
+                label=str(s["label"]),
+                text=str(s["text"]).strip(),
+                drills=tuple(int(n) for n in s["drills"]),
+            )
             for s in skills_data["items"]
         )
     except (KeyError, TypeError, ValueError) as exc:
