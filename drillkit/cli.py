@@ -235,7 +235,9 @@ def _skills_json(rows: list[core.SkillRow]) -> list[dict[str, object]]:
 def _terminal_key() -> str:
     try:
         return typer.getchar()
-    except EOFError:  # Ctrl-D
+    except (EOFError, KeyboardInterrupt):
+        # Ctrl-D or Ctrl-C at a key prompt means "stop here": every grade so far is
+        # already saved, so end like `q` does, with the summary, rather than abort.
         return ""
 
 

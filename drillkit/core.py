@@ -333,16 +333,15 @@ def review_drill(
             return NothingDue(soonest, state[soonest.number].due_at() if soonest else None)
         drill = due[0]
     review = state[drill.number]
-    if not review.scheduled:
+    due_since = review.due_at()
+    if due_since is None:
         raise NotDueError(
             f"drill {drill.number} has no review yet: reviews start after its first pass "
             f"(`drill check {drill.number}`)"
         )
-    if not schedule.is_due(review, now):
-        when = review.due_at()
-        assert when is not None
+    if due_since > now:
         raise NotDueError(
-            f"drill {drill.number} is not due for review until {when:%Y-%m-%d %H:%M} UTC; "
+            f"drill {drill.number} is not due for review until {due_since:%Y-%m-%d %H:%M} UTC; "
             "reviewing early would not move its schedule (`drill review` picks a due one)"
         )
     path = review_file(paths, drill, review)
@@ -357,8 +356,6 @@ def review_drill(
     except OSError as exc:
         raise LearnerFileError(f"cannot write {path}: {exc.strerror}") from None
     attempt = workspace_file(paths, drill)
-    due_since = review.due_at()
-    assert due_since is not None
     return ReviewStarted(
         drill=drill,
         path=path,
@@ -390,16 +387,16 @@ def card_queue(
     due, not_due = [], []
     for order, card in enumerate(deck.cards):
         state = states.get(card.id)
-        if schedule.card_is_due(state, now):
-            # Seen cards by due time, then unseen ones in the order the pack teaches them.
-            due.append(((0, state.due, order) if state else (1, "", order), QueuedCard(card, state)))
+        if state is None:
+            due.append(((1, "", order), QueuedCard(card, None)))  # new: after reviews, in pack order
+        elif schedule.card_is_due(state, now):
+            due.append(((0, state.due, order), QueuedCard(card, state)))  # most overdue first
         else:
-            assert state is not None
             not_due.append(((state.due, order), QueuedCard(card, state, counts=False)))
     queue = [q for _key, q in sorted(due, key=lambda item: item[0])]
     if cram:
         queue += [q for _key, q in sorted(not_due, key=lambda item: item[0])]
-    upcoming = [q.state.due_at() for _key, q in not_due if q.state]
+    upcoming = [q.state.due_at() for _key, q in not_due if q.state is not None]
     return CardQueue(queue, min(upcoming, default=None), loaded.warning)
 
 
