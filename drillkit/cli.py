@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
 
-from drillkit import core, render
+from drillkit import clock, core, render
 from drillkit.catalog import load_catalog
 from drillkit.errors import ConfigError, ExitCode
 from drillkit.paths import resolve_paths
 from drillkit.runner import DEFAULT_TIMEOUT
+from drillkit.sessions import ReadKey, run_selfcheck
 
 app = typer.Typer(
     help="Type SQLAlchemy 2.0 yourself; check it against a real, disposable Postgres.",
@@ -60,6 +61,7 @@ def _json_rows(result: core.Listing) -> dict:
             "attempts": r.attempts,
             "last_attempt": r.last_attempt,
             "file": str(r.file) if r.file else None,
+            "review": {"due": r.review.due, "is_due": r.review_due, "rounds": r.review.rounds},
         }
         for r in result.rows
     ]
@@ -69,6 +71,10 @@ def _json_rows(result: core.Listing) -> dict:
         "passed": result.passed,
         "total": len(rows),
         "next": nxt.number if nxt else None,
+        "reviews_due": [r.drill.number for r in result.reviews_due],
+        "cards_due": result.cards_due,
+        "cards_total": result.cards_total,
+        "selfcheck": _skills_json(result.skills),
     }
 
 
@@ -106,12 +112,15 @@ def check(
 ) -> None:
     """Run your file against a fresh Postgres schema and report each check."""
     paths = resolve_paths(workspace)
-    checked = core.check_drill(paths, load_catalog().get(drill), file, timeout)
+    now = clock.now()
+    checked = core.check_drill(paths, load_catalog().get(drill), file, timeout, now=now)
     if as_json:
-        print(json.dumps(checked.report.to_json(), indent=2))
+        review = checked.review.to_json() if checked.review else None
+        print(json.dumps({**checked.report.to_json(), "review": review}, indent=2))
     else:
         render.warning(err, checked.warning)
         render.report(out, checked, sql=sql)
+        render.review_note(out, checked.review, checked.report.drill, now)
     raise typer.Exit(ExitCode.OK if checked.report.passed else ExitCode.CHECK_FAILED)
 
 
@@ -218,6 +227,126 @@ def doctor(workspace: DirOpt = None) -> None:
     findings = diagnose(resolve_paths(workspace))
     render.findings(out, findings)
     raise typer.Exit(ExitCode.OK if all(f.ok for f in findings) else ExitCode.CHECK_FAILED)
+
+
+@app.command()
+def review(
+    drill: Annotated[
+        str | None,
+        typer.Argument(help="Drill number or slug (default: the most overdue).", show_default=False),
+    ] = None,
+    workspace: DirOpt = None,
+) -> None:
+    """Redo a due drill from a blank starter; your earlier attempt is kept."""
+    paths = resolve_paths(workspace)
+    catalog = load_catalog()
+    now = clock.now()
+    result = core.review_drill(paths, catalog.get(drill) if drill else None, catalog, now=now)
+    if isinstance(result, core.NothingDue):
+        render.nothing_due(out, result, now)
+    else:
+        render.review_started(out, result, now)
+
+
+@app.command()
+def cards(
+    all_cards: Annotated[
+        bool, typer.Option("--all", help="Cram every card; only the due ones are rescheduled.")
+    ] = False,
+    from_stdin: Annotated[
+        bool,
+        typer.Option("--stdin", help="Read key presses from piped standard input (newlines ignored)."),
+    ] = False,
+) -> None:
+    """Flashcards: say the answer, flip, grade yourself; FSRS decides when each comes back."""
+    paths = resolve_paths()
+    now = clock.now()
+    queue = core.card_queue(paths, cram=all_cards, now=now)
+    render.warning(err, queue.warning)
+    if not queue.cards:
+        render.cards_nothing_due(out, queue, now)
+        return
+    if from_stdin:
+        read_key = _piped_keys(sys.stdin)
+    elif sys.stdin.isatty():
+        read_key = _terminal_key
+    else:
+        raise ConfigError(
+            "drill cards reads key presses from a terminal; to script it, pipe keys in with --stdin "
+            "(e.g. `echo f3f1 | drill cards --stdin`)"
+        )
+    result = core.run_card_session(
+        paths, queue, read_key=read_key, now=clock.now, view=render.CardScreen(out, now)
+    )
+    render.cards_done(out, result, len(queue.cards))
+
+
+@app.command("selfcheck")
+def selfcheck_command(
+    tick: Annotated[
+        list[str] | None, typer.Option("--tick", help="Tick item N (number or id); repeatable.")
+    ] = None,
+    untick: Annotated[
+        list[str] | None, typer.Option("--untick", help="Untick item N (number or id); repeatable.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Tick what you can do without looking; a tick is earned once its drill is passed cleanly."""
+    paths = resolve_paths()
+    interactive = not (tick or untick or as_json) and sys.stdin.isatty()
+    result = core.selfcheck(paths, tick=tick or [], untick=untick or [])
+    render.warning(err, result.warning)
+    if as_json:
+        print(json.dumps({"items": _skills_json(result.rows)}, indent=2))
+        return
+    if not interactive:
+        render.selfcheck(out, result, interactive=False)
+        return
+    latest = [result]  # the toggle callback swaps in the list as saved
+
+    def show() -> None:
+        render.selfcheck(out, latest[0], interactive=True)
+
+    def toggle(number: int) -> None:
+        latest[0] = core.toggle_skill(paths, number)
+
+    run_selfcheck(count=len(result.rows), read_key=_terminal_key, show=show, toggle=toggle)
+
+
+def _skills_json(rows: list[core.SkillRow]) -> list[dict[str, object]]:
+    return [
+        {
+            "number": r.number,
+            "id": r.skill.id,
+            "text": r.skill.text,
+            "drills": list(r.skill.drills),
+            "ticked": r.ticked,
+            "earned": r.earned,
+            "why_not": r.why_not,
+        }
+        for r in rows
+    ]
+
+
+def _terminal_key() -> str:
+    try:
+        return typer.getchar()
+    except (EOFError, KeyboardInterrupt):
+        # Ctrl-D or Ctrl-C at a key prompt means "stop here": every grade so far is
+        # already saved, so end like `q` does, with the summary, rather than abort.
+        return ""
+
+
+def _piped_keys(stream: TextIO) -> ReadKey:
+    """One character per key press; newlines are skipped so `echo` and files work."""
+
+    def read() -> str:
+        while True:
+            key = stream.read(1)
+            if key not in ("\n", "\r"):
+                return key  # "" at end of input ends the session
+
+    return read
 
 
 @db_app.command("status")

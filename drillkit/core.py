@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
-from drillkit import progress
+from drillkit import clock, progress, schedule
 from drillkit.catalog import Catalog, Drill, load_catalog, starter_text
-from drillkit.errors import LearnerFileError
+from drillkit.deck import Deck, Skill, load_deck
+from drillkit.errors import LearnerFileError, NotDueError
 from drillkit.paths import Paths
 from drillkit.progress import DrillProgress, Status
 from drillkit.results import CheckReport
+from drillkit.schedule import CardState, ReviewState
+from drillkit.sessions import CardSessionResult, CardView, QueuedCard, ReadKey, run_cards
 
 ANSWER_MARKER = "# --- your answer below"
 
@@ -23,12 +29,38 @@ class DrillRow:
     attempts: int
     last_attempt: str | None
     file: Path | None
+    review: ReviewState
+    review_due: bool
+
+
+@dataclass(frozen=True)
+class SkillRow:
+    number: int
+    skill: Skill
+    ticked: bool
+    earned: bool
+    why_not: str | None  # for a tick not yet earned: which drill still has to prove it
 
 
 @dataclass(frozen=True)
 class Listing:
     rows: list[DrillRow]
     warning: str | None
+    now: datetime
+    cards_due: int
+    cards_total: int
+    skills: list[SkillRow]
+
+    @property
+    def reviews_due(self) -> list[DrillRow]:
+        due = [r for r in self.rows if r.review_due]
+        return sorted(due, key=lambda r: (r.review.due or "", r.drill.number))
+
+    @property
+    def next_review(self) -> DrillRow | None:
+        """The scheduled review that comes soonest (due or not)."""
+        scheduled = [r for r in self.rows if r.review.scheduled]
+        return min(scheduled, key=lambda r: (r.review.due or "", r.drill.number), default=None)
 
     @property
     def passed(self) -> int:
@@ -53,8 +85,13 @@ def display_status(record: DrillProgress, has_file: bool) -> Status | str:
     return status
 
 
-def list_drills(paths: Paths, catalog: Catalog | None = None) -> Listing:
+def list_drills(
+    paths: Paths, catalog: Catalog | None = None, deck: Deck | None = None, now: datetime | None = None
+) -> Listing:
+    """The dashboard: every drill with its status and review date, cards due, the self-check."""
     catalog = catalog or load_catalog()
+    deck = deck or load_deck()
+    now = now or clock.now()
     loaded = progress.load(paths.progress_file)
     rows = []
     for drill in catalog.drills:
@@ -68,9 +105,19 @@ def list_drills(paths: Paths, catalog: Catalog | None = None) -> Listing:
                 attempts=record.attempts,
                 last_attempt=record.last_attempt,
                 file=file if has_file else None,
+                review=record.review,
+                review_due=schedule.is_due(record.review, now),
             )
         )
-    return Listing(rows, loaded.warning)
+    cards_due = sum(1 for c in deck.cards if schedule.card_is_due(loaded.progress.cards.get(c.id), now))
+    return Listing(
+        rows,
+        loaded.warning,
+        now=now,
+        cards_due=cards_due,
+        cards_total=len(deck.cards),
+        skills=skill_rows(deck, loaded.progress),
+    )
 
 
 @dataclass(frozen=True)
@@ -105,31 +152,89 @@ def resolve_attempt(paths: Paths, drill: Drill, file: Path | None) -> Path:
     return path
 
 
+ReviewEvent = Literal["scheduled", "passed", "slipped", "pending"]
+
+
+@dataclass(frozen=True)
+class ReviewNote:
+    """What a check did to the drill's review schedule, for the report."""
+
+    event: ReviewEvent  # scheduled: first pass; passed/slipped: a review check; pending: reminder
+    review: ReviewState  # the state after the check
+    clean: bool = False  # for "passed": no failed check and no reveal during this review
+
+    def to_json(self) -> dict[str, object]:
+        return {"event": self.event, "due": self.review.due, "step": self.review.step, "clean": self.clean}
+
+
 @dataclass(frozen=True)
 class Checked:
     report: CheckReport
     warning: str | None
+    review: ReviewNote | None = None
 
 
-def check_drill(paths: Paths, drill: Drill, file: Path | None, timeout: float) -> Checked:
+def review_file(paths: Paths, drill: Drill, review: ReviewState) -> Path:
+    """Where review number `rounds + 1` of a drill is written: a new file for every review."""
+    return paths.workspace / "review" / f"{drill.stem}_review{review.rounds + 1}.py"
+
+
+def open_review_file(paths: Paths, drill: Drill, now: datetime) -> Path | None:
+    """The scaffolded review file of a drill that is due now, if there is one."""
+    review = progress.load(paths.progress_file).progress.drills.get(drill.number, DrillProgress()).review
+    path = review_file(paths, drill, review)
+    return path if schedule.is_due(review, now) and path.exists() else None
+
+
+def check_drill(
+    paths: Paths, drill: Drill, file: Path | None, timeout: float, now: datetime | None = None
+) -> Checked:
     from drillkit import database
     from drillkit.runner import check_file, validate_learner_file
 
+    # While a review is open, `drill check N` means the review file, not the old attempt.
+    if file is None:
+        file = open_review_file(paths, drill, now or clock.now())
     path = validate_learner_file(resolve_attempt(paths, drill, file))
     db = database.resolve(paths)
     report = check_file(drill, path, db, timeout=timeout)
+    note: ReviewNote | None = None
 
     def record(p: progress.Progress) -> None:
+        nonlocal note
         entry = p.of(drill.number)
-        stamp = progress.now_iso()
+        moment = now or clock.now()
+        stamp = clock.iso(moment)
         entry.attempts += 1
         entry.last_attempt = stamp
         entry.last_result = "passed" if report.passed else "failed"
         if report.passed and not entry.first_passed_at:
             entry.first_passed_at = stamp
+        note = _reschedule(entry, path, report.passed, moment, paths, drill)
 
     loaded = progress.update(paths.progress_file, record)
-    return Checked(report, loaded.warning)
+    return Checked(report, loaded.warning, note)
+
+
+def _reschedule(
+    entry: DrillProgress, path: Path, passed: bool, now: datetime, paths: Paths, drill: Drill
+) -> ReviewNote | None:
+    before = entry.review
+    if not before.scheduled:
+        if not passed:
+            return None
+        entry.review = schedule.first_pass(before, now)
+        return ReviewNote("scheduled", entry.review)
+    if not schedule.is_due(before, now):
+        return None
+    # Only the review file counts: passing the old attempt again proves no recall.
+    if path.resolve() != review_file(paths, drill, before).resolve():
+        return ReviewNote("pending", before)
+    if passed:
+        entry.review = schedule.review_passed(before, now)
+        return ReviewNote("passed", entry.review, clean=not before.slipped)
+    entry.review = schedule.review_slipped(before, now)
+    return ReviewNote("slipped", entry.review)
 
 
 @dataclass(frozen=True)
@@ -149,9 +254,10 @@ def needs_confirmation(paths: Paths, drill: Drill) -> bool:
     return record is None or record.attempts == 0
 
 
-def reveal_drill(paths: Paths, drill: Drill) -> Revealed:
+def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Revealed:
+    now = now or clock.now()
     solution = drill.solution_path.read_text(encoding="utf-8")
-    attempt = workspace_file(paths, drill)
+    attempt = open_review_file(paths, drill, now) or workspace_file(paths, drill)
     diff = mine = None
     if attempt.exists():
         mine = answer_part(attempt.read_text(encoding="utf-8", errors="replace"))
@@ -167,7 +273,9 @@ def reveal_drill(paths: Paths, drill: Drill) -> Revealed:
     def record(p: progress.Progress) -> None:
         entry = p.of(drill.number)
         if not entry.revealed_at:
-            entry.revealed_at = progress.now_iso()
+            entry.revealed_at = clock.iso(now)
+        # Looking during a due review shortens the next interval; after passing it is free.
+        entry.review = schedule.review_slipped(entry.review, now)
 
     loaded = progress.update(paths.progress_file, record)
     return Revealed(
@@ -243,3 +351,195 @@ def reset_drill(paths: Paths, drill: Drill, now: str | None = None) -> Reset:
             raise LearnerFileError(f"cannot move {path} to {backup}: {exc.strerror}") from None
     started = start_drill(paths, drill)
     return Reset(drill, started.path, backup)
+
+
+# --- drill review: spaced re-drilling --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewStarted:
+    drill: Drill
+    path: Path
+    created: bool  # False: this review's file already existed and was left alone
+    attempt: Path | None  # the earlier attempt, untouched
+    due_since: datetime
+    also_due: list[Drill]
+
+
+@dataclass(frozen=True)
+class NothingDue:
+    next_drill: Drill | None  # the soonest scheduled review, if any
+    next_due: datetime | None
+
+
+def review_drill(
+    paths: Paths, drill: Drill | None, catalog: Catalog | None = None, now: datetime | None = None
+) -> ReviewStarted | NothingDue:
+    """Write a blank starter for a due drill (the most overdue one if none is named)."""
+    catalog = catalog or load_catalog()
+    now = now or clock.now()
+    drills = progress.load(paths.progress_file).progress.drills
+    state = {d.number: drills.get(d.number, DrillProgress()).review for d in catalog.drills}
+    due = sorted(
+        (d for d in catalog.drills if schedule.is_due(state[d.number], now)),
+        key=lambda d: (state[d.number].due or "", d.number),
+    )
+    if drill is None:
+        if not due:
+            scheduled = [d for d in catalog.drills if state[d.number].scheduled]
+            soonest = min(scheduled, key=lambda d: (state[d.number].due or "", d.number), default=None)
+            return NothingDue(soonest, state[soonest.number].due_at() if soonest else None)
+        drill = due[0]
+    review = state[drill.number]
+    due_since = review.due_at()
+    if due_since is None:
+        raise NotDueError(
+            f"drill {drill.number} has no review yet: reviews start after its first pass "
+            f"(`drill check {drill.number}`)"
+        )
+    if due_since > now:
+        raise NotDueError(
+            f"drill {drill.number} is not due for review until {due_since:%Y-%m-%d %H:%M} UTC; "
+            "reviewing early would not move its schedule (`drill review` picks a due one)"
+        )
+    path = review_file(paths, drill, review)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A new file for every review ("x" mode): earlier attempts are never touched.
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(starter_text(drill))
+        created = True
+    except FileExistsError:
+        created = False
+    except OSError as exc:
+        raise LearnerFileError(f"cannot write {path}: {exc.strerror}") from None
+    attempt = workspace_file(paths, drill)
+    return ReviewStarted(
+        drill=drill,
+        path=path,
+        created=created,
+        attempt=attempt if attempt.exists() else None,
+        due_since=due_since,
+        also_due=[d for d in due if d is not drill],
+    )
+
+
+# --- drill cards: flashcards with FSRS -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardQueue:
+    cards: list[QueuedCard]
+    next_due: datetime | None  # when the next card falls due, for "nothing due" messages
+    warning: str | None
+
+
+def card_queue(
+    paths: Paths, *, cram: bool = False, deck: Deck | None = None, now: datetime | None = None
+) -> CardQueue:
+    """Due cards, most overdue first, new ones last (in pack order); `cram`: every card."""
+    deck = deck or load_deck()
+    now = now or clock.now()
+    loaded = progress.load(paths.progress_file)
+    states = loaded.progress.cards
+    due, not_due = [], []
+    for order, card in enumerate(deck.cards):
+        state = states.get(card.id)
+        if state is None:
+            due.append(((1, "", order), QueuedCard(card, None)))  # new: after reviews, in pack order
+        elif schedule.card_is_due(state, now):
+            due.append(((0, state.due, order), QueuedCard(card, state)))  # most overdue first
+        else:
+            not_due.append(((state.due, order), QueuedCard(card, state, counts=False)))
+    queue = [q for _key, q in sorted(due, key=lambda item: item[0])]
+    if cram:
+        queue += [q for _key, q in sorted(not_due, key=lambda item: item[0])]
+    upcoming = [q.state.due_at() for _key, q in not_due if q.state is not None]
+    return CardQueue(queue, min(upcoming, default=None), loaded.warning)
+
+
+def run_card_session(
+    paths: Paths, queue: CardQueue, *, read_key: ReadKey, now: Callable[[], datetime], view: CardView
+) -> CardSessionResult:
+    def record(card_id: str, state: CardState) -> None:
+        progress.update(paths.progress_file, lambda p: p.cards.__setitem__(card_id, state))
+
+    return run_cards(queue.cards, read_key=read_key, clock=now, view=view, record=record)
+
+
+# --- drill selfcheck -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SelfCheck:
+    rows: list[SkillRow]
+    warning: str | None
+
+    @property
+    def ticked(self) -> int:
+        return sum(1 for r in self.rows if r.ticked)
+
+    @property
+    def earned(self) -> int:
+        return sum(1 for r in self.rows if r.earned)
+
+
+def skill_rows(deck: Deck, p: progress.Progress) -> list[SkillRow]:
+    rows = []
+    for number, skill in enumerate(deck.skills, start=1):
+        ticked = skill.id in p.selfcheck
+        why_not = None
+        for n in skill.drills:
+            entry = p.drills.get(n, DrillProgress())
+            if entry.clean_pass:
+                continue
+            if entry.first_passed_at:
+                why_not = f"drill {n} was passed only after `reveal`; a clean `drill review {n}` earns it"
+            else:
+                why_not = f"drill {n} is not passed yet"
+            break
+        rows.append(SkillRow(number, skill, ticked, earned=ticked and why_not is None, why_not=why_not))
+    return rows
+
+
+def selfcheck(
+    paths: Paths,
+    *,
+    tick: list[str] | tuple[str, ...] = (),
+    untick: list[str] | tuple[str, ...] = (),
+    deck: Deck | None = None,
+    now: datetime | None = None,
+) -> SelfCheck:
+    """Tick and untick items (by number or id), save, and return the whole list."""
+    deck = deck or load_deck()
+    to_tick = [deck.skill(ref).id for ref in tick]  # resolve all first: a typo changes nothing
+    to_untick = [deck.skill(ref).id for ref in untick]
+    if not to_tick and not to_untick:
+        loaded = progress.load(paths.progress_file)
+        return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)
+    stamp = clock.iso(now or clock.now())
+
+    def change(p: progress.Progress) -> None:
+        for skill_id in to_tick:
+            p.selfcheck.setdefault(skill_id, stamp)
+        for skill_id in to_untick:
+            p.selfcheck.pop(skill_id, None)
+
+    loaded = progress.update(paths.progress_file, change)
+    return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)
+
+
+def toggle_skill(
+    paths: Paths, number: int, deck: Deck | None = None, now: datetime | None = None
+) -> SelfCheck:
+    """Flip one item, read and written under one lock (two terminals cannot undo each other)."""
+    deck = deck or load_deck()
+    skill_id = deck.skill(str(number)).id
+    stamp = clock.iso(now or clock.now())
+
+    def change(p: progress.Progress) -> None:
+        if p.selfcheck.pop(skill_id, None) is None:
+            p.selfcheck[skill_id] = stamp
+
+    loaded = progress.update(paths.progress_file, change)
+    return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)

@@ -27,6 +27,14 @@ class LearnerFileError(DrillkitError):
     pass
 
 
+class UnknownSkillError(DrillkitError):
+    pass
+
+
+class NotDueError(DrillkitError):
+    """`drill review N` for a drill that has no review open."""
+
+
 class ConfigError(DrillkitError):
     pass
 

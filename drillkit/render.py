@@ -15,8 +15,24 @@ from rich.table import Table
 from rich.text import Text
 
 from drillkit.catalog import logical_lines
-from drillkit.core import Checked, Hinted, Listing, Reset, Revealed, Started
+from drillkit.core import (
+    CardQueue,
+    Checked,
+    Hinted,
+    Listing,
+    NothingDue,
+    Reset,
+    Revealed,
+    ReviewNote,
+    ReviewStarted,
+    SelfCheck,
+    SkillRow,
+    Started,
+)
+from drillkit.deck import Flashcard
 from drillkit.results import CheckResult
+from drillkit.schedule import CardState, Grade
+from drillkit.sessions import CardSessionResult
 
 MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
 STATUS_STYLE = {
@@ -42,6 +58,27 @@ def warning(console: Console, text: str | None) -> None:
         console.print(f"[yellow]warning:[/] {escape(text)}", soft_wrap=True)
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def relative(when: datetime, now: datetime) -> str:
+    """A due time as a person says it: "due now", "2 days overdue", "in 3 days"."""
+    seconds = (when - now).total_seconds()
+    if seconds <= 0:
+        days = int(-seconds // 86400)
+        return "due now" if days == 0 else f"due, {plural(days, 'day')} overdue"
+    if seconds < 3600:
+        return f"in {max(1, round(seconds / 60))} min"
+    if seconds < 86400:
+        return f"in {round(seconds / 3600)} h"
+    return f"in {plural(round(seconds / 86400), 'day')}"
+
+
+def day(when: datetime) -> str:
+    return f"{when:%a %d %b}"
+
+
 def listing(console: Console, result: Listing) -> None:
     table = Table(box=None, pad_edge=False, show_edge=False)
     table.add_column("#", justify="right")
@@ -50,15 +87,18 @@ def listing(console: Console, result: Listing) -> None:
     table.add_column("status")
     table.add_column("checks", justify="right")
     table.add_column("last check")
+    table.add_column("review")
     for row in result.rows:
         style = STATUS_STYLE.get(str(row.status), "")
+        due = row.review.due_at()
         table.add_row(
             str(row.drill.number),
             row.drill.section_title,
             row.drill.title,
             Text(str(row.status), style=style),
             str(row.attempts or ""),
-            ago(row.last_attempt),
+            ago(row.last_attempt, result.now),
+            Text(relative(due, result.now), style="bold yellow" if row.review_due else "dim") if due else "",
         )
     console.print(table)
     total = len(result.rows)
@@ -69,6 +109,83 @@ def listing(console: Console, result: Listing) -> None:
     else:
         verb = "check" if any(r.file and r.drill is nxt for r in result.rows) else "start"
         console.print(f"Next: [bold]drill {verb} {nxt.number}[/] — {escape(nxt.summary)}")
+    due_now(console, result)
+    console.print()
+    selfcheck_table(console, result.skills, compact=True)
+
+
+def due_now(console: Console, result: Listing) -> None:
+    """The "what is due" lines of the dashboard."""
+    parts = []
+    reviews = result.reviews_due
+    if reviews:
+        numbers = ", ".join(str(r.drill.number) for r in reviews)
+        parts.append(f"{plural(len(reviews), 'drill')} to review ({numbers}): [bold]drill review[/]")
+    if result.cards_due:
+        parts.append(f"{result.cards_due} of {result.cards_total} flashcards: [bold]drill cards[/]")
+    if parts:
+        console.print("[yellow]Due now:[/] " + " · ".join(parts))
+        return
+    upcoming = result.next_review
+    due = upcoming.review.due_at() if upcoming else None
+    if upcoming and due:
+        console.print(
+            f"Nothing due. Next review: drill {upcoming.drill.number} "
+            f"{relative(due, result.now)} ({day(due)})."
+        )
+    else:
+        console.print("Nothing due. Flashcards are up to date; drills enter review after their first pass.")
+
+
+LEGEND = "[x] earned · [~] ticked, not yet earned · [ ] not ticked"
+
+
+def _mark(row: SkillRow) -> Text:
+    if row.earned:
+        return Text("[x]", style="green")
+    if row.ticked:
+        return Text("[~]", style="yellow")
+    return Text("[ ]", style="dim")
+
+
+def selfcheck_table(console: Console, rows: list[SkillRow], *, compact: bool = False) -> None:
+    """The self-check: in full for `drill selfcheck`, one wrapped line of labels for `drill list`."""
+    ticked = sum(1 for r in rows if r.ticked)
+    earned = sum(1 for r in rows if r.earned)
+    head = Text.from_markup(f"[bold]Self-check[/] {ticked}/{len(rows)} ticked, {earned} earned")
+    if compact:
+        line = head + Text(": ")
+        for i, row in enumerate(rows):
+            line += Text(" · " if i else "") + _mark(row) + Text(f" {row.skill.label}")
+        console.print(line)
+        for row in rows:
+            if row.ticked and not row.earned and row.why_not:
+                console.print(Text(f"  {row.skill.label} not yet earned: {row.why_not}", style="yellow"))
+        console.print(Text(f"  {LEGEND} — drill selfcheck", style="dim"))
+        return
+    console.print(head)
+    table = Table(box=None, pad_edge=False, show_edge=False, show_header=False)
+    table.add_column(justify="right")
+    table.add_column()
+    table.add_column(overflow="fold")
+    for row in rows:
+        text = Text(row.skill.text)
+        if row.ticked and not row.earned and row.why_not:
+            text.append(f"\n    not yet earned: {row.why_not}", style="yellow")
+        table.add_row(str(row.number), _mark(row), text)
+    console.print(table)
+
+
+def selfcheck(console: Console, result: SelfCheck, *, interactive: bool) -> None:
+    selfcheck_table(console, result.rows)
+    if interactive:
+        console.print(
+            f"[dim]Press 1-{len(result.rows)} to tick or untick, Enter or q when done. {escape(LEGEND)}[/]"
+        )
+    else:
+        console.print(
+            f"[dim]{escape(LEGEND)}. Tick with `drill selfcheck --tick N`, untick with `--untick N`.[/]"
+        )
 
 
 def task_text(task: str) -> Text:
@@ -142,6 +259,113 @@ def sql_trace(console: Console, statements: list[str], title: str) -> None:
     for i, statement in enumerate(statements, start=1):
         console.print(Text(f"-- {i}", style="dim"))
         console.print(Syntax(statement.strip(), "sql", word_wrap=True, background_color="default"))
+
+
+def review_note(console: Console, note: ReviewNote | None, drill: int, now: datetime) -> None:
+    if note is None:
+        return
+    due = note.review.due_at()
+    when = f"{relative(due, now)} ({day(due)})" if due else ""
+    if note.event == "scheduled":
+        console.print(f"First review of drill {drill} {when}: `drill review` will give you a blank starter.")
+    elif note.event == "passed" and note.clean:
+        console.print(f"[green]Review passed cleanly.[/] Next review {when}, a longer gap than last time.")
+    elif note.event == "passed":
+        console.print(
+            f"[yellow]Review passed after a slip[/] (a failed check or a reveal). Next review {when}, "
+            "a shorter gap than last time."
+        )
+    elif note.event == "slipped":
+        console.print(
+            f"[yellow]This review stays due[/] and its next gap will be shorter. "
+            f"Fix it and run [bold]drill check {drill}[/] again."
+        )
+    else:
+        console.print(
+            f"[yellow]Drill {drill} is due for review.[/] Checking the old attempt does not count: "
+            f"[bold]drill review {drill}[/] writes a blank starter to do it from memory."
+        )
+
+
+def review_started(console: Console, result: ReviewStarted, now: datetime) -> None:
+    drill = result.drill
+    path = escape(shown_path(result.path))
+    overdue = relative(result.due_since, now)
+    if result.created:
+        console.print(
+            f"[green]Review drill {drill.number}[/] · {escape(drill.title)} ({overdue}): wrote {path}"
+        )
+    else:
+        console.print(
+            f"[yellow]Your review of drill {drill.number} is already started[/] at {path} (kept as is)."
+        )
+    if result.attempt:
+        console.print(
+            f"Your earlier attempt {escape(shown_path(result.attempt))} is untouched; don't peek at it."
+        )
+    console.print(Padding(task_text(drill.task), (1, 2)))
+    console.print(f"Write it from memory in that file, then run: [bold]drill check {drill.number}[/]")
+    if result.also_due:
+        rest = ", ".join(str(d.number) for d in result.also_due)
+        console.print(f"[dim]Also due: drill {rest}. Run `drill review` again after this one.[/]")
+
+
+def nothing_due(console: Console, result: NothingDue, now: datetime) -> None:
+    if result.next_drill and result.next_due:
+        console.print(
+            f"No drill is due for review. Next: drill {result.next_drill.number} "
+            f"{relative(result.next_due, now)} ({day(result.next_due)})."
+        )
+    else:
+        console.print("No drill is scheduled for review yet: a drill enters review after its first pass.")
+
+
+class CardScreen:
+    """The terminal side of a flashcard session (implements sessions.CardView)."""
+
+    def __init__(self, console: Console, now: datetime) -> None:
+        self.console = console
+        self.now = now
+
+    def front(self, card: Flashcard, position: int, total: int) -> None:
+        self.console.print()
+        self.console.print(Panel(Text(card.front), title=f"card {position} of {total}", title_align="left"))
+        self.console.print("[dim]Say the answer out loud, then press any key to flip (q stops).[/]")
+
+    def back(self, card: Flashcard) -> None:
+        self.console.print(Panel(Text(card.back), border_style="cyan"))
+        self.console.print(
+            "How well did you know it?  [bold]1[/] again  [bold]2[/] hard  [bold]3[/] good  [bold]4[/] easy"
+        )
+
+    def unknown_key(self, key: str) -> None:
+        self.console.print(f"[dim]{escape(repr(key))} is not a grade: press 1-4 (or a/h/g/e), q to stop.[/]")
+
+    def graded(self, card: Flashcard, grade: Grade, next_state: CardState | None) -> None:
+        if next_state is None:
+            self.console.print(f"[dim]{grade} — crammed before it was due, so its schedule is unchanged.[/]")
+        else:
+            due = next_state.due_at()
+            self.console.print(f"{grade} — back {relative(due, self.now)} ({day(due)}).")
+
+
+def cards_nothing_due(console: Console, queue: CardQueue, now: datetime) -> None:
+    when = (
+        f" The next one is due {relative(queue.next_due, now)} ({day(queue.next_due)})."
+        if queue.next_due
+        else ""
+    )
+    console.print(f"No flashcards are due.{when} `drill cards --all` crams them all anyway.")
+
+
+def cards_done(console: Console, result: CardSessionResult, total: int) -> None:
+    graded = len(result.grades)
+    counts = {g: sum(1 for v in result.grades.values() if v == g) for g in ("again", "hard", "good", "easy")}
+    summary = ", ".join(f"{n} {g}" for g, n in counts.items() if n)
+    stopped = f" Stopped after {graded} of {total}; the rest stay due." if result.stopped_early else ""
+    console.print(
+        f"\n{graded} card{'s' if graded != 1 else ''} graded{': ' + summary if summary else ''}.{stopped}"
+    )
 
 
 def _result(console: Console, result: CheckResult) -> None:
@@ -241,6 +465,13 @@ def progress_bar(done: int, total: int, width: int = 28) -> Text:
 
 def dashboard(console: Console, result: Listing) -> None:
     console.print(Text.assemble(("drillkit ", "bold"), progress_bar(result.passed, len(result.rows))))
+    for row in result.reviews_due:
+        console.print(
+            f"[bold yellow]Review due:[/] drill {row.drill.number} · {escape(row.drill.title)} — "
+            f"[bold]drill review {row.drill.number}[/]"
+        )
+    if result.cards_due:
+        console.print(f"[bold yellow]{plural(result.cards_due, 'flashcard')} due[/] — [bold]drill cards[/]")
     nxt = result.next_drill
     if nxt is None:
         console.print("Every drill passed. [bold]drill list[/] shows them all; reveal any to compare.")

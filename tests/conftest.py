@@ -48,7 +48,8 @@ class Learner:
     def workspace(self) -> Path:
         return self.cwd / "drillwork"
 
-    def drill(self, *args: str, timeout: float = 120, **env: str) -> Result:
+    def drill(self, *args: str, timeout: float = 120, input: str | None = None, **env: str) -> Result:
+        """Run `drill ARGS`; `input` is piped to stdin (never a terminal), else stdin is empty."""
         proc = subprocess.run(
             [sys.executable, "-m", "drillkit", *args],
             cwd=self.cwd,
@@ -56,7 +57,8 @@ class Learner:
             capture_output=True,
             text=True,
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -78,6 +80,7 @@ def drill_home() -> Iterator[Path]:
 
 @pytest.fixture
 def learner(drill_home: Path, tmp_path: Path) -> Learner:
+    # DRILL_NOW is never inherited: a test that needs a date pins it per command.
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_") or k == "DRILL_DATABASE_URL"}
     env.update(
         DRILL_HOME=str(drill_home),

@@ -219,7 +219,7 @@ def test_status_moves_through_the_loop(learner: Learner) -> None:
     listing = learner.drill("list")
     assert "2/7 drills passed" in listing.stdout
     data = json.loads(Path(learner.env["DRILL_PROGRESS"]).read_text())
-    assert data["version"] == 1 and data["drills"]["3"]["attempts"] == 2
+    assert data["version"] == 2 and data["drills"]["3"]["attempts"] == 2
 
 
 def test_reveal_before_attempt_needs_yes(learner: Learner) -> None:

@@ -100,7 +100,26 @@ def test_reveal_side_by_side_and_diff(learner: Learner) -> None:
     assert "-docs = []" in unified.stdout
 
 
-LIST_SHAPE = {"drills": list, "passed": int, "total": int, "next": (int, type(None))}
+LIST_SHAPE = {
+    "drills": list,
+    "passed": int,
+    "total": int,
+    "next": (int, type(None)),
+    "reviews_due": list,
+    "cards_due": int,
+    "cards_total": int,
+    "selfcheck": list,
+}
+SKILL_SHAPE = {
+    "number": int,
+    "id": str,
+    "text": str,
+    "drills": list,
+    "ticked": bool,
+    "earned": bool,
+    "why_not": (str, type(None)),
+}
+REVIEW_SHAPE = {"due": (str, type(None)), "is_due": bool, "rounds": int}
 ROW_SHAPE = {
     "number": int,
     "slug": str,
@@ -110,6 +129,7 @@ ROW_SHAPE = {
     "attempts": int,
     "last_attempt": (str, type(None)),
     "file": (str, type(None)),
+    "review": dict,
 }
 CHECK_SHAPE = {
     "drill": int,
@@ -124,6 +144,7 @@ CHECK_SHAPE = {
     "seconds": float,
     "statements": list,
     "check_statements": list,
+    "review": (dict, type(None)),
 }
 RESULT_SHAPE = {
     "name": str,
@@ -147,8 +168,11 @@ def test_json_outputs_match_the_documented_shape(learner: Learner) -> None:
     for command in ("list", "progress"):
         listing = learner.drill(command, "--json").json
         assert_shape(listing, LIST_SHAPE)
+        for skill in listing["selfcheck"]:
+            assert_shape(skill, SKILL_SHAPE)
         for row in listing["drills"]:
             assert_shape(row, ROW_SHAPE)
+            assert_shape(row["review"], REVIEW_SHAPE)
             assert row["status"] in ("not started", "started", "attempted", "passed", "passed after reveal")
     report = learner.drill("check", "3", "--file", str(SOLUTIONS / "03_select.py"), "--json").json
     assert_shape(report, CHECK_SHAPE)

@@ -68,3 +68,28 @@ def test_given_models_match_the_seeded_tables() -> None:
 
     for column in ("email varchar(255)", "title varchar(200)", "owner_id integer", "created_at timestamptz"):
         assert column in TABLES_SQL
+
+
+def test_flashcards_and_selfcheck_are_complete() -> None:
+    from drillkit.deck import load_deck
+
+    deck = load_deck()
+    assert len(deck.cards) == 6  # syllabus section D
+    assert all(c.front.strip() and c.back.strip() for c in deck.cards)
+    # Section E: one item per skill the drills cover, each pointing at drills that exist.
+    assert [s.id for s in deck.skills] == [
+        "models",
+        "relationships",
+        "select",
+        "insert",
+        "update",
+        "session-per-request",
+        "eager-loading",
+        "alembic",
+    ]
+    numbers = {d.number for d in DRILLS}
+    for skill in deck.skills:
+        assert set(skill.drills) <= numbers, skill.id
+        assert skill.text.endswith("without looking.") and skill.label
+    covered = {n for s in deck.skills for n in s.drills}
+    assert covered == numbers, "every drill backs some self-check item"
