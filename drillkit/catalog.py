@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from drillkit.errors import ConfigError, UnknownDrillError
 from drillkit.paths import pack_dir
@@ -72,6 +72,8 @@ def logical_lines(text: str) -> list[str]:
 
 def starter_text(drill: Drill) -> str:
     """The starter as the learner gets it: the task as a comment, then the code."""
+    import textwrap
+
     lines = [f"# Drill {drill.number} · {drill.title}  ({drill.section_title})", "#"]
     for line in logical_lines(drill.task):
         indent = "  " if line.startswith("- ") else ""
@@ -105,15 +107,18 @@ class Catalog:
         return {d.number: d for d in self.drills}
 
 
-def load_catalog(pack: Path | None = None) -> Catalog:
-    import yaml  # deferred: only commands that need the pack pay for it
+CACHE_VERSION = 1
 
+
+def load_catalog(pack: Path | None = None, cache_dir: Path | None = None) -> Catalog:
+    """Read the pack; with `cache_dir`, reuse the parse of an unchanged drills.yaml (no YAML import)."""
     pack = pack or pack_dir()
     source = pack / "drills" / "drills.yaml"
-    try:
-        data = yaml.load(source.read_text(encoding="utf-8"), Loader=_loader())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the drill pack {source}: {exc}") from None
+    data = _cached(source, cache_dir) if cache_dir is not None else None
+    if data is None:
+        data = _parse(source)
+        if cache_dir is not None:
+            _store(source, cache_dir, data)
     try:
         sections: dict[str, str] = data["sections"]
         drills = tuple(
@@ -136,6 +141,60 @@ def load_catalog(pack: Path | None = None) -> Catalog:
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"the drill pack {source} is malformed: {exc!r}") from None
     return Catalog(drills)
+
+
+def _parse(source: Path) -> Any:
+    import yaml  # deferred: only a changed (or first-read) pack pays for it
+
+    try:
+        return yaml.load(source.read_text(encoding="utf-8"), Loader=_loader())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the drill pack {source}: {exc}") from None
+
+
+def _cache_key(source: Path) -> str | None:
+    try:
+        stat = source.stat()
+    except OSError:
+        return None
+    return f"{CACHE_VERSION}:{source}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def _cache_file(cache_dir: Path) -> Path:
+    return cache_dir / "drills.json"
+
+
+def _cached(source: Path, cache_dir: Path) -> Any:
+    """The parsed pack stored by an earlier run, if drills.yaml has not changed since."""
+    import json
+
+    key = _cache_key(source)
+    try:
+        stored = json.loads(_cache_file(cache_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or key is None or stored.get("key") != key:
+        return None
+    return stored.get("data")
+
+
+def _store(source: Path, cache_dir: Path, data: Any) -> None:
+    """Best effort: a cache that cannot be written only costs the next run a YAML parse."""
+    import json
+    import os
+
+    key = _cache_key(source)
+    if key is None:
+        return
+    target = _cache_file(cache_dir)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"key": key, "data": data}), encoding="utf-8")
+        os.replace(tmp, target)
+    except (OSError, TypeError, ValueError):
+        with suppress(OSError):
+            tmp.unlink()
 
 
 def _loader() -> type:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from drillkit import core, render
+from drillkit import core, fastpath, render
 from drillkit.catalog import load_catalog
 from drillkit.errors import ConfigError, ExitCode
 from drillkit.paths import resolve_paths
@@ -40,32 +40,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output o
 @app.command("list")
 def list_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
     """All drills with their status, and what to do next."""
-    result = core.list_drills(resolve_paths(workspace))
-    if as_json:
-        rows = [
-            {
-                "number": r.drill.number,
-                "slug": r.drill.slug,
-                "section": r.drill.section,
-                "title": r.drill.title,
-                "status": r.status,
-                "attempts": r.attempts,
-                "last_attempt": r.last_attempt,
-                "file": str(r.file) if r.file else None,
-            }
-            for r in result.rows
-        ]
-        print(json.dumps({"drills": rows, "passed": result.passed, "total": len(rows)}, indent=2))
-        return
-    render.warning(err, result.warning)
-    render.listing(out, result)
+    fastpath.list_command(workspace, as_json)  # also reached without Typer: see fastpath.py
 
 
 @app.command()
 def start(drill: DrillArg, workspace: DirOpt = None) -> None:
     """Write the starter file for a drill into your workspace (never overwrites)."""
     paths = resolve_paths(workspace)
-    render.started(out, core.start_drill(paths, load_catalog().get(drill)))
+    render.started(out, core.start_drill(paths, load_catalog(cache_dir=paths.cache).get(drill)))
 
 
 @app.command()
@@ -83,7 +65,7 @@ def check(
 ) -> None:
     """Run your file against a fresh Postgres schema and report each check."""
     paths = resolve_paths(workspace)
-    checked = core.check_drill(paths, load_catalog().get(drill), file, timeout)
+    checked = core.check_drill(paths, load_catalog(cache_dir=paths.cache).get(drill), file, timeout)
     if as_json:
         print(json.dumps(checked.report.to_json(), indent=2))
     else:
@@ -101,7 +83,7 @@ def reveal(
 ) -> None:
     """Show the reference solution, its explanation, and how your attempt differs."""
     paths = resolve_paths(workspace)
-    target = load_catalog().get(drill)
+    target = load_catalog(cache_dir=paths.cache).get(drill)
     if not yes and core.needs_confirmation(paths, target):
         if not sys.stdin.isatty():
             raise ConfigError(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drillkit import progress
 from drillkit.catalog import Catalog, Drill, load_catalog, starter_text
 from drillkit.errors import LearnerFileError
 from drillkit.paths import Paths
 from drillkit.progress import DrillProgress, Status
-from drillkit.results import CheckReport
+
+if TYPE_CHECKING:
+    from drillkit.results import CheckReport
 
 ANSWER_MARKER = "# --- your answer below"
 
@@ -54,7 +56,7 @@ def display_status(record: DrillProgress, has_file: bool) -> Status | str:
 
 
 def list_drills(paths: Paths, catalog: Catalog | None = None) -> Listing:
-    catalog = catalog or load_catalog()
+    catalog = catalog or load_catalog(cache_dir=paths.cache)
     loaded = progress.load(paths.progress_file)
     rows = []
     for drill in catalog.drills:
@@ -153,6 +155,8 @@ def reveal_drill(paths: Paths, drill: Drill) -> Revealed:
     attempt = workspace_file(paths, drill)
     diff = None
     if attempt.exists():
+        import difflib
+
         mine = attempt.read_text(encoding="utf-8", errors="replace")
         diff = "".join(
             difflib.unified_diff(

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from drillkit.catalog import logical_lines
 from drillkit.core import Checked, Listing, Revealed, Started
-from drillkit.results import CheckResult
+
+if TYPE_CHECKING:
+    from drillkit.results import CheckResult
 
 MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
 STATUS_STYLE = {
@@ -137,6 +139,8 @@ def _result(console: Console, result: CheckResult) -> None:
             rows.add_row("hint", Text(result.help, style="cyan"))
         parts: list = [rows]
         if result.sql:
+            from rich.syntax import Syntax  # deferred: Pygments is slow to import
+
             parts.append(Text("SQL your code sent:", style="bold"))
             parts.append(Syntax(result.sql, "sql", word_wrap=True, background_color="default"))
         console.print(Padding(Group(*parts), (0, 0, 0, 5)))
@@ -146,6 +150,8 @@ def _result(console: Console, result: CheckResult) -> None:
 
 def revealed(console: Console, result: Revealed, *, full: bool) -> None:
     drill = result.drill
+    from rich.syntax import Syntax
+
     console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/] — reference solution")
     code = result.solution if full else result.answer
     console.print(Syntax(code.rstrip(), "python", line_numbers=False, background_color="default"))
