@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> None:
             _fail(str(exc), int(exc.exit_code))
         sys.exit(ExitCode.OK)
 
+    if args[:1] == ["check"] and not {"--help", "-h"} & set(args):
+        from drillkit import checker
+
+        checker.prestart()  # its imports run while we import Typer and prepare the run
+
     import typer.main
 
     from drillkit.cli import app

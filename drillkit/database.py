@@ -48,8 +48,29 @@ def _libpq_url(url: str) -> str:
     return "postgresql://" + url[match.end() :]
 
 
+def running_uri(pgdata: Path) -> str | None:
+    """The URI of a running, ready embedded server, read from postmaster.pid; else None.
+
+    This is what pgserver's re-attach computes, without importing pgserver (psutil and
+    friends): the warm path of every check.
+    """
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid, port, socket_dir, status = int(lines[0]), lines[3].strip(), lines[4].strip(), lines[7].strip()
+    except (OSError, ValueError, IndexError):
+        return None
+    if status != "ready" or port != "5432" or not socket_dir or not _alive(pid):
+        return None
+    if not (Path(socket_dir) / ".s.PGSQL.5432").exists():
+        return None
+    return f"postgresql://postgres:@/postgres?host={socket_dir}"
+
+
 def start_embedded(paths: Paths) -> str:
     """Start (or re-attach to) the embedded server; it keeps running for the next command."""
+    uri = running_uri(paths.pgdata)
+    if uri is not None:
+        return uri
     from filelock import FileLock
 
     try:

@@ -29,7 +29,10 @@ def connect(db: Database) -> psycopg.Connection:
     import psycopg
 
     try:
-        return psycopg.connect(db.libpq_url, autocommit=True, connect_timeout=5)
+        # Run schemas are throwaway: their DDL need not wait for the WAL to reach the disk.
+        return psycopg.connect(
+            db.libpq_url, autocommit=True, connect_timeout=5, options="-c synchronous_commit=off"
+        )
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {db.display}: {reason}") from None

@@ -8,10 +8,13 @@ URL_ENV = "DRILL_SANDBOX_URL"
 SCHEMA_ENV = "DRILL_SANDBOX_SCHEMA"
 
 
-def sandbox_env(url: str, schema: str) -> dict[str, str]:
+def child_env() -> dict[str, str]:
+    """What the checker child starts with, before it knows its run."""
     env = dict(os.environ)
-    env[URL_ENV] = url
-    env[SCHEMA_ENV] = schema
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # keep the learner's workspace free of __pycache__
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def sandbox_env(url: str, schema: str) -> dict[str, str]:
+    """What the child adds once it is given its run."""
+    return {URL_ENV: url, SCHEMA_ENV: schema}
