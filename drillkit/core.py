@@ -114,12 +114,13 @@ class Checked:
 
 
 def check_drill(paths: Paths, drill: Drill, file: Path | None, timeout: float) -> Checked:
-    from drillkit import database
+    from drillkit import database, idle
     from drillkit.runner import check_file, validate_learner_file
 
     path = validate_learner_file(resolve_attempt(paths, drill, file))
-    db = database.resolve(paths)
-    report = check_file(drill, path, db, timeout=timeout)
+    with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
+        db = database.resolve(paths)
+        report = check_file(drill, path, db, timeout=timeout)
 
     def record(p: progress.Progress) -> None:
         entry = p.of(drill.number)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from drillkit import idle
 from drillkit.errors import DatabaseUnavailableError
 from drillkit.paths import Paths
 
@@ -68,9 +69,12 @@ def running_uri(pgdata: Path) -> str | None:
 
 def start_embedded(paths: Paths) -> str:
     """Start (or re-attach to) the embedded server; it keeps running for the next command."""
-    uri = running_uri(paths.pgdata)
-    if uri is not None:
-        return uri
+    uri = running_uri(paths.pgdata) or _start_embedded(paths)
+    idle.ensure_watchdog(paths.locks)  # stops it after DRILL_DB_IDLE_MINUTES without checks
+    return uri
+
+
+def _start_embedded(paths: Paths) -> str:
     from filelock import FileLock
 
     try:
@@ -110,7 +114,8 @@ def embedded_status(paths: Paths) -> EmbeddedStatus:
 
 
 def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
-    """Fast-shutdown the embedded server; returns False if it was not running."""
+    """Fast-shutdown the embedded server (and its idle watchdog); False if it was not running."""
+    idle.stop_watchdog(paths.locks)
     pid = _postmaster_pid(paths.pgdata)
     if pid is None:
         return False
