@@ -80,10 +80,8 @@ class Bench:
         self.home = home
         self.repeat = repeat
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
-        # Bytecode caching on, as for an installed drillkit (pip compiles it), but kept in the
-        # throwaway home so the repo gets no __pycache__.
+        # Bytecode caching on, as for an installed drillkit (pip compiles it at install time).
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
-        self.env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
         self.env.update(
             DRILL_HOME=str(home),
             DRILL_PROGRESS=str(home / "progress.json"),
@@ -316,9 +314,16 @@ class Bench:
     def test_suite(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
         start = time.perf_counter()
-        proc = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=REPO, env=env)
+        proc = subprocess.run(
+            [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
-        self.extra.append(f"test suite: {seconds:.0f} s wall, exit code {proc.returncode}")
+        summary = (proc.stdout.strip().splitlines() or ["no output"])[-1]
+        self.extra.append(f"test suite: {seconds:.0f} s wall ({summary})")
 
 
 class PeakSampler:
