@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from rich.console import Console
-from rich.markup import escape
-
 from drillkit.errors import DrillkitError, ExitCode
 
 
 def _fail(message: str, code: int) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
     Console(stderr=True, highlight=False).print(f"[red]drill: error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
@@ -23,6 +23,22 @@ def _click_class(name: str) -> type[Exception]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from drillkit import fastpath
+
+    args = sys.argv[1:] if argv is None else argv
+    quick = fastpath.parse_list(args)
+    if quick is not None:  # `drill list` is run often: answer it without importing Typer
+        try:
+            fastpath.list_command(*quick)
+        except DrillkitError as exc:
+            _fail(str(exc), int(exc.exit_code))
+        sys.exit(ExitCode.OK)
+
+    if args[:1] == ["check"] and not {"--help", "-h"} & set(args):
+        from drillkit import checker
+
+        checker.prestart()  # its imports run while we import Typer and prepare the run
+
     import typer.main
 
     from drillkit.cli import app
@@ -31,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         # standalone_mode=False: usage errors reach us, so they print as one line too.
-        code = command.main(args=argv, prog_name="drill", standalone_mode=False)
+        code = command.main(args=args, prog_name="drill", standalone_mode=False)
     except DrillkitError as exc:
         _fail(str(exc), int(exc.exit_code))
     except usage_error as exc:

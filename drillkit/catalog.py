@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from drillkit import packcache
 from drillkit.errors import ConfigError, UnknownDrillError
 from drillkit.paths import pack_dir
 
@@ -72,6 +72,8 @@ def logical_lines(text: str) -> list[str]:
 
 def starter_text(drill: Drill) -> str:
     """The starter as the learner gets it: the task as a comment, then the code."""
+    import textwrap
+
     lines = [f"# Drill {drill.number} · {drill.title}  ({drill.section_title})", "#"]
     for line in logical_lines(drill.task):
         indent = "  " if line.startswith("- ") else ""
@@ -105,15 +107,11 @@ class Catalog:
         return {d.number: d for d in self.drills}
 
 
-def load_catalog(pack: Path | None = None) -> Catalog:
-    import yaml  # deferred: only commands that need the pack pay for it
-
+def load_catalog(pack: Path | None = None, cache_dir: Path | None = None) -> Catalog:
+    """Read the pack; with `cache_dir`, reuse the parse of an unchanged drills.yaml (no YAML import)."""
     pack = pack or pack_dir()
     source = pack / "drills" / "drills.yaml"
-    try:
-        data = yaml.load(source.read_text(encoding="utf-8"), Loader=_loader())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the drill pack {source}: {exc}") from None
+    data = packcache.read(source, cache_dir)
     try:
         sections: dict[str, str] = data["sections"]
         drills = tuple(
@@ -136,9 +134,3 @@ def load_catalog(pack: Path | None = None) -> Catalog:
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"the drill pack {source} is malformed: {exc!r}") from None
     return Catalog(drills)
-
-
-def _loader() -> type:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

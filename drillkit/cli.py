@@ -10,7 +10,7 @@ from typing import Annotated, TextIO
 import typer
 from rich.console import Console
 
-from drillkit import clock, core, render
+from drillkit import clock, core, fastpath, jsonout, render
 from drillkit.catalog import load_catalog
 from drillkit.errors import ConfigError, ExitCode
 from drillkit.paths import resolve_paths
@@ -50,50 +50,17 @@ def next_command(workspace: DirOpt = None) -> None:
     render.dashboard(out, core.list_drills(resolve_paths(workspace)))
 
 
-def _json_rows(result: core.Listing) -> dict:
-    rows = [
-        {
-            "number": r.drill.number,
-            "slug": r.drill.slug,
-            "section": r.drill.section,
-            "title": r.drill.title,
-            "status": r.status,
-            "attempts": r.attempts,
-            "last_attempt": r.last_attempt,
-            "file": str(r.file) if r.file else None,
-            "review": {"due": r.review.due, "is_due": r.review_due, "rounds": r.review.rounds},
-        }
-        for r in result.rows
-    ]
-    nxt = result.next_drill
-    return {
-        "drills": rows,
-        "passed": result.passed,
-        "total": len(rows),
-        "next": nxt.number if nxt else None,
-        "reviews_due": [r.drill.number for r in result.reviews_due],
-        "cards_due": result.cards_due,
-        "cards_total": result.cards_total,
-        "selfcheck": _skills_json(result.skills),
-    }
-
-
 @app.command("list")
 def list_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
     """All drills with their status, and what to do next."""
-    result = core.list_drills(resolve_paths(workspace))
-    if as_json:
-        print(json.dumps(_json_rows(result), indent=2))
-        return
-    render.warning(err, result.warning)
-    render.listing(out, result)
+    fastpath.list_command(workspace, as_json)  # also reached without Typer: see fastpath.py
 
 
 @app.command()
 def start(drill: DrillArg, workspace: DirOpt = None) -> None:
     """Write the starter file for a drill into your workspace (never overwrites)."""
     paths = resolve_paths(workspace)
-    render.started(out, core.start_drill(paths, load_catalog().get(drill)))
+    render.started(out, core.start_drill(paths, load_catalog(cache_dir=paths.cache).get(drill)))
 
 
 @app.command()
@@ -113,7 +80,7 @@ def check(
     """Run your file against a fresh Postgres schema and report each check."""
     paths = resolve_paths(workspace)
     now = clock.now()
-    checked = core.check_drill(paths, load_catalog().get(drill), file, timeout, now=now)
+    checked = core.check_drill(paths, load_catalog(cache_dir=paths.cache).get(drill), file, timeout, now=now)
     if as_json:
         review = checked.review.to_json() if checked.review else None
         print(json.dumps({**checked.report.to_json(), "review": review}, indent=2))
@@ -134,7 +101,7 @@ def reveal(
 ) -> None:
     """Show the reference solution, its explanation, and how your attempt differs."""
     paths = resolve_paths(workspace)
-    target = load_catalog().get(drill)
+    target = load_catalog(cache_dir=paths.cache).get(drill)
     if not yes and core.needs_confirmation(paths, target):
         if not sys.stdin.isatty():
             raise ConfigError(
@@ -207,7 +174,7 @@ def progress_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None
     """Your progress in one line (or as JSON for scripts and classrooms)."""
     result = core.list_drills(resolve_paths(workspace))
     if as_json:
-        print(json.dumps(_json_rows(result), indent=2))
+        print(json.dumps(jsonout.listing(result), indent=2))
         return
     out.print(render.progress_bar(result.passed, len(result.rows)))
 
@@ -297,7 +264,7 @@ def selfcheck_command(
     result = core.selfcheck(paths, tick=tick or [], untick=untick or [])
     render.warning(err, result.warning)
     if as_json:
-        print(json.dumps({"items": _skills_json(result.rows)}, indent=2))
+        print(json.dumps({"items": jsonout.skills(result.rows)}, indent=2))
         return
     if not interactive:
         render.selfcheck(out, result, interactive=False)
@@ -311,21 +278,6 @@ def selfcheck_command(
         latest[0] = core.toggle_skill(paths, number)
 
     run_selfcheck(count=len(result.rows), read_key=_terminal_key, show=show, toggle=toggle)
-
-
-def _skills_json(rows: list[core.SkillRow]) -> list[dict[str, object]]:
-    return [
-        {
-            "number": r.number,
-            "id": r.skill.id,
-            "text": r.skill.text,
-            "drills": list(r.skill.drills),
-            "ticked": r.ticked,
-            "earned": r.earned,
-            "why_not": r.why_not,
-        }
-        for r in rows
-    ]
 
 
 def _terminal_key() -> str:

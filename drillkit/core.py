@@ -89,8 +89,8 @@ def list_drills(
     paths: Paths, catalog: Catalog | None = None, deck: Deck | None = None, now: datetime | None = None
 ) -> Listing:
     """The dashboard: every drill with its status and review date, cards due, the self-check."""
-    catalog = catalog or load_catalog()
-    deck = deck or load_deck()
+    catalog = catalog or load_catalog(cache_dir=paths.cache)
+    deck = deck or load_deck(cache_dir=paths.cache)
     now = now or clock.now()
     loaded = progress.load(paths.progress_file)
     rows = []
@@ -189,15 +189,16 @@ def open_review_file(paths: Paths, drill: Drill, now: datetime) -> Path | None:
 def check_drill(
     paths: Paths, drill: Drill, file: Path | None, timeout: float, now: datetime | None = None
 ) -> Checked:
-    from drillkit import database
+    from drillkit import database, idle
     from drillkit.runner import check_file, validate_learner_file
 
     # While a review is open, `drill check N` means the review file, not the old attempt.
     if file is None:
         file = open_review_file(paths, drill, now or clock.now())
     path = validate_learner_file(resolve_attempt(paths, drill, file))
-    db = database.resolve(paths)
-    report = check_file(drill, path, db, timeout=timeout)
+    with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
+        db = database.resolve(paths)
+        report = check_file(drill, path, db, timeout=timeout)
     note: ReviewNote | None = None
 
     def record(p: progress.Progress) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from drillkit import idle
 from drillkit.errors import DatabaseUnavailableError
 from drillkit.paths import Paths
 
@@ -53,8 +54,32 @@ def _libpq_url(url: str) -> str:
     return "postgresql://" + url[match.end() :]
 
 
+def running_uri(pgdata: Path) -> str | None:
+    """The URI of a running, ready embedded server, read from postmaster.pid; else None.
+
+    This is what pgserver's re-attach computes, without importing pgserver (psutil and
+    friends): the warm path of every check.
+    """
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid, port, socket_dir, status = int(lines[0]), lines[3].strip(), lines[4].strip(), lines[7].strip()
+    except (OSError, ValueError, IndexError):
+        return None
+    if status != "ready" or port != "5432" or not socket_dir or not _alive(pid):
+        return None
+    if not (Path(socket_dir) / ".s.PGSQL.5432").exists():
+        return None
+    return f"postgresql://postgres:@/postgres?host={socket_dir}"
+
+
 def start_embedded(paths: Paths) -> str:
     """Start (or re-attach to) the embedded server; it keeps running for the next command."""
+    uri = running_uri(paths.pgdata) or _start_embedded(paths)
+    idle.ensure_watchdog(paths.locks)  # stops it after DRILL_DB_IDLE_MINUTES without checks
+    return uri
+
+
+def _start_embedded(paths: Paths) -> str:
     from filelock import FileLock
 
     try:
@@ -121,7 +146,8 @@ def embedded_status(paths: Paths) -> EmbeddedStatus:
 
 
 def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
-    """Fast-shutdown the embedded server; returns False if it was not running."""
+    """Fast-shutdown the embedded server (and its idle watchdog); False if it was not running."""
+    idle.stop_watchdog(paths.locks)
     pid = _postmaster_pid(paths.pgdata)
     if pid is None:
         return False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from drillkit import packcache
 from drillkit.errors import ConfigError, UnknownSkillError
 from drillkit.paths import pack_dir
 
@@ -41,10 +41,10 @@ class Deck:
         )
 
 
-def load_deck(pack: Path | None = None) -> Deck:
+def load_deck(pack: Path | None = None, cache_dir: Path | None = None) -> Deck:
     pack = pack or pack_dir()
-    cards_data = _read(pack / "drills" / "cards.yaml")
-    skills_data = _read(pack / "drills" / "selfcheck.yaml")
+    cards_data = packcache.read(pack / "drills" / "cards.yaml", cache_dir)
+    skills_data = packcache.read(pack / "drills" / "selfcheck.yaml", cache_dir)
     try:
         cards = tuple(
             Flashcard(id=str(c["id"]), front=str(c["front"]).strip(), back=str(c["back"]).strip())
@@ -66,12 +66,3 @@ def load_deck(pack: Path | None = None) -> Deck:
             # Ids key the progress file: a duplicate would silently share one schedule.
             raise ConfigError(f"duplicate {kind} id in {pack / 'drills'}")
     return Deck(cards, skills)
-
-
-def _read(source: Path) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {source}: {exc}") from None

@@ -1,9 +1,12 @@
 """Child-process entry point: run one learner file, then its drill's checks.
 
-    python -m drillkit.harness <checks-module> <learner-file>
+    python -P -m drillkit.harness <job-fd>
 
-The CLI starts this in its own process group with a timeout. Results go to the JSON
-file named by DRILL_RESULT_FILE, never to stdout, which belongs to the learner.
+The CLI starts this in its own process group (see checker.py), usually before it knows the
+run: the child first imports what every run needs, then reads its job (checks module,
+learner file, run environment, result file) as JSON from the pipe `job-fd`; EOF without a
+job means "not needed" and it exits quietly. Results go to the job's JSON result file,
+never to stdout, which belongs to the learner.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from pathlib import Path
 
 from drillkit.results import CheckResult, RunOutcome
 
-RESULT_ENV = "DRILL_RESULT_FILE"
 OUTPUT_LIMIT = 64 * 1024
 FIRST_CHECK = "your file runs without errors"
 
@@ -84,6 +86,7 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
     module.__file__ = str(path)
     sys.modules["__main__"] = module  # like `python FILE`, so `if __name__ == "__main__"` runs
     sys.path.insert(0, str(path.parent))
+    sys.dont_write_bytecode = True  # keep the learner's folder free of __pycache__
     try:
         exec(code, module.__dict__)
     except SystemExit as exc:
@@ -147,11 +150,27 @@ def run(checks_module: str, path: Path) -> RunOutcome:
     )
 
 
+def preload() -> None:
+    """What every run imports anyway; done while the CLI still prepares the run schema."""
+    import sqlalchemy.dialects.postgresql.psycopg
+    import sqlalchemy.orm  # noqa: F401
+
+    import drillkit.checks.base  # noqa: F401
+
+
 def main() -> None:
-    checks_module, file_arg = sys.argv[1], sys.argv[2]
-    result_file = Path(os.environ.pop(RESULT_ENV))  # not the learner's business
-    outcome = run(checks_module, Path(file_arg).resolve())
-    result_file.write_text(json.dumps(outcome.to_json()), encoding="utf-8")
+    job_fd = int(sys.argv[1])
+    preload()
+    with os.fdopen(job_fd, encoding="utf-8") as pipe:
+        raw = pipe.read()
+    if not raw:
+        os._exit(0)  # the CLI ended without a job for us (usage error, no database, ...)
+    job = json.loads(raw)
+    os.environ.update(job["env"])
+    path = Path(job["file"]).resolve()
+    os.chdir(path.parent)
+    outcome = run(job["checks_module"], path)
+    Path(job["result"]).write_text(json.dumps(outcome.to_json()), encoding="utf-8")
     sys.stdout.flush()
     # Skip interpreter shutdown: learner threads or atexit hooks must not hold the run up.
     os._exit(0)

@@ -27,6 +27,10 @@ class Paths:
     def locks(self) -> Path:
         return self.home / "locks"
 
+    @property
+    def cache(self) -> Path:
+        return self.home / "cache"
+
 
 def resolve_paths(workspace: Path | None = None, env: Mapping[str, str] = os.environ) -> Paths:
     if env.get("DRILL_HOME"):

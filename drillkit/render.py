@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from drillkit.catalog import logical_lines
+
+if TYPE_CHECKING:
+    from rich.syntax import Syntax
 from drillkit.core import (
     CardQueue,
     Checked,
@@ -258,7 +261,7 @@ def sql_trace(console: Console, statements: list[str], title: str) -> None:
     console.print(f"\n[bold]{title}[/] ({count} statement{'s' if count != 1 else ''}):")
     for i, statement in enumerate(statements, start=1):
         console.print(Text(f"-- {i}", style="dim"))
-        console.print(Syntax(statement.strip(), "sql", word_wrap=True, background_color="default"))
+        console.print(_syntax(statement.strip(), "sql"))
 
 
 def review_note(console: Console, note: ReviewNote | None, drill: int, now: datetime) -> None:
@@ -388,7 +391,7 @@ def _result(console: Console, result: CheckResult) -> None:
         parts: list = [rows]
         if result.sql:
             parts.append(Text("SQL your code sent:", style="bold"))
-            parts.append(Syntax(result.sql, "sql", word_wrap=True, background_color="default"))
+            parts.append(_syntax(result.sql, "sql"))
         console.print(Padding(Group(*parts), (0, 0, 0, 5)))
     elif result.note:
         console.print(Padding(Text(result.note, style="cyan"), (0, 0, 0, 5)))
@@ -419,7 +422,7 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     if diff:
         if result.diff:
             console.print("[bold]Your attempt → the reference[/] (answer part only):")
-            console.print(Syntax(result.diff.rstrip(), "diff", background_color="default"))
+            console.print(_syntax(result.diff.rstrip(), "diff"))
         elif result.attempt is not None:
             console.print("[green]Your answer part is identical to the reference.[/]")
     console.print(Panel(escape(drill.explanation), title="why it is written this way", title_align="left"))
@@ -431,7 +434,13 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
 
 
 def _code(text: str) -> Syntax:
-    return Syntax(text, "python", background_color="default", word_wrap=True)
+    return _syntax(text, "python")
+
+
+def _syntax(text: str, lexer: str) -> Syntax:
+    from rich.syntax import Syntax  # deferred: Pygments is slow to import, and `list` never needs it
+
+    return Syntax(text, lexer, background_color="default", word_wrap=True)
 
 
 def hinted(console: Console, result: Hinted) -> None:

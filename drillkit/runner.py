@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
+from drillkit import checker
 from drillkit.catalog import Drill, starter_text
+from drillkit.checker import Checker
 from drillkit.database import Database, sqlalchemy_url
 from drillkit.errors import Interrupted, LearnerFileError
-from drillkit.harness import FIRST_CHECK, RESULT_ENV
+from drillkit.harness import FIRST_CHECK
 from drillkit.results import CheckReport, CheckResult, RunOutcome
 from drillkit.runschema import RunSpace, run_space
 from drillkit.sandbox_env import sandbox_env
@@ -41,8 +40,13 @@ def validate_learner_file(path: Path) -> Path:
 def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_TIMEOUT) -> CheckReport:
     path = validate_learner_file(path).resolve()
     started = time.monotonic()
-    with _signals_as_interrupts(), run_space(db, seeded=drill.database == "seeded") as space:
-        outcome = _run_child(drill, path, space, timeout)
+    # The child is started (or was prestarted) first: its imports overlap the schema setup.
+    child = checker.take()
+    try:
+        with _signals_as_interrupts(), run_space(db, seeded=drill.database == "seeded") as space:
+            outcome = _run_child(child, drill, path, space, timeout)
+    finally:
+        child.discard()
     return CheckReport(
         drill=drill.number,
         slug=drill.slug,
@@ -58,48 +62,33 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
     )
 
 
-def _run_child(drill: Drill, path: Path, space: RunSpace, timeout: float) -> RunOutcome:
-    with tempfile.TemporaryDirectory(prefix="drillkit-") as tmp:
-        result_file = Path(tmp) / "result.json"
-        stderr_file = Path(tmp) / "stderr.txt"
-        env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
-        env[RESULT_ENV] = str(result_file)
-        with stderr_file.open("wb") as stderr:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "drillkit.harness", drill.checks_module, str(path)],
-                cwd=path.parent,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                start_new_session=True,  # its own process group: we can kill all it spawned
-            )
-            try:
-                code = child.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(child)
-                return _failed_first(
-                    f"your code was still running after {timeout:g} seconds and was stopped",
-                    actual="no result before the time limit",
-                    help="look for a loop that never ends, or a query waiting on a lock; "
-                    "`--timeout` gives slow code more time",
-                    drill=drill,
-                )
-            except BaseException:
-                _kill_group(child)
-                raise
-            finally:
-                if child.poll() is None:
-                    _kill_group(child)
-        if result_file.exists():
-            return RunOutcome.from_json(json.loads(result_file.read_text(encoding="utf-8")))
-        stderr_text = stderr_file.read_text(encoding="utf-8", errors="replace")[-STDERR_LIMIT:]
+def _run_child(child: Checker, drill: Drill, path: Path, space: RunSpace, timeout: float) -> RunOutcome:
+    try:
+        child.send(drill.checks_module, path, sandbox_env(sqlalchemy_url(space.learner_url), space.schema))
+        code = child.wait(timeout)
+    except BrokenPipeError:  # the child died before its job came: its output says why
+        code = child.proc.wait()
+    except subprocess.TimeoutExpired:
+        child.kill()
         return _failed_first(
-            f"your code ended the Python process (exit code {code}) before the checks could run",
-            actual=stderr_text.strip() or None,
-            help="remove os._exit()/signal calls; the checker needs your module to finish",
+            f"your code was still running after {timeout:g} seconds and was stopped",
+            actual="no result before the time limit",
+            help="look for a loop that never ends, or a query waiting on a lock; "
+            "`--timeout` gives slow code more time",
             drill=drill,
         )
+    except BaseException:
+        child.kill()
+        raise
+    if child.result_file.exists():
+        return RunOutcome.from_json(json.loads(child.result_file.read_text(encoding="utf-8")))
+    stderr_text = child.output_file.read_text(encoding="utf-8", errors="replace")[-STDERR_LIMIT:]
+    return _failed_first(
+        f"your code ended the Python process (exit code {code}) before the checks could run",
+        actual=stderr_text.strip() or None,
+        help="remove os._exit()/signal calls; the checker needs your module to finish",
+        drill=drill,
+    )
 
 
 def _failed_first(rationale: str, *, actual: str | None, help: str, drill: Drill) -> RunOutcome:
@@ -109,12 +98,6 @@ def _failed_first(rationale: str, *, actual: str | None, help: str, drill: Drill
     results = [CheckResult(FIRST_CHECK, "failed", rationale=rationale, actual=actual, help=help)]
     results += [CheckResult(n, "skipped", rationale="your file has to run first") for n in names]
     return RunOutcome(results)
-
-
-def _kill_group(child: subprocess.Popen) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
 
 
 @contextmanager

@@ -46,7 +46,8 @@ def connect(db: Database | str) -> psycopg.Connection:
 
     url = db if isinstance(db, str) else db.libpq_url
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=5)
+        # Run schemas are throwaway: their DDL need not wait for the WAL to reach the disk.
+        return psycopg.connect(url, autocommit=True, connect_timeout=5, options="-c synchronous_commit=off")
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         shown = db.display if isinstance(db, Database) else "the run role"

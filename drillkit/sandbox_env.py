@@ -8,11 +8,16 @@ URL_ENV = "DRILL_SANDBOX_URL"
 SCHEMA_ENV = "DRILL_SANDBOX_SCHEMA"
 
 
-def sandbox_env(url: str, schema: str) -> dict[str, str]:
-    # Learner code gets only the run's credentials, never DRILL_DATABASE_URL's.
+def child_env() -> dict[str, str]:
+    """What the checker child starts with, before it knows its run.
+
+    Learner code gets only the run's credentials (added later), never DRILL_DATABASE_URL's.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
-    env[URL_ENV] = url
-    env[SCHEMA_ENV] = schema
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # keep the learner's workspace free of __pycache__
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def sandbox_env(url: str, schema: str) -> dict[str, str]:
+    """What the child adds once it is given its run."""
+    return {URL_ENV: url, SCHEMA_ENV: schema}

@@ -82,15 +82,17 @@ def test_learner_does_not_see_admin_credentials(learner: Learner, tmp_path: Path
     assert result.json["output"].strip() == "['DRILL_SANDBOX_SCHEMA', 'DRILL_SANDBOX_URL']"
 
 
-def harness_processes(marker: str) -> list[int]:
+def harness_processes(parent: int) -> list[int]:
+    """Checker children (python -m drillkit.harness) of the CLI process `parent`."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
                 continue
-            if "drillkit.harness" in cmdline and marker in cmdline:
+            if "drillkit.harness" in cmdline and ppid == parent:
                 found.append(int(entry.name))
     return found
 
@@ -113,16 +115,21 @@ def test_interrupt_stops_child_and_drops_schema(
         text=True,
     )
     deadline = time.monotonic() + 30
-    while not harness_processes(str(loop)):
-        assert time.monotonic() < deadline, "the check never started its child"
+    while True:  # wait until the run schema exists: the learner's loop is then running
+        with connect(url) as conn:
+            if set(list_run_schemas(conn)) - before:
+                break
+        assert time.monotonic() < deadline, "the check never created its run schema"
         time.sleep(0.05)
-    time.sleep(0.3)  # let the learner's module reach its loop
+    time.sleep(0.5)  # let the learner's module reach its loop
+    children = harness_processes(proc.pid)
+    assert children, "no checker child is running"
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     assert "interrupted" in stderr
-    assert harness_processes(str(loop)) == []
+    assert all(not Path(f"/proc/{pid}").exists() for pid in children)
     with connect(url) as conn:
         assert set(list_run_schemas(conn)) == before
 

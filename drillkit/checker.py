@@ -1,0 +1,114 @@
+"""The checker child process, started *before* it knows its job.
+
+Most of a check's time is the child's Python start and `import sqlalchemy`. `drill check`
+starts the child first thing (`prestart()`, before Typer is even imported), so those imports
+run on the other core while the CLI parses arguments, finds the server and creates the run
+schema. Then `take()` hands the child its job over a pipe. A child whose job never comes
+(usage error, unreachable database) is killed at exit, and exits by itself on EOF if the
+CLI dies first.
+
+Only the standard library here: this module is imported before anything else.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+from drillkit.sandbox_env import child_env
+
+_prestarted: Checker | None = None
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
+        self.result_file = self.tmp / "result.json"
+        self.output_file = self.tmp / "stderr.txt"
+        job_r, self._job_w = os.pipe()
+        try:
+            with self.output_file.open("wb") as output:
+                self.proc = subprocess.Popen(
+                    # -P: no cwd on sys.path; the harness puts the learner's folder there itself.
+                    [sys.executable, "-P", "-m", "drillkit.harness", str(job_r)],
+                    env=child_env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=output,
+                    pass_fds=(job_r,),
+                    start_new_session=True,  # its own process group: we can kill all it spawns
+                )
+        finally:
+            os.close(job_r)
+        self._closed = False
+
+    def send(self, checks_module: str, path: Path, env: dict[str, str]) -> None:
+        """Give the waiting child its one job."""
+        job = {"checks_module": checks_module, "file": str(path), "env": env, "result": str(self.result_file)}
+        with os.fdopen(self._job_w, "w", encoding="utf-8") as pipe:
+            pipe.write(json.dumps(job))
+        self._closed = True
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the child to exit; raises subprocess.TimeoutExpired.
+
+        Popen.wait(timeout) polls with sleeps of up to 50 ms, which a check would feel on
+        every run; a pidfd wakes us the moment the child exits (Linux 5.3+).
+        """
+        if hasattr(os, "pidfd_open"):
+            import select
+
+            try:
+                pidfd = os.pidfd_open(self.proc.pid)
+            except OSError:
+                pass  # an old kernel, or the child was already reaped
+            else:
+                try:
+                    ready, _, _ = select.select([pidfd], [], [], timeout)
+                finally:
+                    os.close(pidfd)
+                if not ready:
+                    raise subprocess.TimeoutExpired(self.proc.args, timeout)
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        with suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def discard(self) -> None:
+        """Kill the child if it still runs, and remove its files."""
+        if not self._closed:
+            with suppress(OSError):
+                os.close(self._job_w)
+            self._closed = True
+        if self.proc.poll() is None:
+            self.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def prestart() -> None:
+    global _prestarted
+    if _prestarted is None:
+        _prestarted = Checker()
+        atexit.register(_discard_unused)
+
+
+def take() -> Checker:
+    """The prestarted child if there is one, else a fresh one."""
+    global _prestarted
+    checker, _prestarted = _prestarted, None
+    return checker if checker is not None else Checker()
+
+
+def _discard_unused() -> None:
+    if _prestarted is not None:
+        _prestarted.discard()
