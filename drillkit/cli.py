@@ -10,7 +10,7 @@ from typing import Annotated, TextIO
 import typer
 from rich.console import Console
 
-from drillkit import clock, core, fastpath, jsonout, render
+from drillkit import clock, core, fastpath, jsonout, practice, render, retention
 from drillkit.catalog import load_catalog
 from drillkit.errors import ConfigError, ExitCode
 from drillkit.paths import resolve_paths
@@ -122,7 +122,7 @@ def reveal(
 @app.command()
 def hint(drill: DrillArg) -> None:
     """One more hint for a drill (never the whole answer)."""
-    result = core.hint_drill(resolve_paths(), load_catalog().get(drill))
+    result = practice.hint_drill(resolve_paths(), load_catalog().get(drill))
     render.warning(err, result.warning)
     render.hinted(out, result)
 
@@ -138,7 +138,7 @@ def reset(
     target = load_catalog().get(drill)
     if not yes and core.workspace_file(paths, target).exists():
         _confirm(f"Replace {render.shown_path(core.workspace_file(paths, target))} with the starter?")
-    render.reset_done(out, core.reset_drill(paths, target))
+    render.reset_done(out, practice.reset_drill(paths, target))
 
 
 @app.command()
@@ -208,8 +208,8 @@ def review(
     paths = resolve_paths(workspace)
     catalog = load_catalog()
     now = clock.now()
-    result = core.review_drill(paths, catalog.get(drill) if drill else None, catalog, now=now)
-    if isinstance(result, core.NothingDue):
+    result = retention.review_drill(paths, catalog.get(drill) if drill else None, catalog, now=now)
+    if isinstance(result, retention.NothingDue):
         render.nothing_due(out, result, now)
     else:
         render.review_started(out, result, now)
@@ -228,7 +228,7 @@ def cards(
     """Flashcards: say the answer, flip, grade yourself; FSRS decides when each comes back."""
     paths = resolve_paths()
     now = clock.now()
-    queue = core.card_queue(paths, cram=all_cards, now=now)
+    queue = retention.card_queue(paths, cram=all_cards, now=now)
     render.warning(err, queue.warning)
     if not queue.cards:
         render.cards_nothing_due(out, queue, now)
@@ -242,7 +242,7 @@ def cards(
             "drill cards reads key presses from a terminal; to script it, pipe keys in with --stdin "
             "(e.g. `echo f3f1 | drill cards --stdin`)"
         )
-    result = core.run_card_session(
+    result = retention.run_card_session(
         paths, queue, read_key=read_key, now=clock.now, view=render.CardScreen(out, now)
     )
     render.cards_done(out, result, len(queue.cards))
@@ -261,7 +261,7 @@ def selfcheck_command(
     """Tick what you can do without looking; a tick is earned once its drill is passed cleanly."""
     paths = resolve_paths()
     interactive = not (tick or untick or as_json) and sys.stdin.isatty()
-    result = core.selfcheck(paths, tick=tick or [], untick=untick or [])
+    result = retention.selfcheck(paths, tick=tick or [], untick=untick or [])
     render.warning(err, result.warning)
     if as_json:
         print(json.dumps({"items": jsonout.skills(result.rows)}, indent=2))
@@ -275,7 +275,7 @@ def selfcheck_command(
         render.selfcheck(out, latest[0], interactive=True)
 
     def toggle(number: int) -> None:
-        latest[0] = core.toggle_skill(paths, number)
+        latest[0] = retention.toggle_skill(paths, number)
 
     run_selfcheck(count=len(result.rows), read_key=_terminal_key, show=show, toggle=toggle)
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from drillkit import clock, progress, schedule
 from drillkit.catalog import Catalog, Drill, load_catalog, starter_text
 from drillkit.deck import Deck, Skill, load_deck
-from drillkit.errors import LearnerFileError, NotDueError
+from drillkit.errors import LearnerFileError
 from drillkit.paths import Paths
 from drillkit.progress import DrillProgress, Status
-from drillkit.results import CheckReport
-from drillkit.schedule import CardState, ReviewState
-from drillkit.sessions import CardSessionResult, CardView, QueuedCard, ReadKey, run_cards
+from drillkit.schedule import ReviewState
+
+if TYPE_CHECKING:
+    from drillkit.results import CheckReport
 
 ANSWER_MARKER = "# --- your answer below"
 
@@ -256,6 +255,8 @@ def needs_confirmation(paths: Paths, drill: Drill) -> bool:
 
 
 def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Revealed:
+    from difflib import unified_diff  # deferred: `drill list` imports this module too
+
     now = now or clock.now()
     solution = drill.solution_path.read_text(encoding="utf-8")
     attempt = open_review_file(paths, drill, now) or workspace_file(paths, drill)
@@ -263,7 +264,7 @@ def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Rev
     if attempt.exists():
         mine = answer_part(attempt.read_text(encoding="utf-8", errors="replace"))
         diff = "".join(
-            difflib.unified_diff(
+            unified_diff(
                 mine.splitlines(keepends=True),
                 answer_part(solution).splitlines(keepends=True),
                 fromfile=f"your attempt ({attempt.name})",
@@ -298,193 +299,6 @@ def answer_part(text: str) -> str:
     return tail.split("\n", 1)[1].lstrip("\n") if "\n" in tail else ""
 
 
-@dataclass(frozen=True)
-class Hinted:
-    drill: Drill
-    shown: list[str]  # every hint unlocked so far, oldest first
-    new: bool  # False: all hints were already shown
-    warning: str | None
-
-    @property
-    def exhausted(self) -> bool:
-        return len(self.shown) == len(self.drill.hints)
-
-
-def hint_drill(paths: Paths, drill: Drill) -> Hinted:
-    """Unlock one more hint (never the solution) and remember how many were used."""
-    unlocked: list[int] = []
-
-    def record(p: progress.Progress) -> None:
-        entry = p.of(drill.number)
-        before = entry.hints_used
-        entry.hints_used = min(before + 1, len(drill.hints))
-        unlocked[:] = [before, entry.hints_used]
-
-    loaded = progress.update(paths.progress_file, record)
-    before, after = unlocked
-    return Hinted(drill, list(drill.hints[:after]), new=after > before, warning=loaded.warning)
-
-
-@dataclass(frozen=True)
-class Reset:
-    drill: Drill
-    path: Path
-    backup: Path | None  # where the previous attempt was kept
-
-
-def reset_drill(paths: Paths, drill: Drill, now: str | None = None) -> Reset:
-    """Put the starter back; the old attempt is kept under workspace/backups/."""
-    from datetime import UTC, datetime
-
-    path = workspace_file(paths, drill)
-    backup = None
-    if path.exists():
-        stamp = now or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        backup = paths.workspace / "backups" / f"{drill.stem}-{stamp}.py"
-        n = 1
-        while backup.exists():
-            n += 1
-            backup = backup.with_name(f"{drill.stem}-{stamp}-{n}.py")
-        try:
-            backup.parent.mkdir(parents=True, exist_ok=True)
-            path.replace(backup)
-        except OSError as exc:
-            raise LearnerFileError(f"cannot move {path} to {backup}: {exc.strerror}") from None
-    started = start_drill(paths, drill)
-    return Reset(drill, started.path, backup)
-
-
-# --- drill review: spaced re-drilling --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReviewStarted:
-    drill: Drill
-    path: Path
-    created: bool  # False: this review's file already existed and was left alone
-    attempt: Path | None  # the earlier attempt, untouched
-    due_since: datetime
-    also_due: list[Drill]
-
-
-@dataclass(frozen=True)
-class NothingDue:
-    next_drill: Drill | None  # the soonest scheduled review, if any
-    next_due: datetime | None
-
-
-def review_drill(
-    paths: Paths, drill: Drill | None, catalog: Catalog | None = None, now: datetime | None = None
-) -> ReviewStarted | NothingDue:
-    """Write a blank starter for a due drill (the most overdue one if none is named)."""
-    catalog = catalog or load_catalog()
-    now = now or clock.now()
-    drills = progress.load(paths.progress_file).progress.drills
-    state = {d.number: drills.get(d.number, DrillProgress()).review for d in catalog.drills}
-    due = sorted(
-        (d for d in catalog.drills if schedule.is_due(state[d.number], now)),
-        key=lambda d: (state[d.number].due or "", d.number),
-    )
-    if drill is None:
-        if not due:
-            scheduled = [d for d in catalog.drills if state[d.number].scheduled]
-            soonest = min(scheduled, key=lambda d: (state[d.number].due or "", d.number), default=None)
-            return NothingDue(soonest, state[soonest.number].due_at() if soonest else None)
-        drill = due[0]
-    review = state[drill.number]
-    due_since = review.due_at()
-    if due_since is None:
-        raise NotDueError(
-            f"drill {drill.number} has no review yet: reviews start after its first pass "
-            f"(`drill check {drill.number}`)"
-        )
-    if due_since > now:
-        raise NotDueError(
-            f"drill {drill.number} is not due for review until {due_since:%Y-%m-%d %H:%M} UTC; "
-            "reviewing early would not move its schedule (`drill review` picks a due one)"
-        )
-    path = review_file(paths, drill, review)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A new file for every review ("x" mode): earlier attempts are never touched.
-        with path.open("x", encoding="utf-8") as handle:
-            handle.write(starter_text(drill))
-        created = True
-    except FileExistsError:
-        created = False
-    except OSError as exc:
-        raise LearnerFileError(f"cannot write {path}: {exc.strerror}") from None
-    attempt = workspace_file(paths, drill)
-    return ReviewStarted(
-        drill=drill,
-        path=path,
-        created=created,
-        attempt=attempt if attempt.exists() else None,
-        due_since=due_since,
-        also_due=[d for d in due if d is not drill],
-    )
-
-
-# --- drill cards: flashcards with FSRS -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CardQueue:
-    cards: list[QueuedCard]
-    next_due: datetime | None  # when the next card falls due, for "nothing due" messages
-    warning: str | None
-
-
-def card_queue(
-    paths: Paths, *, cram: bool = False, deck: Deck | None = None, now: datetime | None = None
-) -> CardQueue:
-    """Due cards, most overdue first, new ones last (in pack order); `cram`: every card."""
-    deck = deck or load_deck()
-    now = now or clock.now()
-    loaded = progress.load(paths.progress_file)
-    states = loaded.progress.cards
-    due, not_due = [], []
-    for order, card in enumerate(deck.cards):
-        state = states.get(card.id)
-        if state is None:
-            due.append(((1, "", order), QueuedCard(card, None)))  # new: after reviews, in pack order
-        elif schedule.card_is_due(state, now):
-            due.append(((0, state.due, order), QueuedCard(card, state)))  # most overdue first
-        else:
-            not_due.append(((state.due, order), QueuedCard(card, state, counts=False)))
-    queue = [q for _key, q in sorted(due, key=lambda item: item[0])]
-    if cram:
-        queue += [q for _key, q in sorted(not_due, key=lambda item: item[0])]
-    upcoming = [q.state.due_at() for _key, q in not_due if q.state is not None]
-    return CardQueue(queue, min(upcoming, default=None), loaded.warning)
-
-
-def run_card_session(
-    paths: Paths, queue: CardQueue, *, read_key: ReadKey, now: Callable[[], datetime], view: CardView
-) -> CardSessionResult:
-    def record(card_id: str, state: CardState) -> None:
-        progress.update(paths.progress_file, lambda p: p.cards.__setitem__(card_id, state))
-
-    return run_cards(queue.cards, read_key=read_key, clock=now, view=view, record=record)
-
-
-# --- drill selfcheck -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SelfCheck:
-    rows: list[SkillRow]
-    warning: str | None
-
-    @property
-    def ticked(self) -> int:
-        return sum(1 for r in self.rows if r.ticked)
-
-    @property
-    def earned(self) -> int:
-        return sum(1 for r in self.rows if r.earned)
-
-
 def skill_rows(deck: Deck, p: progress.Progress) -> list[SkillRow]:
     rows = []
     for number, skill in enumerate(deck.skills, start=1):
@@ -501,46 +315,3 @@ def skill_rows(deck: Deck, p: progress.Progress) -> list[SkillRow]:
             break
         rows.append(SkillRow(number, skill, ticked, earned=ticked and why_not is None, why_not=why_not))
     return rows
-
-
-def selfcheck(
-    paths: Paths,
-    *,
-    tick: list[str] | tuple[str, ...] = (),
-    untick: list[str] | tuple[str, ...] = (),
-    deck: Deck | None = None,
-    now: datetime | None = None,
-) -> SelfCheck:
-    """Tick and untick items (by number or id), save, and return the whole list."""
-    deck = deck or load_deck()
-    to_tick = [deck.skill(ref).id for ref in tick]  # resolve all first: a typo changes nothing
-    to_untick = [deck.skill(ref).id for ref in untick]
-    if not to_tick and not to_untick:
-        loaded = progress.load(paths.progress_file)
-        return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)
-    stamp = clock.iso(now or clock.now())
-
-    def change(p: progress.Progress) -> None:
-        for skill_id in to_tick:
-            p.selfcheck.setdefault(skill_id, stamp)
-        for skill_id in to_untick:
-            p.selfcheck.pop(skill_id, None)
-
-    loaded = progress.update(paths.progress_file, change)
-    return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)
-
-
-def toggle_skill(
-    paths: Paths, number: int, deck: Deck | None = None, now: datetime | None = None
-) -> SelfCheck:
-    """Flip one item, read and written under one lock (two terminals cannot undo each other)."""
-    deck = deck or load_deck()
-    skill_id = deck.skill(str(number)).id
-    stamp = clock.iso(now or clock.now())
-
-    def change(p: progress.Progress) -> None:
-        if p.selfcheck.pop(skill_id, None) is None:
-            p.selfcheck[skill_id] = stamp
-
-    loaded = progress.update(paths.progress_file, change)
-    return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)

@@ -15,27 +15,18 @@ from rich.table import Table
 from rich.text import Text
 
 from drillkit.catalog import logical_lines
+from drillkit.core import Checked
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
     from rich.syntax import Syntax
-from drillkit.core import (
-    CardQueue,
-    Checked,
-    Hinted,
-    Listing,
-    NothingDue,
-    Reset,
-    Revealed,
-    ReviewNote,
-    ReviewStarted,
-    SelfCheck,
-    SkillRow,
-    Started,
-)
-from drillkit.deck import Flashcard
-from drillkit.results import CheckResult
-from drillkit.schedule import CardState, Grade
-from drillkit.sessions import CardSessionResult
+
+    from drillkit.core import Listing, Revealed, ReviewNote, SkillRow, Started
+    from drillkit.deck import Flashcard
+    from drillkit.practice import Hinted, Reset
+    from drillkit.results import CheckResult
+    from drillkit.retention import CardQueue, NothingDue, ReviewStarted, SelfCheck
+    from drillkit.schedule import CardState, Grade
+    from drillkit.sessions import CardSessionResult
 
 MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
 STATUS_STYLE = {

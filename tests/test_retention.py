@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drillkit import core, progress, schedule
+from drillkit import core, progress, retention, schedule
 from drillkit.catalog import load_catalog, starter_text
 from drillkit.deck import Flashcard, load_deck
 from drillkit.errors import NotDueError, UnknownSkillError
@@ -138,7 +138,7 @@ def grade(paths: Paths, card_id: str, g: Grade, now: datetime) -> None:
 
 
 def test_all_cards_are_due_at_first_in_pack_order(paths: Paths) -> None:
-    queue = core.card_queue(paths, now=T0)
+    queue = retention.card_queue(paths, now=T0)
     assert [q.card.id for q in queue.cards] == [c.id for c in DECK.cards]
     assert all(q.counts and q.state is None for q in queue.cards)
 
@@ -149,10 +149,10 @@ def test_due_selection_follows_the_grades(paths: Paths) -> None:
         grade(paths, card_id, g, T0)
 
     def due(at: datetime) -> list[str]:
-        return [q.card.id for q in core.card_queue(paths, now=at).cards]
+        return [q.card.id for q in retention.card_queue(paths, now=at).cards]
 
     assert due(T0) == []
-    assert core.card_queue(paths, now=T0).next_due == T0 + timedelta(days=1)
+    assert retention.card_queue(paths, now=T0).next_due == T0 + timedelta(days=1)
     assert due(T0 + timedelta(days=1)) == ids[:2]  # again and hard: tomorrow
     assert due(T0 + timedelta(days=2)) == [ids[0], ids[1], ids[2], ids[4], ids[5]]
     assert due(T0 + timedelta(days=8)) == [
@@ -173,7 +173,7 @@ def test_overdue_cards_come_first_then_new_ones(paths: Paths) -> None:
     ids = [c.id for c in DECK.cards]
     grade(paths, ids[3], "again", T0)  # due day 1
     grade(paths, ids[5], "again", T0 - timedelta(days=3))  # due 2 days before that
-    queue = core.card_queue(paths, now=T0 + timedelta(days=1))
+    queue = retention.card_queue(paths, now=T0 + timedelta(days=1))
     assert [q.card.id for q in queue.cards] == [ids[5], ids[3], ids[0], ids[1], ids[2], ids[4]]
 
 
@@ -181,12 +181,12 @@ def test_cram_adds_cards_not_due_but_only_due_ones_count(paths: Paths) -> None:
     ids = [c.id for c in DECK.cards]
     for card_id in ids[1:]:
         grade(paths, card_id, "easy", T0)
-    queue = core.card_queue(paths, cram=True, now=T0 + timedelta(hours=1))
+    queue = retention.card_queue(paths, cram=True, now=T0 + timedelta(hours=1))
     assert queue.cards[0].card.id == ids[0]
     assert len(queue.cards) == 6
     assert [q.counts for q in queue.cards] == [True] + [False] * 5
     before = progress.load(paths.progress_file).progress.cards
-    core.run_card_session(
+    retention.run_card_session(
         paths,
         queue,
         read_key=keys(*("f1" * 6)),
@@ -202,25 +202,25 @@ def test_cram_adds_cards_not_due_but_only_due_ones_count(paths: Paths) -> None:
 
 
 def test_selfcheck_ticks_persist(paths: Paths) -> None:
-    result = core.selfcheck(paths, tick=["1", "select", "alembic"], now=T0)
+    result = retention.selfcheck(paths, tick=["1", "select", "alembic"], now=T0)
     assert [r.skill.id for r in result.rows if r.ticked] == ["models", "select", "alembic"]
     stored = progress.load(paths.progress_file).progress.selfcheck
     assert stored == dict.fromkeys(["alembic", "models", "select"], "2026-05-01T09:00:00.000000+00:00")
 
-    result = core.selfcheck(paths, untick=["models"], now=T0)
+    result = retention.selfcheck(paths, untick=["models"], now=T0)
     assert [r.skill.id for r in result.rows if r.ticked] == ["select", "alembic"]
-    core.toggle_skill(paths, 8, now=T0)  # alembic off
-    core.toggle_skill(paths, 2, now=T0)  # relationships on
+    retention.toggle_skill(paths, 8, now=T0)  # alembic off
+    retention.toggle_skill(paths, 2, now=T0)  # relationships on
     assert set(progress.load(paths.progress_file).progress.selfcheck) == {"select", "relationships"}
     # Reading does not write.
     before = paths.progress_file.read_text(encoding="utf-8")
-    core.selfcheck(paths)
+    retention.selfcheck(paths)
     assert paths.progress_file.read_text(encoding="utf-8") == before
 
 
 def test_selfcheck_typo_changes_nothing(paths: Paths) -> None:
     with pytest.raises(UnknownSkillError, match="numbered 1-8"):
-        core.selfcheck(paths, tick=["1", "nine"])
+        retention.selfcheck(paths, tick=["1", "nine"])
     assert not paths.progress_file.exists()
 
 
@@ -233,11 +233,11 @@ def set_drill(paths: Paths, number: int, **fields: object) -> None:
 
 
 def row(paths: Paths, skill_id: str) -> core.SkillRow:
-    return next(r for r in core.selfcheck(paths).rows if r.skill.id == skill_id)
+    return next(r for r in retention.selfcheck(paths).rows if r.skill.id == skill_id)
 
 
 def test_a_tick_is_earned_by_a_clean_pass_only(paths: Paths) -> None:
-    core.selfcheck(paths, tick=["select", "insert", "update", "alembic"])
+    retention.selfcheck(paths, tick=["select", "insert", "update", "alembic"])
     assert row(paths, "alembic").earned  # no drill behind it: the tick is the claim
     assert not row(paths, "select").earned
     assert row(paths, "select").why_not == "drill 3 is not passed yet"
@@ -260,7 +260,7 @@ def test_a_tick_is_earned_by_a_clean_pass_only(paths: Paths) -> None:
     # A clean pass earns a tick; without the tick there is nothing to earn.
     set_drill(paths, 6, attempts=1, first_passed_at="2026-05-01T09:00:00+00:00")
     assert row(paths, "update").earned
-    core.selfcheck(paths, untick=["update"])
+    retention.selfcheck(paths, untick=["update"])
     assert not row(paths, "update").earned and row(paths, "update").why_not is None
 
 
@@ -297,8 +297,8 @@ def test_review_scaffolds_a_blank_starter_and_keeps_the_attempt(paths: Paths) ->
     stat_before = attempt.stat()
     passed_at(paths, 3, T0)
 
-    started = core.review_drill(paths, None, now=T0 + timedelta(days=1))
-    assert isinstance(started, core.ReviewStarted)
+    started = retention.review_drill(paths, None, now=T0 + timedelta(days=1))
+    assert isinstance(started, retention.ReviewStarted)
     assert started.drill == drill and started.created
     assert started.path == paths.workspace / "review" / "03_select_review1.py"
     assert started.path.read_text(encoding="utf-8") == starter_text(drill)
@@ -308,8 +308,8 @@ def test_review_scaffolds_a_blank_starter_and_keeps_the_attempt(paths: Paths) ->
 
     # Running it again keeps the review in progress.
     started.path.write_text("# halfway\n", encoding="utf-8")
-    again = core.review_drill(paths, drill, now=T0 + timedelta(days=1, hours=1))
-    assert isinstance(again, core.ReviewStarted) and not again.created
+    again = retention.review_drill(paths, drill, now=T0 + timedelta(days=1, hours=1))
+    assert isinstance(again, retention.ReviewStarted) and not again.created
     assert started.path.read_text(encoding="utf-8") == "# halfway\n"
 
     # After this review is done, the next one gets a fresh file; the old one stays.
@@ -317,8 +317,8 @@ def test_review_scaffolds_a_blank_starter_and_keeps_the_attempt(paths: Paths) ->
         p.of(3).review = schedule.review_passed(p.of(3).review, T0 + timedelta(days=1, hours=2))
 
     progress.update(paths.progress_file, done)
-    nxt = core.review_drill(paths, None, now=T0 + timedelta(days=5))
-    assert isinstance(nxt, core.ReviewStarted)
+    nxt = retention.review_drill(paths, None, now=T0 + timedelta(days=5))
+    assert isinstance(nxt, retention.ReviewStarted)
     assert nxt.path.name == "03_select_review2.py" and nxt.created
     assert started.path.read_text(encoding="utf-8") == "# halfway\n"
 
@@ -327,34 +327,34 @@ def test_review_picks_the_most_overdue(paths: Paths) -> None:
     passed_at(paths, 6, T0)
     passed_at(paths, 2, T0 + timedelta(hours=1))
     passed_at(paths, 4, T0 - timedelta(days=2))
-    started = core.review_drill(paths, None, now=T0 + timedelta(days=2))
-    assert isinstance(started, core.ReviewStarted)
+    started = retention.review_drill(paths, None, now=T0 + timedelta(days=2))
+    assert isinstance(started, retention.ReviewStarted)
     assert started.drill.number == 4
     assert [d.number for d in started.also_due] == [6, 2]
 
 
 def test_nothing_due(paths: Paths) -> None:
-    nothing = core.review_drill(paths, None, now=T0)
-    assert nothing == core.NothingDue(None, None)
+    nothing = retention.review_drill(paths, None, now=T0)
+    assert nothing == retention.NothingDue(None, None)
     passed_at(paths, 5, T0)
-    soon = core.review_drill(paths, None, now=T0 + timedelta(hours=2))
-    assert soon == core.NothingDue(CATALOG.get(5), T0 + timedelta(days=1))
+    soon = retention.review_drill(paths, None, now=T0 + timedelta(hours=2))
+    assert soon == retention.NothingDue(CATALOG.get(5), T0 + timedelta(days=1))
     assert not (paths.workspace / "review").exists()
 
 
 def test_review_of_a_drill_not_due_is_refused(paths: Paths) -> None:
     with pytest.raises(NotDueError, match="after its first pass"):
-        core.review_drill(paths, CATALOG.get(3), now=T0)
+        retention.review_drill(paths, CATALOG.get(3), now=T0)
     passed_at(paths, 3, T0)
     with pytest.raises(NotDueError, match="not due for review until 2026-05-02 09:00"):
-        core.review_drill(paths, CATALOG.get(3), now=T0 + timedelta(hours=3))
+        retention.review_drill(paths, CATALOG.get(3), now=T0 + timedelta(hours=3))
 
 
 def test_reveal_during_a_due_review_slips_it_but_not_before(paths: Paths) -> None:
     passed_at(paths, 3, T0)
     core.reveal_drill(paths, CATALOG.get(3), now=T0 + timedelta(hours=1))  # comparing after a pass
     assert not progress.load(paths.progress_file).progress.of(3).review.slipped
-    core.review_drill(paths, None, now=T0 + timedelta(days=1))
+    retention.review_drill(paths, None, now=T0 + timedelta(days=1))
     revealed = core.reveal_drill(paths, CATALOG.get(3), now=T0 + timedelta(days=1, minutes=5))
     assert revealed.attempt == paths.workspace / "review" / "03_select_review1.py"  # diff vs the review
     assert progress.load(paths.progress_file).progress.of(3).review.slipped
