@@ -10,6 +10,7 @@ from drillkit.checks.helpers import (
     ids_of,
     mapped_class,
     newest_first,
+    no_legacy_query,
     selects_from,
     with_dates,
 )
@@ -79,10 +80,4 @@ def sorted_in_sql(ctx: Context) -> None:
 
 @CHECKS.add("written with select(), not the legacy session.query()")
 def modern(ctx: Context) -> None:
-    if ctx.recorder.legacy_query_calls:
-        raise Fail(
-            "your code uses session.query(), the 1.x Query API",
-            expected="session.scalars(select(Document).where(...).order_by(...)).all()",
-            actual=f"session.query() called {ctx.recorder.legacy_query_calls} time(s)",
-            help="build a select() statement and run it with session.scalars()",
-        )
+    no_legacy_query(ctx, "your code")

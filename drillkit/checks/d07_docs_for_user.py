@@ -13,6 +13,7 @@ from drillkit.checks.helpers import (
     ids_of,
     mapped_class,
     newest_first,
+    no_legacy_query,
     selects_from,
     with_dates,
 )
@@ -96,13 +97,7 @@ def each_user(ctx: Context) -> str | None:
 
 @CHECKS.add("written with select(), not the legacy session.query()")
 def modern(ctx: Context) -> None:
-    if ctx.recorder.legacy_query_calls:
-        raise Fail(
-            "docs_for_user uses session.query(), the 1.x Query API",
-            expected="session.scalars(select(Document).where(...).order_by(...)).all()",
-            actual=f"session.query() called {ctx.recorder.legacy_query_calls} time(s)",
-            help="build a select() statement and run it with session.scalars()",
-        )
+    no_legacy_query(ctx, "docs_for_user")
 
 
 @CHECKS.add("it uses the session it is given")

@@ -188,3 +188,14 @@ def selects_from(statements: Sequence[Statement], table: str) -> list[Statement]
 
 def has_order_by(statement: Statement) -> bool:
     return "ORDER BY" in statement.sql.upper()
+
+
+def no_legacy_query(ctx: Context, who: str) -> None:
+    """Fail when the 1.x Query API was used (observed by the recorder, not read from the text)."""
+    if ctx.recorder.legacy_query_calls:
+        raise Fail(
+            f"{who} uses session.query(), the 1.x Query API",
+            expected="session.scalars(select(Document).where(...).order_by(...)).all()",
+            actual=f"session.query() called {ctx.recorder.legacy_query_calls} time(s)",
+            help="build a select() statement and run it with session.scalars()",
+        )
