@@ -11,12 +11,15 @@ never to stdout, which belongs to the learner.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import io
 import json
 import os
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from drillkit.results import CheckResult, RunOutcome
@@ -79,6 +82,31 @@ def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]
         )
 
 
+SANDBOX = "drillkit.sandbox"
+
+
+@contextmanager
+def _only_sandbox_importable() -> Iterator[None]:
+    """While the learner's module runs, drillkit's internals are off limits: reaching the
+    checker or the progress file from a drill file is never what the drill asks for."""
+    real_import = builtins.__import__
+
+    def guarded(name: str, globals=None, locals=None, fromlist=(), level=0):
+        allowed = name == SANDBOX or (name == "drillkit" and tuple(fromlist or ()) == ("sandbox",))
+        if level == 0 and (name == "drillkit" or name.startswith("drillkit.")) and not allowed:
+            raise ImportError(
+                f"a drill file may import only {SANDBOX} from drillkit, not {name}"
+                + (f" ({', '.join(fromlist)})" if fromlist else "")
+            )
+        return real_import(name, globals, locals, fromlist, level)
+
+    builtins.__import__ = guarded
+    try:
+        yield
+    finally:
+        builtins.__import__ = real_import
+
+
 def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
     from drillkit.checks.base import learner_traceback
 
@@ -88,7 +116,8 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
     sys.path.insert(0, str(path.parent))
     sys.dont_write_bytecode = True  # keep the learner's folder free of __pycache__
     try:
-        exec(code, module.__dict__)
+        with _only_sandbox_importable():
+            exec(code, module.__dict__)
     except SystemExit as exc:
         return module.__dict__, CheckResult(
             FIRST_CHECK,

@@ -121,6 +121,8 @@ def test_learner_exception_shows_only_their_frames(learner: Learner, tmp_path: P
         ("import os\nos._exit(4)\n", "exit code 4"),
         ("raise KeyboardInterrupt\n", "KeyboardInterrupt"),
         ("x = input()\n", "EOFError"),
+        ("from drillkit import runner\n", "may import only drillkit.sandbox"),
+        ("import drillkit.progress\n", "may import only drillkit.sandbox"),
     ],
 )
 def test_hostile_endings_are_failed_checks(
