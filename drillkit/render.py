@@ -235,6 +235,11 @@ def report(console: Console, checked: Checked, *, sql: bool = False) -> None:
             sql_trace(console, rep.check_statements, "SQL sent while the checks called your code")
     passed = sum(1 for r in rep.results if r.status == "passed")
     total = len(rep.results)
+    if not checked.recorded:
+        console.print(
+            "[dim]This is drillkit's reference solution, so the check is not counted in your "
+            f"progress. Your own attempt: drill start {rep.drill}[/]"
+        )
     if rep.passed:
         console.print(
             f"\n[bold green]✓ All {total} checks passed[/] in {rep.seconds:.1f}s. "

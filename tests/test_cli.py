@@ -215,8 +215,14 @@ def test_status_moves_through_the_loop(learner: Learner) -> None:
     assert status(3) == "passed"  # revealed after passing keeps the clean pass
 
     learner.drill("reveal", "4", "--yes")
-    assert learner.drill("check", "4", "--file", str(REPO / "solutions" / "04_insert.py")).code == 0
+    mine = learner.cwd / "mine_04.py"  # the learner types the revealed answer in
+    mine.write_text((REPO / "solutions" / "04_insert.py").read_text(encoding="utf-8"), encoding="utf-8")
+    assert learner.drill("check", "4", "--file", str(mine)).code == 0
     assert status(4) == "passed after reveal"
+
+    smoke = learner.drill("check", "5", "--file", str(REPO / "solutions" / "05_get_db.py"))
+    assert smoke.code == 0 and "not counted in your progress" in smoke.stdout
+    assert status(5) == "not started"  # checking the shipped answer proves nothing
 
     listing = learner.drill("list")
     assert "2/7 drills passed" in listing.stdout

@@ -63,12 +63,12 @@ def test_selfcheck_persists_and_shows_in_list(learner: Learner) -> None:
     assert result.code == 0
     assert set(stored(learner)["selfcheck"]) == {"select", "alembic", "insert"}
 
-    # Drill 3 passed cleanly; drill 4 only after revealing the answer.
-    assert (
-        learner.drill("check", "3", "--file", str(REPO / "solutions" / "03_select.py"), **at(DAY0)).code == 0
-    )
+    # Drill 3 passed cleanly; drill 4 only after revealing the answer (typed in by the learner).
+    three, four = learner.cwd / "03.py", learner.cwd / "04.py"
+    three.write_text(SOLUTION_3, encoding="utf-8")
+    four.write_text((REPO / "solutions" / "04_insert.py").read_text(encoding="utf-8"), encoding="utf-8")
+    assert learner.drill("check", "3", "--file", str(three), **at(DAY0)).code == 0
     assert learner.drill("reveal", "4", "--yes", **at(DAY0)).code == 0
-    four = str(REPO / "solutions" / "04_insert.py")
     assert learner.drill("check", "4", "--file", four, **at("2026-05-01T09:05:00+00:00")).code == 0
 
     items = {i["id"]: i for i in learner.drill("list", "--json", **at(DAY0)).json["selfcheck"]}
