@@ -75,7 +75,7 @@ def test_failure_shows_the_statement_that_explains_it(learner: Learner) -> None:
 
 def test_n_plus_one_is_measured(learner: Learner) -> None:
     lazy = learner.drill(
-        "check", "7", "--file", str(ANSWERS / "d07" / "fail_n_plus_one_owner_filter.py"), "--json"
+        "check", "7", "--file", str(ANSWERS / "d07" / "fail_n_plus_one_one_query_per_row.py"), "--json"
     )
     failed = [r for r in lazy.json["results"] if r["status"] == "failed"]
     assert failed and "N+1" in failed[0]["rationale"]

@@ -6,11 +6,13 @@ from drillkit.checks.base import CheckList, Context, Fail, show_sql
 from drillkit.checks.helpers import (
     describe,
     document_list,
+    filtered_in_sql,
     has_order_by,
     ids_of,
     mapped_class,
     newest_first,
     no_legacy_query,
+    python_filter_failure,
     selects_from,
     with_dates,
 )
@@ -37,16 +39,8 @@ def right_rows(ctx: Context) -> None:
             help="filter in SQL: .where(Document.owner_id == 1)",
             sql=show_sql(selects_from(ctx.recorder.statements, "documents")),
         )
-    selects = selects_from(ctx.recorder.statements, "documents")
-    if not any("WHERE" in s.sql.upper() and "owner_id" in s.sql for s in selects):
-        raise Fail(
-            "the right documents, but Postgres sent you every document and Python threw most away",
-            expected="SELECT ... FROM documents WHERE documents.owner_id = 1 ...",
-            actual="no SELECT from documents with WHERE ... owner_id",
-            help="filter in SQL with .where(Document.owner_id == 1): the database does the work "
-            "and only user 1's rows travel",
-            sql=show_sql(selects),
-        )
+    if not filtered_in_sql(ctx.recorder.statements):
+        raise python_filter_failure(ctx.recorder.statements, "Document.owner_id")
 
 
 @CHECKS.add("newest first (created_at descending)")

@@ -9,11 +9,13 @@ from drillkit.checks.base import CheckList, Context, Fail, show_sql, watching
 from drillkit.checks.helpers import (
     describe,
     document_list,
+    filtered_in_sql,
     has_order_by,
     ids_of,
     mapped_class,
     newest_first,
     no_legacy_query,
+    python_filter_failure,
     selects_from,
     with_dates,
 )
@@ -84,6 +86,8 @@ def each_user(ctx: Context) -> str | None:
                 help=_hint(ctx, got, user_id, right_set),
                 sql=show_sql(selects_from(statements, "documents")),
             )
+        if want and not filtered_in_sql(statements):
+            raise python_filter_failure(statements, "Document.owner_id")
         if want and not any(has_order_by(s) for s in selects_from(statements, "documents")):
             python_sorted = True
     if python_sorted:
@@ -133,3 +137,19 @@ def no_n_plus_one(ctx: Context) -> None:
 
     growth = measure(ctx, page, GROW, "SELECT count(*) FROM documents")
     require_flat(growth, "docs_for_user, with each document's owner shown,")
+
+
+@CHECKS.add("still right with more data (user 1 now owns 14 documents)")
+def still_right(ctx: Context) -> None:
+    # Runs after the N+1 check grew the data: a fixed .limit() or a cached list shows here.
+    for user_id in (1, 4):
+        docs, statements, _ = _call(ctx, user_id)
+        got, want = ids_of(docs, "the result"), newest_first(ctx, user_id)
+        if got != [i for i, _ in want]:
+            raise Fail(
+                f"with more rows in the tables, docs_for_user(session, {user_id}) is wrong",
+                expected=f"{len(want)} documents: {describe(want)}"[:400],
+                actual=f"{len(got)} documents: {describe(with_dates(ctx, got))}"[:400],
+                help="no fixed numbers: no .limit(), no hard-coded ids; the answer must follow the data",
+                sql=show_sql(selects_from(statements, "documents")),
+            )

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Result, Row
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.orm import Mapper, configure_mappers
 
-from drillkit.checks.base import Context, Fail
+from drillkit.checks.base import Context, Fail, show_sql
 from drillkit.checks.recorder import Statement
 
 _counter = itertools.count(1)
@@ -199,3 +199,21 @@ def no_legacy_query(ctx: Context, who: str) -> None:
             actual=f"session.query() called {ctx.recorder.legacy_query_calls} time(s)",
             help="build a select() statement and run it with session.scalars()",
         )
+
+
+def filtered_in_sql(statements: Sequence[Statement]) -> bool:
+    """Some SELECT from documents filtered on the owner (query, lazy load or selectinload)."""
+    return any(
+        "WHERE" in s.sql.upper() and "owner_id" in s.sql for s in selects_from(statements, "documents")
+    )
+
+
+def python_filter_failure(statements: Sequence[Statement], where: str) -> Fail:
+    return Fail(
+        "the right documents, but Postgres sent you every document and Python threw most away",
+        expected="SELECT ... FROM documents WHERE documents.owner_id = ... ",
+        actual="no SELECT from documents with WHERE ... owner_id",
+        help=f"filter in SQL with .where(...) on {where}: the database does the work and only "
+        "that user's rows travel",
+        sql=show_sql(selects_from(statements, "documents")),
+    )
