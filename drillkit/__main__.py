@@ -23,8 +23,12 @@ def _click_class(name: str) -> type[Exception]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import signal
+
     from drillkit import fastpath
 
+    # `drill list | head -1`: die quietly on a closed pipe, like any Unix tool.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = sys.argv[1:] if argv is None else argv
     quick = fastpath.parse_list(args)
     if quick is not None:  # `drill list` is run often: answer it without importing Typer

@@ -99,8 +99,11 @@ class Catalog:
         for drill in self.drills:
             if text in (str(drill.number), drill.slug, f"{drill.number:02d}"):
                 return drill
-        valid = ", ".join(str(d.number) for d in self.drills)
-        raise UnknownDrillError(f"no drill {text!r}; drills are numbered {valid} (see `drill list`)")
+        first, last = self.drills[0], self.drills[-1]
+        raise UnknownDrillError(
+            f"no drill {text!r}; name one by number ({first.number}-{last.number}) or slug "
+            f"({first.slug}, {self.drills[1].slug}, ...): see `drill list`"
+        )
 
     @cached_property
     def by_number(self) -> dict[int, Drill]:

@@ -161,12 +161,16 @@ def watch(
         raise Interrupted(signum)
 
     signal.signal(signal.SIGTERM, on_term)
+    # Started in the background by a script, Python inherits SIGINT as ignored: watch must stop on it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     catalog = load_catalog()
     target = catalog.get(drill) if drill is not None else None
     try:
         run_watch(resolve_paths(workspace), catalog, target, timeout, lambda e: render.watch_event(out, e))
-    except KeyboardInterrupt:
-        raise Interrupted(signal.SIGINT) from None
+    except (KeyboardInterrupt, Interrupted) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
+        out.print("\nStopped watching.")  # the normal way out of watch, not an error
+        raise typer.Exit(code) from None
 
 
 @app.command("progress")

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import types
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,7 +163,11 @@ def run(checks_module: str, path: Path) -> RunOutcome:
                 os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV], poolclass=NullPool
             )
             ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue)
-            results += run_checks(checks.CHECKS.checks, ctx)
+            with warnings.catch_warnings():
+                # Warnings raised while the checker exercises the models point at drillkit's
+                # own lines; the checks explain the underlying mistake themselves.
+                warnings.simplefilter("ignore")
+                results += run_checks(checks.CHECKS.checks, ctx)
         else:
             results += [
                 CheckResult(c.name, "skipped", rationale="your file has to run first")

@@ -209,7 +209,7 @@ def started(console: Console, result: Started) -> None:
     console.print(f"Write your answer in that file, then run: [bold]drill check {n}[/]")
 
 
-def report(console: Console, checked: Checked, *, sql: bool = False) -> None:
+def report(console: Console, checked: Checked, *, sql: bool = False, watching: bool = False) -> None:
     rep = checked.report
     console.print(f"[bold]Drill {rep.drill} · {escape(rep.title)}[/]  [dim]{escape(shown_path(rep.file))}[/]")
     if rep.untouched_starter:
@@ -247,8 +247,13 @@ def report(console: Console, checked: Checked, *, sql: bool = False) -> None:
         )
     else:
         console.print(
-            f"\n[bold red]✗ {passed} of {total} checks passed.[/] Fix the first ✗ and run "
-            f"[bold]drill check {rep.drill}[/] again. Stuck? [bold]drill hint {rep.drill}[/]"
+            f"\n[bold red]✗ {passed} of {total} checks passed.[/] Fix the first ✗, then "
+            + (
+                "save the file to check again."
+                if watching
+                else f"run [bold]drill check {rep.drill}[/] again."
+            )
+            + f" Stuck? [bold]drill hint {rep.drill}[/]"
         )
 
 
@@ -504,7 +509,7 @@ def watch_event(console: Console, event: object) -> None:
         if console.is_terminal:
             console.clear()
         console.rule(f"[dim]checked at {datetime.now():%H:%M:%S}[/]", style="dim")
-        report(console, event)
+        report(console, event, watching=True)
         render_path = shown_path(event.report.file)
         console.print(f"[dim]watching {escape(render_path)} — save to check again, Ctrl-C to stop[/]")
     elif isinstance(event, FileProblem):

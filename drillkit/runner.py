@@ -71,7 +71,8 @@ def _run_child(child: Checker, drill: Drill, path: Path, space: RunSpace, timeou
     except subprocess.TimeoutExpired:
         child.kill()
         return _failed_first(
-            f"your code was still running after {timeout:g} seconds and was stopped",
+            f"your code was still running after {timeout:g} second{'' if timeout == 1 else 's'} "
+            "and was stopped",
             actual="no result before the time limit",
             help="look for a loop that never ends, or a query waiting on a lock; "
             "`--timeout` gives slow code more time",

@@ -103,7 +103,7 @@ def test_syntax_error_human_output_has_no_traceback(learner: Learner, tmp_path: 
 def test_infinite_loop_is_stopped(learner: Learner, tmp_path: Path) -> None:
     path = write(tmp_path, "loop.py", "while True:\n    pass\n")
     failure = first_failure(learner.drill("check", "3", "--file", str(path), "--timeout", "1", "--json"))
-    assert "still running after 1 seconds" in failure["rationale"]
+    assert "still running after 1 second and was stopped" in failure["rationale"]
 
 
 def test_learner_exception_shows_only_their_frames(learner: Learner, tmp_path: Path) -> None:

@@ -221,7 +221,7 @@ class Watcher:
 def test_watch_rechecks_on_save_and_stops_cleanly(learner: Learner) -> None:
     watcher = Watcher(learner, "3")
     try:
-        watcher.wait_for("checks passed.")  # the untouched starter fails first
+        watcher.wait_for("save the file to check again")  # the untouched starter fails first
         attempt = learner.workspace / "03_select.py"
         attempt.write_text((SOLUTIONS / "03_select.py").read_text(encoding="utf-8"), encoding="utf-8")
         watcher.wait_for("checks passed in")
