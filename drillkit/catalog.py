@@ -83,7 +83,8 @@ def starter_text(drill: Drill) -> str:
         "#",
         f"# Your file must leave behind: {drill.leaves_behind}.",
         f"# Check it:  drill check {drill.number}   (runs this file against a fresh Postgres schema)",
-        f"# Stuck?     drill reveal {drill.number}  (after you have tried and run it)",
+        f"# Stuck?     drill hint {drill.number}    (one hint at a time)",
+        f"# Compare:   drill reveal {drill.number}  (once you have tried and run it)",
         "",
     ]
     return "\n".join(lines) + drill.starter_path.read_text(encoding="utf-8")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing
     from drillkit.schedule import CardState, Grade
     from drillkit.sessions import CardSessionResult
 
+SIDE_BY_SIDE_WIDTH = 120  # narrower terminals would cut code lines in two columns
 MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
 STATUS_STYLE = {
     "not started": "dim",
@@ -412,12 +413,17 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     drill = result.drill
     code = (result.solution if full else result.answer).rstrip()
     console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/] — reference solution")
-    if result.attempt_answer is not None and not diff:
+    mine = (result.attempt_answer or "").rstrip() or "# (empty)"
+    if result.attempt_answer is not None and not diff and console.width >= SIDE_BY_SIDE_WIDTH:
         table = Table(expand=True, show_lines=False)
         table.add_column(f"your attempt ({escape(shown_path(result.attempt))})", ratio=1)
         table.add_column("reference", ratio=1)
-        table.add_row(_code(result.attempt_answer.rstrip() or "# (empty)"), _code(code))
+        table.add_row(_code(mine), _code(code))
         console.print(table)
+    elif result.attempt_answer is not None and not diff:
+        # Too narrow for two columns of code: one above the other, nothing cut off.
+        console.print(Panel(_code(mine), title="your attempt", title_align="left", border_style="dim"))
+        console.print(Panel(_code(code), title="reference", title_align="left"))
     else:
         console.print(_code(code))
     if diff:
@@ -426,7 +432,8 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
             console.print(_syntax(result.diff.rstrip(), "diff"))
         elif result.attempt is not None:
             console.print("[green]Your answer part is identical to the reference.[/]")
-    console.print(Panel(escape(drill.explanation), title="why it is written this way", title_align="left"))
+    explanation = "\n".join(logical_lines(drill.explanation))  # rewrap to the terminal, not the YAML
+    console.print(Panel(escape(explanation), title="why it is written this way", title_align="left"))
     if result.attempt is None:
         console.print(
             f"[dim]No attempt found; `drill start {drill.number}` and type it yourself — "

@@ -36,7 +36,7 @@ def primary_key(ctx: Context) -> None:
             "the primary key is not the `id` column",
             expected="primary key (id)",
             actual=f"primary key ({', '.join(pk)})" if pk else "no primary key",
-            help="id: Mapped[int] = mapped_column(primary_key=True)",
+            help="mark the id column as the primary key in its mapped_column(...)",
         )
     column = reflected_columns(ctx, "documents")["id"]
     type_name = type(column["type"]).__name__.upper()
@@ -61,7 +61,7 @@ def title(ctx: Context) -> None:
             "`title` does not have the 200-character limit",
             expected="VARCHAR(200)",
             actual=str(column["type"]),
-            help="title: Mapped[str] = mapped_column(String(200))",
+            help="the length limit comes from the column type you pass to mapped_column(...)",
         )
     require_not_null(column, "documents")
 

@@ -69,7 +69,7 @@ def email(ctx: Context) -> None:
             "`email` does not have the 255-character limit",
             expected="VARCHAR(255)",
             actual=str(column["type"]),
-            help="mapped_column(String(255), unique=True)",
+            help="the length limit comes from the column type; uniqueness is a mapped_column() option",
         )
     inspector = sa_inspect(ctx.truth)
     unique = [c["column_names"] for c in inspector.get_unique_constraints("users")]

@@ -53,7 +53,8 @@ def ordered(ctx: Context) -> None:
             "the documents are oldest first" if oldest_first else "the documents are not newest first",
             expected=describe(want),
             actual=describe(with_dates(ctx, got)),
-            help="order_by(Document.created_at.desc()); without .desc() you get oldest first",
+            help="sort on created_at in the select(); ORDER BY is ascending (oldest first) "
+            "unless told otherwise",
             sql=show_sql(selects_from(ctx.recorder.statements, "documents")),
         )
 

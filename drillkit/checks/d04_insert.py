@@ -69,7 +69,7 @@ def printed_id(ctx: Context) -> None:
         "the new row's id is not in what your code printed",
         expected=f"{new_id} (the id Postgres gave the row)",
         actual=repr(output.strip()[:200]) if output.strip() else "nothing printed",
-        help="print(doc.id) after session.commit(); before the INSERT is flushed the id is None"
+        help="print the id only after the commit; before the INSERT is flushed the id is None"
         if printed_none
         else "print(doc.id) after the commit",
     )

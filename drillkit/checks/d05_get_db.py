@@ -41,7 +41,8 @@ def _require_closed(ctx: Context, db: Session, when: str) -> None:
             f"the session was not closed {when}",
             expected="db.close() runs (the connection goes back to the pool)",
             actual="the session is still open: under load the pool runs dry",
-            help="put the yield in try: and db.close() in finally: (or use `with SessionLocal() as db:`)",
+            help="cleanup that must run whatever the route does belongs in a finally: block "
+            "(or a with block)",
         )
 
 

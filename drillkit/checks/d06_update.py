@@ -51,7 +51,7 @@ def renamed(ctx: Context) -> None:
         "document 5 still has its old title and no UPDATE was sent",
         expected='title "Final"',
         actual=f"title {title!r}",
-        help="load it, assign doc.title = 'Final', then session.commit()",
+        help="load the row as an object, change the attribute, end the transaction",
     )
 
 
@@ -82,4 +82,7 @@ def dirty_tracking(ctx: Context) -> None:
             sql=show_sql(hand),
         )
     if not any(s.verb == "UPDATE" and s.in_flush for s in ctx.recorder.statements):
-        raise Fail("no UPDATE was flushed by the session", help="assign doc.title, then commit")
+        raise Fail(
+            "no UPDATE was flushed by the session",
+            help="change the attribute on the loaded object, then commit",
+        )
