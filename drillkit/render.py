@@ -147,7 +147,7 @@ def selfcheck_table(console: Console, rows: list[SkillRow], *, compact: bool = F
     """The self-check: in full for `drill selfcheck`, one wrapped line of labels for `drill list`."""
     ticked = sum(1 for r in rows if r.ticked)
     earned = sum(1 for r in rows if r.earned)
-    head = Text.from_markup(f"[bold]Self-check[/] {ticked}/{len(rows)} ticked, {earned} earned")
+    head = Text.assemble(("Self-check", "bold"), f" {ticked}/{len(rows)} ticked, {earned} earned")
     if compact:
         line = head + Text(": ")
         for i, row in enumerate(rows):
