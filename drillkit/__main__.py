@@ -25,11 +25,25 @@ def _click_class(name: str) -> type[Exception]:
 def main(argv: list[str] | None = None) -> None:
     import signal
 
-    from drillkit import fastpath
+    from drillkit.errors import Interrupted
+
+    def on_term(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
 
     # `drill list | head -1`: die quietly on a closed pipe, like any Unix tool.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    args = sys.argv[1:] if argv is None else argv
+    # SIGTERM unwinds like Ctrl-C, so `finally` blocks and atexit hooks run.
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        _dispatch(sys.argv[1:] if argv is None else argv)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
+        _fail("interrupted (nothing was left behind)", code)
+
+
+def _dispatch(args: list[str]) -> None:
+    from drillkit import fastpath
+
     quick = fastpath.parse_list(args)
     if quick is not None:  # `drill list` is run often: answer it without importing Typer
         try:
@@ -57,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     except usage_error as exc:
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            print(ctx.get_help())  # bare `drill` or `drill db`: help, not an error
+            print(ctx.get_help())  # bare `drill db`: help, not an error
             sys.exit(ExitCode.OK)
         where = f"drill {ctx.command_path.split(' ', 1)[-1]} --help" if ctx and ctx.parent else "drill --help"
         _fail(f"{exc.format_message()} (see `{where}`)", ExitCode.USAGE)  # type: ignore[attr-defined]

@@ -90,8 +90,8 @@ class Checker:
             with suppress(OSError):
                 os.close(self._job_w)
             self._closed = True
-        if self.proc.poll() is None:
-            self.kill()
+        # Always the whole group: the learner's own subprocesses outlive a child that exited.
+        self.kill()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 
 from drillkit import clock, core, fastpath, jsonout, practice, render, retention
-from drillkit.catalog import load_catalog
+from drillkit.catalog import Catalog, load_catalog
 from drillkit.errors import ConfigError, ExitCode
-from drillkit.paths import resolve_paths
-from drillkit.runner import DEFAULT_TIMEOUT
+from drillkit.paths import Paths, resolve_paths
+from drillkit.runner import DEFAULT_TIMEOUT, MAX_TIMEOUT
 from drillkit.sessions import ReadKey, run_selfcheck
 
 app = typer.Typer(
@@ -33,6 +33,11 @@ DrillArg = Annotated[str, typer.Argument(help="Drill number (1-7) or slug.", sho
 DirOpt = Annotated[
     Path | None,
     typer.Option("--dir", help="Workspace folder (default: ./drillwork or $DRILL_WORKSPACE)."),
+]
+# Capped well below the age at which other runs sweep a schema as orphaned.
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(help="Seconds your code may run before it is stopped.", min=0.1, max=MAX_TIMEOUT),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
@@ -60,7 +65,7 @@ def list_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
 def start(drill: DrillArg, workspace: DirOpt = None) -> None:
     """Write the starter file for a drill into your workspace (never overwrites)."""
     paths = resolve_paths(workspace)
-    render.started(out, core.start_drill(paths, load_catalog(cache_dir=paths.cache).get(drill)))
+    render.started(out, core.start_drill(paths, _catalog(paths).get(drill)))
 
 
 @app.command()
@@ -71,16 +76,14 @@ def check(
         typer.Option("--file", "-f", help="Check this file instead of the workspace one."),
     ] = None,
     workspace: DirOpt = None,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds your code may run before it is stopped.", min=0.1)
-    ] = DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     as_json: JsonOpt = False,
     sql: Annotated[bool, typer.Option("--sql", help="Show every SQL statement your code sent.")] = False,
 ) -> None:
     """Run your file against a fresh Postgres schema and report each check."""
     paths = resolve_paths(workspace)
     now = clock.now()
-    checked = core.check_drill(paths, load_catalog(cache_dir=paths.cache).get(drill), file, timeout, now=now)
+    checked = core.check_drill(paths, _catalog(paths).get(drill), file, timeout, now=now)
     if as_json:
         review = checked.review.to_json() if checked.review else None
         print(json.dumps({**checked.report.to_json(), "review": review}, indent=2))
@@ -101,7 +104,7 @@ def reveal(
 ) -> None:
     """Show the reference solution, its explanation, and how your attempt differs."""
     paths = resolve_paths(workspace)
-    target = load_catalog(cache_dir=paths.cache).get(drill)
+    target = _catalog(paths).get(drill)
     if not yes and core.needs_confirmation(paths, target):
         if not sys.stdin.isatty():
             raise ConfigError(
@@ -122,7 +125,8 @@ def reveal(
 @app.command()
 def hint(drill: DrillArg) -> None:
     """One more hint for a drill (never the whole answer)."""
-    result = practice.hint_drill(resolve_paths(), load_catalog().get(drill))
+    paths = resolve_paths()
+    result = practice.hint_drill(paths, _catalog(paths).get(drill))
     render.warning(err, result.warning)
     render.hinted(out, result)
 
@@ -135,7 +139,7 @@ def reset(
 ) -> None:
     """Start a drill over from the starter; your old attempt is kept as a backup."""
     paths = resolve_paths(workspace)
-    target = load_catalog().get(drill)
+    target = _catalog(paths).get(drill)
     if not yes and core.workspace_file(paths, target).exists():
         _confirm(f"Replace {render.shown_path(core.workspace_file(paths, target))} with the starter?")
     render.reset_done(out, practice.reset_drill(paths, target))
@@ -147,9 +151,7 @@ def watch(
         str | None, typer.Argument(help="Drill to watch; default: follow your next unfinished drill.")
     ] = None,
     workspace: DirOpt = None,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds your code may run before it is stopped.", min=0.1)
-    ] = DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Check on every save; without N, move on to the next drill after each pass."""
     import signal
@@ -157,16 +159,13 @@ def watch(
     from drillkit.errors import Interrupted
     from drillkit.watch import watch as run_watch
 
-    def on_term(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
-
-    signal.signal(signal.SIGTERM, on_term)
     # Started in the background by a script, Python inherits SIGINT as ignored: watch must stop on it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    catalog = load_catalog()
+    paths = resolve_paths(workspace)
+    catalog = _catalog(paths)
     target = catalog.get(drill) if drill is not None else None
     try:
-        run_watch(resolve_paths(workspace), catalog, target, timeout, lambda e: render.watch_event(out, e))
+        run_watch(paths, catalog, target, timeout, lambda e: render.watch_event(out, e))
     except (KeyboardInterrupt, Interrupted) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
         out.print("\nStopped watching.")  # the normal way out of watch, not an error
@@ -181,6 +180,10 @@ def progress_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None
         print(json.dumps(jsonout.listing(result), indent=2))
         return
     out.print(render.progress_bar(result.passed, len(result.rows)))
+
+
+def _catalog(paths: Paths) -> Catalog:
+    return load_catalog(cache_dir=paths.cache)  # parsed YAML reused while the pack is unchanged
 
 
 def _confirm(question: str) -> None:
@@ -210,7 +213,7 @@ def review(
 ) -> None:
     """Redo a due drill from a blank starter; your earlier attempt is kept."""
     paths = resolve_paths(workspace)
-    catalog = load_catalog()
+    catalog = _catalog(paths)
     now = clock.now()
     result = retention.review_drill(paths, catalog.get(drill) if drill else None, catalog, now=now)
     if isinstance(result, retention.NothingDue):

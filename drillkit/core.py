@@ -78,7 +78,7 @@ def workspace_file(paths: Paths, drill: Drill) -> Path:
 
 
 def display_status(record: DrillProgress, has_file: bool) -> Status | str:
-    status = record.status(has_file=False)
+    status = record.status()
     if status == "not started" and has_file:
         return "started"  # scaffolded, never checked
     return status
@@ -140,10 +140,13 @@ def start_drill(paths: Paths, drill: Drill) -> Started:
     return Started(drill, path, created=True)
 
 
-def resolve_attempt(paths: Paths, drill: Drill, file: Path | None) -> Path:
-    if file is not None:
-        return file
-    path = workspace_file(paths, drill)
+def attempt_path(paths: Paths, drill: Drill, now: datetime | None = None) -> Path:
+    """The file `drill check N` and `drill watch N` mean: an open review's, else the workspace's."""
+    return open_review_file(paths, drill, now or clock.now()) or workspace_file(paths, drill)
+
+
+def current_attempt(paths: Paths, drill: Drill, now: datetime | None = None) -> Path:
+    path = attempt_path(paths, drill, now)
     if not path.exists():
         raise LearnerFileError(
             f"no attempt at {path}; run `drill start {drill.number}` first, or pass --file PATH"
@@ -192,10 +195,7 @@ def check_drill(
     from drillkit import database, idle
     from drillkit.runner import check_file, validate_learner_file
 
-    # While a review is open, `drill check N` means the review file, not the old attempt.
-    if file is None:
-        file = open_review_file(paths, drill, now or clock.now())
-    path = validate_learner_file(resolve_attempt(paths, drill, file))
+    path = validate_learner_file(file if file is not None else current_attempt(paths, drill, now))
     with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
         db = database.resolve(paths)
         report = check_file(drill, path, db, timeout=timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 
 
@@ -47,9 +48,10 @@ class ProgressFileError(DrillkitError):
     pass
 
 
-class Interrupted(DrillkitError):
-    """Ctrl-C or SIGTERM arrived; cleanup already ran."""
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM arrived. A BaseException, like KeyboardInterrupt, so that no
+    `except Exception` on the way (in drillkit or a library) can swallow it."""
 
     def __init__(self, signum: int) -> None:
-        self.exit_code = ExitCode.INTERRUPTED if signum == 2 else ExitCode.TERMINATED
-        super().__init__("interrupted; the check was stopped and its schema dropped")
+        self.exit_code = ExitCode.INTERRUPTED if signum == signal.SIGINT else ExitCode.TERMINATED
+        super().__init__("interrupted")

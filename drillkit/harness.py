@@ -17,13 +17,14 @@ import io
 import json
 import os
 import sys
+import traceback
 import types
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from drillkit.results import CheckResult, RunOutcome
+from drillkit.results import CheckResult, RunOutcome, not_run
 
 OUTPUT_LIMIT = 64 * 1024
 FIRST_CHECK = "your file runs without errors"
@@ -169,10 +170,7 @@ def run(checks_module: str, path: Path) -> RunOutcome:
                 warnings.simplefilter("ignore")
                 results += run_checks(checks.CHECKS.checks, ctx)
         else:
-            results += [
-                CheckResult(c.name, "skipped", rationale="your file has to run first")
-                for c in checks.CHECKS.checks
-            ]
+            results += not_run([c.name for c in checks.CHECKS.checks])
     finally:
         sys.stdout, sys.stderr = real_stdout, real_stderr
     return RunOutcome(
@@ -203,7 +201,20 @@ def main() -> None:
     os.environ.update(job["env"])
     path = Path(job["file"]).resolve()
     os.chdir(path.parent)
-    outcome = run(job["checks_module"], path)
+    try:
+        outcome = run(job["checks_module"], path)
+    except BaseException:  # a drillkit bug: say so, never blame the learner for it
+        outcome = RunOutcome(
+            [
+                CheckResult(
+                    FIRST_CHECK,
+                    "failed",
+                    rationale="drillkit itself failed while checking this file (not your mistake)",
+                    actual=traceback.format_exc()[-2000:],
+                    help="please report this, with the file you checked",
+                )
+            ]
+        )
     Path(job["result"]).write_text(json.dumps(outcome.to_json()), encoding="utf-8")
     sys.stdout.flush()
     # Skip interpreter shutdown: learner threads or atexit hooks must not hold the run up.

@@ -45,12 +45,12 @@ class DrillProgress:
         """Passed without looking: first pass before any reveal, or a clean review since."""
         return self.status() == "passed" or self.review.clean_rounds > 0
 
-    def status(self, *, has_file: bool = False) -> Status:
+    def status(self) -> Status:
         if self.first_passed_at:
             if self.revealed_at and self.revealed_at < self.first_passed_at:
                 return "passed after reveal"
             return "passed"
-        if self.attempts or has_file:
+        if self.attempts:
             return "attempted"
         return "not started"
 

@@ -16,11 +16,12 @@ from drillkit.checker import Checker
 from drillkit.database import Database, sqlalchemy_url
 from drillkit.errors import Interrupted, LearnerFileError
 from drillkit.harness import FIRST_CHECK
-from drillkit.results import CheckReport, CheckResult, RunOutcome
+from drillkit.results import CheckReport, CheckResult, RunOutcome, not_run
 from drillkit.runschema import RunSpace, run_space
 from drillkit.sandbox_env import sandbox_env
 
 DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 300.0  # runs older than runschema.ORPHAN_AGE_SECONDS may be swept by others
 STDERR_LIMIT = 4000
 
 
@@ -83,7 +84,7 @@ def _run_child(child: Checker, drill: Drill, path: Path, space: RunSpace, timeou
         raise
     if child.result_file.exists():
         return RunOutcome.from_json(json.loads(child.result_file.read_text(encoding="utf-8")))
-    stderr_text = child.output_file.read_text(encoding="utf-8", errors="replace")[-STDERR_LIMIT:]
+    stderr_text = _tail(child.output_file, STDERR_LIMIT)
     return _failed_first(
         f"your code ended the Python process (exit code {code}) before the checks could run",
         actual=stderr_text.strip() or None,
@@ -92,12 +93,19 @@ def _run_child(child: Checker, drill: Drill, path: Path, space: RunSpace, timeou
     )
 
 
+def _tail(path: Path, limit: int) -> str:
+    """The end of a file that learner code may have filled with megabytes."""
+    with path.open("rb") as handle:
+        handle.seek(max(path.stat().st_size - limit, 0))
+        return handle.read().decode("utf-8", errors="replace")
+
+
 def _failed_first(rationale: str, *, actual: str | None, help: str, drill: Drill) -> RunOutcome:
     from importlib import import_module
 
     names = [c.name for c in import_module(drill.checks_module).CHECKS.checks]
     results = [CheckResult(FIRST_CHECK, "failed", rationale=rationale, actual=actual, help=help)]
-    results += [CheckResult(n, "skipped", rationale="your file has to run first") for n in names]
+    results += not_run(names)
     return RunOutcome(results)
 
 

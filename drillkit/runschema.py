@@ -32,8 +32,7 @@ ORPHAN_AGE_SECONDS = 600
 @dataclass(frozen=True)
 class RunSpace:
     schema: str
-    learner_url: str  # libpq URL learner code connects with
-    isolated: bool  # False: the server refused CREATE ROLE; learner code uses your credentials
+    learner_url: str  # libpq URL learner code connects with (the run role's, when allowed)
 
 
 def new_schema_name() -> str:
@@ -64,25 +63,21 @@ def with_credentials(url: str, user: str, password: str) -> str:
 @contextmanager
 def run_space(db: Database, *, seeded: bool) -> Iterator[RunSpace]:
     """Create role + schema (+ seed rows) in two round trips; drop both afterwards."""
+    import psycopg
+
     conn = connect(db)
     name = new_schema_name()
     try:
         sweep_orphans(conn)
-        password = secrets.token_urlsafe(18)
-        isolated = _create_role(conn, name, password)
-        owner = f' AUTHORIZATION "{name}"' if isolated else ""
-        script = f'CREATE SCHEMA "{name}"{owner};'
-        if isolated:
-            script += f'SET ROLE "{name}";'  # so the seeded tables belong to the run role
-        script += f'SET search_path TO "{name}";'
-        if seeded:
-            script += seed_sql()
-        script += "RESET ROLE;"
-        conn.execute(script.encode())
-        learner_url = with_credentials(db.libpq_url, name, password) if isolated else db.libpq_url
-        if isolated and db.kind == "external":
-            connect(learner_url).close()  # pg_hba.conf may not let new roles in
-        yield RunSpace(name, learner_url, isolated)
+        try:
+            learner_url = _create(db, conn, name, seeded=seeded)
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseUnavailableError(
+                f"cannot create the run schema at {db.display}: {reason} "
+                "(the user needs CREATE on the database)"
+            ) from None
+        yield RunSpace(name, learner_url)
     finally:
         # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -90,6 +85,27 @@ def run_space(db: Database, *, seeded: bool) -> Iterator[RunSpace]:
             _drop(db, conn, name)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _create(db: Database, conn: psycopg.Connection, name: str, *, seeded: bool) -> str:
+    """Role, schema and seed rows; returns the URL learner code connects with."""
+    password = secrets.token_urlsafe(18)
+    isolated = _create_role(conn, name, password)
+    owner = f' AUTHORIZATION "{name}"' if isolated else ""
+    script = f'CREATE SCHEMA "{name}"{owner};'
+    if isolated:
+        script += f'SET ROLE "{name}";'  # so the seeded tables belong to the run role
+    script += f'SET search_path TO "{name}";'
+    if seeded:
+        script += seed_sql()
+    script += "RESET ROLE;"
+    conn.execute(script.encode())
+    if not isolated:
+        return db.libpq_url  # the server refused CREATE ROLE: `drill doctor` explains this
+    learner_url = with_credentials(db.libpq_url, name, password)
+    if db.kind == "external":
+        connect(learner_url).close()  # pg_hba.conf may not let new roles in
+    return learner_url
 
 
 def _create_role(conn: psycopg.Connection, name: str, password: str) -> bool:
@@ -102,8 +118,8 @@ def _create_role(conn: psycopg.Connection, name: str, password: str) -> bool:
             f'GRANT "{name}" TO CURRENT_USER;'
             f'ALTER ROLE "{name}" SET search_path TO "{name}";'.encode()
         )
-    except psycopg.Error:
-        conn.execute(f'DROP ROLE IF EXISTS "{name}"'.encode())
+    except psycopg.errors.InsufficientPrivilege:
+        # The script ran as one implicit transaction: nothing of it is left to undo.
         return False
     return True
 
@@ -129,7 +145,9 @@ def _drop(db: Database, conn: psycopg.Connection, name: str) -> None:
     try:
         drop(conn)
     except psycopg.Error:
-        # The first connection may have died with the learner's run; use a new one.
+        # The first connection may have died with the learner's run. Close it first, so
+        # nothing still in flight on it can land after the drop; then use a new one.
+        conn.close()
         with connect(db) as fresh:
             drop(fresh)
     finally:
@@ -148,18 +166,35 @@ def _run_names(conn: psycopg.Connection) -> set[str]:
 
 def sweep_orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -> list[str]:
     """Drop run schemas and roles left behind by a killed drillkit (only ours, only old ones)."""
+    import psycopg
+
     cutoff = time.time() - max_age
     dropped = []
     for name in sorted(_run_names(conn)):
         try:
-            created = int(name[len(PREFIX) :].split("_", 1)[0])
+            created, pid = (int(part) for part in name[len(PREFIX) :].split("_")[:2])
         except ValueError:
             continue
-        if created < cutoff:
+        if created >= cutoff or _alive_here(pid):
+            continue
+        try:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
             conn.execute(_drop_sql(name, exists is not None))
-            dropped.append(name)
+        except psycopg.Error:
+            continue  # another check swept it at the same moment
+        dropped.append(name)
     return dropped
+
+
+def _alive_here(pid: int) -> bool:
+    """Whether a drillkit with this pid may still be running its (long) check on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def list_run_schemas(conn: psycopg.Connection) -> list[str]:

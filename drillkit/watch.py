@@ -70,7 +70,7 @@ def watch(
     checked: tuple[int, int, int] | None = None
     pending = True  # check once at start, then whenever the file differs from what was checked
     while True:
-        path = core.workspace_file(paths, target)
+        path = core.attempt_path(paths, target)
         if pending:
             checked = _signature(path)
             if _check(paths, target, timeout, show) and follow:
@@ -80,7 +80,7 @@ def watch(
                     return
                 target = nxt
                 _focus(paths, target, show, moved_on=True)
-                path = core.workspace_file(paths, target)
+                path = core.attempt_path(paths, target)
                 checked = _signature(path)  # a fresh starter: wait for the learner's save
         if next(stream, None) is None:
             return
@@ -88,8 +88,8 @@ def watch(
 
 
 def _focus(paths: Paths, drill: Drill, show: Callable[[Event], None], *, moved_on: bool) -> None:
-    started = core.start_drill(paths, drill)  # never overwrites an attempt
-    show(Watching(drill, started.path, moved_on))
+    core.start_drill(paths, drill)  # never overwrites an attempt
+    show(Watching(drill, core.attempt_path(paths, drill), moved_on))
 
 
 def _check(paths: Paths, drill: Drill, timeout: float, show: Callable[[Event], None]) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,7 @@ def drill_home() -> Iterator[Path]:
         leftovers = list_run_schemas(conn)
     if db.kind == "embedded":
         database.stop_embedded(paths)
+    shutil.rmtree(home, ignore_errors=True)
     assert leftovers == [], f"run schemas left behind: {leftovers}"
 
 

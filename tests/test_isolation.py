@@ -153,7 +153,7 @@ def test_orphans_of_a_killed_run_are_swept(learner: Learner) -> None:
     from drillkit.runschema import sweep_orphans
 
     url = admin_url(learner)
-    stale = "drill_run_1000000000_1_dead00"  # created in 2001: long orphaned
+    stale = "drill_run_1000000000_4194301_dead00"  # created in 2001 by a pid long gone
     fresh = f"drill_run_{int(time.time())}_1_live00"  # a live run elsewhere: keep it
     with connect(url) as conn:
         conn.execute(f'CREATE ROLE "{stale}"; CREATE SCHEMA "{stale}" AUTHORIZATION "{stale}"'.encode())

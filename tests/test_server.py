@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ def home() -> Iterator[Path]:
     os.chmod(path, 0o755)
     yield path
     database.stop_embedded(resolve_paths(env={"DRILL_HOME": str(path)}))
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def drill(home: Path, *args: str) -> subprocess.CompletedProcess:

@@ -114,7 +114,7 @@ def run_checks(checks: Sequence[Check], ctx: Context) -> list[CheckResult]:
                     sql=failure.sql,
                 )
             )
-        except Exception as exc:  # learner code blew up while being exercised
+        except BaseException as exc:  # learner code blew up (or exited) while being exercised
             blocked = True
             results.append(
                 CheckResult(
@@ -122,6 +122,9 @@ def run_checks(checks: Sequence[Check], ctx: Context) -> list[CheckResult]:
                     "failed",
                     rationale=f"your code raised {type(exc).__name__} while this was checked",
                     actual=learner_traceback(exc, ctx.path),
+                    help="a function the drill asks for must return normally, not exit"
+                    if isinstance(exc, SystemExit | KeyboardInterrupt)
+                    else None,
                 )
             )
         else:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from drillkit.checks.base import CheckList, Context, Fail, show_sql
 from drillkit.checks.helpers import (
     describe,
     document_list,
     filtered_in_sql,
-    has_order_by,
     ids_of,
     mapped_class,
     newest_first,
@@ -62,12 +63,13 @@ def ordered(ctx: Context) -> None:
 @CHECKS.add("Postgres did the sorting (ORDER BY in the SQL sent)")
 def sorted_in_sql(ctx: Context) -> None:
     selects = selects_from(ctx.recorder.statements, "documents")
-    if not any(has_order_by(s) and "created_at" in s.sql for s in selects):
+    # Newest first from Postgres itself: ascending SQL reversed in Python does not count.
+    if not any(re.search(r"ORDER BY .*created_at DESC", s.sql, re.S) for s in selects):
         raise Fail(
-            "the order is right, but the SQL your code sent has no ORDER BY created_at: "
-            "the sorting happened in Python",
+            "the order is right, but the SQL your code sent has no ORDER BY created_at DESC: "
+            "the sorting happened in Python (or SQL sorted oldest first and Python did the reversing)",
             expected="SELECT ... FROM documents WHERE ... ORDER BY documents.created_at DESC",
-            actual=f"{len(selects)} SELECT(s) from documents without ORDER BY created_at",
+            actual=f"{len(selects)} SELECT(s) from documents without ORDER BY created_at DESC",
             help="sorting in Postgres scales and can use an index; add .order_by(...) to the select()",
             sql=show_sql(selects),
         )
