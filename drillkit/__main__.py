@@ -7,11 +7,15 @@ import sys
 from drillkit.errors import DrillkitError, ExitCode
 
 
-def _fail(message: str, code: int) -> None:
+def _say_error(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
     Console(stderr=True, highlight=False).print(f"[red]drill: error:[/] {escape(message)}", soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> None:
+    _say_error(message)
     sys.exit(code)
 
 
@@ -38,7 +42,28 @@ def main(argv: list[str] | None = None) -> None:
         _dispatch(sys.argv[1:] if argv is None else argv)
     except (KeyboardInterrupt, Interrupted) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
-        _fail("interrupted (nothing was left behind)", code)
+    except SystemExit:
+        # The work is done and reported: a late Ctrl-C must not turn success into a crash.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise
+    else:
+        return
+    _interrupted(code)
+
+
+def _interrupted(code: int) -> None:
+    """Report and leave with 130/143. A KeyboardInterrupt that landed inside an import can
+    leave CPython set to re-kill itself with SIGINT at exit (exit status -2 instead of 130),
+    so clean up explicitly and leave with os._exit."""
+    import atexit
+    import os
+
+    _say_error("interrupted (nothing was left behind)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()  # e.g. the prestarted checker child and its temp dir
+    os._exit(code)
 
 
 def _dispatch(args: list[str]) -> None:

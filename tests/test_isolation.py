@@ -205,3 +205,67 @@ def _is_postmaster_of(proc: Path, pgdata: Path) -> bool:
     except OSError:
         return False
     return bool(cmdline) and cmdline[0].endswith(b"postgres") and str(pgdata).encode() in b" ".join(cmdline)
+
+
+def test_server_without_createrole_still_works(learner: Learner) -> None:
+    """An external server whose user may not create roles: learner code runs as that user."""
+    url = admin_url(learner)
+    host = url.split("host=", 1)[1]
+    with connect(url) as conn:
+        conn.execute("DROP ROLE IF EXISTS drill_test_limited; CREATE ROLE drill_test_limited LOGIN")
+        conn.execute("DROP ROLE IF EXISTS drill_test_nocreate; CREATE ROLE drill_test_nocreate LOGIN")
+        conn.execute("GRANT CREATE ON DATABASE postgres TO drill_test_limited")
+    try:
+        limited = f"postgresql://drill_test_limited@/postgres?host={host}"
+        mine = learner.cwd / "03.py"
+        mine.write_text((REPO / "solutions" / "03_select.py").read_text(encoding="utf-8"))
+        result = learner.drill("check", "3", "--file", str(mine), DRILL_DATABASE_URL=limited)
+        assert result.code == 0, result.stdout + result.stderr
+        doctor = learner.drill("doctor", DRILL_DATABASE_URL=limited)
+        assert "cannot create roles" in doctor.stdout
+
+        refused = learner.drill(
+            "check",
+            "3",
+            "--file",
+            str(mine),
+            DRILL_DATABASE_URL=f"postgresql://drill_test_nocreate@/postgres?host={host}",
+        )
+        assert refused.code == 2
+        line = one_line(refused.stderr)
+        assert "cannot create the run schema" in line
+    finally:
+        with connect(url) as conn:
+            conn.execute("REVOKE CREATE ON DATABASE postgres FROM drill_test_limited")
+            conn.execute("DROP ROLE IF EXISTS drill_test_limited; DROP ROLE IF EXISTS drill_test_nocreate")
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.03, 0.08, 0.15, 0.3])
+def test_ctrl_c_at_any_moment_is_clean(learner: Learner, tmp_path: Path, delay: float) -> None:
+    """From the moment drillkit's own code runs (its checker child exists), Ctrl-C is clean.
+    (Before that, during interpreter start-up, Python itself prints the KeyboardInterrupt.)"""
+    mine = tmp_path / "03.py"
+    mine.write_text((REPO / "solutions" / "03_select.py").read_text(encoding="utf-8"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "drillkit", "check", "3", "--file", str(mine)],
+        cwd=learner.cwd,
+        env=learner.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not harness_processes(proc.pid) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert "Traceback" not in stderr, stderr
+    assert proc.returncode in (0, 130), (proc.returncode, stderr)  # 0: it had already finished
