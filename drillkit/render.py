@@ -238,7 +238,7 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
     total = len(rep.results)
     if not checked.recorded:
         console.print(
-            "[dim]This is drillkit's reference solution, so the check is not counted in your "
+            "[dim]This file is drillkit's reference solution, so the check is not counted in your "
             f"progress. Your own attempt: drill start {rep.drill}[/]"
         )
     if rep.passed:

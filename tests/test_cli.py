@@ -208,7 +208,9 @@ def test_status_moves_through_the_loop(learner: Learner) -> None:
     assert learner.drill("check", "3").code == 1
     assert status(3) == "attempted"
     attempt = learner.workspace / "03_select.py"
-    attempt.write_text((REPO / "solutions" / "03_select.py").read_text(encoding="utf-8"), encoding="utf-8")
+    attempt.write_text(
+        (REPO / "solutions" / "03_select.py").read_text(encoding="utf-8") + "# mine\n", encoding="utf-8"
+    )
     assert learner.drill("check", "3").code == 0
     assert status(3) == "passed"
     assert learner.drill("reveal", "3").code == 0  # attempted: no confirmation needed
@@ -216,7 +218,8 @@ def test_status_moves_through_the_loop(learner: Learner) -> None:
 
     learner.drill("reveal", "4", "--yes")
     mine = learner.cwd / "mine_04.py"  # the learner types the revealed answer in
-    mine.write_text((REPO / "solutions" / "04_insert.py").read_text(encoding="utf-8"), encoding="utf-8")
+    typed = (REPO / "solutions" / "04_insert.py").read_text(encoding="utf-8") + "# typed in by me\n"
+    mine.write_text(typed, encoding="utf-8")
     assert learner.drill("check", "4", "--file", str(mine)).code == 0
     assert status(4) == "passed after reveal"
 
@@ -280,3 +283,13 @@ def test_console_script_and_module_agree(learner: Learner) -> None:
     )
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == learner.drill("list", "--json").json
+
+
+def test_a_copy_of_the_reference_is_not_counted(learner: Learner) -> None:
+    """Installed from a wheel, the pack lives in site-packages: recognise the text, not the path."""
+    copy = learner.cwd / "copied.py"
+    copy.write_text((REPO / "solutions" / "06_update.py").read_text(encoding="utf-8"), encoding="utf-8")
+    result = learner.drill("check", "6", "--file", str(copy))
+    assert result.code == 0 and "not counted in your progress" in result.stdout
+    rows = learner.drill("list", "--json").json["drills"]
+    assert next(r for r in rows if r["number"] == 6)["status"] == "not started"

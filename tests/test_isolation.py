@@ -137,7 +137,7 @@ def test_interrupt_stops_child_and_drops_schema(
 def test_concurrent_checks_all_work(learner: Learner) -> None:
     jobs = [("3", "03_select.py"), ("3", "03_select.py"), ("6", "06_update.py"), ("4", "04_insert.py")] * 2
     for _, name in set(jobs):  # the learner's own copies: checks of the shipped answers are not recorded
-        (learner.cwd / name).write_text((REPO / "solutions" / name).read_text(encoding="utf-8"))
+        (learner.cwd / name).write_text((REPO / "solutions" / name).read_text(encoding="utf-8") + "# mine\n")
 
     def run(job: tuple[str, str]) -> int:
         return learner.drill("check", job[0], "--file", str(learner.cwd / job[1])).code

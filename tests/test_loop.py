@@ -223,7 +223,9 @@ def test_watch_rechecks_on_save_and_stops_cleanly(learner: Learner) -> None:
     try:
         watcher.wait_for("save the file to check again")  # the untouched starter fails first
         attempt = learner.workspace / "03_select.py"
-        attempt.write_text((SOLUTIONS / "03_select.py").read_text(encoding="utf-8"), encoding="utf-8")
+        attempt.write_text(
+            (SOLUTIONS / "03_select.py").read_text(encoding="utf-8") + "# mine\n", encoding="utf-8"
+        )
         watcher.wait_for("checks passed in")
     finally:
         code, stderr = watcher.stop()
@@ -239,7 +241,9 @@ def test_watch_follows_the_learner_to_the_next_drill(learner: Learner) -> None:
         watcher.wait_for("watching drillwork/01_model.py")
         watcher.wait_for("checks passed.")
         attempt = learner.workspace / "01_model.py"
-        attempt.write_text((SOLUTIONS / "01_model.py").read_text(encoding="utf-8"), encoding="utf-8")
+        attempt.write_text(
+            (SOLUTIONS / "01_model.py").read_text(encoding="utf-8") + "# mine\n", encoding="utf-8"
+        )
         watcher.wait_for("On to drill 2")
         assert (learner.workspace / "02_relationship.py").exists()
     finally:

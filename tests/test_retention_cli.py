@@ -11,7 +11,7 @@ from tests.test_cli import one_clear_line
 from tests.test_progress import V1_FILE
 
 DAY0 = "2026-05-01T09:00:00+00:00"
-SOLUTION_3 = (REPO / "solutions" / "03_select.py").read_text(encoding="utf-8")
+SOLUTION_3 = (REPO / "solutions" / "03_select.py").read_text(encoding="utf-8") + "# typed by the learner\n"
 
 
 def at(when: str) -> dict[str, str]:
@@ -66,7 +66,9 @@ def test_selfcheck_persists_and_shows_in_list(learner: Learner) -> None:
     # Drill 3 passed cleanly; drill 4 only after revealing the answer (typed in by the learner).
     three, four = learner.cwd / "03.py", learner.cwd / "04.py"
     three.write_text(SOLUTION_3, encoding="utf-8")
-    four.write_text((REPO / "solutions" / "04_insert.py").read_text(encoding="utf-8"), encoding="utf-8")
+    four.write_text(
+        (REPO / "solutions" / "04_insert.py").read_text(encoding="utf-8") + "# mine\n", encoding="utf-8"
+    )
     assert learner.drill("check", "3", "--file", str(three), **at(DAY0)).code == 0
     assert learner.drill("reveal", "4", "--yes", **at(DAY0)).code == 0
     assert learner.drill("check", "4", "--file", four, **at("2026-05-01T09:05:00+00:00")).code == 0
