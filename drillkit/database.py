@@ -65,7 +65,7 @@ def running_uri(pgdata: Path) -> str | None:
         pid, port, socket_dir, status = int(lines[0]), lines[3].strip(), lines[4].strip(), lines[7].strip()
     except (OSError, ValueError, IndexError):
         return None
-    if status != "ready" or port != "5432" or not socket_dir or not _alive(pid):
+    if status != "ready" or port != "5432" or not socket_dir or not process_alive(pid):
         return None
     if not (Path(socket_dir) / ".s.PGSQL.5432").exists():
         return None
@@ -154,7 +154,7 @@ def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
     os.kill(pid, signal.SIGINT)  # SIGINT = Postgres "fast shutdown"
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not process_alive(pid):
             return True
         time.sleep(0.05)
     raise DatabaseUnavailableError(f"the embedded server (pid {pid}) did not stop in time")
@@ -181,10 +181,11 @@ def _postmaster_pid(pgdata: Path) -> int | None:
         pid = int(first)
     except (OSError, ValueError, IndexError):
         return None
-    return pid if _alive(pid) else None
+    return pid if process_alive(pid) else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process runs (zombies count as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

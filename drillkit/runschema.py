@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from drillkit.database import Database
+from drillkit.database import Database, process_alive
 from drillkit.errors import DatabaseUnavailableError
 from drillkit.seed import seed_sql
 
@@ -175,7 +175,8 @@ def sweep_orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -
             created, pid = (int(part) for part in name[len(PREFIX) :].split("_")[:2])
         except ValueError:
             continue
-        if created >= cutoff or _alive_here(pid):
+        # A live pid here may be a long check of this machine's: leave it alone.
+        if created >= cutoff or process_alive(pid):
             continue
         try:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
@@ -184,19 +185,3 @@ def sweep_orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -
             continue  # another check swept it at the same moment
         dropped.append(name)
     return dropped
-
-
-def _alive_here(pid: int) -> bool:
-    """Whether a drillkit with this pid may still be running its (long) check on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def list_run_schemas(conn: psycopg.Connection) -> list[str]:
-    """Run schemas and run roles that exist right now."""
-    return sorted(_run_names(conn))
