@@ -185,3 +185,8 @@ def sweep_orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -
             continue  # another check swept it at the same moment
         dropped.append(name)
     return dropped
+
+
+def list_run_schemas(conn: psycopg.Connection) -> list[str]:
+    """Run schemas and run roles that exist right now."""
+    return sorted(_run_names(conn))
