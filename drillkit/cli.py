@@ -46,13 +46,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output o
 def main_callback(ctx: typer.Context) -> None:
     """Bare `drill` shows the dashboard."""
     if ctx.invoked_subcommand is None:
-        render.dashboard(out, core.list_drills(resolve_paths()))
+        render.dashboard(out, _listing(resolve_paths()))
 
 
 @app.command("next")
 def next_command(workspace: DirOpt = None) -> None:
     """Your progress and the next drill, with the command to run."""
-    render.dashboard(out, core.list_drills(resolve_paths(workspace)))
+    render.dashboard(out, _listing(resolve_paths(workspace)))
 
 
 @app.command("list")
@@ -84,11 +84,11 @@ def check(
     paths = resolve_paths(workspace)
     now = clock.now()
     checked = core.check_drill(paths, _catalog(paths).get(drill), file, timeout, now=now)
+    render.warning(err, checked.warning)
     if as_json:
         review = checked.review.to_json() if checked.review else None
         print(json.dumps({**checked.report.to_json(), "review": review}, indent=2))
     else:
-        render.warning(err, checked.warning)
         render.report(out, checked, sql=sql)
         render.review_note(out, checked.review, checked.report.drill, now)
     raise typer.Exit(ExitCode.OK if checked.report.passed else ExitCode.CHECK_FAILED)
@@ -175,11 +175,18 @@ def watch(
 @app.command("progress")
 def progress_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
     """Your progress in one line (or as JSON for scripts and classrooms)."""
-    result = core.list_drills(resolve_paths(workspace))
+    result = _listing(resolve_paths(workspace))
     if as_json:
         print(json.dumps(jsonout.listing(result), indent=2))
         return
     out.print(render.progress_bar(result.passed, len(result.rows)))
+
+
+def _listing(paths: Paths) -> core.Listing:
+    """The listing, with a moved-aside progress file reported on stderr whatever the output."""
+    result = core.list_drills(paths)
+    render.warning(err, result.warning)
+    return result
 
 
 def _catalog(paths: Paths) -> Catalog:

@@ -7,6 +7,7 @@ calls the same `list_command` below, so both roads print the same thing.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -38,6 +39,8 @@ def list_command(workspace: Path | None, as_json: bool) -> None:
 
     paths = resolve_paths(workspace)
     result = core.list_drills(paths)
+    if result.warning:  # a moved-aside progress file is reported whatever the output format
+        print(f"warning: {result.warning}", file=sys.stderr)
     if as_json:
         import json
 
@@ -50,5 +53,4 @@ def list_command(workspace: Path | None, as_json: bool) -> None:
     from drillkit import render
 
     # emoji=False: the listing has no :codes:, and the emoji table is slow to load.
-    render.warning(Console(stderr=True, highlight=False, emoji=False), result.warning)
     render.listing(Console(highlight=False, emoji=False), result)

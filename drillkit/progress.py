@@ -160,13 +160,13 @@ class Loaded:
 def load(path: Path) -> Loaded:
     """Read progress; a corrupt file is moved aside and reported, never reset silently."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return Loaded(Progress())
     except OSError as exc:
         raise ProgressFileError(f"cannot read progress file {path}: {exc.strerror}") from None
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8"))
         version = data.get("version") if isinstance(data, dict) else None
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise ProgressFileError(

@@ -293,3 +293,14 @@ def test_a_copy_of_the_reference_is_not_counted(learner: Learner) -> None:
     assert result.code == 0 and "not counted in your progress" in result.stdout
     rows = learner.drill("list", "--json").json["drills"]
     assert next(r for r in rows if r["number"] == 6)["status"] == "not started"
+
+
+@pytest.mark.parametrize("args", [(), ("next",), ("progress", "--json"), ("list", "--json")])
+def test_non_utf8_progress_is_moved_aside_and_reported_everywhere(learner: Learner, args: tuple) -> None:
+    progress = Path(learner.env["DRILL_PROGRESS"])
+    progress.write_bytes(b"\xff\xfe not json")
+    result = learner.drill(*args)
+    assert result.code == 0 and "Traceback" not in result.stderr
+    assert "moved to" in result.stderr
+    (backup,) = progress.parent.glob("progress.json.corrupt-*")
+    assert backup.read_bytes() == b"\xff\xfe not json"
