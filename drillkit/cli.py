@@ -159,15 +159,26 @@ def watch(
     from drillkit.errors import Interrupted
     from drillkit.watch import watch as run_watch
 
-    # Started in the background by a script, Python inherits SIGINT as ignored: watch must stop on it.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        # watchfiles turns any exception from a signal handler into KeyboardInterrupt: note which.
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    # Explicit handlers: started in the background by a script, Python inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     paths = resolve_paths(workspace)
     catalog = _catalog(paths)
     target = catalog.get(drill) if drill is not None else None
     try:
         run_watch(paths, catalog, target, timeout, lambda e: render.watch_event(out, e))
     except (KeyboardInterrupt, Interrupted) as exc:
-        code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
+        if isinstance(exc, Interrupted):
+            code = exc.exit_code
+        else:
+            code = ExitCode.TERMINATED if signal.SIGTERM in received else ExitCode.INTERRUPTED
         out.print("\nStopped watching.")  # the normal way out of watch, not an error
         raise typer.Exit(code) from None
 

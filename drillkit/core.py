@@ -199,8 +199,9 @@ def check_drill(
     with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
         db = database.resolve(paths)
         report = check_file(drill, path, db, timeout=timeout)
-    if is_reference(drill, path):
-        # Checking the shipped answer (the README's smoke test, or a copy) proves nothing about recall.
+    if report.untouched_starter or is_reference(drill, path):
+        # Neither the blank starter nor the shipped answer (the README's smoke test, or a copy)
+        # says anything about the learner's recall: not an attempt, not a pass.
         return Checked(report, None, None, recorded=False)
     note: ReviewNote | None = None
 

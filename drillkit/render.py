@@ -215,8 +215,8 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
     console.print(f"[bold]Drill {rep.drill} · {escape(rep.title)}[/]  [dim]{escape(shown_path(rep.file))}[/]")
     if rep.untouched_starter:
         console.print(
-            "[yellow]This is still the untouched starter.[/] Write your answer below the "
-            "`# --- your answer below` line."
+            "[yellow]This is still the untouched starter[/] (not counted as an attempt). Write your "
+            "answer below the `# --- your answer below` line."
         )
     for result in rep.results:
         _result(console, result)
@@ -236,7 +236,7 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
             sql_trace(console, rep.check_statements, "SQL sent while the checks called your code")
     passed = sum(1 for r in rep.results if r.status == "passed")
     total = len(rep.results)
-    if not checked.recorded:
+    if not checked.recorded and not rep.untouched_starter:
         console.print(
             "[dim]This file is drillkit's reference solution, so the check is not counted in your "
             f"progress. Your own attempt: drill start {rep.drill}[/]"

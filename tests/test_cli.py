@@ -206,6 +206,10 @@ def test_status_moves_through_the_loop(learner: Learner) -> None:
     learner.drill("start", "3")
     assert status(3) == "started"
     assert learner.drill("check", "3").code == 1
+    assert status(3) == "started"  # checking the blank starter is not an attempt
+    attempt = learner.workspace / "03_select.py"
+    attempt.write_text(attempt.read_text(encoding="utf-8") + "docs = []\n", encoding="utf-8")
+    assert learner.drill("check", "3").code == 1
     assert status(3) == "attempted"
     attempt = learner.workspace / "03_select.py"
     attempt.write_text(

@@ -212,8 +212,8 @@ class Watcher:
             except queue.Empty:
                 continue
 
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGINT)
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        self.proc.send_signal(sig)
         _, stderr = self.proc.communicate(timeout=30)
         return self.proc.returncode, stderr
 
@@ -249,3 +249,12 @@ def test_watch_follows_the_learner_to_the_next_drill(learner: Learner) -> None:
     finally:
         code, _ = watcher.stop()
     assert code == 130
+
+
+def test_watch_stops_on_sigterm_with_143(learner: Learner) -> None:
+    watcher = Watcher(learner, "3")
+    try:
+        watcher.wait_for("save the file to check again")
+    finally:
+        code, stderr = watcher.stop(signal.SIGTERM)
+    assert code == 143 and "Traceback" not in stderr

@@ -123,7 +123,11 @@ def test_review_cycle(learner: Learner) -> None:
     assert fresh.read_text(encoding="utf-8") == starter_text(drill)
     assert attempt.read_text(encoding="utf-8") == SOLUTION_3  # the earlier attempt, untouched
 
-    # `drill check 3` now checks the review file: the blank starter fails, the review slips.
+    # `drill check 3` now checks the review file. The blank starter is not an attempt (the
+    # review stays as it was); a wrong answer fails and the review slips.
+    blank = learner.drill("check", "3", "--json", **at(day1))
+    assert blank.code == 1 and blank.json["review"] is None
+    fresh.write_text(starter_text(drill) + "docs = []\n", encoding="utf-8")
     failed = learner.drill("check", "3", "--json", **at(day1))
     assert failed.code == 1
     assert failed.json["file"] == str(fresh.resolve())
