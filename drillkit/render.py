@@ -277,8 +277,8 @@ def review_note(console: Console, note: ReviewNote | None, drill: int, now: date
         console.print(f"[green]Review passed cleanly.[/] Next review {when}, a longer gap than last time.")
     elif note.event == "passed":
         console.print(
-            f"[yellow]Review passed after a slip[/] (a failed check or a reveal). Next review {when}, "
-            "a shorter gap than last time."
+            f"[yellow]Review passed after a slip[/] (a failed check or a reveal). Next review {when}: "
+            "a slip steps the gap back (never below 1 day)."
         )
     elif note.event == "slipped":
         console.print(
@@ -429,7 +429,8 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     if diff:
         if result.diff:
             console.print("[bold]Your attempt → the reference[/] (answer part only):")
-            console.print(_syntax(result.diff.rstrip(), "diff"))
+            # No wrapping: a diff's lines must keep their +/- prefix to be usable when piped.
+            console.print(_syntax(result.diff.rstrip(), "diff", wrap=False), soft_wrap=True)
         elif result.attempt is not None:
             console.print("[green]Your answer part is identical to the reference.[/]")
     explanation = "\n".join(logical_lines(drill.explanation))  # rewrap to the terminal, not the YAML
@@ -445,10 +446,10 @@ def _code(text: str) -> Syntax:
     return _syntax(text, "python")
 
 
-def _syntax(text: str, lexer: str) -> Syntax:
+def _syntax(text: str, lexer: str, *, wrap: bool = True) -> Syntax:
     from rich.syntax import Syntax  # deferred: Pygments is slow to import, and `list` never needs it
 
-    return Syntax(text, lexer, background_color="default", word_wrap=True)
+    return Syntax(text, lexer, background_color="default", word_wrap=wrap)
 
 
 def hinted(console: Console, result: Hinted) -> None:
