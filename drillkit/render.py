@@ -100,7 +100,10 @@ def listing(console: Console, result: Listing) -> None:
     console.print(f"\n{result.passed}/{total} drills passed.", end=" ")
     nxt = result.next_drill
     if nxt is None:
-        console.print("[green]All done.[/] `drill reveal N` compares any of them with the reference.")
+        console.print(
+            "[green]Every drill passed once.[/] Keep them fresh with reviews; "
+            "`drill reveal N` compares with the reference."
+        )
     else:
         verb = "check" if any(r.file and r.drill is nxt for r in result.rows) else "start"
         console.print(f"Next: [bold]drill {verb} {nxt.number}[/] — {escape(nxt.summary)}")
