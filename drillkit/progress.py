@@ -26,10 +26,6 @@ SCHEMA_VERSION = 2
 Status = Literal["not started", "attempted", "passed", "passed after reveal"]
 
 
-def now_iso() -> str:
-    return clock.iso(clock.now())
-
-
 @dataclass
 class DrillProgress:
     attempts: int = 0
