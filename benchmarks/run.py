@@ -99,7 +99,7 @@ class Bench:
 
     def sqlalchemy_url(self) -> str:
         sys.path.insert(0, str(REPO))
-        from drillkit import database
+        from drillkit.db import server as database
         from drillkit.paths import resolve_paths
 
         return database.resolve(resolve_paths(env=self.env)).sqlalchemy_url
@@ -239,7 +239,7 @@ class Bench:
 
     def classroom(self, checks: int = 40, workers: int = 8) -> None:
         sys.path.insert(0, str(REPO))
-        from drillkit.catalog import load_catalog, starter_text
+        from drillkit.pack.catalog import load_catalog, starter_text
 
         files = self.home / "classroom"
         files.mkdir(exist_ok=True)
@@ -304,9 +304,9 @@ class Bench:
         self.extra += errors[:5]
 
     def leftover_schemas(self) -> list[str]:
-        from drillkit import database
+        from drillkit.db import server as database
         from drillkit.paths import resolve_paths
-        from drillkit.runschema import connect, list_run_schemas
+        from drillkit.run.space import connect, list_run_schemas
 
         with connect(database.resolve(resolve_paths(env=self.env))) as conn:
             return list_run_schemas(conn)

@@ -78,7 +78,7 @@ def _dispatch(args: list[str]) -> None:
         sys.exit(ExitCode.OK)
 
     if args[:1] == ["check"] and not {"--help", "-h"} & set(args):
-        from drillkit import checker
+        from drillkit.run import child as checker
 
         checker.prestart()  # its imports run while we import Typer and prepare the run
 

@@ -10,12 +10,17 @@ from typing import Annotated, TextIO
 import typer
 from rich.console import Console
 
-from drillkit import clock, core, fastpath, jsonout, practice, render, retention
-from drillkit.catalog import Catalog, load_catalog
+from drillkit import clock, fastpath, jsonout, render
+from drillkit.attempts import workspace_file
+from drillkit.commands import check as check_cmd
+from drillkit.commands import listing, practice, retention
+from drillkit.commands import reveal as reveal_cmd
+from drillkit.commands import start as start_cmd
 from drillkit.errors import ConfigError, ExitCode
+from drillkit.pack.catalog import Catalog, load_catalog
 from drillkit.paths import Paths, resolve_paths
-from drillkit.runner import DEFAULT_TIMEOUT, MAX_TIMEOUT
-from drillkit.sessions import ReadKey, run_selfcheck
+from drillkit.retention.sessions import ReadKey, run_selfcheck
+from drillkit.run.runner import DEFAULT_TIMEOUT, MAX_TIMEOUT
 
 app = typer.Typer(
     help="Type SQLAlchemy 2.0 yourself; check it against a real, disposable Postgres.",
@@ -65,7 +70,7 @@ def list_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
 def start(drill: DrillArg, workspace: DirOpt = None) -> None:
     """Write the starter file for a drill into your workspace (never overwrites)."""
     paths = resolve_paths(workspace)
-    render.started(out, core.start_drill(paths, _catalog(paths).get(drill)))
+    render.started(out, start_cmd.start_drill(paths, _catalog(paths).get(drill)))
 
 
 @app.command()
@@ -83,7 +88,7 @@ def check(
     """Run your file against a fresh Postgres schema and report each check."""
     paths = resolve_paths(workspace)
     now = clock.now()
-    checked = core.check_drill(paths, _catalog(paths).get(drill), file, timeout, now=now)
+    checked = check_cmd.check_drill(paths, _catalog(paths).get(drill), file, timeout, now=now)
     render.warning(err, checked.warning)
     if as_json:
         review = checked.review.to_json() if checked.review else None
@@ -105,7 +110,7 @@ def reveal(
     """Show the reference solution, its explanation, and how your attempt differs."""
     paths = resolve_paths(workspace)
     target = _catalog(paths).get(drill)
-    if not yes and core.needs_confirmation(paths, target):
+    if not yes and reveal_cmd.needs_confirmation(paths, target):
         if not sys.stdin.isatty():
             raise ConfigError(
                 f"you have not checked an attempt at drill {target.number} yet; "
@@ -117,7 +122,7 @@ def reveal(
         )
         if not typer.confirm("Reveal the solution anyway?", default=False):
             raise typer.Exit(ExitCode.OK)
-    result = core.reveal_drill(paths, target)
+    result = reveal_cmd.reveal_drill(paths, target)
     render.warning(err, result.warning)
     render.revealed(out, result, full=full, diff=diff)
 
@@ -140,8 +145,8 @@ def reset(
     """Start a drill over from the starter; your old attempt is kept as a backup."""
     paths = resolve_paths(workspace)
     target = _catalog(paths).get(drill)
-    if not yes and core.workspace_file(paths, target).exists():
-        _confirm(f"Replace {render.shown_path(core.workspace_file(paths, target))} with the starter?")
+    if not yes and workspace_file(paths, target).exists():
+        _confirm(f"Replace {render.shown_path(workspace_file(paths, target))} with the starter?")
     render.reset_done(out, practice.reset_drill(paths, target))
 
 
@@ -156,8 +161,8 @@ def watch(
     """Check on every save; without N, move on to the next drill after each pass."""
     import signal
 
+    from drillkit.commands.watch import watch as run_watch
     from drillkit.errors import Interrupted
-    from drillkit.watch import watch as run_watch
 
     received: list[int] = []
 
@@ -193,9 +198,9 @@ def progress_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None
     out.print(render.progress_bar(result.passed, len(result.rows)))
 
 
-def _listing(paths: Paths) -> core.Listing:
+def _listing(paths: Paths) -> listing.Listing:
     """The listing, with a moved-aside progress file reported on stderr whatever the output."""
-    result = core.list_drills(paths)
+    result = listing.list_drills(paths)
     render.warning(err, result.warning)
     return result
 
@@ -214,7 +219,7 @@ def _confirm(question: str) -> None:
 @app.command()
 def doctor(workspace: DirOpt = None) -> None:
     """Check Python, packages, the database and your files; say how to fix what is wrong."""
-    from drillkit.doctor import diagnose
+    from drillkit.commands.doctor import diagnose
 
     findings = diagnose(resolve_paths(workspace))
     render.findings(out, findings)
@@ -331,7 +336,7 @@ def db_status() -> None:
     """Show where the embedded server lives and whether it runs."""
     import os
 
-    from drillkit import database
+    from drillkit.db import server as database
 
     paths = resolve_paths()
     if os.environ.get(database.URL_ENV):
@@ -346,7 +351,7 @@ def db_reset(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask.")] = False,
 ) -> None:
     """Stop the embedded server and delete its data dir (your progress is kept)."""
-    from drillkit import database
+    from drillkit.db import control
 
     paths = resolve_paths()
     if not yes:
@@ -356,14 +361,14 @@ def db_reset(
             f"Delete {paths.pgdata}? Only disposable drill data lives there.", default=False
         ):
             raise typer.Exit(ExitCode.OK)
-    database.reset_embedded(paths)
+    control.reset(paths)
     out.print(f"deleted {paths.pgdata}; the next check starts a fresh server")
 
 
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded server (the next check starts it again)."""
-    from drillkit import database
+    from drillkit.db import control
 
-    stopped = database.stop_embedded(resolve_paths())
+    stopped = control.stop(resolve_paths())
     out.print("embedded server stopped" if stopped else "embedded server was not running")

@@ -34,11 +34,11 @@ def parse_list(argv: list[str]) -> tuple[Path | None, bool] | None:
 
 
 def list_command(workspace: Path | None, as_json: bool) -> None:
-    from drillkit import core
+    from drillkit.commands.listing import list_drills
     from drillkit.paths import resolve_paths
 
     paths = resolve_paths(workspace)
-    result = core.list_drills(paths)
+    result = list_drills(paths)
     if result.warning:  # a moved-aside progress file is reported whatever the output format
         print(f"warning: {result.warning}", file=sys.stderr)
     if as_json:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drillkit.core import Listing, SkillRow
+from drillkit.commands.listing import Listing, SkillRow
 
 
 def listing(result: Listing) -> dict[str, Any]:

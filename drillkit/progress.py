@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from drillkit import clock
 from drillkit.errors import ProgressFileError
-from drillkit.schedule import CardState, ReviewState, first_pass
+from drillkit.retention.schedule import CardState, ReviewState, first_pass
 
 SCHEMA_VERSION = 2
 

@@ -14,19 +14,21 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from drillkit.catalog import logical_lines
-from drillkit.core import Checked
+from drillkit.pack.catalog import logical_lines
 
 if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
     from rich.syntax import Syntax
 
-    from drillkit.core import Listing, Revealed, ReviewNote, SkillRow, Started
-    from drillkit.deck import Flashcard
-    from drillkit.practice import Hinted, Reset
+    from drillkit.commands.check import Checked, ReviewNote
+    from drillkit.commands.listing import Listing, SkillRow
+    from drillkit.commands.practice import Hinted, Reset
+    from drillkit.commands.retention import CardQueue, NothingDue, ReviewStarted, SelfCheck
+    from drillkit.commands.reveal import Revealed
+    from drillkit.commands.start import Started
     from drillkit.results import CheckResult
-    from drillkit.retention import CardQueue, NothingDue, ReviewStarted, SelfCheck
-    from drillkit.schedule import CardState, Grade
-    from drillkit.sessions import CardSessionResult
+    from drillkit.retention.deck import Flashcard
+    from drillkit.retention.schedule import CardState, Grade
+    from drillkit.retention.sessions import CardSessionResult
 
 SIDE_BY_SIDE_WIDTH = 120  # narrower terminals would cut code lines in two columns
 MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
@@ -507,7 +509,8 @@ def dashboard(console: Console, result: Listing) -> None:
 
 
 def watch_event(console: Console, event: object) -> None:
-    from drillkit.watch import AllDone, FileProblem, Watching
+    from drillkit.commands.check import Checked  # at run time only here: `drill list` never pays for it
+    from drillkit.commands.watch import AllDone, FileProblem, Watching
 
     if isinstance(event, Watching):
         if event.moved_on:

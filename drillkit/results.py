@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 CheckStatus = Literal["passed", "failed", "skipped"]
 
+# The check every drill starts with, reported by the run itself rather than by a pack.
+FIRST_CHECK = "your file runs without errors"
+
 
 @dataclass
 class CheckResult:

@@ -13,7 +13,7 @@ import os
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from drillkit.sandbox_env import SCHEMA_ENV, URL_ENV
+from drillkit.run.env import SCHEMA_ENV, URL_ENV
 
 if not os.environ.get(URL_ENV) or not os.environ.get(SCHEMA_ENV):
     raise ImportError(

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from drillkit import database
+from drillkit.db import server as database
 from drillkit.paths import resolve_paths
-from drillkit.runschema import connect, list_run_schemas
+from drillkit.run.space import connect, list_run_schemas
 
 REPO = Path(__file__).resolve().parent.parent
 

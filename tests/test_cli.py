@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from drillkit.catalog import load_catalog
+from drillkit.pack.catalog import load_catalog
 from tests.conftest import REPO, Learner
 
 CATALOG = load_catalog()
@@ -168,7 +168,7 @@ def test_unreachable_database_is_one_line_exit_2(learner: Learner, url: str) -> 
 
 
 def test_external_database_url_is_used(learner: Learner) -> None:
-    from drillkit import database
+    from drillkit.db import server as database
     from drillkit.paths import resolve_paths
 
     url = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)})).libpq_url

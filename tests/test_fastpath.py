@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from drillkit.catalog import load_catalog
 from drillkit.fastpath import parse_list
+from drillkit.pack.catalog import load_catalog
 from tests.conftest import REPO, Learner
 
 

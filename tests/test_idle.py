@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from drillkit import idle
+from drillkit.db import idle
 from drillkit.errors import ConfigError
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from drillkit import database
+from drillkit.db import server as database
 from drillkit.paths import resolve_paths
-from drillkit.runschema import connect, list_run_schemas
+from drillkit.run.space import connect, list_run_schemas
 from tests.conftest import REPO, Learner
 
 ESCAPE = """
@@ -83,7 +83,7 @@ def test_learner_does_not_see_admin_credentials(learner: Learner, tmp_path: Path
 
 
 def harness_processes(parent: int) -> list[int]:
-    """Checker children (python -m drillkit.harness) of the CLI process `parent`."""
+    """Checker children (python -m drillkit.run.harness) of the CLI process `parent`."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -92,7 +92,7 @@ def harness_processes(parent: int) -> list[int]:
                 ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
-            if "drillkit.harness" in cmdline and ppid == parent:
+            if "drillkit.run.harness" in cmdline and ppid == parent:
                 found.append(int(entry.name))
     return found
 
@@ -150,7 +150,7 @@ def test_concurrent_checks_all_work(learner: Learner) -> None:
 
 
 def test_orphans_of_a_killed_run_are_swept(learner: Learner) -> None:
-    from drillkit.runschema import sweep_orphans
+    from drillkit.run.space import sweep_orphans
 
     url = admin_url(learner)
     stale = "drill_run_1000000000_4194301_dead00"  # created in 2001 by a pid long gone

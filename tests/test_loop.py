@@ -10,9 +10,9 @@ import threading
 import time
 from pathlib import Path
 
-from drillkit import database
+from drillkit.db import server as database
 from drillkit.paths import resolve_paths
-from drillkit.runschema import connect, list_run_schemas
+from drillkit.run.space import connect, list_run_schemas
 from tests.conftest import REPO, Learner
 
 SOLUTIONS = REPO / "solutions"

@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-from drillkit.catalog import load_catalog, starter_text
-from drillkit.core import ANSWER_MARKER
+from drillkit.attempts import ANSWER_MARKER
+from drillkit.pack.catalog import load_catalog, starter_text
 
 CATALOG = load_catalog()
 DRILLS = CATALOG.drills
@@ -71,7 +71,7 @@ def test_given_models_match_the_seeded_tables() -> None:
 
 
 def test_flashcards_and_selfcheck_are_complete() -> None:
-    from drillkit.deck import load_deck
+    from drillkit.retention.deck import load_deck
 
     deck = load_deck()
     assert len(deck.cards) == 6  # syllabus section D

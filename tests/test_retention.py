@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from drillkit import core, progress, retention, schedule
-from drillkit.catalog import load_catalog, starter_text
-from drillkit.deck import Flashcard, load_deck
+from drillkit import progress
+from drillkit.commands import listing as core_listing
+from drillkit.commands import retention
+from drillkit.commands.reveal import reveal_drill
 from drillkit.errors import NotDueError, UnknownSkillError
+from drillkit.pack.catalog import load_catalog, starter_text
 from drillkit.paths import Paths, resolve_paths
-from drillkit.schedule import CardState, Grade
-from drillkit.sessions import QueuedCard, run_cards, run_selfcheck
+from drillkit.retention import schedule
+from drillkit.retention.deck import Flashcard, load_deck
+from drillkit.retention.schedule import CardState, Grade
+from drillkit.retention.sessions import QueuedCard, run_cards, run_selfcheck
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 DECK = load_deck()
@@ -232,7 +236,7 @@ def set_drill(paths: Paths, number: int, **fields: object) -> None:
     progress.update(paths.progress_file, change)
 
 
-def row(paths: Paths, skill_id: str) -> core.SkillRow:
+def row(paths: Paths, skill_id: str) -> core_listing.SkillRow:
     return next(r for r in retention.selfcheck(paths).rows if r.skill.id == skill_id)
 
 
@@ -352,10 +356,10 @@ def test_review_of_a_drill_not_due_is_refused(paths: Paths) -> None:
 
 def test_reveal_during_a_due_review_slips_it_but_not_before(paths: Paths) -> None:
     passed_at(paths, 3, T0)
-    core.reveal_drill(paths, CATALOG.get(3), now=T0 + timedelta(hours=1))  # comparing after a pass
+    reveal_drill(paths, CATALOG.get(3), now=T0 + timedelta(hours=1))  # comparing after a pass
     assert not progress.load(paths.progress_file).progress.of(3).review.slipped
     retention.review_drill(paths, None, now=T0 + timedelta(days=1))
-    revealed = core.reveal_drill(paths, CATALOG.get(3), now=T0 + timedelta(days=1, minutes=5))
+    revealed = reveal_drill(paths, CATALOG.get(3), now=T0 + timedelta(days=1, minutes=5))
     assert revealed.attempt == paths.workspace / "review" / "03_select_review1.py"  # diff vs the review
     assert progress.load(paths.progress_file).progress.of(3).review.slipped
 
@@ -363,8 +367,8 @@ def test_reveal_during_a_due_review_slips_it_but_not_before(paths: Paths) -> Non
 def test_listing_shows_what_is_due(paths: Paths) -> None:
     passed_at(paths, 3, T0)
     grade(paths, DECK.cards[0].id, "good", T0)
-    listing = core.list_drills(paths, now=T0 + timedelta(hours=1))
+    listing = core_listing.list_drills(paths, now=T0 + timedelta(hours=1))
     assert listing.reviews_due == [] and listing.cards_due == 5
     assert listing.next_review is not None and listing.next_review.drill.number == 3
-    later = core.list_drills(paths, now=T0 + timedelta(days=2))
+    later = core_listing.list_drills(paths, now=T0 + timedelta(days=2))
     assert [r.drill.number for r in later.reviews_due] == [3] and later.cards_due == 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from drillkit.catalog import load_catalog, starter_text
+from drillkit.pack.catalog import load_catalog, starter_text
 from tests.conftest import REPO, Learner
 from tests.test_cli import one_clear_line
 from tests.test_progress import V1_FILE

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drillkit import schedule
-from drillkit.schedule import REVIEW_INTERVALS, ReviewState
+from drillkit.retention import schedule
+from drillkit.retention.schedule import REVIEW_INTERVALS, ReviewState
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 

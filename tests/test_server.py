@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drillkit import database
+from drillkit.db import server as database
 from drillkit.paths import Paths, resolve_paths
 from tests.conftest import REPO
 

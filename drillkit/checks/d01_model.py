@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy import inspect as sa_inspect
 
-from drillkit.checks.base import CheckList, Context, Fail
-from drillkit.checks.helpers import legacy_style, mapped_class, new_instance
-from drillkit.checks.schema import (
+from drillkit.check.framework import CheckList, Context, Fail
+from drillkit.check.schema import (
     reflected_columns,
     require_column,
     require_not_null,
     require_table,
 )
+from drillkit.checks.helpers import legacy_style, mapped_class, new_instance
 
 CHECKS = CheckList()
 

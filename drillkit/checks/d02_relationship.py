@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection
 
-from drillkit.checks.base import CheckList, Context, Fail
+from drillkit.check.framework import CheckList, Context, Fail
+from drillkit.check.schema import reflected_columns, require_column, require_table
 from drillkit.checks.helpers import configured, legacy_style, mapped_class, new_instance
-from drillkit.checks.schema import reflected_columns, require_column, require_table
 
 CHECKS = CheckList()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from drillkit.checks.base import CheckList, Context, Fail, show_sql
+from drillkit.check.framework import CheckList, Context, Fail, show_sql
 from drillkit.seed import DOCUMENTS
 
 CHECKS = CheckList()

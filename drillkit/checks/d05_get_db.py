@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from drillkit.checks.base import CheckList, Context, Fail
+from drillkit.check.framework import CheckList, Context, Fail
 
 CHECKS = CheckList()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drillkit.checks.base import CheckList, Context, Fail, show_sql
+from drillkit.check.framework import CheckList, Context, Fail, show_sql
 from drillkit.seed import DOCUMENTS
 
 CHECKS = CheckList()

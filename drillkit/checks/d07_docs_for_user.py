@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from drillkit.checks.base import CheckList, Context, Fail, show_sql, watching
+from drillkit.check.framework import CheckList, Context, Fail, show_sql, watching
+from drillkit.check.nplus1 import measure, require_flat
 from drillkit.checks.helpers import (
     describe,
     document_list,
@@ -19,7 +20,6 @@ from drillkit.checks.helpers import (
     selects_from,
     with_dates,
 )
-from drillkit.checks.nplus1 import measure, require_flat
 
 CHECKS = CheckList()
 USERS = (1, 2, 3)  # 3 owns nothing: the empty case must work too

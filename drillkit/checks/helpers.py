@@ -13,8 +13,8 @@ from sqlalchemy.engine import Result, Row
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.orm import Mapper, configure_mappers
 
-from drillkit.checks.base import Context, Fail, show_sql
-from drillkit.checks.recorder import Statement
+from drillkit.check.framework import Context, Fail, show_sql
+from drillkit.check.recorder import Statement
 
 _counter = itertools.count(1)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from drillkit.deck import Flashcard
-from drillkit.schedule import CardState, Grade, grade_card
+from drillkit.retention.deck import Flashcard
+from drillkit.retention.schedule import CardState, Grade, grade_card
 
 ReadKey = Callable[[], str]
 Clock = Callable[[], datetime]

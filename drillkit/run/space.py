@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from drillkit.database import Database, process_alive
+from drillkit.db.server import Database, process_alive
 from drillkit.errors import DatabaseUnavailableError
 from drillkit.seed import seed_sql
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from drillkit import idle
 from drillkit.errors import DatabaseUnavailableError
 from drillkit.paths import Paths
 
@@ -39,6 +38,7 @@ def sqlalchemy_url(libpq_url: str) -> str:
 
 
 def resolve(paths: Paths, env: Mapping[str, str] = os.environ) -> Database:
+    """The server to use; an embedded one is started (or re-attached) here."""
     url = env.get(URL_ENV, "").strip()
     if url:
         return Database("external", _libpq_url(url))
@@ -74,9 +74,7 @@ def running_uri(pgdata: Path) -> str | None:
 
 def start_embedded(paths: Paths) -> str:
     """Start (or re-attach to) the embedded server; it keeps running for the next command."""
-    uri = running_uri(paths.pgdata) or _start_embedded(paths)
-    idle.ensure_watchdog(paths.locks)  # stops it after DRILL_DB_IDLE_MINUTES without checks
-    return uri
+    return running_uri(paths.pgdata) or _start_embedded(paths)
 
 
 def _start_embedded(paths: Paths) -> str:
@@ -146,8 +144,7 @@ def embedded_status(paths: Paths) -> EmbeddedStatus:
 
 
 def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
-    """Fast-shutdown the embedded server (and its idle watchdog); False if it was not running."""
-    idle.stop_watchdog(paths.locks)
+    """Fast-shutdown the embedded server; False if it was not running."""
     pid = _postmaster_pid(paths.pgdata)
     if pid is None:
         return False

@@ -6,9 +6,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from drillkit import core
-from drillkit.catalog import Catalog, Drill
+from drillkit.attempts import attempt_path
+from drillkit.commands.check import Checked, check_drill
+from drillkit.commands.listing import list_drills
+from drillkit.commands.start import start_drill
 from drillkit.errors import LearnerFileError
+from drillkit.pack.catalog import Catalog, Drill
 from drillkit.paths import Paths
 
 
@@ -29,7 +32,7 @@ class AllDone:
     pass
 
 
-Event = Watching | core.Checked | FileProblem | AllDone
+Event = Watching | Checked | FileProblem | AllDone
 
 
 def file_changes(folder: Path) -> Iterator[set[Path]]:
@@ -61,7 +64,7 @@ def watch(
 ) -> None:
     """Check now and after every save. Without a drill, follow the first unfinished one."""
     follow = drill is None
-    target = drill or core.list_drills(paths, catalog).next_drill
+    target = drill or list_drills(paths, catalog).next_drill
     if target is None:
         show(AllDone())
         return
@@ -70,17 +73,17 @@ def watch(
     checked: tuple[int, int, int] | None = None
     pending = True  # check once at start, then whenever the file differs from what was checked
     while True:
-        path = core.attempt_path(paths, target)
+        path = attempt_path(paths, target)
         if pending:
             checked = _signature(path)
             if _check(paths, target, timeout, show) and follow:
-                nxt = core.list_drills(paths, catalog).next_drill
+                nxt = list_drills(paths, catalog).next_drill
                 if nxt is None:
                     show(AllDone())
                     return
                 target = nxt
                 _focus(paths, target, show, moved_on=True)
-                path = core.attempt_path(paths, target)
+                path = attempt_path(paths, target)
                 checked = _signature(path)  # a fresh starter: wait for the learner's save
         if next(stream, None) is None:
             return
@@ -88,13 +91,13 @@ def watch(
 
 
 def _focus(paths: Paths, drill: Drill, show: Callable[[Event], None], *, moved_on: bool) -> None:
-    core.start_drill(paths, drill)  # never overwrites an attempt
-    show(Watching(drill, core.attempt_path(paths, drill), moved_on))
+    start_drill(paths, drill)  # never overwrites an attempt
+    show(Watching(drill, attempt_path(paths, drill), moved_on))
 
 
 def _check(paths: Paths, drill: Drill, timeout: float, show: Callable[[Event], None]) -> bool:
     try:
-        checked = core.check_drill(paths, drill, None, timeout)
+        checked = check_drill(paths, drill, None, timeout)
     except LearnerFileError as exc:  # deleted or renamed while we watch: wait for it
         show(FileProblem(str(exc)))
         return False

@@ -1,6 +1,6 @@
 """Child-process entry point: run one learner file, then its drill's checks.
 
-    python -P -m drillkit.harness <job-fd>
+    python -P -m drillkit.run.harness <job-fd>
 
 The CLI starts this in its own process group (see checker.py), usually before it knows the
 run: the child first imports what every run needs, then reads its job (checks module,
@@ -24,10 +24,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from drillkit.results import CheckResult, RunOutcome, not_run
+from drillkit.results import FIRST_CHECK, CheckResult, RunOutcome, not_run
 
 OUTPUT_LIMIT = 64 * 1024
-FIRST_CHECK = "your file runs without errors"
 
 
 class BoundedOutput(io.TextIOBase):
@@ -110,7 +109,7 @@ def _only_sandbox_importable() -> Iterator[None]:
 
 
 def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
-    from drillkit.checks.base import learner_traceback
+    from drillkit.check.framework import learner_traceback
 
     module = types.ModuleType("__main__")
     module.__file__ = str(path)
@@ -143,8 +142,8 @@ def run(checks_module: str, path: Path) -> RunOutcome:
     from sqlalchemy.pool import NullPool
 
     from drillkit import sandbox
-    from drillkit.checks.base import Context, run_checks
-    from drillkit.checks.recorder import Recorder
+    from drillkit.check.framework import Context, run_checks
+    from drillkit.check.recorder import Recorder
 
     checks = importlib.import_module(checks_module)
     recorder = Recorder()
@@ -187,7 +186,7 @@ def preload() -> None:
     import sqlalchemy.dialects.postgresql.psycopg
     import sqlalchemy.orm  # noqa: F401
 
-    import drillkit.checks.base  # noqa: F401
+    import drillkit.check.framework  # noqa: F401
 
 
 def main() -> None:

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from drillkit import progress
-from drillkit.catalog import Drill
-from drillkit.core import start_drill, workspace_file
+from drillkit.attempts import workspace_file
+from drillkit.commands.start import start_drill
 from drillkit.errors import LearnerFileError
+from drillkit.pack.catalog import Drill
 from drillkit.paths import Paths
 
 

@@ -44,7 +44,7 @@ def _packages(paths: Paths) -> Finding:
 
 
 def _pack(paths: Paths) -> Finding:
-    from drillkit.catalog import load_catalog
+    from drillkit.pack.catalog import load_catalog
 
     catalog = load_catalog()
     missing = [
@@ -72,10 +72,10 @@ def _workspace(paths: Paths) -> Finding:
 
 
 def _database(paths: Paths) -> Finding:
-    from drillkit import database
-    from drillkit.runschema import connect
+    from drillkit.db import control
+    from drillkit.run.space import connect
 
-    db = database.resolve(paths)
+    db = control.resolve(paths)
     with connect(db) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
         can = conn.execute(

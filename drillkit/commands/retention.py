@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from drillkit import clock, progress, schedule
-from drillkit.catalog import Catalog, Drill, load_catalog, starter_text
-from drillkit.core import SkillRow, review_file, skill_rows, workspace_file
-from drillkit.deck import Deck, load_deck
+from drillkit import clock, progress
+from drillkit.attempts import review_file, workspace_file
+from drillkit.commands.listing import SkillRow, skill_rows
 from drillkit.errors import LearnerFileError, NotDueError
+from drillkit.pack.catalog import Catalog, Drill, load_catalog, starter_text
 from drillkit.paths import Paths
 from drillkit.progress import DrillProgress
-from drillkit.schedule import CardState
-from drillkit.sessions import CardSessionResult, CardView, QueuedCard, ReadKey, run_cards
+from drillkit.retention import schedule
+from drillkit.retention.deck import Deck, load_deck
+from drillkit.retention.schedule import CardState
+from drillkit.retention.sessions import CardSessionResult, CardView, QueuedCard, ReadKey, run_cards
 
 
 @dataclass(frozen=True)

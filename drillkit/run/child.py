@@ -23,7 +23,7 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 
-from drillkit.sandbox_env import child_env
+from drillkit.run.env import child_env
 
 _prestarted: Checker | None = None
 
@@ -38,7 +38,7 @@ class Checker:
             with self.output_file.open("wb") as output:
                 self.proc = subprocess.Popen(
                     # -P: no cwd on sys.path; the harness puts the learner's folder there itself.
-                    [sys.executable, "-P", "-m", "drillkit.harness", str(job_r)],
+                    [sys.executable, "-P", "-m", "drillkit.run.harness", str(job_r)],
                     env=child_env(),
                     stdin=subprocess.DEVNULL,
                     stdout=output,

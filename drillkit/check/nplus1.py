@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from drillkit.checks.base import Context, Fail, show_sql
-from drillkit.checks.recorder import Statement
+from drillkit.check.framework import Context, Fail, show_sql
+from drillkit.check.recorder import Statement
 
 
 @dataclass(frozen=True)

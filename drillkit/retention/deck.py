@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from drillkit import packcache
 from drillkit.errors import ConfigError, UnknownSkillError
+from drillkit.pack import cache as packcache
 from drillkit.paths import pack_dir
 
 

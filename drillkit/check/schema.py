@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
 
-from drillkit.checks.base import Context, Fail
+from drillkit.check.framework import Context, Fail
 
 
 def reflected_columns(ctx: Context, table: str) -> dict[str, dict[str, Any]]:

@@ -10,15 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from drillkit import checker
-from drillkit.catalog import Drill, starter_text
-from drillkit.checker import Checker
-from drillkit.database import Database, sqlalchemy_url
+from drillkit.db.server import Database, sqlalchemy_url
 from drillkit.errors import Interrupted, LearnerFileError
-from drillkit.harness import FIRST_CHECK
-from drillkit.results import CheckReport, CheckResult, RunOutcome, not_run
-from drillkit.runschema import RunSpace, run_space
-from drillkit.sandbox_env import sandbox_env
+from drillkit.pack.catalog import Drill, starter_text
+from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, not_run
+from drillkit.run import child as checker
+from drillkit.run.child import Checker
+from drillkit.run.env import sandbox_env
+from drillkit.run.space import RunSpace, run_space
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 300.0  # runs older than runschema.ORPHAN_AGE_SECONDS may be swept by others

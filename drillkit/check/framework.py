@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from drillkit.checks.recorder import Recorder, Statement
+from drillkit.check.recorder import Recorder, Statement
 from drillkit.results import CheckResult
 
 CheckFn = Callable[["Context"], str | None]

@@ -7,8 +7,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from drillkit import packcache
 from drillkit.errors import ConfigError, UnknownDrillError
+from drillkit.pack import cache as packcache
 from drillkit.paths import pack_dir
 
 Database = Literal["empty", "seeded"]

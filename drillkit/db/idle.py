@@ -2,7 +2,7 @@
 
 Every check holds a *shared* lock on `<data dir>/locks/in-use` while it runs and touches
 that file, so its mtime is "last used". Next to the server runs one tiny detached watchdog
-(`python -m drillkit.idle DATA_DIR SECONDS`, started by the first check that finds none). It
+(`python -m drillkit.db.idle DATA_DIR SECONDS`, started by the first check that finds none). It
 sleeps until last use + the idle period, then takes the lock *exclusively* (so no check is
 running, and a check that starts now waits), looks at the mtime again, and stops the server
 if it is still idle. It exits when it stopped the server or finds it gone (`drill db stop`
@@ -150,7 +150,7 @@ def ensure_watchdog(locks: Path, env: Mapping[str, str] = os.environ) -> bool:
     with probe:
         pass
     subprocess.Popen(
-        [sys.executable, "-m", "drillkit.idle", str(locks.parent), repr(idle)],
+        [sys.executable, "-m", "drillkit.db.idle", str(locks.parent), repr(idle)],
         cwd="/",
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -182,7 +182,7 @@ def stop_watchdog(locks: Path) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    from drillkit import database
+    from drillkit.db import server as database
     from drillkit.paths import resolve_paths
 
     home, idle = Path(argv[0]), float(argv[1])

@@ -1,0 +1,106 @@
+"""`drill check N`: run the attempt, record it, move its review schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from drillkit import clock, progress
+from drillkit.attempts import current_attempt, review_file
+from drillkit.pack.catalog import Drill
+from drillkit.paths import Paths
+from drillkit.progress import DrillProgress
+from drillkit.results import CheckReport
+from drillkit.retention import schedule
+from drillkit.retention.schedule import ReviewState
+
+ReviewEvent = Literal["scheduled", "passed", "slipped", "pending"]
+
+
+@dataclass(frozen=True)
+class ReviewNote:
+    """What a check did to the drill's review schedule, for the report."""
+
+    event: ReviewEvent  # scheduled: first pass; passed/slipped: a review check; pending: reminder
+    review: ReviewState  # the state after the check
+    clean: bool = False  # for "passed": no failed check and no reveal during this review
+
+    def to_json(self) -> dict[str, object]:
+        return {"event": self.event, "due": self.review.due, "step": self.review.step, "clean": self.clean}
+
+
+@dataclass(frozen=True)
+class Checked:
+    report: CheckReport
+    warning: str | None
+    review: ReviewNote | None = None
+    recorded: bool = True  # False for drillkit's own reference solution
+
+
+def check_drill(
+    paths: Paths, drill: Drill, file: Path | None, timeout: float, now: datetime | None = None
+) -> Checked:
+    from drillkit.db import control, idle
+    from drillkit.run.runner import check_file, validate_learner_file
+
+    path = validate_learner_file(file if file is not None else current_attempt(paths, drill, now))
+    with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
+        db = control.resolve(paths)
+        report = check_file(drill, path, db, timeout=timeout)
+    if report.untouched_starter or is_reference(drill, path):
+        # Neither the blank starter nor the shipped answer (the README's smoke test, or a copy)
+        # says anything about the learner's recall: not an attempt, not a pass.
+        return Checked(report, None, None, recorded=False)
+    note: ReviewNote | None = None
+
+    def record(p: progress.Progress) -> None:
+        nonlocal note
+        entry = p.of(drill.number)
+        moment = now or clock.now()
+        stamp = clock.iso(moment)
+        entry.attempts += 1
+        entry.last_attempt = stamp
+        entry.last_result = "passed" if report.passed else "failed"
+        if report.passed and not entry.first_passed_at:
+            entry.first_passed_at = stamp
+        note = _reschedule(entry, path, report.passed, moment, paths, drill)
+
+    loaded = progress.update(paths.progress_file, record)
+    return Checked(report, loaded.warning, note)
+
+
+def is_reference(drill: Drill, path: Path) -> bool:
+    """The shipped reference solution (the repo's or the installed copy): same text, not path."""
+
+    def text(p: Path) -> str:
+        return "\n".join(
+            line.rstrip() for line in p.read_text(encoding="utf-8", errors="replace").splitlines()
+        )
+
+    try:
+        return text(path) == text(drill.solution_path)
+    except OSError:
+        return False
+
+
+def _reschedule(
+    entry: DrillProgress, path: Path, passed: bool, now: datetime, paths: Paths, drill: Drill
+) -> ReviewNote | None:
+    before = entry.review
+    if not before.scheduled:
+        if not passed:
+            return None
+        entry.review = schedule.first_pass(before, now)
+        return ReviewNote("scheduled", entry.review)
+    if not schedule.is_due(before, now):
+        return None
+    # Only the review file counts: passing the old attempt again proves no recall.
+    if path.resolve() != review_file(paths, drill, before).resolve():
+        return ReviewNote("pending", before)
+    if passed:
+        entry.review = schedule.review_passed(before, now)
+        return ReviewNote("passed", entry.review, clean=not before.slipped)
+    entry.review = schedule.review_slipped(before, now)
+    return ReviewNote("slipped", entry.review)

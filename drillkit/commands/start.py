@@ -1,0 +1,32 @@
+"""`drill start N`: write the starter into the workspace, never over an attempt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from drillkit.attempts import workspace_file
+from drillkit.errors import LearnerFileError
+from drillkit.pack.catalog import Drill, starter_text
+from drillkit.paths import Paths
+
+
+@dataclass(frozen=True)
+class Started:
+    drill: Drill
+    path: Path
+    created: bool  # False: an attempt was already there and was left alone
+
+
+def start_drill(paths: Paths, drill: Drill) -> Started:
+    path = workspace_file(paths, drill)
+    try:
+        paths.workspace.mkdir(parents=True, exist_ok=True)
+        # "x" mode: never overwrite an attempt, even if two commands race.
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(starter_text(drill))
+    except FileExistsError:
+        return Started(drill, path, created=False)
+    except OSError as exc:
+        raise LearnerFileError(f"cannot write {path}: {exc.strerror}") from None
+    return Started(drill, path, created=True)

@@ -1,0 +1,34 @@
+"""The database as commands see it: the server plus its idle watchdog, started and stopped together.
+
+`server` knows Postgres, `idle` knows when to stop it; only this module knows both, so neither
+imports the other's caller (the watchdog imports `server` to stop it, nothing imports back).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from drillkit.db import idle, server
+from drillkit.db.server import Database
+from drillkit.paths import Paths
+
+
+def resolve(paths: Paths, env: Mapping[str, str] = os.environ) -> Database:
+    """The server to use; an embedded one gets a watchdog that stops it when idle."""
+    db = server.resolve(paths, env)
+    if db.kind == "embedded":
+        idle.ensure_watchdog(paths.locks, env)  # stops it after DRILL_DB_IDLE_MINUTES without checks
+    return db
+
+
+def stop(paths: Paths) -> bool:
+    """Stop the embedded server and its watchdog; False if the server was not running."""
+    idle.stop_watchdog(paths.locks)
+    return server.stop_embedded(paths)
+
+
+def reset(paths: Paths) -> None:
+    """Stop everything and delete the embedded server's data dir (progress lives elsewhere)."""
+    idle.stop_watchdog(paths.locks)
+    server.reset_embedded(paths)
