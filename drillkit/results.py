@@ -1,9 +1,14 @@
-"""What a check run produces. Built in the child process, sent to the CLI as JSON."""
+"""What a check run produces. Built in the child process, sent to the CLI as JSON.
+
+The child runs learner code, so what it sends is untrusted input: `RunOutcome.from_untrusted`
+accepts only the exact shape the child writes, and says why anything else was refused.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, get_args
 
 CheckStatus = Literal["passed", "failed", "skipped"]
 
@@ -35,6 +40,29 @@ class RunOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_untrusted(cls, data: object, expected_checks: Sequence[str] | None) -> RunOutcome:
+        """The child's report, checked field by field; raises UntrustedResult.
+
+        `expected_checks`: the drill's check names the child sealed before learner code ran
+        (None if it never got that far: then nothing may have passed). The output is not part
+        of the report: the parent reads it from the output file itself.
+        """
+        if not isinstance(data, dict) or set(data) != CHILD_KEYS:
+            raise UntrustedResult(f"the report has keys {_keys(data)}, not {sorted(CHILD_KEYS)}")
+        results = [_check_result(item) for item in _list(data["results"], "results")]
+        names = [r.name for r in results]
+        if expected_checks is not None and names != [FIRST_CHECK, *expected_checks]:
+            raise UntrustedResult("the report does not list the drill's checks in order")
+        passed = [r.name for r in results if r.status == "passed"]
+        if passed and (expected_checks is None or results[0].status != "passed"):
+            raise UntrustedResult(f"«{passed[0]}» passed although the run could not have reached it")
+        return cls(
+            results,
+            statements=[_text(s, "statement") for s in _list(data["statements"], "statements")],
+            check_statements=[_text(s, "statement") for s in _list(data["check_statements"], "statements")],
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunOutcome:
@@ -76,3 +104,45 @@ class CheckReport:
 def not_run(names: list[str]) -> list[CheckResult]:
     """The drill's checks, skipped because the learner's file did not get through."""
     return [CheckResult(name, "skipped", rationale="your file has to run first") for name in names]
+
+
+class UntrustedResult(ValueError):
+    """The child's report is not what drillkit's child writes: treated as tampering."""
+
+
+# What the child sends; `output`/`output_truncated` are read by the parent from the file.
+CHILD_KEYS = frozenset({"results", "statements", "check_statements"})
+_RESULT_FIELDS = {f.name for f in fields(CheckResult)}
+_STATUSES = frozenset(get_args(CheckStatus))
+
+
+def _keys(data: object) -> str:
+    return str(sorted(map(str, data))[:10]) if isinstance(data, dict) else type(data).__name__
+
+
+def _list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise UntrustedResult(f"{what} is a {type(value).__name__}, not a list")
+    return value
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise UntrustedResult(f"a {what} is a {type(value).__name__}, not text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (JSON allows "\\ud800"): keep it visible, printable
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _check_result(item: object) -> CheckResult:
+    if not isinstance(item, dict) or not {"name", "status"} <= set(item) <= _RESULT_FIELDS:
+        raise UntrustedResult(f"a check result has keys {_keys(item)}")
+    if not isinstance(item["status"], str) or item["status"] not in _STATUSES:
+        raise UntrustedResult(f"unknown check status {str(item['status'])[:40]!r}")
+    values = {
+        key: None if value is None and key not in ("name", "status") else _text(value, key)
+        for key, value in item.items()
+    }
+    return CheckResult(**values)
