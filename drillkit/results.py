@@ -64,16 +64,6 @@ class RunOutcome:
             check_statements=[_text(s, "statement") for s in _list(data["check_statements"], "statements")],
         )
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunOutcome:
-        return cls(
-            results=[CheckResult(**r) for r in data["results"]],
-            output=data.get("output", ""),
-            output_truncated=bool(data.get("output_truncated")),
-            statements=list(data.get("statements", [])),
-            check_statements=list(data.get("check_statements", [])),
-        )
-
 
 @dataclass
 class CheckReport:

@@ -5,7 +5,12 @@ starts the child first thing (`prestart()`, before Typer is even imported), so t
 run on the other core while the CLI parses arguments, finds the server and creates the run
 schema. Then `take()` hands the child its job over a pipe. A child whose job never comes
 (usage error, unreachable database) is killed at exit, and exits by itself on EOF if the
-CLI dies first.
+CLI dies first; once it runs learner code, its guard kills it if the CLI dies (guard.py).
+
+The child gets three descriptors: the job pipe (job, then the run's secret token), the
+guard's status pipe (how the worker ended; only the guard holds its write end), and an
+unnamed result file (the worker's report). Its stdout and stderr are one output file,
+capped by RLIMIT_FSIZE, of which the report shows the head.
 
 Only the standard library here: this module is imported before anything else.
 """
@@ -13,7 +18,6 @@ Only the standard library here: this module is imported before anything else.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import shutil
 import signal
@@ -22,40 +26,93 @@ import sys
 import tempfile
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drillkit.run.env import child_env
 
+if TYPE_CHECKING:
+    from drillkit.run.guard import GuardStatus
+
 _prestarted: Checker | None = None
+STATUS_LIMIT = 64 * 1024
 
 
 class Checker:
     def __init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
-        self.result_file = self.tmp / "result.json"
-        self.output_file = self.tmp / "stderr.txt"
+        self.output_file = self.tmp / "output.txt"
+        self.token = os.urandom(16).hex()  # the run's secret: the worker signs its report with it
+        # No path for learner code to find: an unnamed file (O_TMPFILE), known by descriptor.
+        self._result = tempfile.TemporaryFile(dir=self.tmp)  # noqa: SIM115 (closed in discard)
         job_r, self._job_w = os.pipe()
+        self._status_r, status_w = os.pipe()
         try:
-            with self.output_file.open("wb") as output:
+            # Read-write: the worker reads back what the learner printed, for the checks.
+            with self.output_file.open("w+b") as output:
                 self.proc = subprocess.Popen(
                     # -P: no cwd on sys.path; the harness puts the learner's folder there itself.
-                    [sys.executable, "-P", "-m", "drillkit.run.harness", str(job_r)],
+                    [
+                        sys.executable,
+                        "-P",
+                        "-m",
+                        "drillkit.run.harness",
+                        str(job_r),
+                        str(status_w),
+                        str(self._result.fileno()),
+                        str(os.getpid()),
+                    ],
                     env=child_env(),
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=output,
-                    pass_fds=(job_r,),
+                    pass_fds=(job_r, status_w, self._result.fileno()),
                     start_new_session=True,  # its own process group: we can kill all it spawns
                 )
         finally:
             os.close(job_r)
+            os.close(status_w)
         self._closed = False
 
-    def send(self, checks_module: str, path: Path, env: dict[str, str]) -> None:
-        """Give the waiting child its one job."""
-        job = {"checks_module": checks_module, "file": str(path), "env": env, "result": str(self.result_file)}
-        with os.fdopen(self._job_w, "w", encoding="utf-8") as pipe:
-            pipe.write(json.dumps(job))
-        self._closed = True
+    def send(self, checks_module: str, path: Path, env: dict[str, str], timeout: float) -> None:
+        """Give the waiting child its one job, and the token it signs its report with."""
+        from drillkit.run import protocol
+
+        job = {"checks_module": checks_module, "file": str(path), "env": env, "timeout": timeout}
+        data = protocol.encode_job(job, self.token)
+        try:
+            while data:
+                data = data[os.write(self._job_w, data) :]
+        finally:
+            os.close(self._job_w)
+            self._closed = True
+
+    def guard_status(self) -> GuardStatus | None:
+        """What the guard said about the worker's end; None if it never said (killed)."""
+        from drillkit.run.guard import GuardStatus
+
+        os.set_blocking(self._status_r, False)
+        parts: list[bytes] = []
+        with suppress(OSError):  # BlockingIOError: a guard still alive has not written
+            while sum(map(len, parts)) <= STATUS_LIMIT:
+                chunk = os.read(self._status_r, STATUS_LIMIT)
+                if not chunk:
+                    break
+                parts.append(chunk)
+        return GuardStatus.parse(b"".join(parts))
+
+    def report(self) -> bytes:
+        """The worker's report, as written: untrusted (protocol.parse_result checks it)."""
+        from drillkit.run import protocol
+
+        return protocol.read_result(self._result.fileno())
+
+    def output(self, limit: int) -> tuple[str, int]:
+        """The head of what the learner's code printed, and how much it printed in all."""
+        try:
+            with self.output_file.open("rb") as handle:
+                return handle.read(limit).decode("utf-8", errors="replace"), os.fstat(handle.fileno()).st_size
+        except OSError:
+            return "", 0
 
     def wait(self, timeout: float) -> int:
         """Wait for the child to exit; raises subprocess.TimeoutExpired.
@@ -92,6 +149,9 @@ class Checker:
             self._closed = True
         # Always the whole group: the learner's own subprocesses outlive a child that exited.
         self.kill()
+        with suppress(OSError):
+            os.close(self._status_r)
+        self._result.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

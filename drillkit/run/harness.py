@@ -1,57 +1,58 @@
 """Child-process entry point: run one learner file, then its drill's checks.
 
-    python -P -m drillkit.run.harness <job-fd>
+    python -P -m drillkit.run.harness <job-fd> <status-fd> <result-fd> <cli-pid>
 
-The CLI starts this in its own process group (see checker.py), usually before it knows the
-run: the child first imports what every run needs, then reads its job (checks module,
-learner file, run environment, result file) as JSON from the pipe `job-fd`; EOF without a
-job means "not needed" and it exits quietly. Results go to the job's JSON result file,
-never to stdout, which belongs to the learner.
+The CLI starts this in its own process group (see child.py), usually before it knows the
+run. It first splits into a guard and a worker (guard.py): the guard never runs learner
+code and makes sure nothing of the run outlives the CLI or the run's deadline. The worker
+imports what every run needs, then reads its job (checks module, learner file, run
+environment, timeout) from the pipe `job-fd` (protocol.py); EOF without a job means "not
+needed" and it exits quietly. Right before the learner's file runs it seals the checks
+(integrity.py), tells the guard, and puts itself under OS limits (limits.py). Its report
+goes to the unnamed file `result-fd`, never to stdout, which belongs to the learner: fds 1
+and 2 are the capped output file the CLI reads itself.
 """
 
 from __future__ import annotations
 
-import builtins
 import importlib
-import io
-import json
 import os
+import signal
 import sys
 import traceback
 import types
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from drillkit.results import FIRST_CHECK, CheckResult, RunOutcome, not_run
+from drillkit.run import guard, integrity, limits, protocol
 
 OUTPUT_LIMIT = 64 * 1024
 
 
-class BoundedOutput(io.TextIOBase):
-    """Stands in for stdout/stderr: keeps the first OUTPUT_LIMIT characters, counts the rest."""
+class LearnerOutput:
+    """What the learner printed so far, for checks that look at it: the head of the output
+    file that fds 1 and 2 write to (the CLI reads the same file for the report)."""
 
     def __init__(self, limit: int = OUTPUT_LIMIT) -> None:
-        self.parts: list[str] = []
-        self.size = 0
         self.limit = limit
-        self.truncated = False
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        room = self.limit - self.size
-        if room > 0:
-            self.parts.append(text[:room])
-            self.size += min(len(text), room)
-        if len(text) > room:
-            self.truncated = True
-        return len(text)
+        self._fd = os.dup(1)  # taken before learner code can point fd 1 elsewhere
 
     def getvalue(self) -> str:
-        return "".join(self.parts)
+        try:
+            head = os.pread(self._fd, self.limit, 0)
+        except OSError:
+            return ""
+        return head.decode("utf-8", errors="replace")
+
+    @property
+    def truncated(self) -> bool:
+        try:
+            return os.fstat(self._fd).st_size > self.limit
+        except OSError:
+            return False
 
 
 def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]:
@@ -83,31 +84,6 @@ def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]
         )
 
 
-SANDBOX = "drillkit.sandbox"
-
-
-@contextmanager
-def _only_sandbox_importable() -> Iterator[None]:
-    """While the learner's module runs, drillkit's internals are off limits: reaching the
-    checker or the progress file from a drill file is never what the drill asks for."""
-    real_import = builtins.__import__
-
-    def guarded(name: str, globals=None, locals=None, fromlist=(), level=0):
-        allowed = name == SANDBOX or (name == "drillkit" and tuple(fromlist or ()) == ("sandbox",))
-        if level == 0 and (name == "drillkit" or name.startswith("drillkit.")) and not allowed:
-            raise ImportError(
-                f"a drill file may import only {SANDBOX} from drillkit, not {name}"
-                + (f" ({', '.join(fromlist)})" if fromlist else "")
-            )
-        return real_import(name, globals, locals, fromlist, level)
-
-    builtins.__import__ = guarded
-    try:
-        yield
-    finally:
-        builtins.__import__ = real_import
-
-
 def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
     from drillkit.check.framework import learner_traceback
 
@@ -117,7 +93,7 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
     sys.path.insert(0, str(path.parent))
     sys.dont_write_bytecode = True  # keep the learner's folder free of __pycache__
     try:
-        with _only_sandbox_importable():
+        with integrity.learner_imports():
             exec(code, module.__dict__)
     except SystemExit as exc:
         return module.__dict__, CheckResult(
@@ -126,6 +102,12 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
             rationale="your file called sys.exit()",
             actual=f"SystemExit({exc.code!r})",
             help="remove the exit call: the checker needs your module to finish normally",
+        )
+    except MemoryError as exc:
+        _release_reserve()
+        hit = limits.memory_limit_hit(learner_traceback(exc, path))
+        return module.__dict__, CheckResult(
+            FIRST_CHECK, "failed", rationale=hit.rationale, actual=hit.actual, help=hit.help
         )
     except BaseException as exc:  # KeyboardInterrupt included: it is the learner's
         return module.__dict__, CheckResult(
@@ -148,30 +130,26 @@ def run(checks_module: str, path: Path) -> RunOutcome:
     checks = importlib.import_module(checks_module)
     recorder = Recorder()
     recorder.install(sandbox.engine)
-    captured = BoundedOutput()
-    real_stdout, real_stderr = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = captured
-    try:
-        code, failure = _load_source(path)
-        namespace: dict = {}
-        if code is not None:
-            namespace, failure = _execute(code, path)
-        results = [failure]
-        file_phase = recorder.mark()  # what follows is the checker exercising the learner's code
-        if failure.status == "passed":
-            truth = sandbox.make_engine(
-                os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV], poolclass=NullPool
-            )
-            ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue)
-            with warnings.catch_warnings():
-                # Warnings raised while the checker exercises the models point at drillkit's
-                # own lines; the checks explain the underlying mistake themselves.
-                warnings.simplefilter("ignore")
-                results += run_checks(checks.CHECKS.checks, ctx)
-        else:
-            results += not_run([c.name for c in checks.CHECKS.checks])
-    finally:
-        sys.stdout, sys.stderr = real_stdout, real_stderr
+    captured = LearnerOutput()
+    _before_learner_code(checks.CHECKS.checks)
+    code, failure = _load_source(path)
+    namespace: dict = {}
+    if code is not None:
+        namespace, failure = _execute(code, path)
+    results = [failure]
+    file_phase = recorder.mark()  # what follows is the checker exercising the learner's code
+    if failure.status == "passed":
+        truth = sandbox.make_engine(
+            os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV], poolclass=NullPool
+        )
+        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue)
+        with warnings.catch_warnings():
+            # Warnings raised while the checker exercises the models point at drillkit's
+            # own lines; the checks explain the underlying mistake themselves.
+            warnings.simplefilter("ignore")
+            results += run_checks(checks.CHECKS.checks, ctx)
+    else:
+        results += not_run([c.name for c in checks.CHECKS.checks])
     return RunOutcome(
         results,
         output=captured.getvalue(),
@@ -189,33 +167,111 @@ def preload() -> None:
     import drillkit.check.framework  # noqa: F401
 
 
+RESERVE = 16 * 1024 * 1024  # address space kept back for writing the report after a MemoryError
+
+
+class _Armed:
+    """What main() leaves for the moment right before learner code (see _before_learner_code)."""
+
+    def __init__(self, seal_fd: int, timeout: float) -> None:
+        self.seal_fd = seal_fd
+        self.timeout = timeout
+        self.seal: integrity.Seal | None = None
+        self.reserve: Any = None
+
+
+_armed: _Armed | None = None
+
+
+def _before_learner_code(checks: Sequence[Any]) -> None:
+    """Called by run() at the last moment the worker is alone: seal the checks, tell the
+    guard (the run's own deadline starts now), take on the OS limits."""
+    import mmap
+
+    armed = _armed
+    if armed is None or armed.seal is not None:
+        return  # run() outside a checker child (or twice): nothing to arm
+    armed.seal = integrity.seal(checks, modules=[sys.modules[__name__]])
+    cpu_seconds = limits.apply(armed.timeout)
+    guard.tell(armed.seal_fd, timeout=armed.timeout, checks=armed.seal.check_names, cpu_seconds=cpu_seconds)
+    armed.reserve = mmap.mmap(-1, RESERVE)  # address space only: nothing is touched
+    for stream in (sys.stdout, sys.stderr):
+        # Any str prints (a lone surrogate shows as \ud800), as when output was kept in memory.
+        stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
+def _release_reserve() -> None:
+    if _armed is not None and _armed.reserve is not None:
+        _armed.reserve.close()
+        _armed.reserve = None
+
+
+def _sealed_names() -> list[str]:
+    return list(_armed.seal.check_names) if _armed is not None and _armed.seal is not None else []
+
+
+def _internal_failure() -> RunOutcome:
+    """A drillkit bug: say so, never blame the learner for it."""
+    failure = CheckResult(
+        FIRST_CHECK,
+        "failed",
+        rationale="drillkit itself failed while checking this file (not your mistake)",
+        actual=traceback.format_exc()[-2000:],
+        help="please report this, with the file you checked",
+    )
+    return RunOutcome([failure, *not_run(_sealed_names())])
+
+
+def _tampered(problem: str) -> RunOutcome:
+    failure = CheckResult(
+        FIRST_CHECK,
+        "failed",
+        rationale=f"tampering detected: {problem}",
+        help="a drill file answers the drill; it must not change drillkit's checks or its report",
+    )
+    skipped = [CheckResult(n, "skipped", rationale="not run: tampering detected") for n in _sealed_names()]
+    return RunOutcome([failure, *skipped])
+
+
+def _explain_memory(results: list[CheckResult]) -> None:
+    """A MemoryError while a check called the learner's code: the memory limit, said plainly."""
+    for result in results:
+        if result.status == "failed" and "raised MemoryError" in (result.rationale or ""):
+            hit = limits.memory_limit_hit(result.actual)
+            result.rationale, result.help = hit.rationale, hit.help
+
+
 def main() -> None:
-    job_fd = int(sys.argv[1])
+    job_fd, status_fd, result_fd, cli_pid = (int(arg) for arg in sys.argv[1:5])
+    seal_fd = guard.split(cli_pid, status_fd, worker_fds=(job_fd, result_fd))
     preload()
-    with os.fdopen(job_fd, encoding="utf-8") as pipe:
-        raw = pipe.read()
-    if not raw:
+    job = protocol.read_job(job_fd)
+    if job is None:
         os._exit(0)  # the CLI ended without a job for us (usage error, no database, ...)
-    job = json.loads(raw)
     os.environ.update(job["env"])
     path = Path(job["file"]).resolve()
     os.chdir(path.parent)
+    sys.argv = [str(path)]  # like `python FILE`, and no descriptor numbers for learner code
+    global _armed
+    _armed = _Armed(seal_fd, float(job["timeout"]))
     try:
         outcome = run(job["checks_module"], path)
-    except BaseException:  # a drillkit bug: say so, never blame the learner for it
-        outcome = RunOutcome(
-            [
-                CheckResult(
-                    FIRST_CHECK,
-                    "failed",
-                    rationale="drillkit itself failed while checking this file (not your mistake)",
-                    actual=traceback.format_exc()[-2000:],
-                    help="please report this, with the file you checked",
-                )
-            ]
-        )
-    Path(job["result"]).write_text(json.dumps(outcome.to_json()), encoding="utf-8")
-    sys.stdout.flush()
+    except BaseException:
+        outcome = _internal_failure()
+    # From here on nothing of the learner's may interrupt: no signal handlers, no tracing.
+    signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.Signals) - {signal.SIGKILL, signal.SIGSTOP})
+    _release_reserve()
+    problem = _armed.seal.verify() if _armed.seal is not None else None
+    token = protocol.take_token(job_fd)  # read only now: learner code never had it to find
+    if problem is None and not token:
+        problem = "this run's secret token was taken from its pipe"
+    if problem is not None:
+        outcome = _tampered(problem)
+    _explain_memory(outcome.results)
+    try:
+        protocol.write_result(result_fd, protocol.encode_result(outcome, token))
+    except OSError:  # learner code closed the descriptor: no report, the CLI says the run ended
+        os._exit(1)
     # Skip interpreter shutdown: learner threads or atexit hooks must not hold the run up.
     os._exit(0)
 

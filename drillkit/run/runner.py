@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import time
@@ -13,8 +12,9 @@ from pathlib import Path
 from drillkit.db.server import Database, sqlalchemy_url
 from drillkit.errors import Interrupted, LearnerFileError
 from drillkit.pack.catalog import Drill, starter_text
-from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, not_run
+from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult, not_run
 from drillkit.run import child as checker
+from drillkit.run import limits, protocol
 from drillkit.run.child import Checker
 from drillkit.run.env import sandbox_env
 from drillkit.run.space import RunSpace, run_space
@@ -22,6 +22,7 @@ from drillkit.run.space import RunSpace, run_space
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 300.0  # runs older than runschema.ORPHAN_AGE_SECONDS may be swept by others
 STDERR_LIMIT = 4000
+OUTPUT_SHOWN = 64 * 1024  # of the learner's output, in the report
 
 
 def validate_learner_file(path: Path) -> Path:
@@ -63,32 +64,81 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
 
 
 def _run_child(child: Checker, drill: Drill, path: Path, space: RunSpace, timeout: float) -> RunOutcome:
+    outcome = _wait_for(child, drill, path, space, timeout)
+    outcome.output, size = child.output(OUTPUT_SHOWN)
+    outcome.output_truncated = size > OUTPUT_SHOWN
+    return outcome
+
+
+def _wait_for(child: Checker, drill: Drill, path: Path, space: RunSpace, timeout: float) -> RunOutcome:
+    env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
     try:
-        child.send(drill.checks_module, path, sandbox_env(sqlalchemy_url(space.learner_url), space.schema))
-        code = child.wait(timeout)
+        child.send(drill.checks_module, path, env, timeout)
+        child.wait(timeout)
     except BrokenPipeError:  # the child died before its job came: its output says why
-        code = child.proc.wait()
+        child.proc.wait()
     except subprocess.TimeoutExpired:
         child.kill()
-        return _failed_first(
-            f"your code was still running after {timeout:g} second{'' if timeout == 1 else 's'} "
-            "and was stopped",
-            actual="no result before the time limit",
-            help="look for a loop that never ends, or a query waiting on a lock; "
-            "`--timeout` gives slow code more time",
-            drill=drill,
-        )
+        return _timed_out(timeout, drill, names=None)
     except BaseException:
         child.kill()
         raise
-    if child.result_file.exists():
-        return RunOutcome.from_json(json.loads(child.result_file.read_text(encoding="utf-8")))
+    return _judge(child, drill, timeout)
+
+
+def _judge(child: Checker, drill: Drill, timeout: float) -> RunOutcome:
+    """What the run came to. The guard's word and the output file's size are trusted; the
+    worker's report is not, and is read last: a limit that was hit decides first."""
+    status = child.guard_status()
+    names = status.checks if status is not None else None
+    _, size = child.output(0)
+    if size >= limits.OUTPUT_LIMIT:
+        return _limit(limits.output_limit_hit(size), drill, names)
+    if status is not None and status.deadline:
+        return _timed_out(timeout, drill, names)
+    if status is not None and status.cpu_limit_hit:
+        return _limit(limits.cpu_limit_hit(status.cpu or 0.0), drill, names)
+    raw = child.report()
+    if raw:
+        if status is None:  # only learner code kills the guard
+            return _tampered("the checker's guard process was killed", drill, names)
+        try:
+            return protocol.parse_result(raw, child.token, names)
+        except UntrustedResult as exc:
+            return _tampered(f"the checker's report was not its own ({exc})", drill, names)
     stderr_text = _tail(child.output_file, STDERR_LIMIT)
+    how = status.ending() if status is not None else "its checker process was killed"
     return _failed_first(
-        f"your code ended the Python process (exit code {code}) before the checks could run",
+        f"your code ended the Python process ({how}) before the checks could run",
         actual=stderr_text.strip() or None,
         help="remove os._exit()/signal calls; the checker needs your module to finish",
         drill=drill,
+        names=names,
+    )
+
+
+def _timed_out(timeout: float, drill: Drill, names: list[str] | None) -> RunOutcome:
+    return _failed_first(
+        f"your code was still running after {timeout:g} second{'' if timeout == 1 else 's'} and was stopped",
+        actual="no result before the time limit",
+        help="look for a loop that never ends, or a query waiting on a lock; "
+        "`--timeout` gives slow code more time",
+        drill=drill,
+        names=names,
+    )
+
+
+def _limit(hit: limits.LimitHit, drill: Drill, names: list[str] | None) -> RunOutcome:
+    return _failed_first(hit.rationale, actual=hit.actual, help=hit.help, drill=drill, names=names)
+
+
+def _tampered(problem: str, drill: Drill, names: list[str] | None) -> RunOutcome:
+    return _failed_first(
+        f"tampering detected: {problem}",
+        actual=None,
+        help="a drill file answers the drill; it must not change drillkit's checks or its report",
+        drill=drill,
+        names=names,
     )
 
 
@@ -99,10 +149,13 @@ def _tail(path: Path, limit: int) -> str:
         return handle.read().decode("utf-8", errors="replace")
 
 
-def _failed_first(rationale: str, *, actual: str | None, help: str, drill: Drill) -> RunOutcome:
-    from importlib import import_module
+def _failed_first(
+    rationale: str, *, actual: str | None, help: str, drill: Drill, names: list[str] | None
+) -> RunOutcome:
+    if names is None:  # the child never sealed its checks: load them here (imports SQLAlchemy)
+        from importlib import import_module
 
-    names = [c.name for c in import_module(drill.checks_module).CHECKS.checks]
+        names = [c.name for c in import_module(drill.checks_module).CHECKS.checks]
     results = [CheckResult(FIRST_CHECK, "failed", rationale=rationale, actual=actual, help=help)]
     results += not_run(names)
     return RunOutcome(results)

@@ -1,0 +1,227 @@
+"""The guard: a small process between the CLI and the learner's code, that never runs any of it.
+
+    drill (CLI) ── guard (the child the CLI started; its process group) ── worker (learner code)
+
+`split()` is the first thing the child does: it forks. The original process becomes the
+guard and never returns; the fork (the worker) goes on to import SQLAlchemy, run the
+learner's file and the checks. The guard exists because the worker cannot be trusted to
+end itself — a learner's loop may hold it, and it may have spawned processes of its own:
+
+- the CLI dies (even `kill -9`): the kernel tells the guard (PR_SET_PDEATHSIG), and the
+  guard kills the whole process group, the worker and everything it spawned;
+- the CLI is stopped (Ctrl-Z, a debugger) or hangs: the guard keeps the run's own deadline
+  (the timeout plus a grace second, from when learner code starts) and kills the group;
+- the worker ends: the guard writes how (exit code or signal, CPU time) and the names of
+  the checks the worker sealed before learner code ran, to a pipe only it holds, then
+  kills the group: nothing the learner started outlives the run, even if the CLI is stuck.
+
+The worker has PR_SET_PDEATHSIG too, so it dies with the guard whatever kills the guard.
+Only the standard library here: this runs before anything else in the child.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import sys
+import time
+from typing import Any, NoReturn
+
+PR_SET_PDEATHSIG = 1
+DEADLINE_GRACE = 1.0  # the CLI's own timeout fires first; the guard's is for a stuck CLI
+MESSAGE_LIMIT = 16 * 1024  # the seal: a few check names; the report stays far below a pipe buffer
+
+
+class GuardStatus:
+    """The guard's word on the worker, as the CLI reads it from the status pipe.
+    (A plain class: this module is imported on the child's start-up path.)"""
+
+    def __init__(
+        self,
+        checks: list[str] | None,  # sealed before learner code ran; None: it never got that far
+        cpu_limit: int | None,
+        exit: int | None,
+        signal: int | None,
+        cpu: float | None,
+        deadline: bool,  # the guard killed the run at its own deadline (the CLI was stuck)
+    ) -> None:
+        self.checks, self.cpu_limit, self.exit = checks, cpu_limit, exit
+        self.signal, self.cpu, self.deadline = signal, cpu, deadline
+
+    @classmethod
+    def parse(cls, raw: bytes) -> GuardStatus | None:
+        try:
+            data = json.loads(raw)
+            status = cls(**data)
+        except (ValueError, TypeError, RecursionError):
+            return None
+        return status
+
+    @property
+    def cpu_limit_hit(self) -> bool:
+        if self.signal == signal.SIGXCPU:
+            return True
+        used, limit = self.cpu or 0.0, self.cpu_limit
+        return self.signal == signal.SIGKILL and limit is not None and used >= limit
+
+    def ending(self) -> str:
+        """How the worker ended, in words."""
+        if self.signal is not None:
+            from drillkit.run.limits import signal_name
+
+            return f"killed by {signal_name(self.signal)}"
+        return f"exit code {self.exit}"
+
+
+def die_with_parent(sig: int, parent: int) -> None:
+    """Ask the kernel for `sig` when our parent dies, then close the race where it already did."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the guard's deadline and the CLI's cleanup still hold
+    if os.getppid() != parent:  # the parent died before the kernel could be asked
+        os.kill(os.getpid(), sig)
+        os._exit(1)
+
+
+def _kill_group(signum: int = 0, frame: object = None) -> NoReturn:
+    """Kill the guard's process group (the worker, what it spawned, the guard itself)."""
+    try:
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    finally:
+        os._exit(1)
+
+
+def split(cli_pid: int, status_fd: int, worker_fds: tuple[int, ...]) -> int:
+    """Fork into guard and worker. Returns the write end of the seal pipe, in the worker
+    only; the guard supervises and never returns. `worker_fds` are closed in the guard."""
+    # Installed before the kernel is asked, so the parent's death always finds the handler.
+    signal.signal(signal.SIGTERM, _kill_group)
+    die_with_parent(signal.SIGTERM, cli_pid)
+    seal_r, seal_w = os.pipe()
+    guard = os.getpid()
+    worker = os.fork()
+    if worker == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.close(seal_r)
+        os.close(status_fd)  # the guard's channel to the CLI: never the learner's
+        die_with_parent(signal.SIGKILL, guard)
+        return seal_w
+    os.close(seal_w)
+    for fd in worker_fds:
+        os.close(fd)
+    try:
+        _supervise(worker, seal_r, status_fd)
+    finally:  # whatever happened in the guard, nothing of the run may outlive it
+        _kill_group()
+
+
+def tell(seal_fd: int, *, timeout: float, checks: list[str], cpu_seconds: int) -> None:
+    """Worker, right before learner code: start the guard's deadline and leave it the names
+    of the checks. Closing the pipe makes this the only message the guard ever reads."""
+    message = json.dumps({"timeout": timeout, "checks": checks, "cpu_seconds": cpu_seconds})
+    try:
+        data = message.encode("utf-8")
+        while data:
+            data = data[os.write(seal_fd, data) :]
+    except OSError:
+        pass
+    finally:
+        os.close(seal_fd)
+
+
+def _supervise(worker: int, seal_fd: int, status_fd: int) -> None:
+    pidfd = _pidfd(worker)
+    sealed: dict[str, Any] | None = None
+    chunks: list[bytes] = []
+    deadline: float | None = None
+    while True:
+        waiting = [seal_fd] if seal_fd >= 0 else []
+        if pidfd is not None:
+            waiting.append(pidfd)
+        if pidfd is None:  # no pidfd (old kernel, not Linux): poll
+            wait = 0.05
+        elif deadline is None:
+            wait = None
+        else:
+            wait = max(deadline - time.monotonic(), 0.0)
+        ready, _, _ = select.select(waiting, [], [], wait)
+        if seal_fd in ready:
+            seal_fd = _read_seal(seal_fd, chunks)
+            if seal_fd < 0:
+                sealed = _parse_seal(b"".join(chunks))
+                if sealed is not None:
+                    deadline = time.monotonic() + float(sealed["timeout"]) + DEADLINE_GRACE
+        if pidfd is None or pidfd in ready:
+            pid, status, usage = os.wait4(worker, os.WNOHANG if pidfd is None else 0)
+            if pid == worker:
+                while seal_fd >= 0:  # the worker is gone: the rest of its message is in the pipe
+                    seal_fd = _read_seal(seal_fd, chunks)
+                    sealed = _parse_seal(b"".join(chunks)) if seal_fd < 0 else None
+                _report(status_fd, sealed, status, usage.ru_utime + usage.ru_stime, deadline=False)
+                return
+        if deadline is not None and time.monotonic() >= deadline:
+            _report(status_fd, sealed, None, None, deadline=True)
+            return
+
+
+def _read_seal(seal_fd: int, chunks: list[bytes]) -> int:
+    """Read what is there; the descriptor, or -1 once the message is complete (EOF) or too long."""
+    chunk = os.read(seal_fd, MESSAGE_LIMIT)
+    chunks.append(chunk)
+    if chunk and sum(map(len, chunks)) <= MESSAGE_LIMIT:
+        return seal_fd
+    os.close(seal_fd)
+    return -1
+
+
+def _pidfd(pid: int) -> int | None:
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None
+
+
+def _parse_seal(raw: bytes) -> dict[str, Any] | None:
+    try:
+        message = json.loads(raw.decode("utf-8"))
+        timeout = float(message["timeout"])
+        checks = message["checks"]
+        cpu = int(message["cpu_seconds"])
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if not (isinstance(checks, list) and all(isinstance(n, str) for n in checks)):
+        return None
+    return {"timeout": timeout, "checks": checks, "cpu_seconds": cpu}
+
+
+def _report(
+    status_fd: int, sealed: dict[str, Any] | None, status: int | None, cpu: float | None, *, deadline: bool
+) -> None:
+    record: dict[str, Any] = {
+        "checks": sealed["checks"] if sealed else None,
+        "cpu_limit": sealed["cpu_seconds"] if sealed else None,
+        "exit": None,
+        "signal": None,
+        "cpu": cpu,
+        "deadline": deadline,
+    }
+    if status is not None:
+        if os.WIFSIGNALED(status):
+            record["signal"] = os.WTERMSIG(status)
+        elif os.WIFEXITED(status):
+            record["exit"] = os.WEXITSTATUS(status)
+    data = json.dumps(record).encode("utf-8")
+    try:
+        while data:
+            data = data[os.write(status_fd, data) :]
+    except OSError:
+        pass  # the CLI is gone or no longer listening: the group is killed all the same

@@ -1,0 +1,219 @@
+"""Tripwires against a learner file that rewrites the checks instead of passing them.
+
+Learner code runs in the worker process, the same process as the drill's child-side checks,
+so nothing here is a wall: Python lets code in a process change any object in it. What this
+module does is close the known routes and notice their effects:
+
+- `learner_imports()`: while the learner's module runs, drillkit's internals cannot be
+  imported — not by an import statement, not by `importlib.import_module` (a sys.meta_path
+  finder), not by a `sys.modules` lookup (they are out of sys.modules and off the `drillkit`
+  package until the module has run). Only `drillkit.sandbox` is there.
+- `seal()`: right before learner code runs, a snapshot of everything the checks and the
+  report depend on in drillkit's modules (each module's names, each function's code,
+  defaults and closure, each class's attributes, the check list and its entries) and of the
+  standard-library pieces that write the report (builtins, json, os). `Seal.verify()` runs
+  after the checks, right before the report is written: any difference is reported as
+  tampering, never as a pass. Objects found through `gc.get_objects()` or a frame are the
+  same objects, so patching them that way is caught too.
+
+What it does not see: changes undone before the checks end, changes inside SQLAlchemy or
+psycopg, a learner thread acting after the verification. README: "What a check can vouch for".
+"""
+
+from __future__ import annotations
+
+import builtins
+import gc
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from types import FunctionType, MappingProxyType, ModuleType
+from typing import Any
+
+SANDBOX = "drillkit.sandbox"
+_MISSING = object()
+# Names the runtime itself adds to a module while it runs (the warnings module's dedup registry).
+_RUNTIME_NAMES = frozenset({"__warningregistry__"})
+# The report is written with these; a learner's replacement would write whatever it likes.
+_STDLIB = {"json": None, "json.encoder": None, "os": ("write", "pwrite", "read", "close", "_exit", "fstat")}
+
+
+def _internal(name: str) -> bool:
+    return name.startswith("drillkit.") and name != SANDBOX and not name.startswith(SANDBOX + ".")
+
+
+def _refusal(name: str) -> ImportError:
+    return ImportError(f"a drill file may import only {SANDBOX} from drillkit, not {name}", name=name)
+
+
+class _DrillkitFinder:
+    """First on sys.meta_path while learner code runs: importlib finds no drillkit internals.
+    (A finder needs only find_spec; importlib.abc would cost milliseconds to import.)"""
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if _internal(fullname):
+            raise _refusal(fullname)
+        return None
+
+
+@contextmanager
+def learner_imports() -> Iterator[None]:
+    """While the learner's module runs, drillkit's internals are off limits: reaching the
+    checker or the progress file from a drill file is never what the drill asks for."""
+    real_import = builtins.__import__
+
+    def guarded(name: str, globals=None, locals=None, fromlist=(), level=0):
+        allowed = name == SANDBOX or (name == "drillkit" and tuple(fromlist or ()) == ("sandbox",))
+        if level == 0 and (name == "drillkit" or name.startswith("drillkit.")) and not allowed:
+            error = _refusal(name)
+            if fromlist:
+                error.msg += f" ({', '.join(fromlist)})"
+            raise error
+        return real_import(name, globals, locals, fromlist, level)
+
+    hidden = {name: module for name, module in sys.modules.items() if _internal(name)}
+    package = sys.modules.get("drillkit")
+    attributes = {}
+    if package is not None:
+        attributes = {
+            key: value
+            for key, value in vars(package).items()
+            if isinstance(value, ModuleType) and key != "sandbox"
+        }
+    for name in hidden:
+        del sys.modules[name]
+    for key in attributes:
+        delattr(package, key)
+    finder = _DrillkitFinder()
+    sys.meta_path.insert(0, finder)
+    builtins.__import__ = guarded
+    try:
+        yield
+    finally:
+        builtins.__import__ = real_import
+        sys.meta_path[:] = [f for f in sys.meta_path if f is not finder]
+        sys.modules.update(hidden)  # the real ones again, over anything the learner put there
+        for key, value in attributes.items():
+            setattr(package, key, value)
+
+
+class Seal:
+    """Identities taken before learner code ran, compared again before the report is written.
+    (A plain class: the worker imports this module on its start-up path.)"""
+
+    def __init__(self, check_names: list[str]) -> None:
+        self.check_names = check_names
+        # (where, container, key, value): mapping entries and attributes that must still be `value`
+        self.entries: list[tuple[str, Any, str, Any]] = []
+        # (where, namespace, keys, module name): no new names, except a module's own submodules
+        self.namespaces: list[tuple[str, Mapping[str, Any], frozenset[str], str | None]] = []
+        self.lists: list[tuple[str, list[Any], tuple[Any, ...]]] = []
+
+    def verify(self) -> str | None:
+        """None if everything is as sealed, else what changed (for the tampering message)."""
+        # Nothing of the learner's may run inside the verification and the report writing.
+        sys.settrace(None)
+        sys.setprofile(None)
+        gc.disable()
+        gc.callbacks.clear()
+        for where, container, key, value in self.entries:
+            if isinstance(container, dict | MappingProxyType):
+                now = container.get(key, _MISSING)
+            else:
+                now = _attr(container, key)
+            if now is not value:
+                return f"{where} was changed"
+        for where, namespace, keys, module in self.namespaces:
+            for key in namespace.keys() - keys - _RUNTIME_NAMES:
+                value = namespace[key]
+                own_submodule = module is not None and isinstance(value, ModuleType)
+                own_submodule = own_submodule and value.__name__ == f"{module}.{key}"
+                if not own_submodule:
+                    return f"{where} gained a new name {key!r}"
+        for where, items, sealed in self.lists:
+            if len(items) != len(sealed) or any(a is not b for a, b in zip(items, sealed, strict=True)):
+                return f"{where} was changed"
+        return None
+
+
+def _attr(obj: Any, key: str) -> Any:
+    try:
+        return getattr(obj, key)
+    except Exception:
+        return _MISSING
+
+
+def seal(checks: Sequence[Any], modules: Iterable[ModuleType] = ()) -> Seal:
+    """Snapshot drillkit's modules, `modules`, the check list `checks` and the modules its
+    functions live in, and the report writer's standard library."""
+    result = Seal([c.name for c in checks])
+    seen: set[int] = set()
+    covered = [
+        m for name, m in list(sys.modules.items()) if name == "drillkit" or name.startswith("drillkit.")
+    ]
+    covered += list(modules)
+    for check in checks:
+        result.entries += [(f"check «{check.name}»", check, "name", check.name)]
+        result.entries += [(f"check «{check.name}»", check, "fn", check.fn)]
+        _function(result, check.fn, f"check «{check.name}»", seen)
+        module = sys.modules.get(getattr(check.fn, "__module__", "") or "")
+        if module is not None and getattr(check.fn, "__globals__", None) is vars(module):
+            covered.append(module)
+    if isinstance(checks, list):
+        result.lists.append(("the list of checks", checks, tuple(checks)))
+    for module in covered:
+        _module(result, module, seen)
+    for name, only in _STDLIB.items():
+        module = sys.modules.get(name)
+        if module is not None:
+            for key in only or list(vars(module)):
+                if key in vars(module):
+                    result.entries.append((f"{name}.{key}", vars(module), key, vars(module)[key]))
+    for key, value in vars(builtins).items():
+        if key != "__import__":  # the import guard swaps it while the learner's module runs
+            result.entries.append((f"builtins.{key}", vars(builtins), key, value))
+    return result
+
+
+def _module(result: Seal, module: ModuleType, seen: set[int]) -> None:
+    if id(module) in seen:
+        return
+    seen.add(id(module))
+    name = module.__name__
+    namespace = vars(module)
+    result.namespaces.append((f"module {name}", namespace, frozenset(namespace), name))
+    for key, value in list(namespace.items()):
+        where = f"{name}.{key}"
+        result.entries.append((where, namespace, key, value))
+        if isinstance(value, FunctionType) and value.__globals__ is namespace:
+            _function(result, value, where, seen)
+        elif isinstance(value, type) and value.__module__ == name:
+            _class(result, value, where, seen)
+        elif type(value).__name__ == "CheckList" and isinstance(getattr(value, "checks", None), list):
+            result.entries.append((where, value, "checks", value.checks))
+            result.lists.append((where, value.checks, tuple(value.checks)))
+
+
+def _class(result: Seal, cls: type, where: str, seen: set[int]) -> None:
+    if id(cls) in seen:
+        return
+    seen.add(id(cls))
+    result.entries.append((where, cls, "__bases__", cls.__bases__))
+    attributes = vars(cls)  # a live view of the class's own dict
+    result.namespaces.append((f"class {where}", attributes, frozenset(attributes), None))
+    for key, value in list(attributes.items()):
+        result.entries.append((f"{where}.{key}", attributes, key, value))
+        inner = getattr(value, "__func__", value)  # staticmethod / classmethod
+        if isinstance(inner, FunctionType):
+            _function(result, inner, f"{where}.{key}", seen)
+
+
+def _function(result: Seal, fn: Any, where: str, seen: set[int]) -> None:
+    if not isinstance(fn, FunctionType) or id(fn) in seen:
+        return
+    seen.add(id(fn))
+    for attribute in ("__code__", "__defaults__", "__kwdefaults__"):
+        result.entries.append((where, fn, attribute, getattr(fn, attribute)))
+    for cell in fn.__closure__ or ():
+        with suppress(ValueError):  # an empty cell
+            result.entries.append((f"{where} (closure)", cell, "cell_contents", cell.cell_contents))

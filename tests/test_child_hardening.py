@@ -1,0 +1,551 @@
+"""The learner's child process (issue 12): it dies with `drill`, keeps its own deadline, stays
+within its OS limits, and the known routes to a forged pass end as a failure, never a pass."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from drillkit.results import FIRST_CHECK, UntrustedResult
+from drillkit.run import limits, protocol
+from drillkit.run.space import connect, sweep_orphans
+from tests.conftest import REPO, Learner
+from tests.test_isolation import admin_url
+
+SOLUTION_3 = (REPO / "solutions" / "03_select.py").read_text(encoding="utf-8")
+SOLUTION_7 = (REPO / "solutions" / "07_docs_for_user.py").read_text(encoding="utf-8")
+GiB = 1024**3
+MiB = 1024**2
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def check(learner: Learner, path: Path, *args: str, drill: str = "3") -> dict:
+    result = learner.drill("check", drill, "--file", str(path), "--json", *args)
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert result.code == 1, (result.code, result.stdout[-3000:], result.stderr[-3000:])
+    report = result.json
+    assert report["passed"] is False
+    return report
+
+
+def first_failure(report: dict) -> dict:
+    return next(r for r in report["results"] if r["status"] == "failed")
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def started_check(learner: Learner, path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "drillkit", "check", "3", "--file", str(path), "--json", *args],
+        cwd=learner.cwd,
+        env=learner.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def spinning_file(tmp_path: Path, spawn: bool = True) -> tuple[Path, Path]:
+    """A learner file that records its process group, starts a sleeper, then spins."""
+    marker = tmp_path / "pgid"
+    source = "import os, subprocess, sys\nfrom drillkit.sandbox import session\n"
+    if spawn:
+        source += "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+    source += f"open({str(marker)!r}, 'w').write(str(os.getpgid(0)))\nwhile True:\n    pass\n"
+    return write(tmp_path, "spin.py", source), marker
+
+
+# --- the child dies with its parent, and keeps its own deadline ------------------------------
+
+
+def test_kill_9_of_drill_takes_the_child_and_its_group(learner: Learner, tmp_path: Path) -> None:
+    path, marker = spinning_file(tmp_path)
+    proc = started_check(learner, path, "--timeout", "120")
+    pgid = None
+    try:
+        assert wait_for(marker.exists, 60), "the learner's file never started"
+        pgid = int(marker.read_text())
+        assert wait_for(lambda: len(group_members(pgid)) >= 2, 10)
+        proc.kill()
+        proc.wait()
+        assert wait_for(lambda: not group_members(pgid), 2.0), f"still running: {group_members(pgid)}"
+    finally:
+        if pgid is not None and group_members(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+        proc.kill()
+        proc.communicate()
+        with connect(admin_url(learner)) as conn:
+            sweep_orphans(conn, max_age=-60)  # the killed run's schema, as the next check would
+
+
+def test_a_stopped_drill_does_not_leave_the_child_spinning(learner: Learner, tmp_path: Path) -> None:
+    path, marker = spinning_file(tmp_path)
+    proc = started_check(learner, path, "--timeout", "1")
+    pgid = None
+    try:
+        assert wait_for(marker.exists, 60), "the learner's file never started"
+        pgid = int(marker.read_text())
+        proc.send_signal(signal.SIGSTOP)
+        # The child's own deadline: --timeout plus a grace second, whatever the parent does.
+        assert wait_for(lambda: not group_members(pgid), 4.0), f"still running: {group_members(pgid)}"
+        proc.send_signal(signal.SIGCONT)
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 1 and "Traceback" not in stdout + stderr, stderr
+        assert "still running after 1 second" in first_failure(json.loads(stdout))["rationale"]
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        if pgid is not None and group_members(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+        proc.kill()
+        proc.communicate()
+        with connect(admin_url(learner)) as conn:
+            sweep_orphans(conn, max_age=-60)
+
+
+def test_a_fork_bomb_is_killed_with_the_group_and_reported(learner: Learner, tmp_path: Path) -> None:
+    marker = tmp_path / "pgid"
+    path = write(
+        tmp_path,
+        "bomb.py",
+        f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpgid(0)))\n"
+        "for _ in range(5):\n    os.fork()\ntime.sleep(600)\n",
+    )
+    report = check(learner, path, "--timeout", "2")
+    assert "still running after 2 seconds" in first_failure(report)["rationale"]
+    pgid = int(marker.read_text())
+    assert wait_for(lambda: not group_members(pgid), 2.0), f"still running: {group_members(pgid)}"
+
+
+# --- OS limits --------------------------------------------------------------------------------
+
+
+def test_the_learner_runs_under_os_limits(learner: Learner, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "limits.py",
+        "import json, resource\nprint(json.dumps({name: resource.getrlimit(getattr(resource, name)) "
+        "for name in ('RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_CORE')}))\n",
+    )
+    report = check(learner, path, "--timeout", "3")
+    limits = json.loads(report["output"])
+    assert limits["RLIMIT_AS"][0] == 1 * GiB
+    assert limits["RLIMIT_FSIZE"][0] == 8 * MiB
+    assert 3 < limits["RLIMIT_CPU"][0] <= 3 + 4 and limits["RLIMIT_CPU"][1] == limits["RLIMIT_CPU"][0] + 1
+    assert limits["RLIMIT_CORE"][0] == 0
+
+
+def non_root_user() -> str:
+    name = "drillkit-child"
+    try:
+        pwd.getpwnam(name)
+    except KeyError:  # created once per machine, like a lab account; never removed (harmless)
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+        pwd.getpwnam(name)
+    return name
+
+
+def test_a_non_root_learner_gets_a_process_limit() -> None:
+    script = (
+        f"import sys, resource; sys.path.insert(0, {str(REPO)!r}); from drillkit.run import limits; "
+        "limits.apply(5); print(resource.getrlimit(resource.RLIMIT_NPROC)[0], limits._tasks())"
+    )
+    command = ["/usr/bin/python3", "-I", "-c", script]
+    if os.geteuid() == 0:  # root is exempt from RLIMIT_NPROC: prove it for the learner it is for
+        command = ["runuser", "-u", non_root_user(), "--", *command]
+    run = subprocess.run(command, capture_output=True, text=True, cwd="/", check=True)
+    soft, tasks = (int(n) for n in run.stdout.split())
+    assert soft != resource.RLIM_INFINITY
+    assert soft <= tasks + limits.EXTRA_PROCESSES + 100  # tasks is read a moment later
+
+
+@pytest.mark.parametrize("catch", [False, True])
+def test_output_written_to_fd_1_is_capped(learner: Learner, tmp_path: Path, catch: bool) -> None:
+    size_file = tmp_path / "size"
+    write_call = "os.write(1, chunk)"
+    if catch:  # swallowing the error does not make the run count
+        write_call = f"try:\n        {write_call}\n    except OSError:\n        pass"
+    path = write(
+        tmp_path,
+        "loud.py",
+        f"import os\nchunk = b'x' * (1024 * 1024)\nopen({str(size_file)!r}, 'w').write('started')\n"
+        f"for _ in range(24):\n    {write_call}\n"
+        f"open({str(size_file)!r}, 'w').write(str(os.fstat(1).st_size))\n" + SOLUTION_3,
+    )
+    report = check(learner, path)
+    failure = first_failure(report)
+    assert "output limit" in failure["rationale"], failure
+    assert report["output_truncated"] is True and len(report["output"]) <= 64 * 1024
+    if catch:
+        assert int(size_file.read_text()) <= 8 * MiB
+
+
+def test_print_past_the_output_limit_is_a_failed_check(learner: Learner, tmp_path: Path) -> None:
+    path = write(tmp_path, "print.py", "for i in range(300_000):\n    print('y' * 40)\n")
+    failure = first_failure(check(learner, path))
+    assert "output limit" in failure["rationale"]
+
+
+def test_printing_a_lone_surrogate_is_not_an_error(learner: Learner, tmp_path: Path) -> None:
+    path = write(tmp_path, "odd.py", 'print("odd \\ud800 text")\n' + SOLUTION_3)
+    result = learner.drill("check", "3", "--file", str(path), "--json")
+    assert result.code == 0, result.stdout
+    assert "odd \\ud800 text" in result.json["output"]
+    plain = learner.drill("check", "3", "--file", str(path))
+    assert plain.code == 0 and "Traceback" not in plain.stdout + plain.stderr
+
+
+# Never allocate gigabytes on a machine where the limit is missing (the test is then failing anyway).
+NEEDS_LIMIT = (
+    "import resource\nif resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY:\n"
+    "    raise SystemExit('no memory limit')\n"
+)
+
+
+@pytest.mark.parametrize(
+    "allocation",
+    [
+        "data = bytearray(3 * 1024**3)\n",
+        "chunks = []\nwhile True:\n    chunks.append(bytearray(32 * 1024**2))\n",
+    ],
+    ids=["at-once", "growing"],
+)
+def test_memory_limit_is_a_failed_check_saying_so(learner: Learner, tmp_path: Path, allocation: str) -> None:
+    path = write(tmp_path, "hungry.py", NEEDS_LIMIT + allocation)
+    failure = first_failure(check(learner, path))
+    assert failure["name"] == FIRST_CHECK
+    assert "memory limit" in failure["rationale"], failure
+
+
+def test_memory_limit_hit_while_a_check_calls_learner_code(learner: Learner, tmp_path: Path) -> None:
+    hungry = SOLUTION_7.replace(
+        "    stmt = select(Document)", "    _ = bytearray(3 * 1024**3)\n    stmt = select(Document)"
+    )
+    path = write(tmp_path, "hungry7.py", NEEDS_LIMIT + hungry)
+    failure = first_failure(check(learner, path, drill="7"))
+    assert "memory limit" in failure["rationale"], failure
+
+
+def test_cpu_time_limit_is_a_failed_check_saying_so(learner: Learner, tmp_path: Path) -> None:
+    # The CPU limit is the backstop of the wall-clock timeout (threads, a stuck guard); a file
+    # that lowers its own soft limit reaches it first, and must be told which limit it hit.
+    path = write(
+        tmp_path,
+        "burn.py",
+        "import resource\nsoft, hard = resource.getrlimit(resource.RLIMIT_CPU)\n"
+        "resource.setrlimit(resource.RLIMIT_CPU, (1, hard))\nwhile True:\n    pass\n",
+    )
+    failure = first_failure(check(learner, path, "--timeout", "20"))
+    assert "CPU time limit" in failure["rationale"], failure
+
+
+# --- forged passes ----------------------------------------------------------------------------
+
+WRONG_3 = SOLUTION_3.replace(".order_by(Document.created_at.desc())", "")  # oldest first: wrong
+
+PATCH_VIA_SYS_MODULES = """
+import sys
+checks = sys.modules["drillkit.checks.d03_select"].CHECKS.checks
+for c in checks:
+    object.__setattr__(c, "fn", lambda ctx: None)
+"""
+PATCH_VIA_IMPORTLIB = """
+import importlib
+checks = importlib.import_module("drillkit.checks.d03_select").CHECKS.checks
+for c in checks:
+    object.__setattr__(c, "fn", lambda ctx: None)
+"""
+PATCH_VIA_GC = """
+import gc
+for o in gc.get_objects():
+    if type(o).__name__ == "CheckList":
+        for c in o.checks:
+            object.__setattr__(c, "fn", lambda ctx: None)
+"""
+CLEAR_VIA_GC = """
+import gc
+for o in gc.get_objects():
+    if type(o).__name__ == "CheckList":
+        o.checks.clear()
+"""
+# Write a report wherever one might go: paths found in the frames above, then every descriptor.
+FORGE_TEMPLATE = """
+import gc, json, os, sys
+names = []
+for o in gc.get_objects():
+    if type(o).__name__ == "CheckList":
+        names = [c.name for c in o.checks]
+REPORT = @REPORT@
+targets = set()
+frame = sys._getframe()
+while frame is not None:
+    for value in list(frame.f_locals.values()):
+        for v in (value.values() if isinstance(value, dict) else [value]):
+            if isinstance(v, str) and v.endswith(".json"):
+                targets.add(v)
+    frame = frame.f_back
+for target in targets:
+    with open(target, "w") as handle:
+        handle.write(REPORT)
+for fd in range(3, 100):
+    try:
+        os.pwrite(fd, REPORT.encode(), 0)
+    except OSError:
+        pass
+os._exit(0)
+"""
+ALL_PASSED = """json.dumps({
+    "results": [{"name": n, "status": "passed"} for n in ["your file runs without errors", *names]],
+    "output": "", "output_truncated": False, "statements": [], "check_statements": [],
+})"""
+FORGE_REPORT = FORGE_TEMPLATE.replace("@REPORT@", ALL_PASSED)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [PATCH_VIA_SYS_MODULES, PATCH_VIA_IMPORTLIB, PATCH_VIA_GC, CLEAR_VIA_GC, FORGE_REPORT],
+    ids=["sys.modules", "importlib", "gc-patch", "gc-clear", "frames-and-fds"],
+)
+def test_known_forgery_routes_never_pass(learner: Learner, tmp_path: Path, attack: str) -> None:
+    path = write(tmp_path, "forged.py", WRONG_3 + attack)
+    report = check(learner, path)
+    failure = first_failure(report)
+    if attack in (PATCH_VIA_GC, CLEAR_VIA_GC, FORGE_REPORT):
+        assert "tampering detected" in failure["rationale"], failure
+
+
+IN_CHECK_PATCH = """
+def docs_for_user(session, user_id: int) -> list[Document]:
+    import sys
+    for c in sys.modules["drillkit.checks.d07_docs_for_user"].CHECKS.checks:
+        object.__setattr__(c, "fn", lambda ctx: None)
+    return session.query(Document).filter_by(owner_id=user_id).order_by(Document.created_at.desc()).all()
+"""
+
+
+def test_patching_from_a_function_the_checks_call_is_tampering(learner: Learner, tmp_path: Path) -> None:
+    # The legacy session.query() fails check 3; the patch runs inside check 2, too late for the
+    # import guard: the integrity seal catches it.
+    path = write(tmp_path, "sneaky7.py", SOLUTION_7 + IN_CHECK_PATCH)
+    failure = first_failure(check(learner, path, drill="7"))
+    assert "tampering detected" in failure["rationale"], failure
+
+
+STEAL_TOKEN = """
+import os
+for fd in range(3, 100):
+    try:
+        os.set_blocking(fd, False)
+        os.read(fd, 4096)
+    except OSError:
+        pass
+"""
+
+
+def test_a_stolen_token_is_tampering(learner: Learner, tmp_path: Path) -> None:
+    path = write(tmp_path, "thief.py", STEAL_TOKEN + SOLUTION_3)
+    failure = first_failure(check(learner, path))
+    assert "tampering detected" in failure["rationale"], failure
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{not json",
+        '{"results": [], "statements": [], "check_statements": [], "surprise": 1}',
+        '{"results": [{"name": "your file runs without errors", "status": "forged"}], '
+        '"statements": [], "check_statements": []}',
+    ],
+    ids=["bad-json", "unknown-key", "unknown-status"],
+)
+def test_a_malformed_report_is_tampering_not_a_traceback(
+    learner: Learner, tmp_path: Path, payload: str
+) -> None:
+    attack = FORGE_TEMPLATE.replace("@REPORT@", repr(payload))
+    path = write(tmp_path, "malformed.py", SOLUTION_3 + attack)
+    failure = first_failure(check(learner, path))
+    assert "tampering detected" in failure["rationale"], failure
+
+
+def test_learner_code_sees_no_descriptors_or_secrets(learner: Learner, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "look.py",
+        "import json, os, sys\nprint(json.dumps({'argv': sys.argv, "
+        "'env': sorted(k for k in os.environ if k.startswith('DRILL'))}))\n",
+    )
+    seen = json.loads(check(learner, path)["output"])
+    assert seen == {"argv": [str(path)], "env": ["DRILL_SANDBOX_SCHEMA", "DRILL_SANDBOX_URL"]}
+
+
+# --- the report is untrusted input ------------------------------------------------------------
+
+TOKEN = "ab" * 16
+NAMES = ["first", "second"]
+
+
+def report(**overrides: object) -> bytes:
+    data: dict[str, object] = {
+        "token": TOKEN,
+        "results": [
+            {"name": FIRST_CHECK, "status": "passed"},
+            {"name": "first", "status": "passed", "note": None},
+            {"name": "second", "status": "failed", "rationale": "why", "actual": "got"},
+        ],
+        "statements": ["SELECT 1"],
+        "check_statements": [],
+    }
+    data.update(overrides)
+    return json.dumps(data).encode()
+
+
+def test_a_well_formed_report_is_accepted() -> None:
+    outcome = protocol.parse_result(report(), TOKEN, NAMES)
+    assert [r.status for r in outcome.results] == ["passed", "passed", "failed"]
+    assert outcome.statements == ["SELECT 1"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{not json",
+        b"\xff\xfe",
+        b"[" * 100_000 + b"]" * 100_000,
+        b"[]",
+        report(token="cd" * 16),
+        report(token=None),
+        report(surprise=1),
+        report(results=[{"name": FIRST_CHECK, "status": "passed", "extra": 1}]),
+        report(results=[{"name": FIRST_CHECK, "status": "forged"}]),
+        report(results=[{"name": FIRST_CHECK, "status": ["passed"]}]),
+        report(results=[{"name": 5, "status": "passed"}]),
+        report(results=[{"name": FIRST_CHECK}]),
+        report(results="all passed"),
+        report(results=[{"name": FIRST_CHECK, "status": "passed"}, {"name": "first", "status": "passed"}]),
+        report(
+            results=[
+                {"name": FIRST_CHECK, "status": "passed"},
+                {"name": "second", "status": "passed"},
+                {"name": "first", "status": "passed"},
+            ]
+        ),
+        report(
+            results=[
+                {"name": FIRST_CHECK, "status": "failed"},
+                {"name": "first", "status": "passed"},
+                {"name": "second", "status": "passed"},
+            ]
+        ),
+        report(statements="SELECT 1"),
+        report(statements=[1]),
+        report(check_statements=[{"sql": "x"}]),
+        report(statements=["x" * (protocol.RESULT_LIMIT + 1)]),
+    ],
+    ids=lambda raw: raw[:60].decode(errors="replace"),
+)
+def test_a_malformed_report_is_refused(raw: bytes) -> None:
+    with pytest.raises(UntrustedResult):
+        protocol.parse_result(raw, TOKEN, NAMES)
+
+
+def test_without_sealed_checks_nothing_may_pass() -> None:
+    crash = report(results=[{"name": FIRST_CHECK, "status": "failed", "rationale": "drillkit failed"}])
+    assert protocol.parse_result(crash, TOKEN, None).results[0].status == "failed"
+    with pytest.raises(UntrustedResult):
+        protocol.parse_result(report(results=[{"name": FIRST_CHECK, "status": "passed"}]), TOKEN, None)
+
+
+def test_a_lone_surrogate_in_a_report_is_made_printable() -> None:
+    raw = report(
+        results=[
+            {"name": FIRST_CHECK, "status": "failed", "actual": "\ud800"},
+            {"name": "first", "status": "skipped"},
+            {"name": "second", "status": "skipped"},
+        ]
+    )
+    actual = protocol.parse_result(raw, TOKEN, NAMES).results[0].actual
+    assert actual is not None
+    actual.encode("utf-8")  # no UnicodeEncodeError when the report is printed
+
+
+# --- the guard --------------------------------------------------------------------------------
+
+GUARDED = """
+import os, sys, time
+from drillkit.run import guard
+seal_fd = guard.split(os.getppid(), int(sys.argv[1]), ())
+guard.tell(seal_fd, timeout=float(sys.argv[2]), checks=["check %d" % i for i in range(200)], cpu_seconds=7)
+if sys.argv[3] == "exit":
+    os._exit(3)
+time.sleep(600)
+"""
+
+
+def guarded(timeout: float, then: str) -> tuple[subprocess.Popen[bytes], int]:
+    status_r, status_w = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GUARDED, str(status_w), str(timeout), then],
+        pass_fds=(status_w,),
+        start_new_session=True,
+    )
+    os.close(status_w)
+    return proc, status_r
+
+
+def read_status(status_r: int) -> dict:
+    with os.fdopen(status_r, "rb") as pipe:
+        return json.loads(pipe.read())
+
+
+def test_the_guard_reports_the_sealed_checks_even_when_the_worker_exits_at_once() -> None:
+    for _ in range(10):  # the seal and the worker's exit arrive together: both must be read
+        proc, status_r = guarded(5, "exit")
+        status = read_status(status_r)
+        proc.wait(timeout=30)
+        assert status["checks"] == [f"check {i}" for i in range(200)]
+        assert (status["exit"], status["cpu_limit"], status["deadline"]) == (3, 7, False)
+
+
+def test_the_guard_keeps_the_deadline_and_kills_the_group() -> None:
+    proc, status_r = guarded(0.3, "sleep")
+    started = time.monotonic()
+    status = read_status(status_r)  # EOF: the guard has written and killed its group
+    assert status["deadline"] is True
+    assert time.monotonic() - started < 5
+    proc.wait(timeout=5)
+    assert wait_for(lambda: not group_members(proc.pid), 2.0)
