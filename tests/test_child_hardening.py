@@ -365,6 +365,33 @@ def test_patching_from_a_function_the_checks_call_is_tampering(learner: Learner,
     assert "tampering detected" in failure["rationale"], failure
 
 
+LEGACY_3 = SOLUTION_3.replace(
+    "docs = session.scalars(stmt).all()",
+    "docs = session.query(Document).filter(Document.owner_id == 1)"
+    ".order_by(Document.created_at.desc()).all()",
+)
+UNWRAP_QUERY = """
+from sqlalchemy.orm import Session
+cells = [c.cell_contents for c in Session.query.__closure__]
+Session.query = next(c for c in cells if getattr(c, "__name__", "") == "query")
+"""
+DROP_RECORDER = """
+import gc
+from sqlalchemy import event
+from drillkit.sandbox import engine
+recorder = next(o for o in gc.get_objects() if type(o).__name__ == "Recorder")
+event.remove(engine, "before_cursor_execute", recorder._on_cursor)
+"""
+
+
+@pytest.mark.parametrize("attack", [UNWRAP_QUERY, DROP_RECORDER], ids=["unwrap-query", "drop-recorder"])
+def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, attack: str) -> None:
+    # session.query() fails "written with select()" unless the recorder stops seeing it.
+    path = write(tmp_path, "blind.py", attack + LEGACY_3)
+    failure = first_failure(check(learner, path))
+    assert "tampering detected" in failure["rationale"], failure
+
+
 STEAL_TOKEN = """
 import os
 for fd in range(3, 100):

@@ -188,16 +188,35 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
     guard (the run's own deadline starts now), take on the OS limits."""
     import mmap
 
+    from sqlalchemy.orm import Session
+
     armed = _armed
     if armed is None or armed.seal is not None:
         return  # run() outside a checker child (or twice): nothing to arm
-    armed.seal = integrity.seal(checks, modules=[sys.modules[__name__]])
+    armed.seal = integrity.seal(
+        checks, modules=[sys.modules[__name__]], classes=[Session], watched=_instruments()
+    )
     cpu_seconds = limits.apply(armed.timeout)
     guard.tell(armed.seal_fd, timeout=armed.timeout, checks=armed.seal.check_names, cpu_seconds=cpu_seconds)
     armed.reserve = mmap.mmap(-1, RESERVE)  # address space only: nothing is touched
     for stream in (sys.stdout, sys.stderr):
         # Any str prints (a lone surrogate shows as \ud800), as when output was kept in memory.
         stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
+def _instruments() -> dict[str, Any]:
+    """What the checks observe learner code through: the recorder's event listeners (its
+    Session method wrappers are sealed with the Session class)."""
+    from sqlalchemy.orm import Session
+
+    from drillkit import sandbox
+
+    engine = sandbox.engine
+    return {
+        "the SQL recorder on the sandbox engine": lambda: tuple(engine.dispatch.before_cursor_execute),
+        # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".
+        "the ORM recorder on Session": lambda: tuple(Session.dispatch.do_orm_execute._clslevel[Session]),
+    }
 
 
 def _release_reserve() -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import builtins
 import gc
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from types import FunctionType, MappingProxyType, ModuleType
 from typing import Any
@@ -108,6 +108,8 @@ class Seal:
         # (where, namespace, keys, module name): no new names, except a module's own submodules
         self.namespaces: list[tuple[str, Mapping[str, Any], frozenset[str], str | None]] = []
         self.lists: list[tuple[str, list[Any], tuple[Any, ...]]] = []
+        # (where, how to read it, what it read): e.g. the SQL recorder's listeners on the engine
+        self.watched: list[tuple[str, Callable[[], tuple[Any, ...]], tuple[Any, ...]]] = []
 
     def verify(self) -> str | None:
         """None if everything is as sealed, else what changed (for the tampering message)."""
@@ -131,9 +133,23 @@ class Seal:
                 if not own_submodule:
                     return f"{where} gained a new name {key!r}"
         for where, items, sealed in self.lists:
-            if len(items) != len(sealed) or any(a is not b for a, b in zip(items, sealed, strict=True)):
+            if not _same(tuple(items), sealed):
+                return f"{where} was changed"
+        for where, read, sealed in self.watched:
+            if not _same(_read(read), sealed):
                 return f"{where} was changed"
         return None
+
+
+def _same(now: tuple[Any, ...], sealed: tuple[Any, ...]) -> bool:
+    return len(now) == len(sealed) and all(a is b for a, b in zip(now, sealed, strict=True))
+
+
+def _read(read: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+    try:
+        return tuple(read())
+    except Exception:
+        return (_MISSING,)
 
 
 def _attr(obj: Any, key: str) -> Any:
@@ -143,11 +159,21 @@ def _attr(obj: Any, key: str) -> Any:
         return _MISSING
 
 
-def seal(checks: Sequence[Any], modules: Iterable[ModuleType] = ()) -> Seal:
-    """Snapshot drillkit's modules, `modules`, the check list `checks` and the modules its
-    functions live in, and the report writer's standard library."""
+def seal(
+    checks: Sequence[Any],
+    modules: Iterable[ModuleType] = (),
+    classes: Iterable[type] = (),
+    watched: Mapping[str, Callable[[], tuple[Any, ...]]] | None = None,
+) -> Seal:
+    """Snapshot drillkit's modules, `modules`, `classes` (e.g. the Session class whose
+    methods drillkit's recorder wraps), the check list `checks` and the modules its functions
+    live in, the report writer's standard library, and what each `watched` reader returns."""
     result = Seal([c.name for c in checks])
     seen: set[int] = set()
+    for cls in classes:
+        _class(result, cls, f"{cls.__module__}.{cls.__qualname__}", seen)
+    for where, read in (watched or {}).items():
+        result.watched.append((where, read, _read(read)))
     covered = [
         m for name, m in list(sys.modules.items()) if name == "drillkit" or name.startswith("drillkit.")
     ]
