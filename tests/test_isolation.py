@@ -83,7 +83,7 @@ def test_learner_does_not_see_admin_credentials(learner: Learner, tmp_path: Path
 
 
 def harness_processes(parent: int) -> list[int]:
-    """Checker children (python -m drillkit.run.harness) of the CLI process `parent`."""
+    """Checker children (python -m drillkit.run.guard) of the CLI process `parent`."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -92,7 +92,7 @@ def harness_processes(parent: int) -> list[int]:
                 ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 continue
-            if "drillkit.run.harness" in cmdline and ppid == parent:
+            if "drillkit.run.guard" in cmdline and ppid == parent:
                 found.append(int(entry.name))
     return found
 

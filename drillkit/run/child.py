@@ -26,10 +26,10 @@ import sys
 import tempfile
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from drillkit.run.env import child_env
 
+TYPE_CHECKING = False  # not typing's: importing typing would delay the child's start
 if TYPE_CHECKING:
     from drillkit.run.guard import GuardStatus
 
@@ -55,7 +55,7 @@ class Checker:
                         sys.executable,
                         "-P",
                         "-m",
-                        "drillkit.run.harness",
+                        "drillkit.run.guard",  # it forks the worker, which runs harness.py
                         str(job_r),
                         str(status_w),
                         str(self._result.fileno()),

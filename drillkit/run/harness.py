@@ -1,11 +1,9 @@
-"""Child-process entry point: run one learner file, then its drill's checks.
+"""The worker's side of the checker child: run one learner file, then its drill's checks.
 
-    python -P -m drillkit.run.harness <job-fd> <status-fd> <result-fd> <cli-pid>
-
-The CLI starts this in its own process group (see child.py), usually before it knows the
-run. It first splits into a guard and a worker (guard.py): the guard never runs learner
-code and makes sure nothing of the run outlives the CLI or the run's deadline. The worker
-imports what every run needs, then reads its job (checks module, learner file, run
+The CLI starts the child in its own process group (see child.py), usually before it knows
+the run; the child splits into a guard and this worker first thing (guard.py): the guard
+never runs learner code and makes sure nothing of the run outlives the CLI or the run's
+deadline. The worker imports what every run needs, then reads its job (checks module, learner file, run
 environment, timeout) from the pipe `job-fd` (protocol.py); EOF without a job means "not
 needed" and it exits quietly. Right before the learner's file runs it seals the checks
 (integrity.py), tells the guard, and puts itself under OS limits (limits.py). Its report
@@ -260,9 +258,8 @@ def _explain_memory(results: list[CheckResult]) -> None:
             result.rationale, result.help = hit.rationale, hit.help
 
 
-def main() -> None:
-    job_fd, status_fd, result_fd, cli_pid = (int(arg) for arg in sys.argv[1:5])
-    seal_fd = guard.split(cli_pid, status_fd, worker_fds=(job_fd, result_fd))
+def main(job_fd: int, result_fd: int, seal_fd: int) -> None:
+    """The worker, once the guard has split off (guard._main)."""
     preload()
     job = protocol.read_job(job_fd)
     if job is None:
@@ -293,7 +290,3 @@ def main() -> None:
         os._exit(1)
     # Skip interpreter shutdown: learner threads or atexit hooks must not hold the run up.
     os._exit(0)
-
-
-if __name__ == "__main__":
-    main()
