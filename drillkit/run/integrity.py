@@ -175,20 +175,23 @@ def seal(
     for where, read in (watched or {}).items():
         result.watched.append((where, read, _read(read)))
     covered = [
-        m for name, m in list(sys.modules.items()) if name == "drillkit" or name.startswith("drillkit.")
+        (name, vars(m))
+        for name, m in list(sys.modules.items())
+        if name == "drillkit" or name.startswith("drillkit.")
     ]
-    covered += list(modules)
+    covered += [(m.__name__, vars(m)) for m in modules]
     for check in checks:
-        result.entries += [(f"check «{check.name}»", check, "name", check.name)]
-        result.entries += [(f"check «{check.name}»", check, "fn", check.fn)]
+        for attribute in ("__class__", "name", "fn"):  # a swapped __class__ could re-route the others
+            result.entries.append((f"check «{check.name}»", check, attribute, getattr(check, attribute)))
         _function(result, check.fn, f"check «{check.name}»", seen)
-        module = sys.modules.get(getattr(check.fn, "__module__", "") or "")
-        if module is not None and getattr(check.fn, "__globals__", None) is vars(module):
-            covered.append(module)
+        # The namespace the check's code runs in, even for a checks file loaded by path.
+        namespace = getattr(check.fn, "__globals__", None)
+        if isinstance(namespace, dict):
+            covered.append((str(namespace.get("__name__", "the checks")), namespace))
     if isinstance(checks, list):
         result.lists.append(("the list of checks", checks, tuple(checks)))
-    for module in covered:
-        _module(result, module, seen)
+    for name, namespace in covered:
+        _namespace(result, name, namespace, seen)
     for name, only in _STDLIB.items():
         module = sys.modules.get(name)
         if module is not None:
@@ -201,12 +204,11 @@ def seal(
     return result
 
 
-def _module(result: Seal, module: ModuleType, seen: set[int]) -> None:
-    if id(module) in seen:
+def _namespace(result: Seal, name: str, namespace: dict[str, Any], seen: set[int]) -> None:
+    """A module's globals: every name in it, and in depth what the module itself defines."""
+    if id(namespace) in seen:
         return
-    seen.add(id(module))
-    name = module.__name__
-    namespace = vars(module)
+    seen.add(id(namespace))
     result.namespaces.append((f"module {name}", namespace, frozenset(namespace), name))
     for key, value in list(namespace.items()):
         where = f"{name}.{key}"
@@ -216,6 +218,7 @@ def _module(result: Seal, module: ModuleType, seen: set[int]) -> None:
         elif isinstance(value, type) and value.__module__ == name:
             _class(result, value, where, seen)
         elif type(value).__name__ == "CheckList" and isinstance(getattr(value, "checks", None), list):
+            result.entries.append((where, value, "__class__", type(value)))
             result.entries.append((where, value, "checks", value.checks))
             result.lists.append((where, value.checks, tuple(value.checks)))
 
