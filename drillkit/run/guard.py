@@ -4,12 +4,12 @@
 
     drill (CLI) ── guard (the child the CLI started; its process group) ── worker (learner code)
 
-`split()` is the first thing the child does, before it imports anything else: it forks.
-The original process becomes the guard and never returns; the fork (the worker) goes on
-to run the harness (harness.py): import SQLAlchemy, run the learner's file and the checks.
-Forking this early keeps the fork cheap and the guard small. The guard exists because the
-worker cannot be trusted to end itself — a learner's loop may hold it, and it may have
-spawned processes of its own:
+`split()` is the first thing the child does, before it imports drillkit's worker code or
+SQLAlchemy: it forks. The original process becomes the guard and never returns; the fork
+(the worker) goes on to run the harness (harness.py): import SQLAlchemy, run the learner's
+file and the checks. Forking this early keeps the fork cheap and the guard small. The
+guard exists because the worker cannot be trusted to end itself — a learner's loop may
+hold it, and it may have spawned processes of its own:
 
 - the CLI dies (even `kill -9`): the kernel tells the guard (PR_SET_PDEATHSIG), and the
   guard kills the whole process group, the worker and everything it spawned;
@@ -25,13 +25,15 @@ Only the standard library here: this runs before anything else in the child.
 
 from __future__ import annotations
 
+# Imported before the fork: what the guard needs, all of which the worker imports anyway
+# (inherited, it costs the worker nothing). Not typing: the guard never needs it.
+import json
 import os
+import select
 import signal
 import sys
+import time
 
-# Imported before the fork are only what the guard needs to fork (json, select and time are
-# imported where used): the less the guard holds, the cheaper the fork, and typing is not
-# among it (annotations are strings here).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NoReturn
@@ -59,8 +61,6 @@ class GuardStatus:
 
     @classmethod
     def parse(cls, raw: bytes) -> GuardStatus | None:
-        import json
-
         try:
             data = json.loads(raw)
             status = cls(**data)
@@ -134,8 +134,6 @@ def split(cli_pid: int, status_fd: int, worker_fds: tuple[int, ...]) -> int:
 def tell(seal_fd: int, *, timeout: float, checks: list[str], cpu_seconds: int) -> None:
     """Worker, right before learner code: start the guard's deadline and leave it the names
     of the checks. Closing the pipe makes this the only message the guard ever reads."""
-    import json
-
     message = json.dumps({"timeout": timeout, "checks": checks, "cpu_seconds": cpu_seconds})
     try:
         data = message.encode("utf-8")
@@ -148,9 +146,6 @@ def tell(seal_fd: int, *, timeout: float, checks: list[str], cpu_seconds: int) -
 
 
 def _supervise(worker: int, seal_fd: int, status_fd: int) -> None:
-    import select
-    import time
-
     pidfd = _pidfd(worker)
     sealed: dict[str, Any] | None = None
     chunks: list[bytes] = []
@@ -205,8 +200,6 @@ def _pidfd(pid: int) -> int | None:
 
 
 def _parse_seal(raw: bytes) -> dict[str, Any] | None:
-    import json
-
     try:
         message = json.loads(raw.decode("utf-8"))
         timeout = float(message["timeout"])
@@ -222,8 +215,6 @@ def _parse_seal(raw: bytes) -> dict[str, Any] | None:
 def _report(
     status_fd: int, sealed: dict[str, Any] | None, status: int | None, cpu: float | None, *, deadline: bool
 ) -> None:
-    import json
-
     record: dict[str, Any] = {
         "checks": sealed["checks"] if sealed else None,
         "cpu_limit": sealed["cpu_seconds"] if sealed else None,
