@@ -17,7 +17,8 @@ from drillkit.commands import listing, practice, retention
 from drillkit.commands import reveal as reveal_cmd
 from drillkit.commands import start as start_cmd
 from drillkit.errors import ConfigError, ExitCode
-from drillkit.pack.catalog import Catalog, load_catalog
+from drillkit.pack import catalog
+from drillkit.pack.model import Drill, Pack
 from drillkit.paths import Paths, resolve_paths
 from drillkit.retention.sessions import ReadKey, run_selfcheck
 from drillkit.run.runner import DEFAULT_TIMEOUT, MAX_TIMEOUT
@@ -34,7 +35,9 @@ app.add_typer(db_app, name="db")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-DrillArg = Annotated[str, typer.Argument(help="Drill number (1-7) or slug.", show_default=False)]
+DrillArg = Annotated[
+    str, typer.Argument(help="Drill number or slug in the active pack, or PACK:SLUG.", show_default=False)
+]
 DirOpt = Annotated[
     Path | None,
     typer.Option("--dir", help="Workspace folder (default: ./drillwork or $DRILL_WORKSPACE)."),
@@ -70,7 +73,7 @@ def list_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
 def start(drill: DrillArg, workspace: DirOpt = None) -> None:
     """Write the starter file for a drill into your workspace (never overwrites)."""
     paths = resolve_paths(workspace)
-    render.started(out, start_cmd.start_drill(paths, _catalog(paths).get(drill)))
+    render.started(out, start_cmd.start_drill(paths, _drill(paths, drill)))
 
 
 @app.command()
@@ -88,7 +91,7 @@ def check(
     """Run your file against a fresh Postgres schema and report each check."""
     paths = resolve_paths(workspace)
     now = clock.now()
-    checked = check_cmd.check_drill(paths, _catalog(paths).get(drill), file, timeout, now=now)
+    checked = check_cmd.check_drill(paths, _drill(paths, drill), file, timeout, now=now)
     render.warning(err, checked.warning)
     if as_json:
         review = checked.review.to_json() if checked.review else None
@@ -109,7 +112,7 @@ def reveal(
 ) -> None:
     """Show the reference solution, its explanation, and how your attempt differs."""
     paths = resolve_paths(workspace)
-    target = _catalog(paths).get(drill)
+    target = _drill(paths, drill)
     if not yes and reveal_cmd.needs_confirmation(paths, target):
         if not sys.stdin.isatty():
             raise ConfigError(
@@ -131,7 +134,7 @@ def reveal(
 def hint(drill: DrillArg) -> None:
     """One more hint for a drill (never the whole answer)."""
     paths = resolve_paths()
-    result = practice.hint_drill(paths, _catalog(paths).get(drill))
+    result = practice.hint_drill(paths, _drill(paths, drill))
     render.warning(err, result.warning)
     render.hinted(out, result)
 
@@ -144,7 +147,7 @@ def reset(
 ) -> None:
     """Start a drill over from the starter; your old attempt is kept as a backup."""
     paths = resolve_paths(workspace)
-    target = _catalog(paths).get(drill)
+    target = _drill(paths, drill)
     if not yes and workspace_file(paths, target).exists():
         _confirm(f"Replace {render.shown_path(workspace_file(paths, target))} with the starter?")
     render.reset_done(out, practice.reset_drill(paths, target))
@@ -175,10 +178,10 @@ def watch(
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     paths = resolve_paths(workspace)
-    catalog = _catalog(paths)
-    target = catalog.get(drill) if drill is not None else None
+    target = _drill(paths, drill) if drill is not None else None
+    pack = catalog.open_pack(paths, target.pack_id) if target else _pack(paths)
     try:
-        run_watch(paths, catalog, target, timeout, lambda e: render.watch_event(out, e))
+        run_watch(paths, pack, target, timeout, lambda e: render.watch_event(out, e))
     except (KeyboardInterrupt, Interrupted) as exc:
         if isinstance(exc, Interrupted):
             code = exc.exit_code
@@ -205,8 +208,13 @@ def _listing(paths: Paths) -> listing.Listing:
     return result
 
 
-def _catalog(paths: Paths) -> Catalog:
-    return load_catalog(cache_dir=paths.cache)  # parsed YAML reused while the pack is unchanged
+def _drill(paths: Paths, ref: str) -> Drill:
+    """`N`, a slug, or `pack:slug` (parsed YAML is reused while the pack is unchanged)."""
+    return catalog.resolve_drill(paths, ref)
+
+
+def _pack(paths: Paths) -> Pack:
+    return catalog.active_pack(paths)
 
 
 def _confirm(question: str) -> None:
@@ -236,9 +244,10 @@ def review(
 ) -> None:
     """Redo a due drill from a blank starter; your earlier attempt is kept."""
     paths = resolve_paths(workspace)
-    catalog = _catalog(paths)
+    target = _drill(paths, drill) if drill else None
+    pack = catalog.open_pack(paths, target.pack_id) if target else _pack(paths)
     now = clock.now()
-    result = retention.review_drill(paths, catalog.get(drill) if drill else None, catalog, now=now)
+    result = retention.review_drill(paths, target, pack, now=now)
     if isinstance(result, retention.NothingDue):
         render.nothing_due(out, result, now)
     else:
@@ -258,7 +267,7 @@ def cards(
     """Flashcards: say the answer, flip, grade yourself; FSRS decides when each comes back."""
     paths = resolve_paths()
     now = clock.now()
-    queue = retention.card_queue(paths, cram=all_cards, now=now)
+    queue = retention.card_queue(paths, _pack(paths), cram=all_cards, now=now)
     render.warning(err, queue.warning)
     if not queue.cards:
         render.cards_nothing_due(out, queue, now)
@@ -291,7 +300,8 @@ def selfcheck_command(
     """Tick what you can do without looking; a tick is earned once its drill is passed cleanly."""
     paths = resolve_paths()
     interactive = not (tick or untick or as_json) and sys.stdin.isatty()
-    result = retention.selfcheck(paths, tick=tick or [], untick=untick or [])
+    pack = _pack(paths)
+    result = retention.selfcheck(paths, pack, tick=tick or [], untick=untick or [])
     render.warning(err, result.warning)
     if as_json:
         print(json.dumps({"items": jsonout.skills(result.rows)}, indent=2))
@@ -305,7 +315,7 @@ def selfcheck_command(
         render.selfcheck(out, latest[0], interactive=True)
 
     def toggle(number: int) -> None:
-        latest[0] = retention.toggle_skill(paths, number)
+        latest[0] = retention.toggle_skill(paths, pack, number)
 
     run_selfcheck(count=len(result.rows), read_key=_terminal_key, show=show, toggle=toggle)
 

@@ -31,6 +31,16 @@ class Paths:
     def cache(self) -> Path:
         return self.home / "cache"
 
+    @property
+    def packs_file(self) -> Path:
+        """Which packs were added and which one is active."""
+        return self.home / "packs.json"
+
+    @property
+    def pack_clones(self) -> Path:
+        """Where packs added from a git URL are cloned."""
+        return self.home / "packs"
+
 
 def resolve_paths(workspace: Path | None = None, env: Mapping[str, str] = os.environ) -> Paths:
     if env.get("DRILL_HOME"):
@@ -50,9 +60,9 @@ def resolve_paths(workspace: Path | None = None, env: Mapping[str, str] = os.env
     )
 
 
-def pack_dir() -> Path:
-    """Where `drills/` and `solutions/` live: inside the wheel, or at the repo root."""
-    bundled = PACKAGE_DIR / "_pack"
-    if (bundled / "drills").is_dir():
+def builtin_packs_dir() -> Path:
+    """Where the shipped packs live (`drills/<id>/`): inside the wheel, or at the repo root."""
+    bundled = PACKAGE_DIR / "_pack" / "drills"
+    if bundled.is_dir():
         return bundled
-    return PACKAGE_DIR.parent
+    return PACKAGE_DIR.parent / "drills"

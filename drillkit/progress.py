@@ -19,9 +19,10 @@ from typing import Any, Literal
 
 from drillkit import clock
 from drillkit.errors import ProgressFileError
+from drillkit.pack.model import Drill
 from drillkit.retention.schedule import CardState, ReviewState, first_pass
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Status = Literal["not started", "attempted", "passed", "passed after reveal"]
 
@@ -33,7 +34,9 @@ class DrillProgress:
     last_result: Literal["passed", "failed"] | None = None
     first_passed_at: str | None = None
     revealed_at: str | None = None
-    hints_used: int = 0
+    hints_used: int = 0  # len(hints_shown), kept for readers of older files
+    hints_shown: list[int] = field(default_factory=list)  # indexes into the drill's hints, in order shown
+    last_failed: list[str] = field(default_factory=list)  # keys of the checks that failed last time
     review: ReviewState = field(default_factory=ReviewState)
 
     @property
@@ -52,32 +55,31 @@ class DrillProgress:
 
 
 @dataclass
-class Progress:
-    drills: dict[int, DrillProgress] = field(default_factory=dict)
+class PackProgress:
+    """One pack's share of the file: drills keyed by slug, cards and self-check items by id."""
+
+    drills: dict[str, DrillProgress] = field(default_factory=dict)
     cards: dict[str, CardState] = field(default_factory=dict)  # card id -> FSRS state; absent = new
     selfcheck: dict[str, str] = field(default_factory=dict)  # ticked item id -> when it was ticked
 
-    def of(self, number: int) -> DrillProgress:
-        return self.drills.setdefault(number, DrillProgress())
+    def of(self, slug: str) -> DrillProgress:
+        return self.drills.setdefault(slug, DrillProgress())
+
+    def get(self, slug: str) -> DrillProgress:
+        return self.drills.get(slug) or DrillProgress()
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": SCHEMA_VERSION,
-            "drills": {str(n): asdict(p) for n, p in sorted(self.drills.items())},
+            "drills": {k: asdict(p) for k, p in sorted(self.drills.items())},
             "cards": {key: asdict(c) for key, c in sorted(self.cards.items())},
             "selfcheck": dict(sorted(self.selfcheck.items())),
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> Progress:
-        """Validate and build a current-schema document.
-
-        Raises ValueError/TypeError/KeyError on a malformed one.
-        """
-        if not isinstance(data, dict) or not isinstance(data.get("drills"), dict):
-            raise ValueError("not a drillkit progress document")
-        drills: dict[int, DrillProgress] = {}
-        for key, entry in data["drills"].items():
+    def from_json(cls, data: Any, where: str) -> PackProgress:
+        data = _object(data, where)
+        drills: dict[str, DrillProgress] = {}
+        for key, entry in _object(data.get("drills", {}), f"{where} drills").items():
             if not isinstance(entry, dict):
                 raise TypeError(f"entry for drill {key} is not an object")
             review = entry.get("review", {})
@@ -89,20 +91,55 @@ class Progress:
             for stamp in (progress.review.due, progress.review.last_reviewed_at):
                 if stamp is not None:
                     clock.parse(stamp)  # a bad date is caught here, not mid-session
-            drills[int(key)] = progress
+            drills[str(key)] = progress
         cards: dict[str, CardState] = {}
-        for key, entry in _object(data.get("cards", {}), "cards").items():
+        for key, entry in _object(data.get("cards", {}), f"{where} cards").items():
             card = CardState(**_object(entry, f"card {key}"))
             clock.parse(card.due)
             clock.parse(card.last_review)
             if not isinstance(card.stability, int | float) or not isinstance(card.difficulty, int | float):
                 raise TypeError(f"card {key} has no numeric stability/difficulty")
             cards[str(key)] = card
-        selfcheck = _object(data.get("selfcheck", {}), "selfcheck")
+        selfcheck = _object(data.get("selfcheck", {}), f"{where} selfcheck")
         for key, stamp in selfcheck.items():
             if not isinstance(stamp, str):
                 raise TypeError(f"self-check item {key} has no tick time")
         return cls(drills, cards, dict(selfcheck))
+
+
+@dataclass
+class Progress:
+    packs: dict[str, PackProgress] = field(default_factory=dict)
+
+    def pack(self, pack_id: str) -> PackProgress:
+        """A pack's progress, created on first write."""
+        return self.packs.setdefault(pack_id, PackProgress())
+
+    def view(self, pack_id: str) -> PackProgress:
+        """A pack's progress for reading (an empty one if it has none yet)."""
+        return self.packs.get(pack_id) or PackProgress()
+
+    def of(self, drill: Drill) -> DrillProgress:
+        return self.pack(drill.pack_id).of(drill.slug)
+
+    def get(self, drill: Drill) -> DrillProgress:
+        return self.view(drill.pack_id).get(drill.slug)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": SCHEMA_VERSION,
+            "packs": {k: p.to_json() for k, p in sorted(self.packs.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Progress:
+        """Validate and build a current-schema document.
+
+        Raises ValueError/TypeError/KeyError on a malformed one.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("packs"), dict):
+            raise ValueError("not a drillkit progress document")
+        return cls({str(k): PackProgress.from_json(v, f"pack {k}") for k, v in data["packs"].items()})
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
@@ -131,7 +168,36 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 2, "drills": drills, "cards": {}, "selfcheck": {}}
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+# Schema 2 knew one pack, keyed its drills by number, and had no pack ids.
+V2_PACK = "sqlalchemy"
+V2_SLUGS = {
+    1: "model",
+    2: "relationship",
+    3: "select",
+    4: "insert",
+    5: "get_db",
+    6: "update",
+    7: "docs_for_user",
+}
+
+
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 keys everything by pack id and drill slug, so renumbering a drill keeps its
+    progress and several packs can share the file."""
+    drills = {}
+    for key, entry in _object(data.get("drills"), "drills").items():
+        entry = dict(_object(entry, f"entry for drill {key}"))
+        used = entry.get("hints_used", 0)
+        entry["hints_shown"] = list(range(used)) if isinstance(used, int) and 0 <= used < 100 else []
+        try:
+            drills[V2_SLUGS[int(key)]] = entry
+        except (KeyError, ValueError):
+            continue  # a drill that never existed: nothing to carry over
+    pack = {"drills": drills, "cards": data.get("cards", {}), "selfcheck": data.get("selfcheck", {})}
+    return {"version": 3, "packs": {V2_PACK: pack}}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(data: Any) -> Any:

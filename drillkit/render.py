@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from drillkit.pack.catalog import logical_lines
+from drillkit.pack.text import logical_lines
 
 if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
     from rich.syntax import Syntax
@@ -25,13 +25,13 @@ if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing
     from drillkit.commands.retention import CardQueue, NothingDue, ReviewStarted, SelfCheck
     from drillkit.commands.reveal import Revealed
     from drillkit.commands.start import Started
+    from drillkit.pack.model import Flashcard
     from drillkit.results import CheckResult
-    from drillkit.retention.deck import Flashcard
     from drillkit.retention.schedule import CardState, Grade
     from drillkit.retention.sessions import CardSessionResult
 
 SIDE_BY_SIDE_WIDTH = 120  # narrower terminals would cut code lines in two columns
-MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
+MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim"), "error": ("!", "magenta")}
 STATUS_STYLE = {
     "not started": "dim",
     "started": "yellow",
@@ -241,6 +241,12 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
             sql_trace(console, rep.check_statements, "SQL sent while the checks called your code")
     passed = sum(1 for r in rep.results if r.status == "passed")
     total = len(rep.results)
+    if rep.checker_failed:
+        console.print(
+            "\n[bold magenta]! The checker itself failed[/] on a check marked ! above: that is a bug "
+            "in drillkit or in the pack, not your mistake, and this run was not counted. Please report it."
+        )
+        return
     if not checked.recorded and not rep.untouched_starter:
         console.print(
             "[dim]This file is drillkit's reference solution, so the check is not counted in your "
@@ -259,7 +265,11 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
                 if watching
                 else f"run [bold]drill check {rep.drill}[/] again."
             )
-            + f" Stuck? [bold]drill hint {rep.drill}[/]"
+            + (
+                f" A hint about «{checked.hint_waiting}» is waiting: [bold]drill hint {rep.drill}[/]"
+                if checked.hint_waiting
+                else f" Stuck? [bold]drill hint {rep.drill}[/]"
+            )
         )
 
 
@@ -383,7 +393,9 @@ def _result(console: Console, result: CheckResult) -> None:
     console.print(
         Text.assemble((f" {mark} ", style), (result.name, style if result.status != "passed" else ""))
     )
-    if result.status == "failed":
+    if result.status == "skipped" and result.rationale:
+        console.print(Padding(Text(f"skipped: {result.rationale}", style="dim"), (0, 0, 0, 5)))
+    elif result.status in ("failed", "error"):
         rows = Table.grid(padding=(0, 2))
         rows.add_column(style="bold")
         rows.add_column()
@@ -463,8 +475,11 @@ def hinted(console: Console, result: Hinted) -> None:
     for i, hint in enumerate(result.shown, start=1):
         newest = i == len(result.shown) and result.new
         style = "bold" if newest else "dim"
+        about = f"(about «{result.about}») " if newest and result.about else ""
         console.print(
-            Text.assemble((f"Hint {i}/{total}: ", style), Text(hint, style="" if newest else "dim"))
+            Text.assemble(
+                (f"Hint {i}/{total}: ", style), (about, "dim"), Text(hint.text, style="" if newest else "dim")
+            )
         )
     if result.exhausted:
         console.print(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from drillkit import clock, progress
 from drillkit.attempts import answer_part, open_review_file, workspace_file
-from drillkit.pack.catalog import Drill
+from drillkit.pack.model import Drill
 from drillkit.paths import Paths
 from drillkit.retention import schedule
 
@@ -26,8 +26,7 @@ class Revealed:
 
 def needs_confirmation(paths: Paths, drill: Drill) -> bool:
     """Reveal asks first when the learner has not run a check on this drill yet."""
-    record = progress.load(paths.progress_file).progress.drills.get(drill.number)
-    return record is None or record.attempts == 0
+    return progress.load(paths.progress_file).progress.get(drill).attempts == 0
 
 
 def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Revealed:
@@ -49,7 +48,7 @@ def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Rev
         )
 
     def record(p: progress.Progress) -> None:
-        entry = p.of(drill.number)
+        entry = p.of(drill)
         if not entry.revealed_at:
             entry.revealed_at = clock.iso(now)
         # Looking during a due review shortens the next interval; after passing it is free.

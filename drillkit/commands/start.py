@@ -7,7 +7,8 @@ from pathlib import Path
 
 from drillkit.attempts import workspace_file
 from drillkit.errors import LearnerFileError
-from drillkit.pack.catalog import Drill, starter_text
+from drillkit.pack.model import Drill
+from drillkit.pack.text import starter_text
 from drillkit.paths import Paths
 
 
@@ -21,7 +22,7 @@ class Started:
 def start_drill(paths: Paths, drill: Drill) -> Started:
     path = workspace_file(paths, drill)
     try:
-        paths.workspace.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         # "x" mode: never overwrite an attempt, even if two commands race.
         with path.open("x", encoding="utf-8") as handle:
             handle.write(starter_text(drill))

@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-import re
+from drillkit.check import Checks, Context, Fail, show_sql
+from drillkit.check.models import mapped_class
+from drillkit.check.sql import filtered_on, has_order_by, selects_from
 
-from drillkit.check.framework import CheckList, Context, Fail, show_sql
-from drillkit.checks.helpers import (
+from ..common import (
+    add_style_check,
     describe,
     document_list,
-    filtered_in_sql,
     ids_of,
-    mapped_class,
     newest_first,
-    no_legacy_query,
     python_filter_failure,
-    selects_from,
     with_dates,
 )
 
-CHECKS = CheckList()
+checks = Checks()
 
 
-@CHECKS.add("`docs` is a list of Document objects")
+@checks.add("`docs` is a list of Document objects")
 def is_list(ctx: Context) -> None:
     document_cls = mapped_class(ctx, "Document")
-    docs = ctx.require("docs", "`docs`", "end with: docs = session.scalars(stmt).all()")
+    docs = ctx.require("docs", "`docs`", "store the documents you loaded in a module-level variable `docs`")
     document_list(docs, document_cls, "docs")
 
 
-@CHECKS.add("it holds exactly user 1's documents")
+@checks.add("it holds exactly user 1's documents", requires=[is_list])
 def right_rows(ctx: Context) -> None:
     got = ids_of(ctx.namespace["docs"], "docs")
     want = newest_first(ctx, 1)
@@ -37,17 +35,17 @@ def right_rows(ctx: Context) -> None:
             "`docs` does not hold exactly the documents whose owner_id is 1",
             expected=f"ids {sorted(i for i, _ in want)}",
             actual=f"ids {sorted(got)}" if got else "an empty list",
-            help="filter in SQL: .where(Document.owner_id == 1)",
+            help="filter in SQL, on the column that says who owns a document",
             sql=show_sql(selects_from(ctx.recorder.statements, "documents")),
         )
-    if not filtered_in_sql(ctx.recorder.statements):
-        raise python_filter_failure(ctx.recorder.statements, "Document.owner_id")
+    if not filtered_on(ctx.recorder.statements, "documents", "owner_id"):
+        raise python_filter_failure(ctx.recorder.statements)
 
 
-@CHECKS.add("newest first (created_at descending)")
+@checks.add("newest first (created_at descending)", requires=[is_list])
 def ordered(ctx: Context) -> None:
     got = ids_of(ctx.namespace["docs"], "docs")
-    want = newest_first(ctx, 1)
+    want = [(i, d) for i, d in newest_first(ctx, 1) if i in got]  # judged on the rows you have
     if got != [i for i, _ in want]:
         oldest_first = got == [i for i, _ in reversed(want)]
         raise Fail(
@@ -60,21 +58,20 @@ def ordered(ctx: Context) -> None:
         )
 
 
-@CHECKS.add("Postgres did the sorting (ORDER BY in the SQL sent)")
+@checks.add("Postgres did the sorting (ORDER BY created_at DESC in the SQL sent)", requires=[ordered])
 def sorted_in_sql(ctx: Context) -> None:
     selects = selects_from(ctx.recorder.statements, "documents")
     # Newest first from Postgres itself: ascending SQL reversed in Python does not count.
-    if not any(re.search(r"ORDER BY .*created_at DESC", s.sql, re.S) for s in selects):
+    if not any(has_order_by(s, "created_at", descending=True) for s in selects):
         raise Fail(
-            "the order is right, but the SQL your code sent has no ORDER BY created_at DESC: "
+            "the order is right, but the SQL your code sent does not sort newest first: "
             "the sorting happened in Python (or SQL sorted oldest first and Python did the reversing)",
-            expected="SELECT ... FROM documents WHERE ... ORDER BY documents.created_at DESC",
-            actual=f"{len(selects)} SELECT(s) from documents without ORDER BY created_at DESC",
-            help="sorting in Postgres scales and can use an index; add .order_by(...) to the select()",
+            expected="a SELECT from documents that sorts on created_at, descending",
+            actual=f"{len(selects)} SELECT{'s' if len(selects) != 1 else ''} from documents "
+            "without ORDER BY created_at DESC",
+            help="sorting in Postgres scales and can use an index; the select() itself can say how to sort",
             sql=show_sql(selects),
         )
 
 
-@CHECKS.add("written with select(), not the legacy session.query()")
-def modern(ctx: Context) -> None:
-    no_legacy_query(ctx, "your code")
+add_style_check(checks)

@@ -5,23 +5,22 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from drillkit.check.framework import CheckList, Context, Fail, show_sql, watching
+from drillkit.check import Checks, Context, Fail, show_sql, watching
+from drillkit.check.models import mapped_class
 from drillkit.check.nplus1 import measure, require_flat
-from drillkit.checks.helpers import (
+from drillkit.check.sql import filtered_on, has_order_by, selects_from
+
+from ..common import (
+    add_style_check,
     describe,
     document_list,
-    filtered_in_sql,
-    has_order_by,
     ids_of,
-    mapped_class,
     newest_first,
-    no_legacy_query,
     python_filter_failure,
-    selects_from,
     with_dates,
 )
 
-CHECKS = CheckList()
+checks = Checks()
 USERS = (1, 2, 3)  # 3 owns nothing: the empty case must work too
 
 
@@ -39,13 +38,13 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, bool]:
 
 def _hint(ctx: Context, got: list[int], user_id: int, right_set: bool) -> str:
     if right_set:
-        return "newest first: order_by(Document.created_at.desc())"
+        return "sort in the select() on created_at; ORDER BY is ascending unless told otherwise"
     if user_id != 1 and sorted(got) == sorted(i for i, _ in newest_first(ctx, 1)):
         return "filter on the user_id argument, not a fixed number"
-    return "filter on the owner: .where(Document.owner_id == user_id)"
+    return "filter on the column that says who owns a document, compared with the user_id argument"
 
 
-@CHECKS.add("docs_for_user(session, user_id) is a function")
+@checks.add("docs_for_user(session, user_id) is a function")
 def signature(ctx: Context) -> None:
     mapped_class(ctx, "Document")
     fn = ctx.require("docs_for_user", "`docs_for_user`", "def docs_for_user(session, user_id): ...")
@@ -65,7 +64,7 @@ def signature(ctx: Context) -> None:
         ) from None
 
 
-@CHECKS.add("it returns each user's documents, newest first (users 1, 2 and 3)")
+@checks.add("it returns each user's documents, newest first (users 1, 2 and 3)", requires=[signature])
 def each_user(ctx: Context) -> str | None:
     python_sorted = False
     for user_id in USERS:
@@ -86,8 +85,8 @@ def each_user(ctx: Context) -> str | None:
                 help=_hint(ctx, got, user_id, right_set),
                 sql=show_sql(selects_from(statements, "documents")),
             )
-        if want and not filtered_in_sql(statements):
-            raise python_filter_failure(statements, "Document.owner_id")
+        if want and not filtered_on(statements, "documents", "owner_id"):
+            raise python_filter_failure(statements)
         if want and not any(has_order_by(s) for s in selects_from(statements, "documents")):
             python_sorted = True
     if python_sorted:
@@ -99,12 +98,7 @@ def each_user(ctx: Context) -> str | None:
     return None
 
 
-@CHECKS.add("written with select(), not the legacy session.query()")
-def modern(ctx: Context) -> None:
-    no_legacy_query(ctx, "docs_for_user")
-
-
-@CHECKS.add("it uses the session it is given")
+@checks.add("it uses the session it is given", requires=[signature])
 def uses_argument(ctx: Context) -> None:
     _, statements, used_session = _call(ctx, 1)
     if not used_session:
@@ -128,7 +122,7 @@ SELECT 'More ' || n, '...', 1, now() - n * interval '1 day' FROM generate_series
 """
 
 
-@CHECKS.add("the number of queries stays flat as the data grows (no N+1)")
+@checks.add("the number of queries stays flat as the data grows (no N+1)", requires=[each_user])
 def no_n_plus_one(ctx: Context) -> None:
     def page(session: Any) -> None:
         # What a "my documents" page does: list them, show each owner.
@@ -136,10 +130,15 @@ def no_n_plus_one(ctx: Context) -> None:
             _ = doc.owner.email
 
     growth = measure(ctx, page, GROW, "SELECT count(*) FROM documents")
-    require_flat(growth, "docs_for_user, with each document's owner shown,")
+    require_flat(
+        growth,
+        "docs_for_user, with each document's owner shown,",
+        help="each lazy attribute access is one more round trip; a loader option can fetch the "
+        "related rows up front in one extra query, or a single select() can do the whole job",
+    )
 
 
-@CHECKS.add("still right with more data (user 1 now owns 14 documents)")
+@checks.add("still right with more data (user 1 now owns 14 documents)", requires=[no_n_plus_one])
 def still_right(ctx: Context) -> None:
     # Runs after the N+1 check grew the data: a fixed .limit() or a cached list shows here.
     for user_id in (1, 4):
@@ -153,3 +152,6 @@ def still_right(ctx: Context) -> None:
                 help="no fixed numbers: no .limit(), no hard-coded ids; the answer must follow the data",
                 sql=show_sql(selects_from(statements, "documents")),
             )
+
+
+add_style_check(checks)

@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from drillkit.check.framework import CheckList, Context, Fail
+from drillkit.check import Checks, Context, Fail
 
-CHECKS = CheckList()
+from ..common import add_style_check
+
+checks = Checks()
 
 
 class RouteError(Exception):
@@ -29,7 +31,7 @@ def _start(ctx: Context) -> tuple[Any, Session]:
     except StopIteration:
         raise Fail(
             "get_db() finished without yielding anything",
-            expected="yield db",
+            expected="the generator yields a session",
             actual="the generator stopped at once",
         ) from None
     return gen, db
@@ -39,22 +41,22 @@ def _require_closed(ctx: Context, db: Session, when: str) -> None:
     if not ctx.recorder.was_closed(db):
         raise Fail(
             f"the session was not closed {when}",
-            expected="db.close() runs (the connection goes back to the pool)",
+            expected="the session is closed (its connection goes back to the pool)",
             actual="the session is still open: under load the pool runs dry",
             help="cleanup that must run whatever the route does belongs in a finally: block "
             "(or a with block)",
         )
 
 
-@CHECKS.add("get_db is a generator function")
+@checks.add("get_db is a generator function")
 def is_generator(ctx: Context) -> None:
-    get_db = ctx.require("get_db", "`get_db`", "def get_db(): ... yield db ...")
+    get_db = ctx.require("get_db", "`get_db`", "define a function named get_db at module level")
     if not callable(get_db):
         raise Fail("`get_db` is not a function", actual=repr(get_db)[:200])
     if inspect.isasyncgenfunction(get_db):
         raise Fail(
             "get_db is an async generator, but the Session it hands out is synchronous",
-            expected="def get_db(): ... yield db  (FastAPI runs sync dependencies in a thread pool)",
+            expected="a plain (sync) generator function: FastAPI runs sync dependencies in a thread pool",
             actual="async def get_db()",
             help="drop `async`: an async def with a blocking Session stalls the event loop; "
             "async code needs AsyncSession and async_sessionmaker instead",
@@ -63,15 +65,15 @@ def is_generator(ctx: Context) -> None:
         wrapped = getattr(get_db, "__wrapped__", None)
         raise Fail(
             "get_db does not yield",
-            expected="a generator: `yield db`, so FastAPI can run cleanup after the route",
+            expected="a generator function, so FastAPI can run cleanup after the route",
             actual="a @contextmanager; FastAPI wants the bare generator"
             if wrapped is not None and inspect.isgeneratorfunction(wrapped)
             else "a plain function that returns",
-            help="`return db` can never close the session afterwards; `yield db` can",
+            help="a function that returns the session can never close it afterwards; one that yields can",
         )
 
 
-@CHECKS.add("each call yields a fresh Session from SessionLocal")
+@checks.add("each call yields a fresh Session from SessionLocal", requires=[is_generator])
 def yields_session(ctx: Context) -> None:
     gen, db = _start(ctx)
     other_gen, other = _start(ctx)
@@ -87,10 +89,15 @@ def yields_session(ctx: Context) -> None:
                 "get_db hands out the same Session every time",
                 expected="a new Session per request",
                 actual="one shared Session (requests would see each other's changes)",
-                help="call SessionLocal() inside get_db",
+                help="make a new session inside get_db, on every call, from the session factory",
             )
         if db.get_bind() is not ctx.engine:
-            raise Fail("the session is not bound to the drill's engine", help="use SessionLocal()")
+            raise Fail(
+                "the session is not bound to the drill's engine",
+                expected="a session from the sandbox's session factory",
+                actual=f"bound to {db.get_bind()!r}"[:200],
+                help="the sandbox's SessionLocal makes sessions bound to the drill's database",
+            )
         db.execute(text("SELECT 1"))
     finally:
         # Our cleanup must not hide the finding above behind the learner's own errors.
@@ -100,7 +107,7 @@ def yields_session(ctx: Context) -> None:
             other_gen.close()
 
 
-@CHECKS.add("the session is closed after the request finishes")
+@checks.add("the session is closed after the request finishes", requires=[is_generator])
 def closed_after_success(ctx: Context) -> None:
     gen, db = _start(ctx)
     db.execute(text("SELECT 1"))
@@ -115,7 +122,9 @@ def closed_after_success(ctx: Context) -> None:
     _require_closed(ctx, db, "after a normal request")
 
 
-@CHECKS.add("the session is closed when the route raises, and the error still propagates")
+@checks.add(
+    "the session is closed when the route raises, and the error still propagates", requires=[is_generator]
+)
 def closed_after_error(ctx: Context) -> None:
     gen, db = _start(ctx)
     db.execute(text("SELECT 1"))
@@ -133,3 +142,6 @@ def closed_after_error(ctx: Context) -> None:
     else:
         raise Fail("get_db yielded again after the route raised", expected="no second yield")
     _require_closed(ctx, db, "when the route raised")
+
+
+add_style_check(checks)

@@ -1,0 +1,89 @@
+"""Drill 1 · model: a `Document` mapped in 2.0 style, judged by the table Postgres made."""
+
+from __future__ import annotations
+
+from drillkit.check import Checks, Context, DatabaseView, Fail
+from drillkit.check.models import mapped_class, new_instance
+from drillkit.check.schema import (
+    create_tables,
+    require_column,
+    require_not_null,
+    require_table,
+    require_table_name,
+)
+
+from ..common import add_style_check
+
+checks = Checks()
+
+
+@checks.add("Document is a mapped class for the table `documents`")
+def mapped(ctx: Context) -> None:
+    document_cls = mapped_class(ctx, "Document", configure=False)
+    require_table_name(document_cls, "documents")
+    create_tables(ctx, document_cls)  # the drill's contract: the checker builds your tables
+
+
+@checks.database("id is an integer primary key that Postgres numbers", requires=[mapped])
+def primary_key(db: DatabaseView) -> None:
+    columns = require_table(db, "documents")
+    pk = db.primary_key("documents")
+    if pk != ["id"]:
+        raise Fail(
+            "the primary key is not the `id` column",
+            expected="primary key (id)",
+            actual=f"primary key ({', '.join(pk)})" if pk else "no primary key",
+            help="one of mapped_column()'s options makes a column the primary key",
+        )
+    column = columns["id"]
+    if column.type not in ("integer", "bigint", "smallint"):
+        raise Fail("`id` is not an integer", expected="integer", actual=column.type)
+    if not column.numbered:
+        raise Fail(
+            "`id` has no automatic numbering, so every insert would need an id by hand",
+            expected="an IDENTITY or SERIAL column (what an integer primary key gets by default)",
+            actual=f"{column.type} with no default",
+            help="an integer primary key is numbered by Postgres unless you switch that off: "
+            "look for an autoincrement option",
+        )
+
+
+@checks.database("title is text of at most 200 characters, required", requires=[mapped])
+def title(db: DatabaseView) -> None:
+    column = require_column(require_table(db, "documents"), "documents", "title")
+    if not column.type.startswith("character varying") or column.length != 200:
+        raise Fail(
+            "`title` does not have the 200-character limit",
+            expected="character varying(200)",
+            actual=column.type,
+            help="the length limit comes from the column type you give mapped_column()",
+        )
+    require_not_null(column, "documents")
+
+
+@checks.database("body is a required text column", requires=[mapped])
+def body(db: DatabaseView) -> None:
+    column = require_column(require_table(db, "documents"), "documents", "body")
+    if not column.type.startswith(("character varying", "text")):
+        raise Fail("`body` is not a text column", expected="varchar or text", actual=column.type)
+    require_not_null(column, "documents")
+
+
+@checks.add("a Document saves and gets its id from Postgres", requires=[mapped])
+def round_trip(ctx: Context) -> None:
+    document_cls = ctx.namespace["Document"]
+    with ctx.new_session() as session:
+        doc = new_instance(document_cls, title="Round trip", body="Saved by the checker.")
+        session.add(doc)
+        session.commit()
+        new_id = doc.id
+    found = ctx.rows("SELECT title FROM documents WHERE id = :i", i=new_id)
+    if not isinstance(new_id, int) or [r[0] for r in found] != ["Round trip"]:
+        raise Fail(
+            "a saved Document did not come back from another connection",
+            expected="a row with a database-assigned id",
+            actual=f"id {new_id!r}, rows {found!r}",
+        )
+
+
+add_style_check(checks)
