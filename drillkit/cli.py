@@ -9,6 +9,7 @@ from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from drillkit import clock, fastpath, jsonout, render
 from drillkit.attempts import workspace_file
@@ -382,3 +383,131 @@ def db_stop() -> None:
 
     stopped = control.stop(resolve_paths())
     out.print("embedded server stopped" if stopped else "embedded server was not running")
+
+
+pack_app = typer.Typer(
+    help="The drill packs you can practise, and which one is active.", no_args_is_help=True
+)
+app.add_typer(pack_app, name="pack")
+
+
+@pack_app.command("list")
+def pack_list() -> None:
+    """Every pack drillkit sees: built in, added, or installed with pip."""
+    from drillkit.commands.packs import list_packs
+
+    render.packs(out, list_packs(resolve_paths()))
+
+
+@pack_app.command("add")
+def pack_add(
+    location: Annotated[str, typer.Argument(help="A pack folder, or a git URL (file://, https://, ...).")],
+) -> None:
+    """Add a pack from a folder (used in place) or a git URL (cloned into drillkit's data dir)."""
+    from drillkit.commands.packs import add_pack
+
+    added = add_pack(resolve_paths(), location)
+    pack = added.pack
+    verb = "Updated" if added.replaced else "Added"
+    out.print(
+        f"{verb} pack [bold]{pack.id}[/] · {pack.title} · v{pack.version} ({len(pack.drills)} drills)"
+        + (" — cloned" if added.cloned else "")
+    )
+    out.print(
+        f"Practise it: [bold]drill pack use {pack.id}[/], or one drill: [bold]drill start {pack.id}:1[/]"
+    )
+
+
+@pack_app.command("remove")
+def pack_remove(
+    pack_id: Annotated[str, typer.Argument(help="The pack's id (see `drill pack list`).")],
+) -> None:
+    """Forget an added pack; your progress in it is kept for when you add it again."""
+    from drillkit.commands.packs import remove_pack
+
+    removed = remove_pack(resolve_paths(), pack_id)
+    out.print(f"Removed pack [bold]{removed.id}[/] ({escape(removed.source)}); your progress in it is kept.")
+
+
+@pack_app.command("use")
+def pack_use(pack_id: Annotated[str, typer.Argument(help="The pack's id (see `drill pack list`).")]) -> None:
+    """Make a pack the active one: `drill list`, `drill check N` and the rest then mean its drills."""
+    from drillkit.commands.packs import use_pack
+
+    pack = use_pack(resolve_paths(), pack_id)
+    out.print(
+        f"Active pack: [bold]{pack.id}[/] · {pack.title} ({len(pack.drills)} drills). See [bold]drill list[/]"
+    )
+
+
+@app.command("new")
+def new(
+    path: Annotated[
+        Path | None, typer.Argument(help="Folder for a new pack (with --drill: the pack to add to).")
+    ] = None,
+    drill_slug: Annotated[
+        str | None, typer.Option("--drill", help="Add a drill with this slug to an existing pack.")
+    ] = None,
+    pack_path: Annotated[
+        Path | None, typer.Option("--pack", help="The pack to add --drill to (default: .).")
+    ] = None,
+) -> None:
+    """Scaffold a pack with one working example drill, or (--drill SLUG) one more drill in a pack."""
+    from drillkit.pack.scaffold import new_drill, new_pack
+
+    if drill_slug is not None:
+        root = (pack_path or path or Path(".")).absolute()
+        files = new_drill(root, drill_slug)
+        render.written(
+            out, files, root, f"Now edit them, then: [bold]drill validate {render.shown_path(root)}[/]"
+        )
+        return
+    if path is None:
+        raise ConfigError(
+            "name the folder for the new pack: drill new PATH (or add a drill: drill new --drill SLUG)"
+        )
+    files = new_pack(path)
+    render.written(
+        out,
+        files,
+        path,
+        f"A pack with one example drill whose solution passes and starter fails. Check it: "
+        f"[bold]drill validate {render.shown_path(path)}[/]; add a drill: "
+        f"[bold]drill new --drill SLUG --pack {render.shown_path(path)}[/]",
+    )
+
+
+@app.command("validate")
+def validate_command(
+    target: Annotated[
+        str | None, typer.Argument(help="A pack folder or a pack id (default: ., else the active pack).")
+    ] = None,
+    as_json: JsonOpt = False,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+    drill: Annotated[
+        str | None, typer.Option("--drill", help="Only this drill's files (number or slug).")
+    ] = None,
+    format_only: Annotated[
+        bool, typer.Option("--format-only", help="Only the YAML and file checks, no Postgres runs.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Checks run at once (default: cores).", min=1, max=32)
+    ] = None,
+) -> None:
+    """Check a pack like an author must: schema (file:line), files, and every solution, starter and
+    known answer run against Postgres. Exit 0 clean, 1 findings, 2 usage error."""
+    from drillkit.commands.validate import validate_pack
+
+    result = validate_pack(resolve_paths(), target, only=drill, behaviour=not format_only, workers=workers)
+    if junit is not None:
+        from drillkit.pack.validate import junit as junit_xml
+
+        try:
+            junit.write_text(junit_xml(result), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {junit}: {exc.strerror or exc}") from None
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        render.validation(out, result)
+    raise typer.Exit(ExitCode.OK if result.clean else ExitCode.CHECK_FAILED)

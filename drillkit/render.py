@@ -76,7 +76,16 @@ def day(when: datetime) -> str:
     return f"{when:%a %d %b}"
 
 
+def pack_line(result: Listing) -> Text:
+    pack = result.pack
+    line = Text.assemble(("Pack ", "dim"), (pack.id, "bold"), f" · {pack.title} · v{pack.version}")
+    if result.other_packs:
+        line.append(f"   (also: {', '.join(result.other_packs)} — drill pack list)", style="dim")
+    return line
+
+
 def listing(console: Console, result: Listing) -> None:
+    console.print(pack_line(result))
     table = Table(box=None, pad_edge=False, show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("section")
@@ -545,3 +554,58 @@ def watch_event(console: Console, event: object) -> None:
         console.print(f"[yellow]{escape(event.message)}[/] — waiting for the file to come back")
     elif isinstance(event, AllDone):
         console.print("[bold green]Every drill passed.[/] Nothing left to watch.")
+
+
+def packs(console: Console, rows: list) -> None:
+    """`drill pack list`: one row a pack, the active one marked."""
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for name in ("", "id", "title", "version", "source", "drills", "passed"):
+        table.add_column(name)
+    for row in rows:
+        pack = row.pack
+        table.add_row(
+            Text("*", style="bold green") if row.active else "",
+            Text(row.id, style="bold" if row.active else ""),
+            escape(pack.title) if pack else Text(row.problem or "cannot be loaded", style="red"),
+            pack.version if pack else "",
+            escape(row.origin if row.kind != "built-in" else "built-in"),
+            str(len(pack.drills)) if pack else "",
+            f"{row.passed}/{len(pack.drills)}" if pack else "",
+        )
+    console.print(table)
+    console.print(
+        "\n[dim]* active. Switch: drill pack use ID · one drill of another pack: drill check ID:SLUG[/]"
+    )
+
+
+def validation(console: Console, result: object) -> None:
+    """`drill validate`: findings with file:line, then one line per failed case, then a summary."""
+    from drillkit.pack.validate import Validation
+
+    assert isinstance(result, Validation)
+    for finding in result.findings:
+        console.print(Text.assemble(("✗ ", "red"), str(finding)))
+    bad = [r for r in result.results if not r.ok]
+    for r in bad:
+        case = r.case
+        label = f"{case.drill.slug}: {case.kind}" + (f" {case.file.name}" if case.kind == "answer" else "")
+        console.print(Text.assemble(("✗ ", "red"), (label, "bold"), f" — {r.detail}"))
+    name = result.pack.id if result.pack else str(result.root)
+    runs = len(result.results)
+    if result.clean:
+        drills = len(result.pack.drills) if result.pack else 0
+        console.print(
+            f"[bold green]✓ pack {escape(name)} is valid[/]: {drills} drill{'s' if drills != 1 else ''}, "
+            f"{runs} file{'s' if runs != 1 else ''} checked against Postgres, every one as labelled."
+        )
+    else:
+        problems = len(result.findings) + len(bad)
+        console.print(
+            f"[bold red]✗ pack {escape(name)}: {problems} problem{'s' if problems != 1 else ''}[/] ({runs} files run)"
+        )
+
+
+def written(console: Console, files: list[Path], root: Path, then: str) -> None:
+    for f in files:
+        console.print(f"  [green]+[/] {escape(shown_path(f))}")
+    console.print(then)

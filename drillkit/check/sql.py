@@ -23,9 +23,10 @@ def has_order_by(statement: Statement, column: str | None = None, descending: bo
 
 
 def filtered_on(statements: Sequence[Statement], table: str, column: str) -> bool:
-    """Some SELECT from `table` has a WHERE mentioning `column` (a query, a lazy load, a selectin)."""
+    """Some SELECT from `table` has a WHERE and mentions `column` (in the WHERE, or in a JOIN
+    that the WHERE narrows): a query, a lazy load or a selectin load."""
     return any(
-        "WHERE" in s.sql.upper() and re.search(rf"\b{re.escape(column)}\b", s.sql.split("WHERE", 1)[-1])
+        "WHERE" in s.sql.upper() and re.search(rf"\b{re.escape(column)}\b", s.sql)
         for s in selects_from(statements, table)
     )
 

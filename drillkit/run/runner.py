@@ -161,6 +161,11 @@ def _failed_first(
 def _signals_as_interrupts() -> Iterator[None]:
     """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema."""
 
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # `drill validate` checks from worker threads; its main thread handles signals
+        return
     fired = False
 
     def handler(signum: int, frame: object) -> None:

@@ -107,7 +107,7 @@ def yields_session(ctx: Context) -> None:
             other_gen.close()
 
 
-@checks.add("the session is closed after the request finishes", requires=[is_generator])
+@checks.add("the session is closed after the request finishes", requires=[yields_session])
 def closed_after_success(ctx: Context) -> None:
     gen, db = _start(ctx)
     db.execute(text("SELECT 1"))
@@ -123,7 +123,7 @@ def closed_after_success(ctx: Context) -> None:
 
 
 @checks.add(
-    "the session is closed when the route raises, and the error still propagates", requires=[is_generator]
+    "the session is closed when the route raises, and the error still propagates", requires=[yields_session]
 )
 def closed_after_error(ctx: Context) -> None:
     gen, db = _start(ctx)

@@ -75,7 +75,15 @@ def round_trip(ctx: Context) -> None:
     with ctx.new_session() as session:
         doc = new_instance(document_cls, title="Round trip", body="Saved by the checker.")
         session.add(doc)
-        session.commit()
+        try:
+            session.commit()
+        except Exception as exc:  # the model's column types refuse a title and a body of text
+            raise Fail(
+                "saving a Document with a text title and body failed",
+                expected="the row is saved and gets an id",
+                actual=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"[:300],
+                help="title and body hold text: check the types you gave their columns",
+            ) from None
         new_id = doc.id
     found = ctx.rows("SELECT title FROM documents WHERE id = :i", i=new_id)
     if not isinstance(new_id, int) or [r[0] for r in found] != ["Round trip"]:

@@ -21,6 +21,28 @@ def _differences(db: DatabaseView, expected: tuple[tuple, ...]) -> list[str]:
     return found
 
 
+@checks.add("the UPDATE came from the session's dirty tracking, not hand-written SQL")
+def dirty_tracking(ctx: Context) -> None:
+    hand = written_by_hand(ctx.recorder.statements, "UPDATE")
+    bulk = [e for e in ctx.recorder.orm_executes if e.is_update]
+    if hand or bulk:
+        raise Fail(
+            "you wrote the UPDATE yourself",
+            expected="the session writes the UPDATE: you only change the loaded object",
+            actual="an update() construct or a text() UPDATE was executed",
+            help="this drill is about dirty tracking: the session notices changed attributes on "
+            "objects it loaded, and sends the UPDATE for you when it flushes",
+            sql=show_sql(hand),
+        )
+    if not any(s.verb == "UPDATE" and s.in_flush for s in ctx.recorder.statements):
+        raise Fail(
+            "no UPDATE was flushed by the session",
+            expected="one UPDATE of documents, sent by the session when it flushed",
+            actual="no UPDATE statement",
+            help="change the attribute on an object the session loaded, then end the transaction",
+        )
+
+
 @checks.database('document 5 is titled "Final" (seen by drillkit\'s own connection)')
 def renamed(db: DatabaseView) -> None:
     rows = db.rows("SELECT title FROM documents WHERE id = 5")
@@ -53,28 +75,6 @@ def others_untouched(db: DatabaseView) -> None:
             expected="only document 5 differs from the seed data",
             actual="; ".join(changed)[:500],
             help="an update without a WHERE, or an extra add(), touches more than you meant",
-        )
-
-
-@checks.add("the UPDATE came from the session's dirty tracking, not hand-written SQL")
-def dirty_tracking(ctx: Context) -> None:
-    hand = written_by_hand(ctx.recorder.statements, "UPDATE")
-    bulk = [e for e in ctx.recorder.orm_executes if e.is_update]
-    if hand or bulk:
-        raise Fail(
-            "you wrote the UPDATE yourself",
-            expected="the session writes the UPDATE: you only change the loaded object",
-            actual="an update() construct or a text() UPDATE was executed",
-            help="this drill is about dirty tracking: the session notices changed attributes on "
-            "objects it loaded, and sends the UPDATE for you when it flushes",
-            sql=show_sql(hand),
-        )
-    if not any(s.verb == "UPDATE" and s.in_flush for s in ctx.recorder.statements):
-        raise Fail(
-            "no UPDATE was flushed by the session",
-            expected="one UPDATE of documents, sent by the session when it flushed",
-            actual="no UPDATE statement",
-            help="change the attribute on an object the session loaded, then end the transaction",
         )
 
 

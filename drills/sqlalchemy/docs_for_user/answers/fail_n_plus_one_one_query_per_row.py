@@ -1,6 +1,6 @@
 # expect: fail
 # check: no N+1
-# message: selectinload
+# message: N+1 problem
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

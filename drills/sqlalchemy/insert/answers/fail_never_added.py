@@ -1,6 +1,6 @@
 # expect: fail
-# check: committed
-# message: session.add(doc)
+# check: INSERT
+# message: no INSERT
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

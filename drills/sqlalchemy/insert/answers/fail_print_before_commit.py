@@ -1,6 +1,6 @@
 # expect: fail
 # check: printed output
-# message: before the INSERT is flushed the id is None
+# message: attribute is None
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

@@ -1,6 +1,6 @@
 # expect: fail
-# check: 2.0 style
-# message: not a mapped SQLAlchemy model
+# check: mapped class
+# message: not a mapped
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 

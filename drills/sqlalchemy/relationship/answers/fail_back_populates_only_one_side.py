@@ -1,5 +1,5 @@
 # expect: fail
-# check: back_populates
+# check: linked to each other
 # message: not linked to each other
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship

@@ -1,6 +1,6 @@
 # expect: fail
-# check: back_populates
-# message: back_populates
+# check: linked to each other
+# message: cannot set up the relationships
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

@@ -1,6 +1,6 @@
 # expect: fail
-# check: back_populates
-# message: a list
+# check: linked to each other
+# message: one-to-many side
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

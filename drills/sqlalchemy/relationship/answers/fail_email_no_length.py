@@ -1,6 +1,6 @@
 # expect: fail
 # check: email
-# message: VARCHAR(255)
+# message: 255-character limit
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

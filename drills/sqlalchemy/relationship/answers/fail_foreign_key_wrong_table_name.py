@@ -1,6 +1,6 @@
 # expect: fail
-# check: foreign key
-# message: user.id
+# check: mapped classes
+# message: could not find table
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

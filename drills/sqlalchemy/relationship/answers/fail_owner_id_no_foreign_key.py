@@ -1,6 +1,6 @@
 # expect: fail
 # check: foreign key
-# message: no foreign keys
+# message: plain integer
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

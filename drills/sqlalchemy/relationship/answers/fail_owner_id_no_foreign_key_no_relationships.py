@@ -1,6 +1,6 @@
 # expect: fail
 # check: foreign key
-# message: owner_id points at users.id
+# message: plain integer
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

@@ -1,6 +1,6 @@
 # expect: fail
-# check: back_populates
-# message: Document.owner
+# check: linked to each other
+# message: is not a relationship()
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 

@@ -1,6 +1,6 @@
 # expect: fail
 # check: exactly user 1
-# message: filter in SQL
+# message: Python threw most away
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

@@ -1,6 +1,6 @@
 # expect: fail
 # check: list of Document objects
-# message: .all()
+# message: has not been read yet
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

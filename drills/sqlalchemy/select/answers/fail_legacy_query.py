@@ -1,5 +1,5 @@
 # expect: fail
-# check: legacy session.query()
+# check: 2.0 style
 # message: session.query()
 from datetime import datetime
 

@@ -1,6 +1,6 @@
 # expect: fail
 # check: exactly user 1
-# message: .where(Document.owner_id == 1)
+# message: who owns a document
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

@@ -1,6 +1,6 @@
 # expect: fail
-# check: document 5
-# message: no UPDATE was sent
+# check: dirty tracking
+# message: no UPDATE was flushed
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

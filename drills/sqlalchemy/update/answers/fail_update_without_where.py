@@ -1,5 +1,5 @@
 # expect: fail
-# check: no other document changed
+# check: dirty tracking
 # message: other rows were changed
 from datetime import datetime
 
