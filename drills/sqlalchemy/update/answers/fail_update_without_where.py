@@ -1,6 +1,6 @@
 # expect: fail
 # check: dirty tracking
-# message: other rows were changed
+# message: wrote the UPDATE yourself
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
