@@ -168,33 +168,27 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 2, "drills": drills, "cards": {}, "selfcheck": {}}
 
 
-# Schema 2 knew one pack, keyed its drills by number, and had no pack ids.
-V2_PACK = "sqlalchemy"
-V2_SLUGS = {
-    1: "model",
-    2: "relationship",
-    3: "select",
-    4: "insert",
-    5: "get_db",
-    6: "update",
-    7: "docs_for_user",
-}
-
-
 def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     """Version 3 keys everything by pack id and drill slug, so renumbering a drill keeps its
-    progress and several packs can share the file."""
+    progress and several packs can share the file. Schema 2 knew one pack and keyed its
+    drills by number: that pack says which slugs its numbers were (`progress_v2` in pack.yaml)."""
+    from drillkit.pack.catalog import progress_v2_numbering
+
+    known = progress_v2_numbering()
+    if known is None:
+        raise ValueError("a schema 2 progress file, but no installed pack knows its drill numbers")
+    pack_id, slugs = known
     drills = {}
     for key, entry in _object(data.get("drills"), "drills").items():
         entry = dict(_object(entry, f"entry for drill {key}"))
         used = entry.get("hints_used", 0)
         entry["hints_shown"] = list(range(used)) if isinstance(used, int) and 0 <= used < 100 else []
         try:
-            drills[V2_SLUGS[int(key)]] = entry
+            drills[slugs[int(key)]] = entry
         except (KeyError, ValueError):
             continue  # a drill that never existed: nothing to carry over
     pack = {"drills": drills, "cards": data.get("cards", {}), "selfcheck": data.get("selfcheck", {})}
-    return {"version": 3, "packs": {V2_PACK: pack}}
+    return {"version": 3, "packs": {pack_id: pack}}
 
 
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}

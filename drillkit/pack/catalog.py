@@ -131,3 +131,16 @@ def resolve_drill(paths: Paths, ref: str, env: Mapping[str, str] = os.environ) -
         pack_id, _, rest = text.partition(":")
         return open_pack(paths, pack_id.strip()).get(rest)
     return active_pack(paths, env).get(text)
+
+
+def progress_v2_numbering() -> tuple[str, dict[int, str]] | None:
+    """The built-in pack that progress schema 2 knew (the one declaring `progress_v2`), and its
+    drill numbers then: what migrating an old progress file needs."""
+    for source in builtin_sources():
+        try:
+            pack = load_source(source, None)
+        except ConfigError:
+            continue
+        if pack.progress_v2:
+            return pack.id, dict(pack.progress_v2)
+    return None

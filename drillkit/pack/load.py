@@ -126,6 +126,7 @@ def _build(root: Path, source: str, data: dict[str, Any]) -> Pack:
         source=source,
         drills=tuple(drills),
         deck=_deck(data.get("cards"), data.get("selfcheck"), root),
+        progress_v2=tuple(sorted((int(k), str(v)) for k, v in (meta.get("progress_v2") or {}).items())),
     )
 
 

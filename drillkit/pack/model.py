@@ -114,6 +114,7 @@ class Pack:
     source: str  # where it came from: "built-in", a path, a git URL, "entry point NAME"
     drills: tuple[Drill, ...]
     deck: Deck
+    progress_v2: tuple[tuple[int, str], ...] = ()  # drill numbers of progress schema 2, if this pack had them
 
     def get(self, ref: str | int) -> Drill:
         """Look a drill up by number ("3", "03") or slug ("select")."""

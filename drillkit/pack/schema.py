@@ -84,6 +84,9 @@ PACK = Record(
                 frozenset({"slug"}),
             )
         ),
+        # Only for the pack that shipped with drillkit 0.1: its drill numbers then, so progress
+        # files of schema 2 (keyed by number) migrate to slugs.
+        "progress_v2": Map(Int(), Str(SLUG, "a drill slug")),
         "equivalent": Map(Str(SLUG, "a drill slug"), Map(TEXT, TEXT)),
         "mutation_threshold": OneOf((Int(), Str(re.compile(r"^\d+(\.\d+)?%?$"), "a percentage"))),
     },

@@ -2,7 +2,7 @@ from collections.abc import Generator
 
 from sqlalchemy.orm import Session
 
-from drillkit.sandbox import SessionLocal
+from drillkit.sandbox import SessionLocal  # a sessionmaker bound to the drill database
 
 
 # --- your answer below ---------------------------------------------------------------
