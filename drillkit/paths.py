@@ -33,8 +33,9 @@ class Paths:
 
     @property
     def packs_file(self) -> Path:
-        """Which packs were added and which one is active."""
-        return self.home / "packs.json"
+        """Which packs were added and which one is active: the learner's choices, kept beside
+        their progress (so DRILL_PROGRESS moves both)."""
+        return self.progress_file.with_name("packs.json")
 
     @property
     def pack_clones(self) -> Path:

@@ -269,7 +269,7 @@ def new_drill(pack: Path, slug: str) -> list[Path]:
             f"{slug}/checks.py": DRILL_CHECKS.format(title=title),
             f"{slug}/answers/fail_nothing_committed.py": "# expect: fail\n# check: notes\n# message: no `notes` table\n"
             + DRILL_STARTER
-            + "print('not yet')\n",
+            + 'with engine.connect() as conn:\n    conn.execute(text("SELECT 1"))\n',
         },
     )
     solution = solutions / f"{slug}.py"

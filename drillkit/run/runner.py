@@ -187,4 +187,12 @@ def _is_untouched(path: Path, drill: Drill) -> bool:
         mine = path.read_text(encoding="utf-8").replace("\r\n", "\n")
     except (OSError, UnicodeDecodeError):
         return False
-    return mine == starter_text(drill)
+    # The starter as `drill start` writes it, or the pack's own starter.py (e.g. `drill validate`).
+    return mine in (starter_text(drill), _read_text(drill.starter_path))
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except (OSError, UnicodeDecodeError):
+        return None
