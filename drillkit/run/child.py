@@ -20,12 +20,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from contextlib import suppress
 from pathlib import Path
 
 from drillkit.run.env import child_env
 
 _prestarted: Checker | None = None
+_take_lock = threading.Lock()
 
 
 class Checker:
@@ -114,7 +116,8 @@ def prestart() -> None:
 def take() -> Checker:
     """The prestarted child if there is one, else a fresh one."""
     global _prestarted
-    checker, _prestarted = _prestarted, None
+    with _take_lock:  # checks may run in a pool of threads: one child per check
+        checker, _prestarted = _prestarted, None
     return checker if checker is not None else Checker()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,7 +160,15 @@ def _failed_first(
 
 @contextmanager
 def _signals_as_interrupts() -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema."""
+    """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema.
+
+    Only the main thread can install handlers, and only it receives signals. A check run on a
+    worker thread (mutants are checked in a pool) leaves them to the main thread, which stops
+    handing out work and waits for the running checks to end and drop their schemas.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
     import threading
 
