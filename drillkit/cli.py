@@ -493,11 +493,29 @@ def validate_command(
     workers: Annotated[
         int | None, typer.Option(help="Checks run at once (default: cores).", min=1, max=32)
     ] = None,
+    mutants: Annotated[
+        bool,
+        typer.Option(
+            "--mutants", help="Score the checks: run small wrong edits of each solution through them."
+        ),
+    ] = False,
 ) -> None:
     """Check a pack like an author must: schema (file:line), files, and every solution, starter and
     known answer run against Postgres. Exit 0 clean, 1 findings, 2 usage error."""
-    from drillkit.commands.validate import validate_pack
+    from drillkit.commands.validate import mutation_report, validate_pack
 
+    if mutants:
+        pack, report = mutation_report(resolve_paths(), target, only=drill, workers=workers)
+        if as_json:
+            print(
+                json.dumps(
+                    {"pack": pack.id, "threshold": pack.mutation_threshold, **report.to_json()}, indent=2
+                )
+            )
+        else:
+            render.mutation_report(out, pack, report)
+        passed = report.score is None or report.score >= pack.mutation_threshold
+        raise typer.Exit(ExitCode.OK if passed else ExitCode.CHECK_FAILED)
     result = validate_pack(resolve_paths(), target, only=drill, behaviour=not format_only, workers=workers)
     if junit is not None:
         from drillkit.pack.validate import junit as junit_xml

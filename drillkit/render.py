@@ -609,3 +609,39 @@ def written(console: Console, files: list[Path], root: Path, then: str) -> None:
     for f in files:
         console.print(f"  [green]+[/] {escape(shown_path(f))}")
     console.print(then)
+
+
+def mutation_report(console: Console, pack: object, report: object) -> None:
+    """`drill validate --mutants`: a score per drill, each survivor with its diff, the total."""
+
+    def pct(score: float | None) -> str:
+        return "n/a" if score is None else f"{score:.0%}"
+
+    for drill in report.drills:  # type: ignore[attr-defined]
+        marked = f", {drill.equivalent} marked equivalent" if drill.equivalent else ""
+        style = "green" if not drill.survivors else "red"
+        console.print(
+            f"[{style}]{pct(drill.score):>5}[/] {escape(drill.drill)}: {drill.killed} of "
+            f"{drill.mutants - drill.equivalent} wrong answers caught{marked}"
+        )
+        for r in drill.survivors:
+            console.print(
+                f"      [red]survived[/] {escape(r.mutant.id)} (line {r.mutant.line}): {escape(r.mutant.description)}"
+            )
+            console.print(Padding(_syntax(r.mutant.diff.rstrip(), "diff", wrap=False), (0, 0, 0, 8)))
+        for r in drill.equivalent_killed:
+            console.print(
+                f"      [yellow]marked equivalent, but a check rejects it:[/] {escape(r.mutant.id)}"
+            )
+        for mutant_id in drill.unknown_equivalent:
+            console.print(
+                f"      [yellow]marked equivalent, but no mutant has this id:[/] {escape(mutant_id)}"
+            )
+    threshold = pack.mutation_threshold  # type: ignore[attr-defined]
+    total = report.score  # type: ignore[attr-defined]
+    ok = total is None or total >= threshold
+    console.print(
+        f"\n[bold {'green' if ok else 'red'}]mutation score {pct(total)}[/] for pack {escape(pack.id)} "  # type: ignore[attr-defined]
+        f"({report.killed} of {report.mutants - report.equivalent} caught, "  # type: ignore[attr-defined]
+        f"{report.equivalent} marked equivalent; threshold {threshold:.0%})"  # type: ignore[attr-defined]
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from drillkit.errors import ConfigError
+from drillkit.pack.model import Drill, Pack
+from drillkit.pack.mutation_score import MutantResult, MutationReport, Outcome
 from drillkit.pack.validate import Case, CaseResult, Validation, validate
 from drillkit.paths import Paths
 from drillkit.results import CheckReport
@@ -59,3 +62,55 @@ def validate_pack(
         return validate(
             root, check, only=only, workers=workers or max(2, os.cpu_count() or 2), progress=progress
         )
+
+
+def mutation_report(
+    paths: Paths,
+    target: str | None,
+    *,
+    only: str | None = None,
+    timeout: float = 10.0,
+    workers: int | None = None,
+    on_result: Callable[[MutantResult], None] = lambda r: None,
+) -> tuple[Pack, MutationReport]:
+    """Derive wrong answers from each reference solution and run the drill's checks on every one."""
+    import tempfile
+
+    from drillkit.db import control, idle
+    from drillkit.pack.load import load_pack
+    from drillkit.pack.mutation_score import mutate_and_score, outcome_of
+    from drillkit.run.runner import check_file
+
+    pack = load_pack(pack_root(paths, target))
+    drills = [d for d in pack.drills if only is None or only in (d.slug, str(d.number))]
+    if not drills:
+        raise ConfigError(pack.unknown(only or ""))
+    scores = []
+    with idle.in_use(paths.locks), tempfile.TemporaryDirectory(prefix="drillkit-mutants-") as tmp:
+        db = control.resolve(paths)
+        for drill in drills:
+
+            def run(source: str, drill: Drill = drill) -> Outcome:
+                # Named after the mutant's text: unique per mutant, and threads never share a file.
+                digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+                path = Path(tmp) / f"{drill.slug}_{digest}.py"
+                path.write_text(source, encoding="utf-8")
+                try:
+                    return outcome_of(check_file(drill, path, db, timeout=timeout))
+                finally:
+                    path.unlink(missing_ok=True)
+
+            marks = {m: why for slug, m, why in pack.equivalent if slug == drill.slug}
+            solution = drill.solution_path.read_text(encoding="utf-8")
+            scores.append(
+                mutate_and_score(
+                    solution,
+                    run,
+                    marks,
+                    workers or max(2, os.cpu_count() or 2),
+                    drill=drill.slug,
+                    filename=drill.solution_path.name,
+                    on_result=on_result,
+                )
+            )
+    return pack, MutationReport(tuple(scores))

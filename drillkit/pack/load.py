@@ -127,7 +127,19 @@ def _build(root: Path, source: str, data: dict[str, Any]) -> Pack:
         drills=tuple(drills),
         deck=_deck(data.get("cards"), data.get("selfcheck"), root),
         progress_v2=tuple(sorted((int(k), str(v)) for k, v in (meta.get("progress_v2") or {}).items())),
+        equivalent=tuple(
+            (str(slug), str(mutant), str(why))
+            for slug, marks in (meta.get("equivalent") or {}).items()
+            for mutant, why in (marks or {}).items()
+        ),
+        mutation_threshold=_percentage(meta.get("mutation_threshold", 90)),
     )
+
+
+def _percentage(value: Any) -> float:
+    """`90`, `"90%"` or `0.9` as a fraction."""
+    number = float(str(value).rstrip("%"))
+    return number / 100 if number > 1 else number
 
 
 def _fixture(root: Path, name: str, spec: Any) -> Fixture:

@@ -115,6 +115,8 @@ class Pack:
     drills: tuple[Drill, ...]
     deck: Deck
     progress_v2: tuple[tuple[int, str], ...] = ()  # drill numbers of progress schema 2, if this pack had them
+    equivalent: tuple[tuple[str, str, str], ...] = ()  # (slug, mutant id, why it is still correct)
+    mutation_threshold: float = 0.9  # `drill validate --mutants` fails below this score
 
     def get(self, ref: str | int) -> Drill:
         """Look a drill up by number ("3", "03") or slug ("select")."""

@@ -169,12 +169,6 @@ def _signals_as_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # `drill validate` checks from worker threads; its main thread handles signals
-        return
     fired = False
 
     def handler(signum: int, frame: object) -> None:

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from drillkit.check import Checks, Context, Fail, show_sql
+from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
+from drillkit.check.schema import require_column, require_not_null, require_table
 from drillkit.check.models import legacy_constructs
 from drillkit.check.recorder import Statement
 from drillkit.check.sql import selects_from
@@ -143,3 +144,25 @@ def python_filter_failure(statements: Sequence[Statement]) -> Fail:
         "that user's rows travel",
         sql=show_sql(selects_from(statements, "documents")),
     )
+
+
+# --- the documents table as drills 1 and 2 define it ------------------------------------------
+
+
+def title_column(db: DatabaseView) -> None:
+    column = require_column(require_table(db, "documents"), "documents", "title")
+    if not column.type.startswith("character varying") or column.length != 200:
+        raise Fail(
+            "`title` does not have the 200-character limit",
+            expected="character varying(200)",
+            actual=column.type,
+            help="the length limit comes from the column type you give mapped_column()",
+        )
+    require_not_null(column, "documents")
+
+
+def body_column(db: DatabaseView) -> None:
+    column = require_column(require_table(db, "documents"), "documents", "body")
+    if not column.type.startswith(("character varying", "text")):
+        raise Fail("`body` is not a text column", expected="varchar or text", actual=column.type)
+    require_not_null(column, "documents")

@@ -12,7 +12,7 @@ from drillkit.check.schema import (
     require_table_name,
 )
 
-from ..common import add_style_check
+from ..common import add_style_check, body_column, title_column
 
 checks = Checks()
 
@@ -50,23 +50,12 @@ def primary_key(db: DatabaseView) -> None:
 
 @checks.database("title is text of at most 200 characters, required", requires=[mapped])
 def title(db: DatabaseView) -> None:
-    column = require_column(require_table(db, "documents"), "documents", "title")
-    if not column.type.startswith("character varying") or column.length != 200:
-        raise Fail(
-            "`title` does not have the 200-character limit",
-            expected="character varying(200)",
-            actual=column.type,
-            help="the length limit comes from the column type you give mapped_column()",
-        )
-    require_not_null(column, "documents")
+    title_column(db)
 
 
 @checks.database("body is a required text column", requires=[mapped])
 def body(db: DatabaseView) -> None:
-    column = require_column(require_table(db, "documents"), "documents", "body")
-    if not column.type.startswith(("character varying", "text")):
-        raise Fail("`body` is not a text column", expected="varchar or text", actual=column.type)
-    require_not_null(column, "documents")
+    body_column(db)
 
 
 @checks.add("a Document saves and gets its id from Postgres", requires=[mapped])

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from drillkit.check import Checks, Context, DatabaseView, Fail
 from drillkit.check.models import configured, mapped_class, new_instance
-from drillkit.check.schema import create_tables, require_column, require_table, require_table_name
+from drillkit.check.schema import (
+    create_tables,
+    require_column,
+    require_not_null,
+    require_table,
+    require_table_name,
+)
 
-from ..common import add_style_check
+from ..common import add_style_check, body_column, title_column
 
 checks = Checks()
 
@@ -23,7 +29,7 @@ def mapped(ctx: Context) -> None:
         create_tables(ctx, document_cls)
 
 
-@checks.database("documents.owner_id is a foreign key to users.id, in Postgres", requires=[mapped])
+@checks.database("documents.owner_id is a required foreign key to users.id, in Postgres", requires=[mapped])
 def foreign_key(db: DatabaseView) -> None:
     columns = require_table(db, "documents")
     require_table(db, "users")
@@ -33,6 +39,7 @@ def foreign_key(db: DatabaseView) -> None:
             expected="an integer owner_id column on documents",
             actual=f"columns: {', '.join(columns)}",
         )
+    require_not_null(columns["owner_id"], "documents")  # a document without an owner is not allowed
     keys = db.foreign_keys("documents")
     if not any(k.columns == ("owner_id",) for k in keys):
         raise Fail(
@@ -52,7 +59,7 @@ def foreign_key(db: DatabaseView) -> None:
         )
 
 
-@checks.database("users.email is text of at most 255 characters, and unique", requires=[mapped])
+@checks.database("users.email is required text of at most 255 characters, and unique", requires=[mapped])
 def email(db: DatabaseView) -> None:
     column = require_column(require_table(db, "users"), "users", "email")
     if column.length != 255:
@@ -62,6 +69,7 @@ def email(db: DatabaseView) -> None:
             actual=column.type,
             help="the length limit comes from the column type",
         )
+    require_not_null(column, "users")
     if ["email"] not in db.unique_column_sets("users"):
         raise Fail(
             "two users could share an email: Postgres has no unique constraint on it",
@@ -69,6 +77,14 @@ def email(db: DatabaseView) -> None:
             actual="no unique constraint or unique index on email",
             help="uniqueness is one of mapped_column()'s options",
         )
+
+
+@checks.database(
+    "documents keeps drill 1's title (at most 200 characters) and body, both required", requires=[mapped]
+)
+def document_columns(db: DatabaseView) -> None:
+    title_column(db)
+    body_column(db)
 
 
 @checks.add("User.documents and Document.owner are relationships linked to each other", requires=[mapped])
