@@ -341,3 +341,29 @@ def test_bad_pack_input_is_one_line_and_exit_2(learner: Learner, args: list[str]
     assert (
         expected in done.stderr and done.stderr.startswith("drill: error:") and "Traceback" not in done.stderr
     )
+
+
+def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
+    """The scaffolded pack's checks catch every mutant; with only the `count` check left, the
+    mutants that drop the commit survive and are listed with their diffs, and the score falls
+    below the pack's threshold (exit 1)."""
+    root = make_pack(learner)
+    strong = learner.drill("validate", str(root), "--mutants", "--json")
+    assert strong.code == 0, strong.stdout
+    assert strong.json["score"] == 1.0 and strong.json["mutants"] >= 5 and strong.json["survived"] == 0
+
+    checks = (root / "add_book" / "checks.py").read_text()
+    (root / "add_book" / "checks.py").write_text(checks[: checks.index("@checks.database")])
+    weak = learner.drill("validate", str(root), "--mutants", "--json")
+    report = weak.json
+    assert weak.code == 1 and report["score"] < report["threshold"]
+    survivors = {s["id"]: s for d in report["drills"] for s in d["survivors"]}
+    assert "delete-stmt:session.commit" in survivors
+    assert "-session.commit()" in survivors["delete-stmt:session.commit"]["diff"]
+
+    # Marking a survivor equivalent takes it out of the count, and the report says so.
+    text = (root / "pack.yaml").read_text()
+    marks = "".join(f'    "{i}": checked by hand\n' for i in survivors)
+    (root / "pack.yaml").write_text(text.replace("drills:\n", f"equivalent:\n  add_book:\n{marks}drills:\n"))
+    marked = learner.drill("validate", str(root), "--mutants")
+    assert marked.code == 0 and f"{len(survivors)} marked equivalent" in " ".join(marked.stdout.split())
