@@ -31,7 +31,7 @@ def now(env: Mapping[str, str] = os.environ) -> datetime:
     try:
         return parse(pinned)
     except ValueError as exc:
-        shown = pinned if len(pinned) <= MAX_TEXT else pinned[:MAX_TEXT] + "…"
+        shown = pinned if len(pinned) <= MAX_TEXT else pinned[:MAX_TEXT] + "..."
         raise ConfigError(
             f"{NOW_ENV}={shown!a} {exc}; give an ISO 8601 time like 2026-05-01T09:00:00+00:00"
         ) from None

@@ -423,9 +423,7 @@ class VersionedFile(Generic[T]):
             flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
             fd = os.open(lock_path, flags, 0o644)
         except OSError as exc:
-            if on_error is not None:
-                raise on_error(exc) from None
-            raise self._fail(f"cannot write {self.what} next to {shown(self.path)}: {_reason(exc)}") from None
+            raise (on_error or self._lock_failed)(exc) from None
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT
             while True:
@@ -441,6 +439,16 @@ class VersionedFile(Generic[T]):
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    def _lock_failed(self, exc: OSError) -> DrillkitError:
+        """No lock, so no writing: say so, and say first if the file is unreadable too."""
+        try:
+            self._read()
+        except Corrupt as why:
+            return self._cannot_move(why, exc)
+        except DrillkitError as error:
+            return error
+        return self._fail(f"cannot write {self.what} next to {shown(self.path)}: {_reason(exc)}")
 
     def _write(self, data: dict[str, Any]) -> None:
         import tempfile
