@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from drillkit import clock
 from drillkit.pack.text import logical_lines
 
 if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing
     from drillkit.commands.reveal import Revealed
     from drillkit.commands.start import Started
     from drillkit.pack.model import Flashcard
-    from drillkit.results import CheckResult
+    from drillkit.results import CheckReport, CheckResult
     from drillkit.retention.schedule import CardState, Grade
     from drillkit.retention.sessions import CardSessionResult
 
@@ -46,8 +47,41 @@ def shown_path(path: Path | str) -> str:
     try:
         rel = os.path.relpath(path)
     except ValueError:
-        return str(path)
-    return rel if len(rel) < len(str(path)) else str(path)
+        return printable(str(path))
+    return printable(rel if len(rel) < len(str(path)) else str(path))
+
+
+# C0 controls (but tab and newline) and DEL: escape sequences from learner output must not
+# drive the terminal. Carriage returns are left to Rich, which drops them.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
+
+
+def printable(text: str) -> str:
+    """Text that can be printed on any terminal: a lone surrogate (from learner output or an
+    undecodable file name) becomes a visible escape like \\ud800 instead of a
+    UnicodeEncodeError, and control characters become \\x1b-style escapes."""
+    text = text.translate(_CONTROLS)
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _printable_report(rep: CheckReport) -> CheckReport:
+    """The report with every string that learner code could have shaped made printable."""
+    from dataclasses import fields, replace
+
+    def clean(value: object) -> object:
+        return printable(value) if isinstance(value, str) else value
+
+    results = [replace(r, **{f.name: clean(getattr(r, f.name)) for f in fields(r)}) for r in rep.results]
+    return replace(
+        rep,
+        title=printable(rep.title),
+        output=printable(rep.output),
+        results=results,
+        statements=[printable(s) for s in rep.statements],
+        check_statements=[printable(s) for s in rep.check_statements],
+    )
 
 
 def warning(console: Console, text: str | None) -> None:
@@ -205,7 +239,7 @@ def ago(stamp: str | None, now: datetime | None = None) -> str:
     """`5 min ago` from an ISO timestamp; empty when there is none."""
     if not stamp:
         return ""
-    seconds = ((now or datetime.now(UTC)) - datetime.fromisoformat(stamp)).total_seconds()
+    seconds = ((now or datetime.now(UTC)) - clock.parse(stamp)).total_seconds()
     for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             n = int(seconds // size)
@@ -225,7 +259,7 @@ def started(console: Console, result: Started) -> None:
 
 
 def report(console: Console, checked: Checked, *, sql: bool = False, watching: bool = False) -> None:
-    rep = checked.report
+    rep = _printable_report(checked.report)
     console.print(f"[bold]Drill {rep.drill} · {escape(rep.title)}[/]  [dim]{escape(shown_path(rep.file))}[/]")
     if rep.untouched_starter:
         console.print(
@@ -439,7 +473,7 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     drill = result.drill
     code = (result.solution if full else result.answer).rstrip()
     console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/] — reference solution")
-    mine = (result.attempt_answer or "").rstrip() or "# (empty)"
+    mine = printable((result.attempt_answer or "").rstrip()) or "# (empty)"
     if result.attempt_answer is not None and not diff and console.width >= SIDE_BY_SIDE_WIDTH:
         table = Table(expand=True, show_lines=False)
         table.add_column(f"your attempt ({escape(shown_path(result.attempt))})", ratio=1)
@@ -551,7 +585,7 @@ def watch_event(console: Console, event: object) -> None:
         render_path = shown_path(event.report.file)
         console.print(f"[dim]watching {escape(render_path)} — save to check again, Ctrl-C to stop[/]")
     elif isinstance(event, FileProblem):
-        console.print(f"[yellow]{escape(event.message)}[/] — waiting for the file to come back")
+        console.print(f"[yellow]{escape(printable(event.message))}[/] — waiting for the file to come back")
     elif isinstance(event, AllDone):
         console.print("[bold green]Every drill passed.[/] Nothing left to watch.")
 

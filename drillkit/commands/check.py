@@ -9,12 +9,14 @@ from typing import Literal
 
 from drillkit import clock, progress
 from drillkit.attempts import current_attempt, review_file
+from drillkit.errors import LearnerFileError
 from drillkit.pack.model import Drill
 from drillkit.paths import Paths
 from drillkit.progress import DrillProgress
 from drillkit.results import CheckReport
 from drillkit.retention import schedule
 from drillkit.retention.schedule import ReviewState
+from drillkit.store import read_learner_file
 
 ReviewEvent = Literal["scheduled", "passed", "slipped", "pending"]
 
@@ -85,14 +87,12 @@ def _hint_waiting(drill: Drill, report: CheckReport, p: progress.Progress) -> st
 def is_reference(drill: Drill, path: Path) -> bool:
     """The shipped reference solution (the repo's or the installed copy): same text, not path."""
 
-    def text(p: Path) -> str:
-        return "\n".join(
-            line.rstrip() for line in p.read_text(encoding="utf-8", errors="replace").splitlines()
-        )
+    def text(raw: bytes) -> str:
+        return "\n".join(line.rstrip() for line in raw.decode("utf-8", errors="replace").splitlines())
 
     try:
-        return text(path) == text(drill.solution_path)
-    except OSError:
+        return text(read_learner_file(path)) == text(drill.solution_path.read_bytes())
+    except (LearnerFileError, OSError):
         return False
 
 

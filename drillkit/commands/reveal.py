@@ -11,6 +11,7 @@ from drillkit.attempts import answer_part, open_review_file, workspace_file
 from drillkit.pack.model import Drill
 from drillkit.paths import Paths
 from drillkit.retention import schedule
+from drillkit.store import read_learner_file
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Rev
     attempt = open_review_file(paths, drill, now) or workspace_file(paths, drill)
     diff = mine = None
     if attempt.exists():
-        mine = answer_part(attempt.read_text(encoding="utf-8", errors="replace"))
+        mine = answer_part(read_learner_file(attempt).decode("utf-8", errors="replace"))
         diff = "".join(
             unified_diff(
                 mine.splitlines(keepends=True),

@@ -54,8 +54,20 @@ class BoundedOutput(io.TextIOBase):
 
 
 def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]:
+    from drillkit.errors import LearnerFileError
+    from drillkit.store import read_learner_file
+
     try:
-        source = path.read_bytes().decode("utf-8")
+        # The CLI read it the same way a moment ago; it may have been swapped since.
+        source = read_learner_file(path).decode("utf-8")
+    except LearnerFileError as exc:
+        return None, CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale="your file could not be read",
+            actual=str(exc),
+            help="check a regular .py file of at most 1 MiB, and leave it in place while it is checked",
+        )
     except UnicodeDecodeError as exc:
         return None, CheckResult(
             FIRST_CHECK,

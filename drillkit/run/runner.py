@@ -22,6 +22,7 @@ from drillkit.run import child as checker
 from drillkit.run.child import Checker
 from drillkit.run.env import sandbox_env
 from drillkit.run.space import RunSpace, run_space
+from drillkit.store import read_learner_file
 
 if TYPE_CHECKING:
     from drillkit.check.framework import Checks
@@ -32,15 +33,9 @@ STDERR_LIMIT = 4000
 
 
 def validate_learner_file(path: Path) -> Path:
-    if not path.exists():
-        raise LearnerFileError(f"no such file: {path}")
-    if path.is_dir():
-        raise LearnerFileError(f"{path} is a directory, not a Python file")
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        raise LearnerFileError(f"cannot read {path}: {exc.strerror}") from None
+    """The path, once its file has been read the safe way (a regular file, size-bounded,
+    opened without blocking); a LearnerFileError (exit 2) otherwise."""
+    read_learner_file(path)
     return path
 
 
@@ -187,8 +182,8 @@ def _signals_as_interrupts() -> Iterator[None]:
 
 def _is_untouched(path: Path, drill: Drill) -> bool:
     try:
-        mine = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    except (OSError, UnicodeDecodeError):
+        mine = read_learner_file(path).decode("utf-8").replace("\r\n", "\n")
+    except (LearnerFileError, UnicodeDecodeError):
         return False
     # The starter as `drill start` writes it, or the pack's own starter.py (e.g. `drill validate`).
     return mine in (starter_text(drill), _read_text(drill.starter_path))
