@@ -71,7 +71,6 @@ PACK = Record(
         "version": TEXT,
         "requires": TEXT,
         "solutions": TEXT,
-        "description": TEXT,
         "sections": Map(Str(ID, "a section key"), TEXT),
         "fixtures": Map(Str(ID, "a fixture name"), OneOf((FIXTURE, type(None)))),
         "drills": List(
