@@ -635,7 +635,8 @@ def validation(console: Console, result: object) -> None:
     else:
         problems = len(result.findings) + len(bad)
         console.print(
-            f"[bold red]✗ pack {escape(name)}: {problems} problem{'s' if problems != 1 else ''}[/] ({runs} files run)"
+            f"[bold red]✗ pack {escape(name)}: {problems} problem{'s' if problems != 1 else ''}[/] "
+            f"({runs} files run)"
         )
 
 
@@ -660,7 +661,8 @@ def mutation_report(console: Console, pack: object, report: object) -> None:
         )
         for r in drill.survivors:
             console.print(
-                f"      [red]survived[/] {escape(r.mutant.id)} (line {r.mutant.line}): {escape(r.mutant.description)}"
+                f"      [red]survived[/] {escape(r.mutant.id)} (line {r.mutant.line}): "
+                f"{escape(r.mutant.description)}"
             )
             console.print(Padding(_syntax(r.mutant.diff.rstrip(), "diff", wrap=False), (0, 0, 0, 8)))
         for r in drill.equivalent_killed:

@@ -195,12 +195,14 @@ def test_dependencies_skip_only_what_depends(learner: Learner) -> None:
     root = make_pack(learner)
     _write_check(
         root,
-        '@checks.add("defines count")\ndef defined(ctx):\n    ctx.require("count", "`count`", "define it")\n\n'
+        '@checks.add("defines count")\ndef defined(ctx):\n'
+        '    ctx.require("count", "`count`", "define it")\n\n'
         '@checks.add("count is four", requires=[defined])\ndef four(ctx):\n'
         '    if ctx.namespace["count"] != 4:\n        raise Fail("not four")\n\n'
         '@checks.add("file printed nothing")\ndef quiet(ctx):\n    pass\n\n'
         '@checks.database("Dune committed")\ndef dune(db):\n'
-        '    if not db.rows("SELECT 1 FROM books WHERE title = :t", t="Dune"):\n        raise Fail("no Dune")\n',
+        '    if not db.rows("SELECT 1 FROM books WHERE title = :t", t="Dune"):\n'
+        '        raise Fail("no Dune")\n',
     )
     path = answer(root, "add_book", 'session.add(Book(title="Dune", year=1965))\nsession.commit()\n')
     report = learner.drill(

@@ -213,7 +213,8 @@ def sent_sql(ctx: Context) -> None:
 @checks.database("a `notes` table with one committed row")
 def committed(db: DatabaseView) -> None:
     if "notes" not in db.tables():
-        raise Fail("there is no `notes` table", expected="a table `notes`", actual=", ".join(db.tables()) or "no tables")
+        tables = ", ".join(db.tables()) or "no tables"
+        raise Fail("there is no `notes` table", expected="a table `notes`", actual=tables)
     if db.rows("SELECT count(*) FROM notes") != [(1,)]:
         raise Fail("`notes` does not hold exactly one committed row", expected="1 row",
                    actual=str(db.rows("SELECT count(*) FROM notes")[0][0]))
@@ -267,7 +268,8 @@ def new_drill(pack: Path, slug: str) -> list[Path]:
             f"{slug}/drill.yaml": DRILL_YAML.format(title=title),
             f"{slug}/starter.py": DRILL_STARTER,
             f"{slug}/checks.py": DRILL_CHECKS.format(title=title),
-            f"{slug}/answers/fail_nothing_committed.py": "# expect: fail\n# check: notes\n# message: no `notes` table\n"
+            f"{slug}/answers/fail_nothing_committed.py": "# expect: fail\n# check: notes\n"
+            + "# message: no `notes` table\n"
             + DRILL_STARTER
             + 'with engine.connect() as conn:\n    conn.execute(text("SELECT 1"))\n',
         },

@@ -198,7 +198,8 @@ def check_format(root: Path) -> tuple[Pack | None, list[Finding]]:
 
 
 def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Finding]:
-    """The drill's checks load; hints and `requires` name real checks; no child check waits for a database check."""
+    """The drill's checks load; hints and `requires` name real checks; no child check waits
+    for a database check."""
     from drillkit.check.loader import load_checks
 
     where = rel(drill.checks_path)
@@ -396,14 +397,16 @@ def junit(validation: Validation) -> str:
     failures = sum(1 for r in validation.results if not r.ok) + (1 if validation.findings else 0)
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
-        f"<testsuite name={quoteattr('drill validate ' + name)} tests={quoteattr(str(len(validation.results) + 1))} "
+        f"<testsuite name={quoteattr('drill validate ' + name)} "
+        f"tests={quoteattr(str(len(validation.results) + 1))} "
         f"failures={quoteattr(str(failures))}>",
         f'  <testcase classname={quoteattr(name)} name="format">',
     ]
     if validation.findings:
         body = "\n".join(str(f) for f in validation.findings)
         lines.append(
-            f"    <failure message={quoteattr(f'{len(validation.findings)} findings')}>{_escape(body)}</failure>"
+            f"    <failure message={quoteattr(f'{len(validation.findings)} findings')}>"
+            f"{_escape(body)}</failure>"
         )
     lines.append("  </testcase>")
     for r in validation.results:

@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,10 +47,9 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
     try:
         with _signals_as_interrupts(), run_space(db, drill.fixture) as space:
             env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
-            try:
+            # A child that died before its job came: its exit code and output say why.
+            with suppress(BrokenPipeError):
                 child.send(drill.pack_id, drill.folder.parent, drill.slug, path, env)
-            except BrokenPipeError:
-                pass  # the child died before its job came: its exit code and output say why
             checks = _load_checks(drill)  # while the child runs on the other core
             outcome = _run_child(child, checks, timeout)
             child.kill()  # nothing of the learner's may still talk to the database now

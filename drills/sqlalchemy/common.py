@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
-from drillkit.check.schema import require_column, require_not_null, require_table
 from drillkit.check.models import legacy_constructs
 from drillkit.check.recorder import Statement
+from drillkit.check.schema import require_column, require_not_null, require_table
 from drillkit.check.sql import selects_from
 
 # --- the pack's one style rule ------------------------------------------------------------

@@ -6,8 +6,6 @@ from drillkit.check import Checks, Context, DatabaseView, Fail
 from drillkit.check.models import mapped_class, new_instance
 from drillkit.check.schema import (
     create_tables,
-    require_column,
-    require_not_null,
     require_table,
     require_table_name,
 )

@@ -140,7 +140,8 @@ def _collection(user: object) -> list:
             "`user.documents` cannot be appended to",
             expected="a list collection",
             actual=f"{type(docs).__name__}",
-            help="this drill asks for the plain list form: Mapped[list[...]], not a set or a write-only collection",
+            help="this drill asks for the plain list form (Mapped[list[...]]), "
+            "not a set or a write-only collection",
         )
     return docs
 
