@@ -251,12 +251,6 @@ def problem(path: Path) -> str | None:
 
 def update(path: Path, change: Callable[[Progress], None]) -> Loaded:
     """Apply `change` under the lock and write the result atomically."""
-
-    def apply(current: Progress | None) -> Progress:
-        current = current or Progress()
-        change(current)
-        return current
-
-    loaded = _file(path).update(apply)
+    loaded = _file(path).change(change, Progress)
     assert loaded.document is not None
     return Loaded(loaded.document, loaded.warning)

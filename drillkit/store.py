@@ -427,6 +427,17 @@ class VersionedFile(Generic[T]):
             self._write(data)
             return Loaded(new, loaded.warning)
 
+    def change(self, mutate: Callable[[T], None], empty: Callable[[], T]) -> Loaded[T]:
+        """`update` for documents changed in place: `mutate` gets the document (a fresh
+        `empty()` one when there is no file yet)."""
+
+        def apply(current: T | None) -> T:
+            document = current if current is not None else empty()
+            mutate(document)
+            return document
+
+        return self.update(apply)
+
     @contextmanager
     def locked(self, on_error: Callable[[OSError], DrillkitError] | None = None) -> Iterator[None]:
         """An exclusive lock on `<file>.lock` (flock: released when the process dies)."""

@@ -79,12 +79,6 @@ def load(path: Path) -> Registry:
 
 def update(path: Path, change: Callable[[Registry], None]) -> Registry:
     """Apply `change` under the lock and write the result atomically."""
-
-    def apply(current: Registry | None) -> Registry:
-        current = current or Registry()
-        change(current)
-        return current
-
-    loaded = _file(path).update(apply)
+    loaded = _file(path).change(change, Registry)
     assert loaded.document is not None
     return loaded.document
