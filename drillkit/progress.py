@@ -208,10 +208,10 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
         entry = dict(_object(entry, f"entry for drill {key}"))
         used = entry.get("hints_used", 0)
         entry["hints_shown"] = list(range(used)) if isinstance(used, int) and 0 <= used < 100 else []
-        try:
+        if not str(key).isdigit():
+            raise ValueError(f"drill key {key!r} is not a drill number")
+        if int(key) in slugs:  # a number the pack never had: nothing to carry over
             drills[slugs[int(key)]] = entry
-        except (KeyError, ValueError):
-            continue  # a drill that never existed: nothing to carry over
     pack = {"drills": drills, "cards": data.get("cards", {}), "selfcheck": data.get("selfcheck", {})}
     return {"version": 3, "packs": {pack_id: pack}}
 

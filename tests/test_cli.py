@@ -76,11 +76,6 @@ def test_skipped_checks_run_unless_what_they_need_failed(learner: Learner) -> No
     assert any(r["status"] == "passed" for r in after), after
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a database-side check skipped because a child-side check failed names the check's "
-    "function (needs «mapped» ...) instead of the check the learner sees",
-)
 def test_a_skip_names_the_check_the_learner_sees(learner: Learner) -> None:
     model = PACK.get("model")
     unmapped = model.answers_dir / "fail_forgot_base.py"

@@ -273,14 +273,7 @@ def test_invalid_state_is_never_written(tmp_path: Path) -> None:
         "{trunc",
         "[]",
         '{"version": 1, "drills": {"3": {"attempts": "many"}}}',
-        pytest.param(
-            '{"drills": {"x": {}}}',
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the v2->v3 migration drops a key that is not a drill number as if it were "
-                "a drill that never existed, instead of refusing the malformed file",
-            ),
-        ),
+        '{"drills": {"x": {}}}',
         '{"version": 2, "drills": {"3": {"attempts": "many", "review": {}}}, "cards": {}, "selfcheck": {}}',
         '{"version": 2, "drills": {}, "cards": {"orm": {"due": "soon"}}, "selfcheck": {}}',
         '{"version": 2, "drills": {}, "cards": {}, "selfcheck": {"models": true}}',

@@ -151,10 +151,12 @@ def run_checks(
     path: Path | None,
     done: dict[str, str],
     on_start: Callable[[str], None] | None = None,
+    names: dict[str, str] | None = None,
 ) -> list[CheckResult]:
     """Run `checks` in order with `arg` (a Context or a DatabaseView). `done` maps the keys of
-    checks already run (by the other side) to their status and is updated as checks run."""
-    names = {c.key: c.name for c in checks}
+    checks already run (by the other side) to their status and is updated as checks run;
+    `names` maps every check's key to the name a learner reads (both sides)."""
+    names = {**{c.key: c.name for c in checks}, **(names or {})}
     results: list[CheckResult] = []
     for check in checks:
         blocker = next((r for r in check.requires if done.get(r) != "passed"), None)

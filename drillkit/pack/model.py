@@ -132,7 +132,7 @@ class Pack:
         import difflib
 
         close = difflib.get_close_matches(text, [d.slug for d in self.drills], n=1)
-        guess = f"; did you mean `{close[0]}`?" if close else ""
+        guess = f"; did you mean `{close[0]}`?" if close else ";"
         first, last = self.drills[0], self.drills[-1]
         span = str(first.number) if first is last else f"{first.number}-{last.number}"
         examples = ", ".join(d.slug for d in self.drills[:2])

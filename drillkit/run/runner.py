@@ -124,7 +124,8 @@ def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -
     by_name = {r.name: r for r in child_results}
     done = {c.key: by_name[c.name].status for c in checks.of("child") if c.name in by_name}
     view = DatabaseView(space.conn, space.schema, output=outcome.output)
-    by_name.update({r.name: r for r in run_checks(checks.of("database"), view, None, done)})
+    names = {c.key: c.name for c in checks.checks}
+    by_name.update({r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)})
     missing = CheckResult("", "error", rationale="the check did not report a result (not your mistake)")
     return [first] + [by_name.get(c.name) or replace(missing, name=c.name) for c in checks.checks]
 
