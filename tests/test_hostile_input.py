@@ -32,12 +32,13 @@ from drillkit.__main__ import main
 from drillkit.commands.check import Checked
 from drillkit.db import server as database
 from drillkit.errors import LearnerFileError, ProgressFileError
-from drillkit.progress import DrillProgress
+from drillkit.progress import DrillProgress, PackProgress
 from drillkit.results import CheckReport, CheckResult
 from drillkit.retention.schedule import CardState, ReviewState
-from tests.conftest import REPO, Learner, Result
+from tests.conftest import REPO, Learner, Result, builtin_pack
 
-SOLUTION = REPO / "solutions" / "03_select.py"
+SOLUTION = REPO / "solutions" / "sqlalchemy" / "select.py"
+DRILL = builtin_pack().get("3")
 GOOD_TIME = "2026-04-01T10:00:00.000000+00:00"
 
 
@@ -158,9 +159,9 @@ def test_hostile_learner_file_is_one_line_exit_2(learner: Learner, tmp_path: Pat
 
 @pytest.mark.parametrize("kind", ["fifo", "over 1 MiB"])
 def test_hostile_workspace_file_is_one_line_exit_2(learner: Learner, kind: str) -> None:
-    learner.workspace.mkdir()
+    (learner.workspace / DRILL.pack_id).mkdir(parents=True)
     made = _hostile_learner_file(kind, learner.workspace)
-    made.rename(learner.workspace / "03_select.py")
+    made.rename(learner.workspace / DRILL.pack_id / DRILL.filename)
     for args in (("check", "3", "--timeout", "2"), ("reveal", "3", "--yes")):
         result = _drill_bounded(learner, *args)
         assert result.code == 2, (args, result.stdout, result.stderr)
@@ -170,11 +171,10 @@ def test_hostile_workspace_file_is_one_line_exit_2(learner: Learner, kind: str) 
 def test_every_reader_of_the_learner_file_is_safe(tmp_path: Path) -> None:
     """The checker child, the untouched-starter and reference tests: none hangs on a FIFO."""
     from drillkit.commands.check import is_reference
-    from drillkit.pack.catalog import load_catalog
     from drillkit.run.harness import _load_source
     from drillkit.run.runner import _is_untouched
 
-    drill = load_catalog().get("3")
+    drill = DRILL
     fifo = _hostile_learner_file("fifo", tmp_path)
     big = _hostile_learner_file("over 1 MiB", tmp_path)
     for path in (fifo, big, Path("/dev/zero")):
@@ -188,8 +188,8 @@ def test_every_reader_of_the_learner_file_is_safe(tmp_path: Path) -> None:
 
 
 def test_start_keeps_no_fake_attempt_in_a_fifo(cli: InProcess, tmp_path: Path) -> None:
-    (tmp_path / "drillwork").mkdir()
-    os.mkfifo(tmp_path / "drillwork" / "03_select.py")
+    (tmp_path / "drillwork" / DRILL.pack_id).mkdir(parents=True)
+    os.mkfifo(tmp_path / "drillwork" / DRILL.pack_id / DRILL.filename)
     result = cli("start", "3")
     assert result.code == 2
     assert "not a regular file" in one_error_line(result.stderr)
@@ -200,11 +200,12 @@ def test_start_keeps_no_fake_attempt_in_a_fifo(cli: InProcess, tmp_path: Path) -
 
 def _valid_document() -> dict:
     card = CardState(due=GOOD_TIME, stability=3.0, difficulty=5.0, last_review=GOOD_TIME)
-    doc = progress.Progress(
-        drills={3: DrillProgress(attempts=1, last_attempt=GOOD_TIME, last_result="failed")},
+    mine = PackProgress(
+        drills={DRILL.slug: DrillProgress(attempts=1, last_attempt=GOOD_TIME, last_result="failed")},
         cards={"orm": card},
         selfcheck={"select": GOOD_TIME},
     )
+    doc = progress.Progress(packs={DRILL.pack_id: mine})
     return doc.to_json()
 
 
@@ -213,7 +214,10 @@ def _wrong_values() -> list[tuple[str, str, object]]:
     cases: list[tuple[str, str, object]] = []
     for where, cls in (("drill", DrillProgress), ("review", ReviewState), ("card", CardState)):
         for f in fields(cls):
-            cases.append((where, f.name, ["a list is no field's type"]))
+            is_list = f.default_factory is list  # type: ignore[comparison-overlap]
+            cases.append(
+                (where, f.name, {"an object": "is no list"} if is_list else ["a list is no field's type"])
+            )
     cases += [
         ("drill", "last_attempt", 5),
         ("drill", "last_attempt", "yesterday"),
@@ -233,21 +237,24 @@ def _wrong_values() -> list[tuple[str, str, object]]:
         ("card", "due", 12),
         ("selfcheck", "select", 5),
         ("top", "extra", {}),
-        ("top", "drills", []),
-        ("drills", "x", {}),
+        ("top", "packs", []),
+        ("drills", "x", []),
+        ("packs", DRILL.pack_id, []),
     ]
     return cases
 
 
 def _broken(where: str, name: str, value: object) -> dict:
     doc = _valid_document()
+    mine = doc["packs"][DRILL.pack_id]
     target = {
-        "drill": doc["drills"]["3"],
-        "review": doc["drills"]["3"]["review"],
-        "card": doc["cards"]["orm"],
-        "selfcheck": doc["selfcheck"],
+        "drill": mine["drills"][DRILL.slug],
+        "review": mine["drills"][DRILL.slug]["review"],
+        "card": mine["cards"]["orm"],
+        "selfcheck": mine["selfcheck"],
         "top": doc,
-        "drills": doc["drills"],
+        "drills": mine["drills"],
+        "packs": doc["packs"],
     }[where]
     target[name] = value
     return doc
@@ -271,7 +278,7 @@ def test_wrong_typed_field_is_moved_aside_never_a_crash(
     assert backup.read_text(encoding="utf-8") == text  # nothing lost
     hinted = cli("hint", "3")
     assert hinted.code == 0 and hinted.stderr == ""
-    assert progress.load(path).progress.of(3).hints_used == 1
+    assert progress.load(path).progress.of(DRILL).hints_used == 1
 
 
 def test_deeply_nested_json_is_moved_aside_once(cli: InProcess, tmp_path: Path) -> None:
@@ -337,7 +344,7 @@ def test_unwritable_place_is_one_line_at_write_time(tmp_path: Path) -> None:
 
 def test_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "progress.json"
-    progress.update(path, lambda p: setattr(p.of(3), "attempts", 1))
+    progress.update(path, lambda p: setattr(p.of(DRILL), "attempts", 1))
     before = path.read_bytes()
 
     def no_space(fd: int) -> None:
@@ -345,7 +352,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(ProgressFileError, match="No space left"):
-        progress.update(path, lambda p: setattr(p.of(3), "attempts", 2))
+        progress.update(path, lambda p: setattr(p.of(DRILL), "attempts", 2))
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["progress.json", "progress.json.lock"]
 
@@ -522,7 +529,7 @@ def test_read_only_dir_with_good_file_reads_and_refuses_to_write(
     other_user: OtherUser, read_only_dir: Path
 ) -> None:
     path = read_only_dir / "progress.json"
-    progress.update(path, lambda p: setattr(p.of(3), "hints_used", 1))
+    progress.update(path, lambda p: setattr(p.of(DRILL), "hints_used", 1))
     before = path.read_bytes()
     _seal(read_only_dir)
     env = {"DRILL_PROGRESS": str(path), "DRILL_HOME": str(other_user.home / "data")}
@@ -536,7 +543,9 @@ def test_read_only_dir_with_good_file_reads_and_refuses_to_write(
 
 
 def test_unreadable_learner_file_is_one_line(other_user: OtherUser, read_only_dir: Path) -> None:
-    secret = read_only_dir / "03_select.py"  # the workspace file: `--file` has click's check too
+    # the workspace file (`--file` has click's check too)
+    secret = read_only_dir / DRILL.pack_id / DRILL.filename
+    secret.parent.mkdir()
     secret.write_text("x = 1\n", encoding="utf-8")
     os.chmod(secret, 0o000)
     data = str(other_user.home / "data")
