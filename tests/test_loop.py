@@ -159,6 +159,8 @@ def test_reveal_side_by_side_and_diff(learner: Learner) -> None:
 
 
 LIST_SHAPE = {
+    "pack": dict,
+    "other_packs": list,
     "drills": list,
     "passed": int,
     "total": int,
