@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
-CheckStatus = Literal["passed", "failed", "skipped"]
+# "error": the checker (drillkit or the pack) failed, not the learner; never recorded as an attempt.
+CheckStatus = Literal["passed", "failed", "skipped", "error"]
 
 # The check every drill starts with, reported by the run itself rather than by a pack.
 FIRST_CHECK = "your file runs without errors"
@@ -28,6 +29,7 @@ class CheckResult:
     help: str | None = None
     sql: str | None = None
     note: str | None = None
+    key: str | None = None  # the check function's name: what a pack's hints point at
 
 
 @dataclass
@@ -53,7 +55,9 @@ class RunOutcome:
             raise UntrustedResult(f"the report has keys {_keys(data)}, not {sorted(CHILD_KEYS)}")
         results = [_check_result(item) for item in _list(data["results"], "results")]
         names = [r.name for r in results]
-        if expected_checks is not None and names != [FIRST_CHECK, *expected_checks]:
+        # The worker's own failure before it could list the checks: nothing in it can pass.
+        lone_error = names == [FIRST_CHECK] and results[0].status == "error"
+        if expected_checks is not None and names != [FIRST_CHECK, *expected_checks] and not lone_error:
             raise UntrustedResult("the report does not list the drill's checks in order")
         passed = [r.name for r in results if r.status == "passed"]
         if passed and (expected_checks is None or results[0].status != "passed"):
@@ -80,10 +84,16 @@ class CheckReport:
     seconds: float = 0.0
     statements: list[str] = field(default_factory=list)  # sent while your file ran
     check_statements: list[str] = field(default_factory=list)  # sent while checks called your code
+    pack: str = ""
 
     @property
     def passed(self) -> bool:
         return bool(self.results) and all(r.status == "passed" for r in self.results)
+
+    @property
+    def checker_failed(self) -> bool:
+        """A check broke on its own: the run says nothing about the learner's answer."""
+        return any(r.status == "error" for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -91,9 +101,9 @@ class CheckReport:
         return data
 
 
-def not_run(names: list[str]) -> list[CheckResult]:
+def not_run(names: list[str], why: str = "your file has to run first") -> list[CheckResult]:
     """The drill's checks, skipped because the learner's file did not get through."""
-    return [CheckResult(name, "skipped", rationale="your file has to run first") for name in names]
+    return [CheckResult(name, "skipped", rationale=why) for name in names]
 
 
 class UntrustedResult(ValueError):
@@ -119,11 +129,7 @@ def _list(value: object, what: str) -> list[Any]:
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise UntrustedResult(f"a {what} is a {type(value).__name__}, not text")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate (JSON allows "\\ud800"): keep it visible, printable
-        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return value
+    return value  # kept exact, lone surrogates included: the renderer escapes what it prints
 
 
 def _check_result(item: object) -> CheckResult:

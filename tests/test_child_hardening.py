@@ -15,14 +15,20 @@ from pathlib import Path
 
 import pytest
 
+from drillkit.check.loader import package_name
 from drillkit.results import FIRST_CHECK, UntrustedResult
 from drillkit.run import limits, protocol
 from drillkit.run.space import connect, sweep_orphans
-from tests.conftest import REPO, Learner
+from tests.conftest import REPO, Learner, builtin_pack
 from tests.test_isolation import admin_url
 
-SOLUTION_3 = (REPO / "solutions" / "03_select.py").read_text(encoding="utf-8")
-SOLUTION_7 = (REPO / "solutions" / "07_docs_for_user.py").read_text(encoding="utf-8")
+PACK = builtin_pack()
+SELECT, DOCS = PACK.get("select"), PACK.get("docs_for_user")
+N, N_DOCS = str(SELECT.number), str(DOCS.number)
+SOLUTION_3 = SELECT.solution_path.read_text(encoding="utf-8")
+SOLUTION_7 = DOCS.solution_path.read_text(encoding="utf-8")
+CHECKS_3 = f"{package_name(PACK.id)}.{SELECT.slug}.checks"  # the module the check loader makes
+CHECKS_7 = f"{package_name(PACK.id)}.{DOCS.slug}.checks"
 GiB = 1024**3
 MiB = 1024**2
 
@@ -33,7 +39,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def check(learner: Learner, path: Path, *args: str, drill: str = "3") -> dict:
+def check(learner: Learner, path: Path, *args: str, drill: str = N) -> dict:
     result = learner.drill("check", drill, "--file", str(path), "--json", *args)
     assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
     assert result.code == 1, (result.code, result.stdout[-3000:], result.stderr[-3000:])
@@ -71,7 +77,7 @@ def wait_for(condition, timeout: float) -> bool:
 
 def started_check(learner: Learner, path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "drillkit", "check", "3", "--file", str(path), "--json", *args],
+        [sys.executable, "-m", "drillkit", "check", N, "--file", str(path), "--json", *args],
         cwd=learner.cwd,
         env=learner.env,
         stdout=subprocess.PIPE,
@@ -222,10 +228,10 @@ def test_print_past_the_output_limit_is_a_failed_check(learner: Learner, tmp_pat
 
 def test_printing_a_lone_surrogate_is_not_an_error(learner: Learner, tmp_path: Path) -> None:
     path = write(tmp_path, "odd.py", 'print("odd \\ud800 text")\n' + SOLUTION_3)
-    result = learner.drill("check", "3", "--file", str(path), "--json")
+    result = learner.drill("check", N, "--file", str(path), "--json")
     assert result.code == 0, result.stdout
-    assert "odd \\ud800 text" in result.json["output"]
-    plain = learner.drill("check", "3", "--file", str(path))
+    assert "odd \ud800 text" in result.json["output"]  # exact; the terminal report escapes it
+    plain = learner.drill("check", N, "--file", str(path))
     assert plain.code == 0 and "Traceback" not in plain.stdout + plain.stderr
 
 
@@ -256,7 +262,7 @@ def test_memory_limit_hit_while_a_check_calls_learner_code(learner: Learner, tmp
         "    stmt = select(Document)", "    _ = bytearray(3 * 1024**3)\n    stmt = select(Document)"
     )
     path = write(tmp_path, "hungry7.py", NEEDS_LIMIT + hungry)
-    failure = first_failure(check(learner, path, drill="7"))
+    failure = first_failure(check(learner, path, drill=N_DOCS))
     assert "memory limit" in failure["rationale"], failure
 
 
@@ -277,29 +283,29 @@ def test_cpu_time_limit_is_a_failed_check_saying_so(learner: Learner, tmp_path: 
 
 WRONG_3 = SOLUTION_3.replace(".order_by(Document.created_at.desc())", "")  # oldest first: wrong
 
-PATCH_VIA_SYS_MODULES = """
+PATCH_VIA_SYS_MODULES = f"""
 import sys
-checks = sys.modules["drillkit.checks.d03_select"].CHECKS.checks
+checks = sys.modules["{CHECKS_3}"].checks.checks
 for c in checks:
     object.__setattr__(c, "fn", lambda ctx: None)
 """
-PATCH_VIA_IMPORTLIB = """
+PATCH_VIA_IMPORTLIB = f"""
 import importlib
-checks = importlib.import_module("drillkit.checks.d03_select").CHECKS.checks
+checks = importlib.import_module("{CHECKS_3}").checks.checks
 for c in checks:
     object.__setattr__(c, "fn", lambda ctx: None)
 """
 PATCH_VIA_GC = """
 import gc
 for o in gc.get_objects():
-    if type(o).__name__ == "CheckList":
+    if type(o).__name__ == "Checks":
         for c in o.checks:
             object.__setattr__(c, "fn", lambda ctx: None)
 """
 CLEAR_VIA_GC = """
 import gc
 for o in gc.get_objects():
-    if type(o).__name__ == "CheckList":
+    if type(o).__name__ == "Checks":
         o.checks.clear()
 """
 # Write a report wherever one might go: paths found in the frames above, then every descriptor.
@@ -307,8 +313,8 @@ FORGE_TEMPLATE = """
 import gc, json, os, sys
 names = []
 for o in gc.get_objects():
-    if type(o).__name__ == "CheckList":
-        names = [c.name for c in o.checks]
+    if type(o).__name__ == "Checks":
+        names = [c.name for c in o.checks if c.side == "child"]
 REPORT = @REPORT@
 targets = set()
 frame = sys._getframe()
@@ -348,10 +354,10 @@ def test_known_forgery_routes_never_pass(learner: Learner, tmp_path: Path, attac
         assert "tampering detected" in failure["rationale"], failure
 
 
-IN_CHECK_PATCH = """
+IN_CHECK_PATCH = f"""
 def docs_for_user(session, user_id: int) -> list[Document]:
     import sys
-    for c in sys.modules["drillkit.checks.d07_docs_for_user"].CHECKS.checks:
+    for c in sys.modules["{CHECKS_7}"].checks.checks:
         object.__setattr__(c, "fn", lambda ctx: None)
     return session.query(Document).filter_by(owner_id=user_id).order_by(Document.created_at.desc()).all()
 """
@@ -361,7 +367,7 @@ def test_patching_from_a_function_the_checks_call_is_tampering(learner: Learner,
     # The legacy session.query() fails check 3; the patch runs inside check 2, too late for the
     # import guard: the integrity seal catches it.
     path = write(tmp_path, "sneaky7.py", SOLUTION_7 + IN_CHECK_PATCH)
-    failure = first_failure(check(learner, path, drill="7"))
+    failure = first_failure(check(learner, path, drill=N_DOCS))
     assert "tampering detected" in failure["rationale"], failure
 
 
@@ -517,7 +523,7 @@ def test_without_sealed_checks_nothing_may_pass() -> None:
         protocol.parse_result(report(results=[{"name": FIRST_CHECK, "status": "passed"}]), TOKEN, None)
 
 
-def test_a_lone_surrogate_in_a_report_is_made_printable() -> None:
+def test_a_lone_surrogate_in_a_report_is_kept_exact() -> None:
     raw = report(
         results=[
             {"name": FIRST_CHECK, "status": "failed", "actual": "\ud800"},
@@ -525,9 +531,7 @@ def test_a_lone_surrogate_in_a_report_is_made_printable() -> None:
             {"name": "second", "status": "skipped"},
         ]
     )
-    actual = protocol.parse_result(raw, TOKEN, NAMES).results[0].actual
-    assert actual is not None
-    actual.encode("utf-8")  # no UnicodeEncodeError when the report is printed
+    assert protocol.parse_result(raw, TOKEN, NAMES).results[0].actual == "\ud800"  # render escapes it
 
 
 # --- the guard --------------------------------------------------------------------------------

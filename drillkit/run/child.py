@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from contextlib import suppress
 from pathlib import Path
 
@@ -34,18 +35,22 @@ if TYPE_CHECKING:
     from drillkit.run.guard import GuardStatus
 
 _prestarted: Checker | None = None
-STATUS_LIMIT = 64 * 1024
+_take_lock = threading.Lock()
+GUARD_STATUS_LIMIT = 64 * 1024
 
 
 class Checker:
     def __init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
         self.output_file = self.tmp / "output.txt"
+        self.status_file = self.tmp / "status.txt"  # the check running now, for a timeout message
         self.token = os.urandom(16).hex()  # the run's secret: the worker signs its report with it
         # No path for learner code to find: an unnamed file (O_TMPFILE), known by descriptor.
         self._result = tempfile.TemporaryFile(dir=self.tmp)  # noqa: SIM115 (closed in discard)
         job_r, self._job_w = os.pipe()
-        self._status_r, status_w = os.pipe()
+        # PR_SET_PDEATHSIG fires when the *thread* that started the child ends: a Checker is
+        # used up (waited for, discarded) by the thread that made it, or by the main thread.
+        self._guard_r, guard_w = os.pipe()
         try:
             # Read-write: the worker reads back what the learner printed, for the checks.
             with self.output_file.open("w+b") as output:
@@ -57,7 +62,7 @@ class Checker:
                         "-m",
                         "drillkit.run.guard",  # it forks the worker, which runs harness.py
                         str(job_r),
-                        str(status_w),
+                        str(guard_w),
                         str(self._result.fileno()),
                         str(os.getpid()),
                     ],
@@ -65,19 +70,29 @@ class Checker:
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=output,
-                    pass_fds=(job_r, status_w, self._result.fileno()),
+                    pass_fds=(job_r, guard_w, self._result.fileno()),
                     start_new_session=True,  # its own process group: we can kill all it spawns
                 )
         finally:
             os.close(job_r)
-            os.close(status_w)
+            os.close(guard_w)
         self._closed = False
 
-    def send(self, checks_module: str, path: Path, env: dict[str, str], timeout: float) -> None:
+    def send(
+        self, pack_id: str, pack_root: Path, slug: str, path: Path, env: dict[str, str], timeout: float
+    ) -> None:
         """Give the waiting child its one job, and the token it signs its report with."""
         from drillkit.run import protocol
 
-        job = {"checks_module": checks_module, "file": str(path), "env": env, "timeout": timeout}
+        job = {
+            "pack_id": pack_id,
+            "pack_root": str(pack_root),
+            "slug": slug,
+            "file": str(path),
+            "env": env,
+            "status": str(self.status_file),
+            "timeout": timeout,
+        }
         data = protocol.encode_job(job, self.token)
         try:
             while data:
@@ -90,11 +105,11 @@ class Checker:
         """What the guard said about the worker's end; None if it never said (killed)."""
         from drillkit.run.guard import GuardStatus
 
-        os.set_blocking(self._status_r, False)
+        os.set_blocking(self._guard_r, False)
         parts: list[bytes] = []
         with suppress(OSError):  # BlockingIOError: a guard still alive has not written
-            while sum(map(len, parts)) <= STATUS_LIMIT:
-                chunk = os.read(self._status_r, STATUS_LIMIT)
+            while sum(map(len, parts)) <= GUARD_STATUS_LIMIT:
+                chunk = os.read(self._guard_r, GUARD_STATUS_LIMIT)
                 if not chunk:
                     break
                 parts.append(chunk)
@@ -108,9 +123,11 @@ class Checker:
 
     def output(self, limit: int) -> tuple[str, int]:
         """The head of what the learner's code printed, and how much it printed in all."""
+        from drillkit.run.protocol import decode_output
+
         try:
             with self.output_file.open("rb") as handle:
-                return handle.read(limit).decode("utf-8", errors="replace"), os.fstat(handle.fileno()).st_size
+                return decode_output(handle.read(limit)), os.fstat(handle.fileno()).st_size
         except OSError:
             return "", 0
 
@@ -150,7 +167,7 @@ class Checker:
         # Always the whole group: the learner's own subprocesses outlive a child that exited.
         self.kill()
         with suppress(OSError):
-            os.close(self._status_r)
+            os.close(self._guard_r)
         self._result.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -165,7 +182,8 @@ def prestart() -> None:
 def take() -> Checker:
     """The prestarted child if there is one, else a fresh one."""
     global _prestarted
-    checker, _prestarted = _prestarted, None
+    with _take_lock:  # checks may run in a pool of threads: one child per check
+        checker, _prestarted = _prestarted, None
     return checker if checker is not None else Checker()
 
 

@@ -13,7 +13,6 @@ and 2 are the capped output file the CLI reads itself.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
@@ -43,7 +42,7 @@ class LearnerOutput:
             head = os.pread(self._fd, self.limit, 0)
         except OSError:
             return ""
-        return head.decode("utf-8", errors="replace")
+        return protocol.decode_output(head)
 
     @property
     def truncated(self) -> bool:
@@ -54,8 +53,20 @@ class LearnerOutput:
 
 
 def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]:
+    from drillkit.errors import LearnerFileError
+    from drillkit.store import read_learner_file
+
     try:
-        source = path.read_bytes().decode("utf-8")
+        # The CLI read it the same way a moment ago; it may have been swapped since.
+        source = read_learner_file(path).decode("utf-8")
+    except LearnerFileError as exc:
+        return None, CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale="your file could not be read",
+            actual=str(exc),
+            help="check a regular .py file of at most 1 MiB, and leave it in place while it is checked",
+        )
     except UnicodeDecodeError as exc:
         return None, CheckResult(
             FIRST_CHECK,
@@ -118,19 +129,22 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
     return module.__dict__, CheckResult(FIRST_CHECK, "passed")
 
 
-def run(checks_module: str, path: Path) -> RunOutcome:
+def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | None = None) -> RunOutcome:
+    """Run the learner's file, then the drill's child-side checks; database checks are the parent's."""
     from sqlalchemy.pool import NullPool
 
     from drillkit import sandbox
     from drillkit.check.framework import Context, run_checks
+    from drillkit.check.loader import load_checks
     from drillkit.check.recorder import Recorder
 
-    checks = importlib.import_module(checks_module)
+    # Loaded before the learner's code runs: nothing in the file can stand in for them.
+    child_checks = load_checks(pack_id, pack_root, slug).of("child")
     recorder = Recorder()
     recorder.install(sandbox.engine)
     captured = LearnerOutput()
-    _before_learner_code(checks.CHECKS.checks)
     code, failure = _load_source(path)
+    _before_learner_code(child_checks)
     namespace: dict = {}
     if code is not None:
         namespace, failure = _execute(code, path)
@@ -141,13 +155,19 @@ def run(checks_module: str, path: Path) -> RunOutcome:
             os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV], poolclass=NullPool
         )
         ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue)
+
+        def started(name: str) -> None:
+            # Read by the parent if the run times out: a hang is named after its check.
+            if status is not None:
+                status.write_text(name, encoding="utf-8")
+
         with warnings.catch_warnings():
             # Warnings raised while the checker exercises the models point at drillkit's
             # own lines; the checks explain the underlying mistake themselves.
             warnings.simplefilter("ignore")
-            results += run_checks(checks.CHECKS.checks, ctx)
+            results += run_checks(child_checks, ctx, path, {}, on_start=started)
     else:
-        results += not_run([c.name for c in checks.CHECKS.checks])
+        results += not_run([c.name for c in child_checks])
     return RunOutcome(
         results,
         output=captured.getvalue(),
@@ -198,8 +218,8 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
     guard.tell(armed.seal_fd, timeout=armed.timeout, checks=armed.seal.check_names, cpu_seconds=cpu_seconds)
     armed.reserve = mmap.mmap(-1, RESERVE)  # address space only: nothing is touched
     for stream in (sys.stdout, sys.stderr):
-        # Any str prints (a lone surrogate shows as \ud800), as when output was kept in memory.
-        stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        # Any str prints, a lone surrogate too, and comes back exact (protocol.decode_output).
+        stream.reconfigure(encoding="utf-8", errors="surrogatepass")  # type: ignore[union-attr]
 
 
 def _instruments() -> dict[str, Any]:
@@ -228,11 +248,11 @@ def _sealed_names() -> list[str]:
 
 
 def _internal_failure() -> RunOutcome:
-    """A drillkit bug: say so, never blame the learner for it."""
+    """A drillkit or pack bug: say so, never blame the learner for it."""
     failure = CheckResult(
         FIRST_CHECK,
-        "failed",
-        rationale="drillkit itself failed while checking this file (not your mistake)",
+        "error",
+        rationale="drillkit or the pack failed while checking this file (not your mistake)",
         actual=traceback.format_exc()[-2000:],
         help="please report this, with the file you checked",
     )
@@ -271,7 +291,7 @@ def main(job_fd: int, result_fd: int, seal_fd: int) -> None:
     global _armed
     _armed = _Armed(seal_fd, float(job["timeout"]))
     try:
-        outcome = run(job["checks_module"], path)
+        outcome = run(job["pack_id"], Path(job["pack_root"]), job["slug"], path, Path(job["status"]))
     except BaseException:
         outcome = _internal_failure()
     # From here on nothing of the learner's may interrupt: no signal handlers, no tracing.

@@ -7,7 +7,8 @@ module does is close the known routes and notice their effects:
 - `learner_imports()`: while the learner's module runs, drillkit's internals cannot be
   imported — not by an import statement, not by `importlib.import_module` (a sys.meta_path
   finder), not by a `sys.modules` lookup (they are out of sys.modules and off the `drillkit`
-  package until the module has run). Only `drillkit.sandbox` is there.
+  package until the module has run), nor are the packs' checks (`drillkit_packs.*`). Only
+  `drillkit.sandbox` is there.
 - `seal()`: right before learner code runs, a snapshot of everything the checks and the
   report depend on in drillkit's modules (each module's names, each function's code,
   defaults and closure, each class's attributes, the check list and its entries) and of the
@@ -31,6 +32,7 @@ from types import FunctionType, MappingProxyType, ModuleType
 from typing import Any
 
 SANDBOX = "drillkit.sandbox"
+PACKS = "drillkit_packs"  # where the check loader puts every pack's checks modules (check/loader.py)
 _MISSING = object()
 # Names the runtime itself adds to a module while it runs (the warnings module's dedup registry).
 _RUNTIME_NAMES = frozenset({"__warningregistry__"})
@@ -38,8 +40,14 @@ _RUNTIME_NAMES = frozenset({"__warningregistry__"})
 _STDLIB = {"json": None, "json.encoder": None, "os": ("write", "pwrite", "read", "close", "_exit", "fstat")}
 
 
+def _ours(name: str) -> bool:
+    """drillkit itself, or a pack's checks."""
+    return name in ("drillkit", PACKS) or name.startswith(("drillkit.", PACKS + "."))
+
+
 def _internal(name: str) -> bool:
-    return name.startswith("drillkit.") and name != SANDBOX and not name.startswith(SANDBOX + ".")
+    """What learner code may not reach: all of ours but the package and its sandbox."""
+    return _ours(name) and name != "drillkit" and name != SANDBOX and not name.startswith(SANDBOX + ".")
 
 
 def _refusal(name: str) -> ImportError:
@@ -64,7 +72,7 @@ def learner_imports() -> Iterator[None]:
 
     def guarded(name: str, globals=None, locals=None, fromlist=(), level=0):
         allowed = name == SANDBOX or (name == "drillkit" and tuple(fromlist or ()) == ("sandbox",))
-        if level == 0 and (name == "drillkit" or name.startswith("drillkit.")) and not allowed:
+        if level == 0 and _ours(name) and not allowed:
             error = _refusal(name)
             if fromlist:
                 error.msg += f" ({', '.join(fromlist)})"
@@ -174,11 +182,7 @@ def seal(
         _class(result, cls, f"{cls.__module__}.{cls.__qualname__}", seen)
     for where, read in (watched or {}).items():
         result.watched.append((where, read, _read(read)))
-    covered = [
-        (name, vars(m))
-        for name, m in list(sys.modules.items())
-        if name == "drillkit" or name.startswith("drillkit.")
-    ]
+    covered = [(name, vars(m)) for name, m in list(sys.modules.items()) if _ours(name)]
     covered += [(m.__name__, vars(m)) for m in modules]
     for check in checks:
         for attribute in ("__class__", "name", "fn"):  # a swapped __class__ could re-route the others
@@ -217,7 +221,7 @@ def _namespace(result: Seal, name: str, namespace: dict[str, Any], seen: set[int
             _function(result, value, where, seen)
         elif isinstance(value, type) and value.__module__ == name:
             _class(result, value, where, seen)
-        elif type(value).__name__ == "CheckList" and isinstance(getattr(value, "checks", None), list):
+        elif type(value).__name__ == "Checks" and isinstance(getattr(value, "checks", None), list):
             result.entries.append((where, value, "__class__", type(value)))
             result.entries.append((where, value, "checks", value.checks))
             result.lists.append((where, value.checks, tuple(value.checks)))

@@ -15,6 +15,7 @@ Only the standard library here: the CLI imports this on every check.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import struct
@@ -27,6 +28,25 @@ TOKEN_LENGTH = 32  # hex digits
 JOB_LIMIT = 1024 * 1024
 RESULT_LIMIT = 4 * 1024 * 1024  # far below RLIMIT_FSIZE, so the worker can always write it
 _FIELDS = tuple(f for f in CheckResult.__dataclass_fields__)
+
+
+def _surrogate_or_replacement(error: UnicodeError) -> tuple[str, int]:
+    """Decoding learner output: a lone surrogate the worker wrote with "surrogatepass" comes
+    back as itself; any other bad byte becomes U+FFFD."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    try:
+        return codecs.lookup_error("surrogatepass")(error)
+    except UnicodeDecodeError:
+        return "\ufffd", error.start + 1
+
+
+codecs.register_error("drillkit-output", _surrogate_or_replacement)
+
+
+def decode_output(data: bytes) -> str:
+    """What the learner's code printed, as text: exact, lone surrogates included."""
+    return data.decode("utf-8", "drillkit-output")
 
 
 def new_token() -> str:

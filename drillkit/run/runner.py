@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drillkit.db.server import Database, sqlalchemy_url
 from drillkit.errors import Interrupted, LearnerFileError
-from drillkit.pack.catalog import Drill, starter_text
+from drillkit.pack.model import Drill
+from drillkit.pack.text import starter_text
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult, not_run
 from drillkit.run import child as checker
 from drillkit.run import limits, protocol
 from drillkit.run.child import Checker
 from drillkit.run.env import sandbox_env
 from drillkit.run.space import RunSpace, run_space
+from drillkit.store import read_learner_file
+
+if TYPE_CHECKING:
+    from drillkit.check.framework import Checks
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 300.0  # runs older than runschema.ORPHAN_AGE_SECONDS may be swept by others
@@ -26,15 +34,9 @@ OUTPUT_SHOWN = 64 * 1024  # of the learner's output, in the report
 
 
 def validate_learner_file(path: Path) -> Path:
-    if not path.exists():
-        raise LearnerFileError(f"no such file: {path}")
-    if path.is_dir():
-        raise LearnerFileError(f"{path} is a directory, not a Python file")
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        raise LearnerFileError(f"cannot read {path}: {exc.strerror}") from None
+    """The path, once its file has been read the safe way (a regular file, size-bounded,
+    opened without blocking); a LearnerFileError (exit 2) otherwise."""
+    read_learner_file(path)
     return path
 
 
@@ -44,8 +46,15 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
     # The child is started (or was prestarted) first: its imports overlap the schema setup.
     child = checker.take()
     try:
-        with _signals_as_interrupts(), run_space(db, seeded=drill.database == "seeded") as space:
-            outcome = _run_child(child, drill, path, space, timeout)
+        with _signals_as_interrupts(), run_space(db, drill.fixture) as space:
+            env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
+            # A child that died before its job came: its exit code and output say why.
+            with suppress(BrokenPipeError):
+                child.send(drill.pack_id, drill.folder.parent, drill.slug, path, env, timeout)
+            checks = _load_checks(drill)  # while the child runs on the other core
+            outcome = _run_child(child, checks, timeout)
+            child.kill()  # nothing of the learner's may still talk to the database now
+            results = _merge(checks, outcome, space)
     finally:
         child.discard()
     return CheckReport(
@@ -53,93 +62,130 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
         slug=drill.slug,
         title=drill.title,
         file=str(path),
-        results=outcome.results,
+        results=results,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
         untouched_starter=_is_untouched(path, drill),
         seconds=round(time.monotonic() - started, 3),
         statements=outcome.statements,
         check_statements=outcome.check_statements,
+        pack=drill.pack_id,
     )
 
 
-def _run_child(child: Checker, drill: Drill, path: Path, space: RunSpace, timeout: float) -> RunOutcome:
-    outcome = _wait_for(child, drill, path, space, timeout)
+def _load_checks(drill: Drill) -> Checks | CheckResult:
+    """The drill's checks, or the checker error that loading them raised."""
+    from drillkit.check.framework import checker_error
+    from drillkit.check.loader import load_checks
+
+    try:
+        return load_checks(drill.pack_id, drill.folder.parent, drill.slug)
+    except Exception as exc:  # the pack's checks.py is broken: the author's problem, said as such
+        return checker_error(FIRST_CHECK, exc)
+
+
+def _run_child(child: Checker, checks: Checks | CheckResult, timeout: float) -> RunOutcome:
+    outcome = _wait_for(child, checks, timeout)
     outcome.output, size = child.output(OUTPUT_SHOWN)
     outcome.output_truncated = size > OUTPUT_SHOWN
     return outcome
 
 
-def _wait_for(child: Checker, drill: Drill, path: Path, space: RunSpace, timeout: float) -> RunOutcome:
-    env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
+def _wait_for(child: Checker, checks: Checks | CheckResult, timeout: float) -> RunOutcome:
     try:
-        child.send(drill.checks_module, path, env, timeout)
         child.wait(timeout)
-    except BrokenPipeError:  # the child died before its job came: its output says why
-        child.proc.wait()
     except subprocess.TimeoutExpired:
         child.kill()
-        return _timed_out(timeout, drill, names=None)
+        return _timed_out(timeout, checks, during=_read_small(child.status_file))
     except BaseException:
         child.kill()
         raise
-    return _judge(child, drill, timeout)
+    return _judge(child, checks, timeout)
 
 
-def _judge(child: Checker, drill: Drill, timeout: float) -> RunOutcome:
+def _judge(child: Checker, checks: Checks | CheckResult, timeout: float) -> RunOutcome:
     """What the run came to. The guard's word and the output file's size are trusted; the
     worker's report is not, and is read last: a limit that was hit decides first."""
     status = child.guard_status()
-    names = status.checks if status is not None else None
     _, size = child.output(0)
     if size >= limits.OUTPUT_LIMIT:
-        return _limit(limits.output_limit_hit(size), drill, names)
+        return _limit(limits.output_limit_hit(size), checks)
     if status is not None and status.deadline:
-        return _timed_out(timeout, drill, names)
+        return _timed_out(timeout, checks, during=_read_small(child.status_file))
     if status is not None and status.cpu_limit_hit:
-        return _limit(limits.cpu_limit_hit(status.cpu or 0.0), drill, names)
+        return _limit(limits.cpu_limit_hit(status.cpu or 0.0), checks)
     raw = child.report()
     if raw:
         if status is None:  # only learner code kills the guard
-            return _tampered("the checker's guard process was killed", drill, names)
+            return _tampered("the checker's guard process was killed", checks)
+        # The child-side checks it must report, in order: as loaded here, else as the
+        # worker sealed them (with the guard) before any learner code ran.
+        expected = (
+            [c.name for c in checks.of("child")] if not isinstance(checks, CheckResult) else status.checks
+        )
         try:
-            return protocol.parse_result(raw, child.token, names)
+            return protocol.parse_result(raw, child.token, expected)
         except UntrustedResult as exc:
-            return _tampered(f"the checker's report was not its own ({exc})", drill, names)
+            return _tampered(f"the checker's report was not its own ({exc})", checks)
     stderr_text = _tail(child.output_file, STDERR_LIMIT)
     how = status.ending() if status is not None else "its checker process was killed"
     return _failed_first(
         f"your code ended the Python process ({how}) before the checks could run",
         actual=stderr_text.strip() or None,
         help="remove os._exit()/signal calls; the checker needs your module to finish",
-        drill=drill,
-        names=names,
+        checks=checks,
     )
 
 
-def _timed_out(timeout: float, drill: Drill, names: list[str] | None) -> RunOutcome:
+def _timed_out(timeout: float, checks: Checks | CheckResult, during: str) -> RunOutcome:
     return _failed_first(
-        f"your code was still running after {timeout:g} second{'' if timeout == 1 else 's'} and was stopped",
+        f"your code was still running after {timeout:g} second{'' if timeout == 1 else 's'} "
+        "and was stopped" + (f", while checking «{during}»" if during else ""),
         actual="no result before the time limit",
         help="look for a loop that never ends, or a query waiting on a lock; "
         "`--timeout` gives slow code more time",
-        drill=drill,
-        names=names,
+        checks=checks,
     )
 
 
-def _limit(hit: limits.LimitHit, drill: Drill, names: list[str] | None) -> RunOutcome:
-    return _failed_first(hit.rationale, actual=hit.actual, help=hit.help, drill=drill, names=names)
+def _limit(hit: limits.LimitHit, checks: Checks | CheckResult) -> RunOutcome:
+    return _failed_first(hit.rationale, actual=hit.actual, help=hit.help, checks=checks)
 
 
-def _tampered(problem: str, drill: Drill, names: list[str] | None) -> RunOutcome:
+def _tampered(problem: str, checks: Checks | CheckResult) -> RunOutcome:
     return _failed_first(
         f"tampering detected: {problem}",
         actual=None,
         help="a drill file answers the drill; it must not change drillkit's checks or its report",
-        drill=drill,
-        names=names,
+        checks=checks,
     )
+
+
+def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -> list[CheckResult]:
+    """The child's results and the database checks, in the order the drill declares them."""
+    from drillkit.check.database import DatabaseView
+    from drillkit.check.framework import run_checks
+
+    if isinstance(checks, CheckResult):
+        return [checks]
+    first, *child_results = outcome.results or [CheckResult(FIRST_CHECK, "error", rationale="no result")]
+    if first.status != "passed":
+        return [first, *not_run(checks.names)]
+    by_name = {r.name: r for r in child_results}
+    done = {c.key: by_name[c.name].status for c in checks.of("child") if c.name in by_name}
+    view = DatabaseView(space.conn, space.schema, output=outcome.output)
+    names = {c.key: c.name for c in checks.checks}
+    by_name.update({r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)})
+    missing = CheckResult("", "error", rationale="the check did not report a result (not your mistake)")
+    return [first] + [by_name.get(c.name) or replace(missing, name=c.name) for c in checks.checks]
+
+
+def _read_small(path: Path, limit: int = 500) -> str:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit).decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def _tail(path: Path, limit: int) -> str:
@@ -150,21 +196,24 @@ def _tail(path: Path, limit: int) -> str:
 
 
 def _failed_first(
-    rationale: str, *, actual: str | None, help: str, drill: Drill, names: list[str] | None
+    rationale: str, *, actual: str | None, help: str, checks: Checks | CheckResult
 ) -> RunOutcome:
-    if names is None:  # the child never sealed its checks: load them here (imports SQLAlchemy)
-        from importlib import import_module
-
-        names = [c.name for c in import_module(drill.checks_module).CHECKS.checks]
+    names = checks.names if not isinstance(checks, CheckResult) else []
     results = [CheckResult(FIRST_CHECK, "failed", rationale=rationale, actual=actual, help=help)]
-    results += not_run(names)
-    return RunOutcome(results)
+    return RunOutcome(results + not_run(names))
 
 
 @contextmanager
 def _signals_as_interrupts() -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema."""
+    """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema.
 
+    Only the main thread can install handlers, and only it receives signals. A check run on a
+    worker thread (mutants are checked in a pool) leaves them to the main thread, which stops
+    handing out work and waits for the running checks to end and drop their schemas.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     fired = False
 
     def handler(signum: int, frame: object) -> None:
@@ -183,7 +232,15 @@ def _signals_as_interrupts() -> Iterator[None]:
 
 def _is_untouched(path: Path, drill: Drill) -> bool:
     try:
-        mine = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    except (OSError, UnicodeDecodeError):
+        mine = read_learner_file(path).decode("utf-8").replace("\r\n", "\n")
+    except (LearnerFileError, UnicodeDecodeError):
         return False
-    return mine == starter_text(drill)
+    # The starter as `drill start` writes it, or the pack's own starter.py (e.g. `drill validate`).
+    return mine in (starter_text(drill), _read_text(drill.starter_path))
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except (OSError, UnicodeDecodeError):
+        return None
