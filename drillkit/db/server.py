@@ -155,10 +155,14 @@ def _start_failed(paths: Paths, exc: BaseException, program: str | None) -> Data
     log = pgserver.log_file(paths.home)
     signal_name = pgserver.killed_by(exc)
     reason = f"{program} was killed by {signal_name}" if signal_name else pgserver.failure_reason()
-    if program == "initdb":
+    if program == "initdb":  # nothing to reset: initdb leaves an empty data dir behind
         what = f"could not create the embedded PostgreSQL in {paths.pgdata}"
-        where = f"see {log}"
-    elif program is not None:
+        if reason:
+            what += f": {reason}"
+        return DatabaseUnavailableError(
+            f"{what}; see {log}, then try again (DRILL_HOME puts the data dir elsewhere), or set {URL_ENV}"
+        )
+    if program is not None:
         what = f"the embedded PostgreSQL in {paths.pgdata} did not start ({program} failed)"
         where = f"see {log} and {paths.pgdata / 'log'}"
     else:
