@@ -215,11 +215,12 @@ import sys
 import psycopg
 from drillkit.db import server
 from drillkit.paths import resolve_paths
+from drillkit.pack.model import Fixture
 from drillkit.run.space import connect, run_space
 
 db = server.resolve(resolve_paths())
 pinned = psycopg.conninfo.make_conninfo(db.libpq_url, dbname=sys.argv[1])
-with run_space(db, seeded=False) as space:
+with run_space(db, Fixture("empty")) as space:
     # What an external server allows a run role: an object in another database, which then
     # stops taking connections before the cleanup comes.
     with psycopg.connect(pinned, autocommit=True) as other:
