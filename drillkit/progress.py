@@ -24,6 +24,7 @@ from drillkit.retention.schedule import CardState, ReviewState, first_pass
 SCHEMA_VERSION = 2
 
 Status = Literal["not started", "attempted", "passed", "passed after reveal"]
+HISTORY_CAP = 200  # attempt times kept per drill: months of practice, a few KiB per drill
 
 
 @dataclass
@@ -35,6 +36,14 @@ class DrillProgress:
     revealed_at: str | None = None
     hints_used: int = 0
     review: ReviewState = field(default_factory=ReviewState)
+    # When each counted check ran (ISO, oldest first, the last HISTORY_CAP): `drill progress`
+    # draws practice days from it. Optional: files written before it existed have none.
+    history: list[str] = field(default_factory=list)
+
+    def record_attempt(self, stamp: str) -> None:
+        self.attempts += 1
+        self.last_attempt = stamp
+        self.history = [*self.history, stamp][-HISTORY_CAP:]
 
     @property
     def clean_pass(self) -> bool:
@@ -63,7 +72,7 @@ class Progress:
     def to_json(self) -> dict[str, Any]:
         return {
             "version": SCHEMA_VERSION,
-            "drills": {str(n): asdict(p) for n, p in sorted(self.drills.items())},
+            "drills": {str(n): _drill_json(p) for n, p in sorted(self.drills.items())},
             "cards": {key: asdict(c) for key, c in sorted(self.cards.items())},
             "selfcheck": dict(sorted(self.selfcheck.items())),
         }
@@ -86,7 +95,9 @@ class Progress:
             progress = DrillProgress(**{**entry, "review": ReviewState(**review)})
             if not isinstance(progress.attempts, int) or progress.attempts < 0:
                 raise TypeError(f"attempts of drill {key} is not a count")
-            for stamp in (progress.review.due, progress.review.last_reviewed_at):
+            if not isinstance(progress.history, list):
+                raise TypeError(f"history of drill {key} is not a list")
+            for stamp in (progress.review.due, progress.review.last_reviewed_at, *progress.history):
                 if stamp is not None:
                     clock.parse(stamp)  # a bad date is caught here, not mid-session
             drills[int(key)] = progress
@@ -103,6 +114,13 @@ class Progress:
             if not isinstance(stamp, str):
                 raise TypeError(f"self-check item {key} has no tick time")
         return cls(drills, cards, dict(selfcheck))
+
+
+def _drill_json(entry: DrillProgress) -> dict[str, Any]:
+    data = asdict(entry)
+    if not data["history"]:
+        del data["history"]  # optional: absent until the first counted check
+    return data
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:

@@ -60,8 +60,7 @@ def check_drill(
         entry = p.of(drill.number)
         moment = now or clock.now()
         stamp = clock.iso(moment)
-        entry.attempts += 1
-        entry.last_attempt = stamp
+        entry.record_attempt(stamp)  # count, last time, and the history `drill progress` draws
         entry.last_result = "passed" if report.passed else "failed"
         if report.passed and not entry.first_passed_at:
             entry.first_passed_at = stamp
