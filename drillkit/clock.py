@@ -44,3 +44,8 @@ def iso(moment: datetime) -> str:
 
 def parse(text: str) -> datetime:
     return to_utc(datetime.fromisoformat(text))
+
+
+def day(moment: datetime) -> str:
+    """A date as every drillkit message shows it: "Mon 30 Nov" (the UTC day, like the schedule)."""
+    return f"{to_utc(moment):%a %d %b}"

@@ -14,13 +14,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from drillkit.pack.catalog import logical_lines
+from drillkit import clock
+from drillkit.pack.catalog import Drill, logical_lines
 
 if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
     from rich.syntax import Syntax
 
+    from drillkit.commands.activity import Activity
     from drillkit.commands.check import Checked, ReviewNote
-    from drillkit.commands.listing import Listing, SkillRow
+    from drillkit.commands.edit import EditTarget
+    from drillkit.commands.listing import DrillRow, Listing, SkillRow
     from drillkit.commands.practice import Hinted, Reset
     from drillkit.commands.retention import CardQueue, NothingDue, ReviewStarted, SelfCheck
     from drillkit.commands.reveal import Revealed
@@ -72,46 +75,118 @@ def relative(when: datetime, now: datetime) -> str:
     return f"in {plural(round(seconds / 86400), 'day')}"
 
 
-def day(when: datetime) -> str:
-    return f"{when:%a %d %b}"
+day = clock.day  # "Mon 30 Nov": the one date format, shared with the commands' messages
+
+
+def short_relative(when: datetime, now: datetime) -> str:
+    """`relative` in a table cell: "due now", "3d overdue", "in 3d", "in 5h", "in 20m"."""
+    seconds = (when - now).total_seconds()
+    if seconds <= 0:
+        days = int(-seconds // 86400)
+        return "due now" if days == 0 else f"{days}d overdue"
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if seconds >= size:
+            return f"in {round(seconds / size)}{unit}"
+    return f"in {max(1, round(seconds / 60))}m"
+
+
+def short_ago(stamp: str | None, now: datetime) -> str:
+    """`ago` in a table cell: "2d ago", "5h ago", "3m ago", "now"."""
+    if not stamp:
+        return ""
+    seconds = (now - datetime.fromisoformat(stamp)).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "now"
+
+
+# The compact table's names for statuses too long for an 80-column row.
+SHORT_STATUS = {"passed after reveal": "after reveal"}
+GAP = 2  # columns between table cells: Rich's default padding of one on each side
 
 
 def listing(console: Console, result: Listing) -> None:
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("section")
-    table.add_column("drill")
-    table.add_column("status")
-    table.add_column("checks", justify="right")
-    table.add_column("last check")
-    table.add_column("review")
-    for row in result.rows:
-        style = STATUS_STYLE.get(str(row.status), "")
-        due = row.review.due_at()
-        table.add_row(
-            str(row.drill.number),
-            row.drill.section_title,
-            row.drill.title,
-            Text(str(row.status), style=style),
-            str(row.attempts or ""),
-            ago(row.last_attempt, result.now),
-            Text(relative(due, result.now), style="bold yellow" if row.review_due else "dim") if due else "",
-        )
-    console.print(table)
+    console.print(drill_table(result, console.width))
     total = len(result.rows)
-    console.print(f"\n{result.passed}/{total} drills passed.", end=" ")
+    head = f"\n{result.passed}/{total} drills passed. "
     nxt = result.next_drill
+    # One print for the whole line: two prints would each wrap on their own, leaving a
+    # break in the middle of the sentence.
     if nxt is None:
         console.print(
-            "[green]Every drill passed once.[/] Keep them fresh with reviews; "
+            head + "[green]Every drill passed once.[/] Keep them fresh with reviews; "
             "`drill reveal N` compares with the reference."
         )
     else:
         verb = "check" if any(r.file and r.drill is nxt for r in result.rows) else "start"
-        console.print(f"Next: [bold]drill {verb} {nxt.number}[/] — {escape(nxt.summary)}")
+        console.print(head + f"Next: [bold]drill {verb} {nxt.number}[/] — {escape(nxt.summary)}")
     due_now(console, result)
     console.print()
     selfcheck_table(console, result.skills, compact=True)
+
+
+def drill_table(result: Listing, width: int) -> Table:
+    """Every drill on one line: the full table when it fits, else a compact one without the
+    section column and with short forms, whose titles are cut only if even that is too wide."""
+    now = result.now
+    full = [
+        (
+            Text(str(r.drill.number)),
+            Text(r.drill.section_title),
+            Text(r.drill.title),
+            Text(str(r.status), style=STATUS_STYLE.get(str(r.status), "")),
+            Text(str(r.attempts or "")),
+            Text(ago(r.last_attempt, now)),
+            _review_cell(r, relative(r.review.due_at(), now) if r.review.due else ""),
+        )
+        for r in result.rows
+    ]
+    headers = ("#", "section", "drill", "status", "checks", "last check", "review")
+    if _table_width(headers, full) <= width:
+        return _table(headers, full, right={0, 4})
+    compact = [
+        (
+            Text(str(r.drill.number)),
+            Text(r.drill.title),
+            Text(SHORT_STATUS.get(str(r.status), str(r.status)), style=STATUS_STYLE.get(str(r.status), "")),
+            Text(str(r.attempts or "")),
+            Text(short_ago(r.last_attempt, now)),
+            _review_cell(r, short_relative(r.review.due_at(), now) if r.review.due else ""),
+        )
+        for r in result.rows
+    ]
+    headers = ("#", "drill", "status", "checks", "last", "review")
+    others = _table_width(headers[:1] + headers[2:], [row[:1] + row[2:] for row in compact])
+    return _table(headers, compact, right={0, 3}, title_column=1, title_width=max(8, width - others - GAP))
+
+
+def _review_cell(row: DrillRow, text: str) -> Text:
+    return Text(text, style="bold yellow" if row.review_due else "dim")
+
+
+def _table_width(headers: tuple[str, ...], rows: list[tuple[Text, ...]]) -> int:
+    widths = [max([len(h), *(row[i].cell_len for row in rows)]) for i, h in enumerate(headers)]
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def _table(
+    headers: tuple[str, ...],
+    rows: list[tuple[Text, ...]],
+    *,
+    right: set[int],
+    title_column: int | None = None,
+    title_width: int | None = None,
+) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for i, header in enumerate(headers):
+        if i == title_column:
+            table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=title_width)
+        else:
+            table.add_column(header, justify="right" if i in right else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def due_now(console: Console, result: Listing) -> None:
@@ -124,7 +199,13 @@ def due_now(console: Console, result: Listing) -> None:
     if result.cards_due:
         parts.append(f"{result.cards_due} of {result.cards_total} flashcards: [bold]drill cards[/]")
     if parts:
-        console.print("[yellow]Due now:[/] " + " · ".join(parts))
+        # Wrapped between the parts, never inside a command.
+        for line in packed(
+            Text("Due now: ", style="yellow"),
+            [Text.from_markup(p, emoji=False) for p in parts],
+            console.width,
+        ):
+            console.print(line)
         return
     upcoming = result.next_review
     due = upcoming.review.due_at() if upcoming else None
@@ -149,21 +230,45 @@ def _mark(row: SkillRow) -> Text:
 
 
 def selfcheck_table(console: Console, rows: list[SkillRow], *, compact: bool = False) -> None:
-    """The self-check: in full for `drill selfcheck`, one wrapped line of labels for `drill list`."""
+    """The self-check: in full for `drill selfcheck`, a few packed lines of labels for `drill list`."""
+    if not compact:
+        console.print(selfcheck_full(rows))
+        return
+    items = [_mark(row) + Text(f" {row.skill.label}") for row in rows]
+    for line in packed(_selfcheck_head(rows) + Text(": "), items, console.width):
+        console.print(line)
+    waiting = [
+        Text(f"{r.skill.label} ({r.short_why})") for r in rows if r.ticked and not r.earned and r.short_why
+    ]
+    if waiting:
+        for line in packed(Text("  not yet earned: "), waiting, console.width, indent=4):
+            line.stylize("yellow")
+            console.print(line)
+    console.print(Text(f"  {LEGEND} — drill selfcheck", style="dim"))
+
+
+def _selfcheck_head(rows: list[SkillRow]) -> Text:
     ticked = sum(1 for r in rows if r.ticked)
     earned = sum(1 for r in rows if r.earned)
-    head = Text.assemble(("Self-check", "bold"), f" {ticked}/{len(rows)} ticked, {earned} earned")
-    if compact:
-        line = head + Text(": ")
-        for i, row in enumerate(rows):
-            line += Text(" · " if i else "") + _mark(row) + Text(f" {row.skill.label}")
-        console.print(line)
-        for row in rows:
-            if row.ticked and not row.earned and row.why_not:
-                console.print(Text(f"  {row.skill.label} not yet earned: {row.why_not}", style="yellow"))
-        console.print(Text(f"  {LEGEND} — drill selfcheck", style="dim"))
-        return
-    console.print(head)
+    return Text.assemble(("Self-check", "bold"), f" {ticked}/{len(rows)} ticked, {earned} earned")
+
+
+def packed(head: Text, items: list[Text], width: int, indent: int = 2) -> list[Text]:
+    """`head` then the items separated by " · ", wrapped between items only (never inside
+    one, which would strand a word), continuation lines indented."""
+    lines = [head.copy()]
+    empty = True  # no item on the current line yet
+    for item in items:
+        piece = item if empty else Text(" · ") + item
+        if not empty and lines[-1].cell_len + piece.cell_len > width:
+            lines.append(Text(" " * indent) + item)
+        else:
+            lines[-1] += piece
+        empty = False
+    return lines
+
+
+def selfcheck_full(rows: list[SkillRow]) -> Group:
     table = Table(box=None, pad_edge=False, show_edge=False, show_header=False)
     table.add_column(justify="right")
     table.add_column()
@@ -407,11 +512,11 @@ def _result(console: Console, result: CheckResult) -> None:
 def findings(console: Console, items: list) -> None:
     for item in items:
         mark, style = MARKS["passed" if item.ok else "failed"]
-        console.print(Text.assemble((f" {mark} ", style), (f"{item.name}: ", "bold"), item.detail))
+        console.print(marked(mark, style, Text.assemble((f"{item.name}: ", "bold"), item.detail)))
         if item.fix:
-            console.print(Text(f"     fix: {item.fix}", style="cyan"))
+            console.print(Padding(Text(f"fix: {item.fix}", style="cyan"), (0, 0, 0, 5)))
     bad = sum(1 for i in items if not i.ok)
-    console.print("\nAll good." if not bad else f"\n{bad} problem(s) found.")
+    console.print("\nAll good." if not bad else f"\n{plural(bad, 'problem')} found.")
 
 
 def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> None:

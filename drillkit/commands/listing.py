@@ -34,6 +34,7 @@ class SkillRow:
     ticked: bool
     earned: bool
     why_not: str | None  # for a tick not yet earned: which drill still has to prove it
+    short_why: str | None = None  # the same in a few words, for the dashboard's one-line list
 
 
 @dataclass(frozen=True)
@@ -114,15 +115,18 @@ def skill_rows(deck: Deck, p: progress.Progress) -> list[SkillRow]:
     rows = []
     for number, skill in enumerate(deck.skills, start=1):
         ticked = skill.id in p.selfcheck
-        why_not = None
+        why_not = short_why = None
         for n in skill.drills:
             entry = p.drills.get(n, DrillProgress())
             if entry.clean_pass:
                 continue
             if entry.first_passed_at:
                 why_not = f"drill {n} was passed only after `reveal`; a clean `drill review {n}` earns it"
+                short_why = f"a clean `drill review {n}`"
             else:
                 why_not = f"drill {n} is not passed yet"
+                short_why = f"drill {n} not passed"
             break
-        rows.append(SkillRow(number, skill, ticked, earned=ticked and why_not is None, why_not=why_not))
+        earned = ticked and why_not is None
+        rows.append(SkillRow(number, skill, ticked, earned, why_not, short_why))
     return rows
