@@ -442,13 +442,14 @@ class CardScreen:
         self.console = console
         self.now = now
 
-    def front(self, card: Flashcard, position: int, total: int) -> None:
+    def front(self, card: Flashcard, position: int, total: int, *, repeat: bool = False) -> None:
+        title = f"card {position} of {total}" + (" · missed earlier, once more" if repeat else "")
         self.console.print()
-        self.console.print(Panel(Text(card.front), title=f"card {position} of {total}", title_align="left"))
+        self.console.print(Panel(Text(reflow(card.front)), title=title, title_align="left"))
         self.console.print("[dim]Say the answer out loud, then press any key to flip (q stops).[/]")
 
     def back(self, card: Flashcard) -> None:
-        self.console.print(Panel(Text(card.back), border_style="cyan"))
+        self.console.print(Panel(Text(reflow(card.back)), border_style="cyan"))
         self.console.print(
             "How well did you know it?  [bold]1[/] again  [bold]2[/] hard  [bold]3[/] good  [bold]4[/] easy"
         )
@@ -457,11 +458,32 @@ class CardScreen:
         self.console.print(f"[dim]{escape(repr(key))} is not a grade: press 1-4 (or a/h/g/e), q to stop.[/]")
 
     def graded(self, card: Flashcard, grade: Grade, next_state: CardState | None) -> None:
+        later = " It comes back at the end of this session." if grade == "again" else ""
         if next_state is None:
-            self.console.print(f"[dim]{grade} — crammed before it was due, so its schedule is unchanged.[/]")
+            self.console.print(
+                f"[dim]{grade} — crammed before it was due, so its schedule is unchanged.{later}[/]"
+            )
         else:
             due = next_state.due_at()
-            self.console.print(f"{grade} — back {relative(due, self.now)} ({day(due)}).")
+            self.console.print(f"{grade} — back {relative(due, self.now)} ({day(due)}).{later}")
+
+
+SENTENCE_ENDS = (".", ":", "!", "?", ")")
+
+
+def reflow(text: str) -> str:
+    """Join the lines a YAML block broke inside a sentence, so the terminal wraps them
+    (a hard break would leave an orphan word on a narrow screen); keep a break after a
+    finished sentence or a line of code before a capital: that one the author meant."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        joined = lines and lines[-1] and line
+        if joined and not (lines[-1].endswith(SENTENCE_ENDS) and line[0].isupper()):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def cards_nothing_due(console: Console, queue: CardQueue, now: datetime) -> None:
@@ -477,17 +499,31 @@ def cards_done(console: Console, result: CardSessionResult, total: int) -> None:
     graded = len(result.grades)
     counts = {g: sum(1 for v in result.grades.values() if v == g) for g in ("again", "hard", "good", "easy")}
     summary = ", ".join(f"{n} {g}" for g, n in counts.items() if n)
-    stopped = f" Stopped after {graded} of {total}; the rest stay due." if result.stopped_early else ""
-    console.print(
-        f"\n{graded} card{'s' if graded != 1 else ''} graded{': ' + summary if summary else ''}.{stopped}"
-    )
+    line = f"\n{plural(graded, 'card')} graded{': ' + summary if summary else ''}."
+    if result.repeats:
+        line += f" Missed cards came back {plural(result.repeats, 'time')}."
+    if result.stopped_early:
+        line += f" Stopped after {graded} of {total}; the rest stay due."
+    elif result.relearn_left:
+        line += (
+            f" Stopped before {plural(result.relearn_left, 'missed card')} came back; "
+            "the new dates are saved."
+        )
+    console.print(line)
+
+
+def marked(mark: str, style: str, body: Text) -> Table:
+    """` ✓ text` whose wrapped lines stay under the text, never back at column 0."""
+    grid = Table.grid()
+    grid.add_column(width=3, no_wrap=True)
+    grid.add_column()
+    grid.add_row(Text(f" {mark} ", style=style), body)
+    return grid
 
 
 def _result(console: Console, result: CheckResult) -> None:
     mark, style = MARKS[result.status]
-    console.print(
-        Text.assemble((f" {mark} ", style), (result.name, style if result.status != "passed" else ""))
-    )
+    console.print(marked(mark, style, Text(result.name, style=style if result.status != "passed" else "")))
     if result.status == "failed":
         rows = Table.grid(padding=(0, 2))
         rows.add_column(style="bold")

@@ -104,7 +104,7 @@ def test_review_cycle(learner: Learner) -> None:
         "clean": False,
     }
     early = learner.drill("review", "3", **at("2026-05-01T15:00:00+00:00"))
-    assert early.code == 2 and "not due for review until 2026-05-02" in one_clear_line(early.stderr)
+    assert early.code == 2 and "not due for review until Sat 02 May" in one_clear_line(early.stderr)
     assert "No drill is due" in learner.drill("review", **at("2026-05-01T15:00:00+00:00")).stdout
 
     day1 = "2026-05-02T10:00:00+00:00"
