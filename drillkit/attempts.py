@@ -7,7 +7,7 @@ from pathlib import Path
 
 from drillkit import clock, progress
 from drillkit.errors import LearnerFileError
-from drillkit.pack.catalog import Drill
+from drillkit.pack.catalog import Drill, starter_text
 from drillkit.paths import Paths
 from drillkit.progress import DrillProgress
 from drillkit.retention import schedule
@@ -44,6 +44,15 @@ def current_attempt(paths: Paths, drill: Drill, now: datetime | None = None) -> 
             f"no attempt at {path}; run `drill start {drill.number}` first, or pass --file PATH"
         )
     return path
+
+
+def is_untouched_starter(path: Path, drill: Drill) -> bool:
+    """The file is exactly the starter `drill start` wrote: nothing of the learner's in it yet."""
+    try:
+        mine = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return mine == starter_text(drill)
 
 
 def answer_part(text: str) -> str:

@@ -651,22 +651,30 @@ def dashboard(console: Console, result: Listing) -> None:
 
 def watch_event(console: Console, event: object) -> None:
     from drillkit.commands.check import Checked  # at run time only here: `drill list` never pays for it
-    from drillkit.commands.watch import AllDone, FileProblem, Watching
+    from drillkit.commands.watch import AllDone, FileProblem, Waiting, Watching
 
     if isinstance(event, Watching):
+        drill = event.drill
         if event.moved_on:
-            console.print(f"\n[bold green]On to drill {event.drill.number}:[/] {escape(event.drill.title)}")
-            console.print(Padding(task_text(event.drill.task), (0, 2)))
+            console.print(f"\n[bold green]On to drill {drill.number}:[/] {escape(drill.title)}")
+        else:
+            console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/]")
+        if event.created:
+            console.print(f"[green]Created[/] {escape(shown_path(event.path))}")
+        console.print(Padding(task_text(drill.task), (1, 2)))
         console.print(
-            f"[dim]watching {escape(shown_path(event.path))} — save it to check again, Ctrl-C to stop[/]"
+            f"[dim]watching {escape(shown_path(event.path))} — write your answer and save it to check, "
+            "Ctrl-C to stop[/]"
         )
     elif isinstance(event, Checked):
         if console.is_terminal:
             console.clear()
         console.rule(f"[dim]checked at {datetime.now():%H:%M:%S}[/]", style="dim")
         report(console, event, watching=True)
-        render_path = shown_path(event.report.file)
-        console.print(f"[dim]watching {escape(render_path)} — save to check again, Ctrl-C to stop[/]")
+        review_note(console, event.review, event.report.drill, clock.now())
+    elif isinstance(event, Waiting):
+        path = escape(shown_path(event.path))
+        console.print(f"[dim]watching {path} — save to check again, Ctrl-C to stop[/]")
     elif isinstance(event, FileProblem):
         console.print(f"[yellow]{escape(event.message)}[/] — waiting for the file to come back")
     elif isinstance(event, AllDone):

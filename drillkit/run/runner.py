@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from drillkit.attempts import is_untouched_starter
 from drillkit.db.server import Database, sqlalchemy_url
 from drillkit.errors import Interrupted, LearnerFileError
-from drillkit.pack.catalog import Drill, starter_text
+from drillkit.pack.catalog import Drill
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, not_run
 from drillkit.run import child as checker
 from drillkit.run.child import Checker
@@ -55,7 +56,7 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
         results=outcome.results,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
-        untouched_starter=_is_untouched(path, drill),
+        untouched_starter=is_untouched_starter(path, drill),
         seconds=round(time.monotonic() - started, 3),
         statements=outcome.statements,
         check_statements=outcome.check_statements,
@@ -126,11 +127,3 @@ def _signals_as_interrupts() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def _is_untouched(path: Path, drill: Drill) -> bool:
-    try:
-        mine = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return mine == starter_text(drill)
