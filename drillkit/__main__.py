@@ -77,6 +77,12 @@ def _dispatch(args: list[str]) -> None:
             _fail(str(exc), int(exc.exit_code))
         sys.exit(ExitCode.OK)
 
+    if args in (["--version"], ["-V"]):  # answered without importing Typer, like `list`
+        from drillkit import version
+
+        print(f"drill {version()}")
+        sys.exit(ExitCode.OK)
+
     if args[:1] == ["check"] and not {"--help", "-h"} & set(args):
         from drillkit.run import child as checker
 

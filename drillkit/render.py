@@ -278,19 +278,38 @@ def selfcheck_full(rows: list[SkillRow]) -> Group:
         if row.ticked and not row.earned and row.why_not:
             text.append(f"\n    not yet earned: {row.why_not}", style="yellow")
         table.add_row(str(row.number), _mark(row), text)
-    console.print(table)
+    return Group(_selfcheck_head(rows), table)
 
 
 def selfcheck(console: Console, result: SelfCheck, *, interactive: bool) -> None:
-    selfcheck_table(console, result.rows)
+    console.print(selfcheck_view(result, interactive=interactive))
+
+
+def selfcheck_view(result: SelfCheck, *, interactive: bool) -> Group:
     if interactive:
-        console.print(
-            f"[dim]Press 1-{len(result.rows)} to tick or untick, Enter or q when done. {escape(LEGEND)}[/]"
-        )
+        footer = f"Press 1-{len(result.rows)} to tick or untick, Enter or q when done. {LEGEND}"
     else:
-        console.print(
-            f"[dim]{escape(LEGEND)}. Tick with `drill selfcheck --tick N`, untick with `--untick N`.[/]"
-        )
+        footer = f"{LEGEND}. Tick with `drill selfcheck --tick N`, untick with `--untick N`."
+    return Group(selfcheck_full(result.rows), Text(footer, style="dim"))
+
+
+class SelfCheckScreen:
+    """The interactive self-check: drawn once, then redrawn in place on every toggle."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.live import Live  # deferred: only the interactive self-check needs it
+
+        self.live = Live(console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
+
+    def __enter__(self) -> SelfCheckScreen:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.stop()
+
+    def show(self, result: SelfCheck) -> None:
+        self.live.update(selfcheck_view(result, interactive=True), refresh=True)
 
 
 def task_text(task: str) -> Text:
@@ -346,7 +365,16 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
             sql_trace(console, rep.check_statements, "SQL sent while the checks called your code")
     passed = sum(1 for r in rep.results if r.status == "passed")
     total = len(rep.results)
-    if not checked.recorded and not rep.untouched_starter:
+    reference = not checked.recorded and not rep.untouched_starter
+    if rep.passed and reference:
+        # Comparing the reference with itself teaches nothing: no `drill reveal` pointer here.
+        console.print(
+            f"\n[bold green]✓ All {total} checks passed[/] in {rep.seconds:.1f}s — that was drillkit's "
+            "reference solution, not counted in your progress. "
+            f"Your own attempt: [bold]drill start {rep.drill}[/]"
+        )
+        return
+    if reference:
         console.print(
             "[dim]This file is drillkit's reference solution, so the check is not counted in your "
             f"progress. Your own attempt: drill start {rep.drill}[/]"
@@ -560,24 +588,27 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     code = (result.solution if full else result.answer).rstrip()
     console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/] — reference solution")
     mine = (result.attempt_answer or "").rstrip() or "# (empty)"
-    if result.attempt_answer is not None and not diff and console.width >= SIDE_BY_SIDE_WIDTH:
+    if result.attempt_answer is not None and diff:
+        pass  # the diff below holds the reference's lines already: showing it first doubles it
+    elif result.attempt_answer is not None and console.width >= SIDE_BY_SIDE_WIDTH:
         table = Table(expand=True, show_lines=False)
-        table.add_column(f"your attempt ({escape(shown_path(result.attempt))})", ratio=1)
+        name = result.attempt.name if result.attempt else ""
+        table.add_column(f"your attempt ({escape(name)})", ratio=1)  # the full path could be cut
         table.add_column("reference", ratio=1)
         table.add_row(_code(mine), _code(code))
         console.print(table)
-    elif result.attempt_answer is not None and not diff:
+    elif result.attempt_answer is not None:
         # Too narrow for two columns of code: one above the other, nothing cut off.
         console.print(Panel(_code(mine), title="your attempt", title_align="left", border_style="dim"))
         console.print(Panel(_code(code), title="reference", title_align="left"))
     else:
         console.print(_code(code))
-    if diff:
+    if diff and result.attempt_answer is not None:
         if result.diff:
             console.print("[bold]Your attempt → the reference[/] (answer part only):")
             # No wrapping: a diff's lines must keep their +/- prefix to be usable when piped.
             console.print(_syntax(result.diff.rstrip(), "diff", wrap=False), soft_wrap=True)
-        elif result.attempt is not None:
+        else:
             console.print("[green]Your answer part is identical to the reference.[/]")
     explanation = "\n".join(logical_lines(drill.explanation))  # rewrap to the terminal, not the YAML
     console.print(Panel(escape(explanation), title="why it is written this way", title_align="left"))
@@ -585,6 +616,22 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
         console.print(
             f"[dim]No attempt found; `drill start {drill.number}` and type it yourself — "
             "that is the rep that sticks.[/]"
+        )
+
+
+def editing(console: Console, target: EditTarget) -> None:
+    if target.created:
+        console.print(f"[green]Created[/] {escape(shown_path(target.path))}")
+
+
+def reveal_declined(console: Console, path: Path, drill: Drill) -> None:
+    n, where = drill.number, escape(shown_path(path))
+    if path.exists():
+        console.print(f"Nothing revealed. Write your attempt in {where}, then run [bold]drill check {n}[/]")
+    else:
+        console.print(
+            f"Nothing revealed. [bold]drill start {n}[/] writes the starter to {where}; "
+            f"write your attempt there, then run [bold]drill check {n}[/]"
         )
 
 

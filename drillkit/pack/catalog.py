@@ -100,6 +100,9 @@ class Catalog:
         for drill in self.drills:
             if text in (str(drill.number), drill.slug, f"{drill.number:02d}"):
                 return drill
+        close = closest(text, {d.slug: d for d in self.drills})
+        if close is not None:
+            raise UnknownDrillError(f"no drill {text!r}; did you mean `{close.slug}` (drill {close.number})?")
         first, last = self.drills[0], self.drills[-1]
         raise UnknownDrillError(
             f"no drill {text!r}; name one by number ({first.number}-{last.number}) or slug "
@@ -109,6 +112,14 @@ class Catalog:
     @cached_property
     def by_number(self) -> dict[int, Drill]:
         return {d.number: d for d in self.drills}
+
+
+def closest(typed: str, names: dict[str, Drill]) -> Drill | None:
+    """What a typo most likely meant (`selct` -> `select`), or None when nothing is close."""
+    from difflib import get_close_matches  # deferred: only a mistyped name pays for it
+
+    match = get_close_matches(typed.lower(), list(names), n=1, cutoff=0.6)
+    return names[match[0]] if match else None
 
 
 def load_catalog(pack: Path | None = None, cache_dir: Path | None = None) -> Catalog:
