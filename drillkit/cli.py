@@ -225,12 +225,16 @@ def watch(
 
 @app.command("progress")
 def progress_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
-    """Your progress in one line (or as JSON for scripts and classrooms)."""
-    result = _listing(resolve_paths(workspace))
+    """Your progress: practice days lately and what falls due in the next two weeks."""
+    from drillkit.commands.activity import activity
+
+    paths = resolve_paths(workspace)
+    result = _listing(paths)
+    act = activity(paths, now=result.now)
     if as_json:
-        print(json.dumps(jsonout.listing(result), indent=2))
+        print(json.dumps(jsonout.progress(result, act), indent=2))
         return
-    out.print(render.progress_bar(result.passed, len(result.rows)))
+    render.progress_picture(out, result, act)
 
 
 def _listing(paths: Paths) -> listing.Listing:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -672,6 +672,95 @@ def reset_done(console: Console, result: Reset) -> None:
 def progress_bar(done: int, total: int, width: int = 28) -> Text:
     filled = round(width * done / total) if total else 0
     return Text.assemble(("━" * filled, "green"), ("━" * (width - filled), "dim"), f" {done}/{total} passed")
+
+
+# Checks per day -> a cell of the heatmap; glyphs differ too, so it reads without colour.
+HEAT = ((1, "░", "green"), (2, "▒", "green"), (4, "▓", "green"), (7, "█", "bold green"))
+WEEKDAY_LABELS = ("Mon", "", "Wed", "", "Fri", "", "")
+
+
+def _heat(checks: int) -> tuple[str, str]:
+    cell = ("·", "dim")
+    for low, glyph, style in HEAT:
+        if checks >= low:
+            cell = (glyph, style)
+    return cell
+
+
+def progress_picture(console: Console, result: Listing, act: Activity) -> None:
+    """`drill progress`: the bar, then where practice happened and what comes due."""
+    console.print(progress_bar(result.passed, len(result.rows)))
+    for line in [Text(), *heatmap(act), Text(), *upcoming_chart(act)]:
+        console.print(line, no_wrap=True, overflow="crop")
+
+
+def heatmap(act: Activity) -> list[Text]:
+    """A calendar of checks per day: a column per week, Monday on top, today last."""
+    weeks = [act.checks[i : i + 7] for i in range(0, len(act.checks), 7)]
+    legend = Text("less ", style="dim")
+    for glyph, style in (("·", "dim"), *((g, s) for _low, g, s in HEAT)):
+        legend.append(glyph + " ", style=style)
+    legend.append("more", style="dim")
+    title = Text.assemble(
+        ("Practice", "bold"),
+        f", last {len(weeks)} weeks: {plural(act.total_checks, 'check')} on "
+        f"{plural(act.active_days, 'day')}   ",
+    )
+    lines = [title + legend]
+    months = [" "] * (4 + 2 * len(weeks))
+    free = 0  # first column a month label may start at without touching the previous one
+    for w, week in enumerate(weeks):
+        start = week[0].day
+        if (w == 0 or start.month != weeks[w - 1][0].day.month) and 4 + 2 * w >= free:
+            label = f"{start:%b}"
+            months[4 + 2 * w : 4 + 2 * w + len(label)] = label
+            free = 4 + 2 * w + len(label) + 1
+    lines.append(Text("".join(months).rstrip(), style="dim"))
+    for weekday, label in enumerate(WEEKDAY_LABELS):
+        line = Text(f"{label:<4}", style="dim")
+        for week in weeks:
+            if weekday < len(week):
+                glyph, style = _heat(week[weekday].checks)
+                line.append(glyph, style=style)
+            line.append(" ")
+        lines.append(line)
+    return lines
+
+
+def upcoming_chart(act: Activity, height: int = 5) -> list[Text]:
+    """Reviews and cards due per day for two weeks: a stacked bar per day, count on top."""
+    days = act.upcoming
+    first, last = days[0].day, days[-1].day
+    title = Text.assemble(("Due", "bold"), f" {day(_midday(first))} – {day(_midday(last))}: ")
+    top = max(d.reviews + d.cards for d in days)
+    if top == 0:
+        return [title + Text("nothing; reviews start after a drill's first pass.")]
+    lines = [title + Text.assemble(("██", "yellow"), " drill reviews  ", ("▒▒", "cyan"), " flashcards")]
+    rows = min(height, top)
+    bars = []
+    for d in days:
+        total = d.reviews + d.cards
+        tall = -(-total * rows // top) if total else 0  # ceiling: one review still shows
+        low = max(1, round(d.reviews * tall / total)) if d.reviews else 0
+        if d.cards and low == tall and tall > 1:
+            low -= 1  # both kinds stay visible
+        bars.append((total, tall, low))
+    lines.append(Text("  " + "".join(f"{t:>2} " if t else "   " for t, _h, _l in bars).rstrip(), style="dim"))
+    for level in range(rows, 0, -1):
+        line = Text("  ")
+        for _total, tall, low in bars:
+            if tall >= level:
+                line.append("██" if level <= low else "▒▒", style="yellow" if level <= low else "cyan")
+            else:
+                line.append("  ")
+            line.append(" ")
+        lines.append(line)
+    lines.append(Text("  " + " ".join(f"{_midday(d.day):%a}"[:2] for d in days), style="dim"))
+    return lines
+
+
+def _midday(when: date) -> datetime:
+    return datetime(when.year, when.month, when.day, 12, tzinfo=UTC)
 
 
 def dashboard(console: Console, result: Listing) -> None:
