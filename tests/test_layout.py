@@ -127,7 +127,8 @@ def test_what_next_is_one_sentence_and_selfcheck_items_stay_whole(paths: Paths, 
     waiting = lines[start : next(i for i, line in enumerate(lines) if "[x] earned" in line)]
     assert all(line.startswith("  ") for line in waiting)
     for label, drill in (("insert", 4), ("eager loading", 7)):  # each reason whole, on one line
-        assert any(f"{label} (a clean `drill review {drill}`)" in line for line in waiting), waiting
+        reason = f"{label} (passed after reveal: needs a clean `drill review {drill}`)"
+        assert any(reason in line for line in waiting), waiting
 
 
 # --- check reports and doctor ----------------------------------------------------------

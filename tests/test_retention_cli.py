@@ -81,7 +81,7 @@ def test_selfcheck_persists_and_shows_in_list(learner: Learner) -> None:
     assert not items["models"]["ticked"]
     listing = learner.drill("list", **at(DAY0)).stdout
     assert "Self-check 3/8 ticked, 2 earned" in listing
-    assert "insert not yet earned: drill 4 was passed only after `reveal`" in listing
+    assert "not yet earned: insert (passed after reveal: needs a clean `drill review 4`)" in listing
 
     assert learner.drill("selfcheck", "--untick", "select", **at(DAY0)).code == 0
     assert set(stored(learner)["selfcheck"]) == {"alembic", "insert"}

@@ -122,7 +122,7 @@ def skill_rows(deck: Deck, p: progress.Progress) -> list[SkillRow]:
                 continue
             if entry.first_passed_at:
                 why_not = f"drill {n} was passed only after `reveal`; a clean `drill review {n}` earns it"
-                short_why = f"a clean `drill review {n}`"
+                short_why = f"passed after reveal: needs a clean `drill review {n}`"
             else:
                 why_not = f"drill {n} is not passed yet"
                 short_why = f"drill {n} not passed"
