@@ -398,7 +398,7 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
 
 def sql_trace(console: Console, statements: list[str], title: str) -> None:
     count = len(statements)
-    console.print(f"\n[bold]{title}[/] ({count} statement{'s' if count != 1 else ''}):")
+    console.print(f"\n[bold]{title}[/] ({plural(count, 'statement')}):")
     for i, statement in enumerate(statements, start=1):
         console.print(Text(f"-- {i}", style="dim"))
         console.print(_syntax(statement.strip(), "sql"))
