@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from drillkit.db import control
-from drillkit.pack.catalog import Drill, load_catalog
+from drillkit.pack.model import Drill
 from drillkit.pack.mutants import MARKER, Mutant, answer_start_line, generate
 from drillkit.pack.mutation_score import (
     MutationReport,
@@ -24,6 +24,7 @@ from drillkit.pack.mutation_score import (
 from drillkit.paths import resolve_paths
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult
 from drillkit.run.runner import check_file
+from tests.conftest import builtin_pack
 
 REPO = Path(__file__).resolve().parent.parent
 GIVEN = "from sqlalchemy import select\n\n"
@@ -414,7 +415,7 @@ def real_db(drill_home: Path):
 
 def test_check_file_runs_off_the_main_thread(real_db):
     # Mutants are checked in a pool of threads; only the main thread may set signal handlers.
-    drill = load_catalog().get(3)
+    drill = builtin_pack().get(3)
     outcomes: list[Outcome] = []
     worker = threading.Thread(
         target=lambda: outcomes.append(checker_run(drill, real_db)(drill.solution_path.read_text()))
@@ -425,7 +426,7 @@ def test_check_file_runs_off_the_main_thread(real_db):
 
 
 def test_drill_3_mutants_through_the_real_checker(real_db):
-    drill = load_catalog().get(3)
+    drill = builtin_pack().get(3)
     reference = drill.solution_path.read_text(encoding="utf-8")
     assert checker_run(drill, real_db)(reference) == Outcome("survived"), "the reference passes"
     result = mutate_and_score(reference, checker_run(drill, real_db), {}, workers=2, drill=drill.slug)

@@ -17,6 +17,10 @@ from drillkit.errors import DatabaseUnavailableError
 from drillkit.paths import Paths
 
 URL_ENV = "DRILL_DATABASE_URL"
+# What to do when the server named by the URL cannot be reached (said by errors and `drill doctor`).
+EXTERNAL_FIX = (
+    f"check {URL_ENV} (host, port, user, password, database), or unset it to use the embedded server"
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ def _start_embedded(paths: Paths) -> str:
                 time.sleep(1.0)
                 if attempt == START_ATTEMPTS - 1:
                     raise _start_failed(paths, "it did not come up") from None
-            except Exception as exc:  # pgserver raises bare RuntimeError/ValueError on a bad data dir
+            except Exception as exc:  # pgserver raises bare RuntimeError/ValueError on a bad pgdata
                 raise _start_failed(paths, type(exc).__name__) from None
     raise AssertionError("unreachable")
 
@@ -183,7 +187,7 @@ def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
 
 
 def reset_embedded(paths: Paths) -> None:
-    """Stop the server and delete its data dir; the next check initializes a new one.
+    """Stop the server and delete its folder (pgdata); the next check initializes a new one.
 
     Only disposable run schemas live there: progress is stored elsewhere.
     """

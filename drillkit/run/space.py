@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from drillkit.db.server import Database, process_alive
+from drillkit.db.server import EXTERNAL_FIX, Database, process_alive
 from drillkit.errors import ConfigError, DatabaseUnavailableError
 from drillkit.pack.model import Fixture
 
@@ -52,7 +52,9 @@ def connect(db: Database | str) -> psycopg.Connection:
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         shown = db.display if isinstance(db, Database) else "the run role"
-        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {shown}: {reason}") from None
+        external = isinstance(db, Database) and db.kind == "external"
+        fix = EXTERNAL_FIX if external else "`drill doctor` says what is wrong"
+        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {shown}: {reason}", fix) from None
 
 
 def with_credentials(url: str, user: str, password: str) -> str:
