@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from drillkit import progress
-from drillkit.errors import DrillkitError
+from drillkit.db.server import EXTERNAL_FIX
+from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
 
 
@@ -128,8 +129,7 @@ def _leftovers(paths: Paths) -> Finding:
 
 
 FIXES = {
-    "database": "check DRILL_DATABASE_URL, or unset it to use the embedded server; "
-    "for the embedded one, `drill db reset` starts over",
+    "database": f"{EXTERNAL_FIX}; for the embedded one, `drill db reset` starts over",
     "progress": "run any drill command: a broken file is moved aside and reported",
 }
 
@@ -151,5 +151,8 @@ def diagnose(paths: Paths) -> list[Finding]:
             findings.append(check(paths))
         except DrillkitError as exc:
             name = check.__name__.strip("_").replace("_", " ")
-            findings.append(Finding(name, False, str(exc), FIXES.get(name)))
+            if isinstance(exc, DatabaseUnavailableError) and exc.fix:
+                findings.append(Finding(name, False, exc.reason, exc.fix))
+            else:
+                findings.append(Finding(name, False, str(exc), FIXES.get(name)))
     return findings

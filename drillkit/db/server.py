@@ -17,6 +17,10 @@ from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
 
 URL_ENV = "DRILL_DATABASE_URL"
+# What to do when the server named by the URL cannot be reached (said by errors and `drill doctor`).
+EXTERNAL_FIX = (
+    f"check {URL_ENV} (host, port, user, password, database), or unset it to use the embedded server"
+)
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,7 @@ def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
 
 
 def reset_embedded(paths: Paths) -> None:
-    """Stop the server and delete its data dir; the next check initializes a new one.
+    """Stop the server and delete its folder (pgdata); the next check initializes a new one.
 
     Only disposable run schemas live there: progress is stored elsewhere.
     """

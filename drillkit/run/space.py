@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from drillkit.db.auth import scram_verifier
-from drillkit.db.server import Database, process_alive
+from drillkit.db.server import EXTERNAL_FIX, Database, process_alive
 from drillkit.errors import ConfigError, DatabaseUnavailableError, DrillkitError
 from drillkit.pack.model import Fixture
 
@@ -58,7 +58,9 @@ def connect(db: Database | str) -> psycopg.Connection:
         return psycopg.connect(url, autocommit=True, connect_timeout=5, options="-c synchronous_commit=off")
     except psycopg.Error as exc:
         shown = db.display if isinstance(db, Database) else "the run role"
-        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {shown}: {_reason(exc)}") from None
+        external = isinstance(db, Database) and db.kind == "external"
+        fix = EXTERNAL_FIX if external else "`drill doctor` says what is wrong"
+        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {shown}: {_reason(exc)}", fix) from None
 
 
 def _reason(exc: BaseException) -> str:
