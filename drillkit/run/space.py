@@ -60,7 +60,8 @@ def connect(db: Database | str) -> psycopg.Connection:
         shown = db.display if isinstance(db, Database) else "the run role"
         external = isinstance(db, Database) and db.kind == "external"
         fix = EXTERNAL_FIX if external else "`drill doctor` says what is wrong"
-        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {shown}: {_reason(exc)}", fix) from None
+        reason = f"cannot connect to PostgreSQL at {shown}: {_reason(exc)}"
+        raise DatabaseUnavailableError(reason, fix) from None
 
 
 def _reason(exc: BaseException) -> str:
