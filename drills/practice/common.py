@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
+
 from drillkit.check import Context, Fail
 from drillkit.check.framework import watching
 from drillkit.check.recorder import Statement
@@ -42,11 +44,22 @@ def require_function(ctx: Context, name: str, params: Sequence[str]) -> Callable
 def call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) -> Call:
     """Call fn(session, *args), recording the SQL it sent and whether it used `session`."""
     sync_session = getattr(session, "sync_session", session)  # an AsyncSession wraps a Session
-    before = len(ctx.recorder.orm_executes)
-    with watching(ctx) as statements:
-        value = fn(session, *args)
-    used = any(e.session is sync_session for e in ctx.recorder.orm_executes[before:])
-    return Call(value, statements, used)
+    used: list[str] = []
+
+    def on_use(*_: Any) -> None:
+        used.append("used")
+
+    # Queries announce themselves through do_orm_execute, the unit of work through a flush.
+    hooks = ("do_orm_execute", "before_flush")
+    for hook in hooks:
+        event.listen(sync_session, hook, on_use)
+    try:
+        with watching(ctx) as statements:
+            value = fn(session, *args)
+    finally:
+        for hook in hooks:
+            event.remove(sync_session, hook, on_use)
+    return Call(value, statements, bool(used))
 
 
 def selects(statements: Sequence[Statement], table: str | None = None) -> list[Statement]:
