@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.orm import configure_mappers
 
 from drillkit.check import Context, Fail
 from drillkit.check.framework import watching
@@ -84,3 +87,26 @@ def unused_session(name: str, call: Call) -> Fail:
         help="the caller owns the session (one per request, its own transaction): use that one, "
         "not a global or a new one",
     )
+
+
+def mapped(ctx: Context, name: str) -> type:
+    """The learner's mapped class `name`, with every relationship resolved."""
+    cls = ctx.require(name, f"a `{name}` model", f"define `class {name}(Base): ...` at module level")
+    try:
+        sa_inspect(cls)
+    except NoInspectionAvailable:
+        raise Fail(
+            f"`{name}` is not a mapped SQLAlchemy model",
+            expected=f"class {name}(Base) with a __tablename__",
+            actual=repr(cls)[:200],
+        ) from None
+    try:
+        configure_mappers()
+    except Exception as exc:
+        raise Fail(
+            "SQLAlchemy cannot set up the relationships between your models",
+            actual=one_line(exc, 800),
+            help="check the class and table names in relationship(), secondary= and ForeignKey(), "
+            "and that each back_populates names the attribute on the other class",
+        ) from None
+    return cls
