@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,25 +45,36 @@ def require_function(ctx: Context, name: str, params: Sequence[str]) -> Callable
     return fn
 
 
-def call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) -> Call:
-    """Call fn(session, *args), recording the SQL it sent and whether it used `session`."""
-    sync_session = getattr(session, "sync_session", session)  # an AsyncSession wraps a Session
-    used: list[str] = []
+@contextmanager
+def watch_session(ctx: Context, session: Any) -> Iterator[Call]:
+    """Record the SQL sent inside the block and whether it went through `session`.
+
+    Queries announce themselves through do_orm_execute, the unit of work through a flush.
+    An AsyncSession wraps a Session: that inner one is what the events see.
+    """
+    sync_session = getattr(session, "sync_session", session)
+    seen = Call(None, [], False)
 
     def on_use(*_: Any) -> None:
-        used.append("used")
+        seen.used_session = True
 
-    # Queries announce themselves through do_orm_execute, the unit of work through a flush.
     hooks = ("do_orm_execute", "before_flush")
     for hook in hooks:
         event.listen(sync_session, hook, on_use)
     try:
         with watching(ctx) as statements:
-            value = fn(session, *args)
+            seen.statements = statements
+            yield seen
     finally:
         for hook in hooks:
             event.remove(sync_session, hook, on_use)
-    return Call(value, statements, bool(used))
+
+
+def call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) -> Call:
+    """Call fn(session, *args), recording the SQL it sent and whether it used `session`."""
+    with watch_session(ctx, session) as seen:
+        seen.value = fn(session, *args)
+    return seen
 
 
 def selects(statements: Sequence[Statement], table: str | None = None) -> list[Statement]:
