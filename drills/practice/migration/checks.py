@@ -281,8 +281,13 @@ def downgrade_runs(ctx: Context) -> None:
     changes = _differences(_state["before"], _snapshot(ctx))
     if changes:
         left = "documents.status added" in changes
+        removed = any(c.endswith(" removed") for c in changes)
         raise Fail(
-            "downgrade() left the column behind" if left else "downgrade() did not restore the schema",
+            "downgrade() removed a column upgrade never added, and left status behind"
+            if left and removed
+            else "downgrade() left the column behind"
+            if left
+            else "downgrade() did not restore the schema",
             expected="documents exactly as before the upgrade",
             actual="; ".join(changes)[:600],
             help="downgrade is upgrade in reverse: remove the column upgrade added, and nothing else"

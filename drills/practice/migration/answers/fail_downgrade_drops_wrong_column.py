@@ -1,6 +1,6 @@
 # expect: fail
 # check: downgrade -1
-# message: documents.title removed
+# message: removed a column upgrade never added
 """documents: add a status column"""
 
 import sqlalchemy as sa
