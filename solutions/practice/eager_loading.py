@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
 
 # --- given: these models match the tables already in the drill database -------------
@@ -27,7 +27,6 @@ class Document(Base):
 
 
 # --- your answer below ---------------------------------------------------------------
-from sqlalchemy.orm import selectinload
 
 
 def users_with_documents(session) -> list[User]:

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -33,7 +34,6 @@ class Tag(Base):
 
 
 # --- your answer below ---------------------------------------------------------------
-from sqlalchemy.dialects.postgresql import insert
 
 
 def ensure_tag(session, name: str) -> int:

@@ -51,7 +51,9 @@ def _failing_move(ctx: Context, ids: list[int], owner: int) -> tuple[Session, Ba
     return session, None
 
 
-def _usable_and_clean(ctx: Context, session: Session, ids: list[int], before: dict[int, int], what: str) -> None:
+def _usable_and_clean(
+    ctx: Context, session: Session, ids: list[int], before: dict[int, int], what: str
+) -> None:
     """The caller goes on with the session, and commits its own later work."""
     try:
         session.execute(text("SELECT 1"))
@@ -146,7 +148,7 @@ def missing_document(ctx: Context) -> None:
     _usable_and_clean(ctx, session, ids, before, "the LookupError")
 
 
-@checks.add(f"a missing new owner: Postgres's error reaches the caller, nothing moves, session usable")
+@checks.add("a missing new owner: Postgres's error reaches the caller, nothing moves, session usable")
 def missing_owner(ctx: Context) -> None:
     ids = [5, 12]
     before = _owners(ctx, ids)

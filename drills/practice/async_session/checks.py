@@ -154,7 +154,9 @@ def owner_loaded(ctx: Context) -> None:
 
     emails = _run(ctx, scenario)
     if set(emails) != {"ada@example.com"}:
-        raise Fail("the owners are not user 1", expected="ada@example.com", actual=", ".join(sorted(set(emails))))
+        raise Fail(
+            "the owners are not user 1", expected="ada@example.com", actual=", ".join(sorted(set(emails)))
+        )
 
 
 @checks.add("it awaits its queries through the AsyncSession it is given")

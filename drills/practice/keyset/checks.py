@@ -70,7 +70,9 @@ def _order(ctx: Context, user_id: int) -> list[tuple[int, datetime]]:
     ]
 
 
-def _walk(ctx: Context, user_id: int, limit: int, between: Callable[[], None] | None = None) -> list[list[int]]:
+def _walk(
+    ctx: Context, user_id: int, limit: int, between: Callable[[], None] | None = None
+) -> list[list[int]]:
     when = dict(_order(ctx, user_id))
     pages: list[list[int]] = []
     cursor = None
@@ -107,7 +109,9 @@ def _stamp(t: datetime) -> str:
     return f"{t:%Y-%m-%d %H:%M}"
 
 
-def _judge(want: list[tuple[int, datetime]], pages: list[list[int]], what: str, inserted: bool = False) -> None:
+def _judge(
+    want: list[tuple[int, datetime]], pages: list[list[int]], what: str, inserted: bool = False
+) -> None:
     when = dict(want)
     shown = [i for page in pages for i in page]
     expected_ids = [i for i, _ in want]

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy import DateTime, ForeignKey, String, and_, func, or_, select, tuple_
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -27,7 +27,6 @@ class Document(Base):
 
 
 # --- your answer below ---------------------------------------------------------------
-from sqlalchemy import and_, or_, tuple_
 
 
 def page_after(session, user_id, cursor, limit):

@@ -57,8 +57,8 @@ def models(ctx: Context) -> None:
             expected="back_populates on both sides, each naming the other attribute",
             actual="two independent relationships: appending on one side leaves the other stale "
             "until the next load",
-            help="relationship(..., back_populates=\"documents\") on Document.tags and "
-            "back_populates=\"tags\" on Tag.documents",
+            help='relationship(..., back_populates="documents") on Document.tags and '
+            'back_populates="tags" on Tag.documents',
         )
 
 
@@ -79,7 +79,8 @@ def tables(ctx: Context) -> None:
             raise Fail(
                 f"there is no `{table}` table",
                 expected=table,
-                actual=", ".join(sorted(n for n in names if n not in ("users", "documents"))) or "nothing new",
+                actual=", ".join(sorted(n for n in names if n not in ("users", "documents")))
+                or "nothing new",
                 help="other code queries the tables by name: the names are part of the task",
             )
     columns = {c["name"]: c for c in sa_inspect(ctx.truth).get_columns("tags")}
@@ -88,7 +89,9 @@ def tables(ctx: Context) -> None:
         raise Fail(
             "tags.name is not a required text of at most 50 characters",
             expected="name varchar(50) NOT NULL",
-            actual=f"{name['type']} {'NULL' if name['nullable'] else 'NOT NULL'}" if name else "no name column",
+            actual=f"{name['type']} {'NULL' if name['nullable'] else 'NOT NULL'}"
+            if name
+            else "no name column",
         )
     inspector = sa_inspect(ctx.truth)
     unique = [u["column_names"] for u in inspector.get_unique_constraints("tags")]

@@ -90,7 +90,10 @@ def _snapshot(ctx: Context) -> dict[str, Any]:
                 for c in inspector.get_columns(table)
             },
             "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
-            "foreign keys": sorted(str(fk["constrained_columns"]) + fk["referred_table"] for fk in inspector.get_foreign_keys(table)),
+            "foreign keys": sorted(
+                str(fk["constrained_columns"]) + fk["referred_table"]
+                for fk in inspector.get_foreign_keys(table)
+            ),
             "unique": sorted(str(u["column_names"]) for u in inspector.get_unique_constraints(table)),
             "indexes": sorted(str(i["column_names"]) for i in inspector.get_indexes(table)),
             "rows": ctx.rows(f'SELECT count(*) FROM "{table}"')[0][0],
@@ -99,7 +102,9 @@ def _snapshot(ctx: Context) -> dict[str, Any]:
 
 
 def _documents_rows(ctx: Context) -> list[Any]:
-    return [tuple(r) for r in ctx.rows("SELECT id, title, body, owner_id, created_at FROM documents ORDER BY id")]
+    return [
+        tuple(r) for r in ctx.rows("SELECT id, title, body, owner_id, created_at FROM documents ORDER BY id")
+    ]
 
 
 def _differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -116,7 +121,9 @@ def _differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                         gone = sorted(set(value) - set(after[table][part]))
                         new = sorted(set(after[table][part]) - set(value))
                         changed = sorted(
-                            c for c in set(value) & set(after[table][part]) if value[c] != after[table][part][c]
+                            c
+                            for c in set(value) & set(after[table][part])
+                            if value[c] != after[table][part][c]
                         )
                         found += [f"{table}.{c} removed" for c in gone]
                         found += [f"{table}.{c} added" for c in new]
@@ -178,7 +185,7 @@ def revision_ids(ctx: Context) -> None:
             expected=f'down_revision = "{BASE}" (the "users and documents" revision)',
             actual=f"down_revision = {parent!r}",
             help="Alembic follows down_revision to find the parent; a wrong id breaks the chain "
-            "(\"Revision ... is not present\") or forks it",
+            '("Revision ... is not present") or forks it',
         )
 
 
@@ -239,9 +246,7 @@ def column_added(ctx: Context) -> None:
     try:
         with ctx.truth.begin() as conn:
             got = conn.execute(
-                text(
-                    "INSERT INTO documents (title, body, owner_id) VALUES ('New', 'x', 1) RETURNING status"
-                )
+                text("INSERT INTO documents (title, body, owner_id) VALUES ('New', 'x', 1) RETURNING status")
             ).scalar_one()
             conn.rollback()
     except DBAPIError as exc:
@@ -277,7 +282,9 @@ def downgrade_runs(ctx: Context) -> None:
     except DBAPIError as exc:
         raise _database_error(exc, "downgrade -1") from None
     if _version(ctx) != [BASE]:
-        raise Fail("after `downgrade -1` the database is not at 4d1f0c2b9a7e", actual=", ".join(_version(ctx)))
+        raise Fail(
+            "after `downgrade -1` the database is not at 4d1f0c2b9a7e", actual=", ".join(_version(ctx))
+        )
     changes = _differences(_state["before"], _snapshot(ctx))
     if changes:
         left = "documents.status added" in changes

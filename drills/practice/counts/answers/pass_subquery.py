@@ -31,9 +31,7 @@ class Document(Base):
 def document_counts(session):
     # Count in a subquery per owner, then attach it to every user (NULL -> 0).
     per_owner = (
-        select(Document.owner_id, func.count(Document.id).label("n"))
-        .group_by(Document.owner_id)
-        .subquery()
+        select(Document.owner_id, func.count(Document.id).label("n")).group_by(Document.owner_id).subquery()
     )
     n = func.coalesce(per_owner.c.n, 0)
     stmt = (

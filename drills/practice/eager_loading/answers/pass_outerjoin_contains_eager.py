@@ -32,10 +32,5 @@ from sqlalchemy.orm import contains_eager
 
 
 def users_with_documents(session):
-    stmt = (
-        select(User)
-        .outerjoin(User.documents)
-        .options(contains_eager(User.documents))
-        .order_by(User.email)
-    )
+    stmt = select(User).outerjoin(User.documents).options(contains_eager(User.documents)).order_by(User.email)
     return list(session.scalars(stmt).unique())

@@ -37,7 +37,9 @@ def page_after(session, user_id, cursor, limit):
     stmt = select(Document).where(Document.owner_id == user_id).order_by(*newest_first)
     if cursor is not None:
         at, _, last_id = cursor.partition("|")
-        stmt = stmt.where(tuple_(Document.created_at, Document.id) < (datetime.fromisoformat(at), int(last_id)))
+        stmt = stmt.where(
+            tuple_(Document.created_at, Document.id) < (datetime.fromisoformat(at), int(last_id))
+        )
     rows = session.scalars(stmt.limit(limit + 1)).all()
     page, more = rows[:limit], len(rows) > limit
     next_cursor = f"{page[-1].created_at.isoformat()}|{page[-1].id}" if more else None

@@ -47,4 +47,6 @@ class Tag(Base):
 
 
 def docs_tagged(session, name):
-    return session.scalars(select(Document).join(Document.tags).where(Tag.name == name).order_by(Document.id)).all()
+    return session.scalars(
+        select(Document).join(Document.tags).where(Tag.name == name).order_by(Document.id)
+    ).all()

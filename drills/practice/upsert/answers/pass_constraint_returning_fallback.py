@@ -39,10 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 def ensure_tag(session, name: str) -> int:
     inserted = session.scalar(
-        pg_insert(Tag)
-        .values(name=name)
-        .on_conflict_do_nothing(constraint="tags_name_key")
-        .returning(Tag.id)
+        pg_insert(Tag).values(name=name).on_conflict_do_nothing(constraint="tags_name_key").returning(Tag.id)
     )
     if inserted is not None:
         return inserted
