@@ -13,8 +13,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.orm import configure_mappers
 
-from drillkit.check import Context, Fail
-from drillkit.check.framework import watching
+from drillkit.check import Context, Fail, watching
 from drillkit.check.recorder import Statement
 
 

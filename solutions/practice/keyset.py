@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, func, select, tuple_
+from sqlalchemy import DateTime, ForeignKey, String, and_, func, or_, select, tuple_
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 

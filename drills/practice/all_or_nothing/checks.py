@@ -84,7 +84,7 @@ def signature(ctx: Context) -> None:
     _fn(ctx)
 
 
-@checks.add("it moves every document and commits (documents 1 and 3 to user 2)")
+@checks.add("it moves every document and commits (documents 1 and 3 to user 2)", requires=[signature])
 def moves_all(ctx: Context) -> None:
     with ctx.new_session() as session:
         result = call(ctx, session, _fn(ctx), [1, 3], 2)
@@ -100,7 +100,9 @@ def moves_all(ctx: Context) -> None:
         )
 
 
-@checks.add("a move commits once, so no one ever sees half of it (documents 6, 7, 8 to user 4)")
+@checks.add(
+    "a move commits once, so no one ever sees half of it (documents 6, 7, 8 to user 4)", requires=[signature]
+)
 def one_commit(ctx: Context) -> None:
     with ctx.new_session() as session, _commits(ctx) as commits:
         call(ctx, session, _fn(ctx), [6, 7, 8], 4)
@@ -115,7 +117,10 @@ def one_commit(ctx: Context) -> None:
         raise Fail("documents 6, 7 and 8 did not all move to user 4", actual=str(_owners(ctx, [6, 7, 8])))
 
 
-@checks.add(f"an id that names no document raises LookupError and moves nothing (4, {MISSING_DOC}, 10)")
+@checks.add(
+    f"an id that names no document raises LookupError and moves nothing (4, {MISSING_DOC}, 10)",
+    requires=[signature],
+)
 def missing_document(ctx: Context) -> None:
     ids = [4, MISSING_DOC, 10]
     before = _owners(ctx, ids)
@@ -148,7 +153,10 @@ def missing_document(ctx: Context) -> None:
     _usable_and_clean(ctx, session, ids, before, "the LookupError")
 
 
-@checks.add("a missing new owner: Postgres's error reaches the caller, nothing moves, session usable")
+@checks.add(
+    "a missing new owner: Postgres's error reaches the caller, nothing moves, session usable",
+    requires=[signature],
+)
 def missing_owner(ctx: Context) -> None:
     ids = [5, 12]
     before = _owners(ctx, ids)

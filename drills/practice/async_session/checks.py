@@ -116,7 +116,10 @@ def coroutine_function(ctx: Context) -> None:
         ) from None
 
 
-@checks.add("awaited, it returns each user's documents, newest first (users 1, 2 and 3)")
+@checks.add(
+    "awaited, it returns each user's documents, newest first (users 1, 2 and 3)",
+    requires=[coroutine_function],
+)
 def returns_documents(ctx: Context) -> None:
     for user_id in (1, 2, 3):
 
@@ -134,7 +137,7 @@ def returns_documents(ctx: Context) -> None:
             )
 
 
-@checks.add("each document's owner can be read without awaiting")
+@checks.add("each document's owner can be read without awaiting", requires=[returns_documents])
 def owner_loaded(ctx: Context) -> None:
     async def scenario(session: Any) -> list[str]:
         docs, _ = await _await_docs(ctx, session, 1)
@@ -159,7 +162,7 @@ def owner_loaded(ctx: Context) -> None:
         )
 
 
-@checks.add("it awaits its queries through the AsyncSession it is given")
+@checks.add("it awaits its queries through the AsyncSession it is given", requires=[returns_documents])
 def uses_async_session(ctx: Context) -> None:
     async def scenario(session: Any) -> Call:
         _, result = await _await_docs(ctx, session, 1)

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from drillkit.check import Checks, Context, Fail
-from drillkit.check.framework import show_sql
+from drillkit.check import Checks, Context, Fail, show_sql
 
 from ..common import call, require_function, unused_session
 
@@ -135,14 +134,16 @@ def signature(ctx: Context) -> None:
     require_function(ctx, "document_counts", ["session"])
 
 
-@checks.add("every user appears once, with the right number of documents, biggest first")
+@checks.add(
+    "every user appears once, with the right number of documents, biggest first", requires=[signature]
+)
 def counts_right(ctx: Context) -> None:
     got, _ = _fresh_call(ctx)
     _compare(ctx, got)
     _expected_before[:] = got
 
 
-@checks.add("it uses the session it is given, and Postgres does the counting")
+@checks.add("it uses the session it is given, and Postgres does the counting", requires=[counts_right])
 def counted_in_sql(ctx: Context) -> None:
     _, result = _fresh_call(ctx)
     if not result.used_session:
@@ -165,7 +166,7 @@ def counted_in_sql(ctx: Context) -> None:
         )
 
 
-@checks.add("still right with more data (two new users, margaret catches up)")
+@checks.add("still right with more data (two new users, margaret catches up)", requires=[counts_right])
 def still_right(ctx: Context) -> None:
     with ctx.truth.begin() as conn:
         conn.execute(text(GROW))

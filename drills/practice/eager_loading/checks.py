@@ -8,8 +8,7 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import DetachedInstanceError
 
-from drillkit.check import Checks, Context, Fail
-from drillkit.check.framework import show_sql
+from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.nplus1 import measure
 
 from ..common import call, one_line, require_function
@@ -120,7 +119,7 @@ def signature(ctx: Context) -> None:
     require_function(ctx, "users_with_documents", ["session"])
 
 
-@checks.add("every user, with their documents readable after the session is closed")
+@checks.add("every user, with their documents readable after the session is closed", requires=[signature])
 def readable_after_close(ctx: Context) -> None:
     _check_contents(ctx)
 
@@ -133,7 +132,10 @@ FROM users u CROSS JOIN generate_series(1, 3) n WHERE u.email LIKE 'reader%';
 """
 
 
-@checks.add("the number of statements stays flat as users and documents grow (no N+1)")
+@checks.add(
+    "the number of statements stays flat as users and documents grow (no N+1)",
+    requires=[readable_after_close],
+)
 def flat(ctx: Context) -> None:
     def report(session: Session) -> None:
         for user in _users(ctx, session):
@@ -152,6 +154,8 @@ def flat(ctx: Context) -> None:
         )
 
 
-@checks.add("still right with more data (ten more users, three documents each)")
+@checks.add(
+    "still right with more data (ten more users, three documents each)", requires=[readable_after_close]
+)
 def still_right(ctx: Context) -> None:
     _check_contents(ctx, " with more data")

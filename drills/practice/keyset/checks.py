@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from drillkit.check import Checks, Context, Fail
-from drillkit.check.framework import show_sql
+from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.recorder import Statement
 
 from ..common import call, require_function, selects, unused_session
@@ -178,7 +177,7 @@ def signature(ctx: Context) -> None:
     _fn(ctx)
 
 
-@checks.add("the first page: the newest documents, ties broken by the highest id")
+@checks.add("the first page: the newest documents, ties broken by the highest id", requires=[signature])
 def first_page(ctx: Context) -> None:
     want = _order(ctx, 1)
     ids, _ = _page(ctx, 1, None, 3)
@@ -191,7 +190,10 @@ def first_page(ctx: Context) -> None:
         )
 
 
-@checks.add("walking all pages shows every document once, in order (pages of 3 and 2, ties at the edges)")
+@checks.add(
+    "walking all pages shows every document once, in order (pages of 3 and 2, ties at the edges)",
+    requires=[first_page],
+)
 def walk(ctx: Context) -> None:
     for user_id, limit in ((1, 3), (1, 2), (2, 2), (3, 2), (4, 5)):
         _judge(_order(ctx, user_id), _walk(ctx, user_id, limit), f"user {user_id}, pages of {limit}")
@@ -204,7 +206,7 @@ INSERT INTO documents (title, body, owner_id, created_at) VALUES
 """
 
 
-@checks.add("new documents arriving between two pages change nothing on the following pages")
+@checks.add("new documents arriving between two pages change nothing on the following pages", requires=[walk])
 def inserts_between_pages(ctx: Context) -> None:
     want = _order(ctx, 1)  # what the reader should see: the walk started before the inserts
 
@@ -215,7 +217,7 @@ def inserts_between_pages(ctx: Context) -> None:
     _judge(want, _walk(ctx, 1, 3, between=arrive), "two documents added after page 1", inserted=True)
 
 
-@checks.add("the SQL has no OFFSET, and Postgres applies the limit")
+@checks.add("the SQL has no OFFSET, and Postgres applies the limit", requires=[walk])
 def keyset_sql(ctx: Context) -> None:
     sent = selects(_statements, "documents")
     offset = [s for s in sent if re.search(r"\bOFFSET\b", s.sql, re.I)]

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import MANYTOMANY
 
-from drillkit.check import Checks, Context, Fail
-from drillkit.check.framework import show_sql
+from drillkit.check import Checks, Context, Fail, show_sql
 
 from ..common import call, mapped, one_line, require_function, unused_session
 
@@ -62,7 +61,7 @@ def models(ctx: Context) -> None:
         )
 
 
-@checks.add("the tables tags and document_tags exist in Postgres")
+@checks.add("the tables tags and document_tags exist in Postgres", requires=[models])
 def tables(ctx: Context) -> None:
     tag = ctx.namespace["Tag"]
     try:
@@ -105,7 +104,7 @@ def tables(ctx: Context) -> None:
         )
 
 
-@checks.add("document_tags has a foreign key to documents.id and one to tags.id")
+@checks.add("document_tags has a foreign key to documents.id and one to tags.id", requires=[tables])
 def foreign_keys(ctx: Context) -> None:
     keys = {
         (tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
@@ -121,7 +120,7 @@ def foreign_keys(ctx: Context) -> None:
             )
 
 
-@checks.add("its primary key is the pair (document_id, tag_id)")
+@checks.add("its primary key is the pair (document_id, tag_id)", requires=[tables])
 def composite_key(ctx: Context) -> None:
     key = sa_inspect(ctx.truth).get_pk_constraint(LINK)["constrained_columns"] or []
     if sorted(key) != ["document_id", "tag_id"]:
@@ -141,7 +140,9 @@ def _tag(ctx: Context, name: str) -> Any:
         raise Fail("Tag(name=...) cannot be called", actual=one_line(exc)) from None
 
 
-@checks.add("appending tags to documents writes the links (urgent on 1 and 6, finance on 2)")
+@checks.add(
+    "appending tags to documents writes the links (urgent on 1 and 6, finance on 2)", requires=[tables]
+)
 def links_written(ctx: Context) -> None:
     document = ctx.namespace["Document"]
     with ctx.new_session() as session:
@@ -185,7 +186,9 @@ def _docs_tagged(ctx: Context, session: Session, name: str) -> tuple[list[int], 
     return [d.id for d in value], result
 
 
-@checks.add("docs_tagged(session, name) returns the documents with that tag, in id order")
+@checks.add(
+    "docs_tagged(session, name) returns the documents with that tag, in id order", requires=[links_written]
+)
 def docs_tagged_rows(ctx: Context) -> None:
     with ctx.new_session() as session:
         document, tag = ctx.namespace["Document"], ctx.namespace["Tag"]

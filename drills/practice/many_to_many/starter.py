@@ -4,7 +4,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, fun
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
-# --- given: these models match the tables already in the drill database -------------
+# --- given: this model matches a table already in the drill database -----------------
 class Base(DeclarativeBase):
     pass
 
@@ -16,6 +16,8 @@ class User(Base):
     documents: Mapped[list["Document"]] = relationship(back_populates="owner")
 
 
+# --- your answer below ---------------------------------------------------------------
+# Document matches the documents table too; it is yours to extend with `tags`.
 class Document(Base):
     __tablename__ = "documents"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,11 +25,10 @@ class Document(Base):
     body: Mapped[str]
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     owner: Mapped["User"] = relationship(back_populates="documents")
-    # tags: ...  <- your relationship to Tag goes here
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # tags: ...  <- the relationship to Tag goes here
 
 
-# --- your answer below ---------------------------------------------------------------
 # class Tag(Base): ...
 # document_tags = Table("document_tags", Base.metadata, ...)
 

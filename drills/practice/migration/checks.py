@@ -189,7 +189,7 @@ def revision_ids(ctx: Context) -> None:
         )
 
 
-@checks.add("`alembic upgrade head` runs on the table with rows")
+@checks.add("`alembic upgrade head` runs on the table with rows", requires=[revision_ids])
 def upgrade_runs(ctx: Context) -> None:
     _state["before"] = _snapshot(ctx)
     _state["rows"] = _documents_rows(ctx)
@@ -211,7 +211,9 @@ def upgrade_runs(ctx: Context) -> None:
         )
 
 
-@checks.add("documents.status is varchar(20), NOT NULL, 'draft' for old rows and new ones")
+@checks.add(
+    "documents.status is varchar(20), NOT NULL, 'draft' for old rows and new ones", requires=[upgrade_runs]
+)
 def column_added(ctx: Context) -> None:
     columns = {c["name"]: c for c in sa_inspect(ctx.truth).get_columns("documents")}
     status = columns.get("status")
@@ -261,7 +263,7 @@ def column_added(ctx: Context) -> None:
         raise Fail("a new document without a status does not get 'draft'", expected="draft", actual=repr(got))
 
 
-@checks.add("nothing else changed: other tables, other columns, the rows")
+@checks.add("nothing else changed: other tables, other columns, the rows", requires=[upgrade_runs])
 def nothing_else(ctx: Context) -> None:
     after = _snapshot(ctx)
     after["documents"]["columns"].pop("status", None)
@@ -275,7 +277,7 @@ def nothing_else(ctx: Context) -> None:
         )
 
 
-@checks.add("`alembic downgrade -1` returns documents to what it was")
+@checks.add("`alembic downgrade -1` returns documents to what it was", requires=[upgrade_runs])
 def downgrade_runs(ctx: Context) -> None:
     try:
         _alembic(ctx, "downgrade", "-1")
@@ -305,7 +307,7 @@ def downgrade_runs(ctx: Context) -> None:
         raise Fail("the documents' rows changed across upgrade and downgrade", expected="the same rows")
 
 
-@checks.add("`alembic upgrade head` works again after the downgrade")
+@checks.add("`alembic upgrade head` works again after the downgrade", requires=[downgrade_runs])
 def upgrade_again(ctx: Context) -> None:
     try:
         _alembic(ctx, "upgrade", "head")

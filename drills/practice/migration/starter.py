@@ -1,7 +1,6 @@
 """documents: add a status column
 
 Revision ID: 9b3e6a1c5d20
-Revises: (fill in)
 """
 
 import sqlalchemy as sa

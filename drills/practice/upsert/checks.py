@@ -12,8 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
 from sqlalchemy.orm import Session
 
-from drillkit.check import Checks, Context, Fail
-from drillkit.check.framework import show_sql
+from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.recorder import Statement
 
 from ..common import Call, call, one_line, require_function, unused_session
@@ -97,7 +96,9 @@ def signature(ctx: Context) -> None:
     _fn(ctx)
 
 
-@checks.add("a new name: a new row, its id returned, nothing committed until the caller commits")
+@checks.add(
+    "a new name: a new row, its id returned, nothing committed until the caller commits", requires=[signature]
+)
 def new_tag(ctx: Context) -> None:
     with ctx.new_session() as session:
         tag_id = _ensure(ctx, session, "roadmap")
@@ -119,7 +120,7 @@ def new_tag(ctx: Context) -> None:
         )
 
 
-@checks.add("an existing name: its id, no new row, the caller's earlier work untouched")
+@checks.add("an existing name: its id, no new row, the caller's earlier work untouched", requires=[signature])
 def existing_tag(ctx: Context) -> None:
     want = _ids(ctx, "urgent")
     with ctx.new_session() as session:
@@ -149,7 +150,7 @@ def existing_tag(ctx: Context) -> None:
     _caller_work_kept(ctx, 2, "after ensure_tag('urgent')")
 
 
-@checks.add("two sessions asking for the same new name at once both get the one id")
+@checks.add("two sessions asking for the same new name at once both get the one id", requires=[new_tag])
 def race(ctx: Context) -> None:
     name = "launch"
     first = ctx.new_session()
@@ -210,7 +211,7 @@ def _wait_for_lock_wait(ctx: Context, worker: threading.Thread, limit: float = 2
         time.sleep(0.02)
 
 
-@checks.add("written as one INSERT ... ON CONFLICT")
+@checks.add("written as one INSERT ... ON CONFLICT", requires=[new_tag])
 def on_conflict_sql(ctx: Context) -> None:
     inserts = [s for s in _statements if s.verb == "INSERT"]
     if not any(re.search(r"\bON\s+CONFLICT\b", s.sql, re.I) for s in inserts):
