@@ -159,15 +159,15 @@ def revision_ids(ctx: Context) -> None:
         if not callable(ns.get(name)):
             raise Fail(
                 f"the revision has no {name}() function",
-                expected="def upgrade() -> None and def downgrade() -> None",
+                expected="module-level functions upgrade() and downgrade(), taking no arguments",
                 actual=f"{name} = {ns.get(name)!r}"[:200],
             )
-    revision = ctx.require("revision", "the revision's id", 'revision = "9b3e6a1c5d20"')
+    revision = ctx.require("revision", "the revision's id", "the id the task gives, assigned to `revision`")
     parent = ctx.require("down_revision", "the parent revision", "down_revision = ...")
     if not isinstance(revision, str) or not revision or revision == BASE:
         raise Fail(
             "the revision id is not a new, unique id",
-            expected='revision = "9b3e6a1c5d20"',
+            expected="the id the task gives (9b3e6a1c5d20)",
             actual=f"revision = {revision!r}",
             help="each revision needs an id of its own: Alembic keys the chain by it",
         )
