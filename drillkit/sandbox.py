@@ -12,7 +12,6 @@ import SQLAlchemy's asyncio extension nor pay for it.
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 from sqlalchemy import create_engine
