@@ -37,4 +37,4 @@ async def docs_for_user(session: AsyncSession, user_id: int) -> list[Document]:
         .order_by(Document.created_at.desc(), Document.id.desc())
         .options(selectinload(Document.owner))  # loaded now: no lazy load later
     )
-    return list((await session.scalars(stmt)).all())
+    return (await session.scalars(stmt)).all()

@@ -31,5 +31,5 @@ class Document(Base):
 
 def users_with_documents(session) -> list[User]:
     # One SELECT for the users, one more for all their documents (WHERE owner_id IN ...).
-    stmt = select(User).options(selectinload(User.documents)).order_by(User.id)
-    return list(session.scalars(stmt).all())
+    stmt = select(User).options(selectinload(User.documents))
+    return session.scalars(stmt).all()

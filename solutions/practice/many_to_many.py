@@ -4,7 +4,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, fun
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
-# --- given: this model matches a table already in the drill database -----------------
+# --- given: these models match the tables already in the drill database -------------
 class Base(DeclarativeBase):
     pass
 
@@ -16,8 +16,6 @@ class User(Base):
     documents: Mapped[list["Document"]] = relationship(back_populates="owner")
 
 
-# --- your answer below ---------------------------------------------------------------
-# Document matches the documents table too; it is yours to extend with `tags`.
 class Document(Base):
     __tablename__ = "documents"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,9 +24,11 @@ class Document(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     owner: Mapped["User"] = relationship(back_populates="documents")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The tags of this document, through the `document_tags` table you will write.
     tags: Mapped[list["Tag"]] = relationship(secondary="document_tags", back_populates="documents")
 
 
+# --- your answer below ---------------------------------------------------------------
 # The link table: one row per (document, tag) pair; the pair is the key, so no duplicates.
 document_tags = Table(
     "document_tags",

@@ -86,6 +86,7 @@ def signature(ctx: Context) -> None:
 
 @checks.add("it moves every document and commits (documents 1 and 3 to user 2)", requires=[signature])
 def moves_all(ctx: Context) -> None:
+    others = {i: o for i, o in ctx.rows("SELECT id, owner_id FROM documents WHERE id NOT IN (1, 3)")}
     with ctx.new_session() as session:
         result = call(ctx, session, _fn(ctx), [1, 3], 2)
     if not result.used_session:
@@ -97,6 +98,15 @@ def moves_all(ctx: Context) -> None:
             expected="documents 1 and 3 owned by user 2, committed",
             actual=f"owners seen from outside: {owners}",
             help="changes stay inside the session's transaction until it commits",
+        )
+    now = {i: o for i, o in ctx.rows("SELECT id, owner_id FROM documents WHERE id NOT IN (1, 3)")}
+    moved = sorted(i for i in others if now.get(i) != others[i])
+    if moved:
+        raise Fail(
+            "documents that were not asked for changed owner too",
+            expected="only documents 1 and 3 move",
+            actual=f"documents {', '.join(map(str, moved))} changed owner as well",
+            help="load (or update) only the documents whose ids were passed in",
         )
 
 

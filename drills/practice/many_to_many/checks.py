@@ -141,32 +141,41 @@ def _tag(ctx: Context, name: str) -> Any:
 
 
 @checks.add(
-    "appending tags to documents writes the links (urgent on 1 and 6, finance on 2)", requires=[tables]
+    "appending on either side writes the links (urgent on 1 and 6, finance on 2 and 9)", requires=[tables]
 )
 def links_written(ctx: Context) -> None:
     document = ctx.namespace["Document"]
     with ctx.new_session() as session:
         urgent, finance = _tag(ctx, "urgent"), _tag(ctx, "finance")
         # Strong references: the session only holds loaded objects weakly.
-        docs = {i: session.get(document, i) for i in (1, 2, 6)}
+        docs = {i: session.get(document, i) for i in (1, 2, 6, 9)}
+        for doc in docs.values():
+            _ = list(doc.tags)  # loaded (empty) now, so an append from the other side shows at once
         docs[1].tags.append(urgent)
         docs[6].tags.append(urgent)
-        docs[2].tags.append(finance)
-        in_memory = sorted(d.id for d in urgent.documents)
-        if in_memory != [1, 6]:
-            raise Fail(
-                "after appending the tag to two documents, tag.documents does not show them",
-                expected="[1, 6] before anything is flushed",
-                actual=str(in_memory),
-                help="back_populates keeps both sides in step in memory",
-            )
+        finance.documents.append(docs[2])
+        finance.documents.append(docs[9])
+        seen = {
+            "urgent.documents": sorted(d.id for d in urgent.documents),
+            "document 9's tags": sorted(t.name for t in docs[9].tags),
+        }
+        want = {"urgent.documents": [1, 6], "document 9's tags": ["finance"]}
+        for side, value in seen.items():
+            if value != want[side]:
+                raise Fail(
+                    f"after appending on one side, {side} does not show it",
+                    expected=f"{want[side]}, before anything is flushed",
+                    actual=str(value),
+                    help="back_populates on both relationships, each naming the other, keeps the two "
+                    "sides in step in memory",
+                )
         session.add_all([urgent, finance])
         session.commit()
     rows = ctx.rows(f"SELECT l.document_id, t.name FROM {LINK} l JOIN tags t ON t.id = l.tag_id ORDER BY 1")
-    if sorted(map(tuple, rows)) != [(1, "urgent"), (2, "finance"), (6, "urgent")]:
+    if sorted(map(tuple, rows)) != [(1, "urgent"), (2, "finance"), (6, "urgent"), (9, "finance")]:
         raise Fail(
             "the links in document_tags are not the ones appended",
-            expected="(1, urgent), (2, finance), (6, urgent)",
+            expected="(1, urgent), (2, finance), (6, urgent), (9, finance)",
             actual=", ".join(f"({d}, {n})" for d, n in rows) or "no rows",
         )
 
@@ -192,11 +201,11 @@ def _docs_tagged(ctx: Context, session: Session, name: str) -> tuple[list[int], 
 def docs_tagged_rows(ctx: Context) -> None:
     with ctx.new_session() as session:
         document, tag = ctx.namespace["Document"], ctx.namespace["Tag"]
-        nine, four = session.get(document, 9), session.get(document, 4)
-        nine.tags.append(_tag(ctx, "roadmap"))
+        ten, four = session.get(document, 10), session.get(document, 4)
+        ten.tags.append(_tag(ctx, "roadmap"))
         four.tags.append(session.scalars(select(tag).where(tag.name == "urgent")).one())
         session.commit()
-    expected = {"urgent": [1, 4, 6], "finance": [2], "roadmap": [9], "nothing-like-it": []}
+    expected = {"urgent": [1, 4, 6], "finance": [2, 9], "roadmap": [10], "nothing-like-it": []}
     for name, want in expected.items():
         with ctx.new_session() as session:
             got, result = _docs_tagged(ctx, session, name)

@@ -174,7 +174,7 @@ def revision_ids(ctx: Context) -> None:
     if parent is None:
         raise Fail(
             "down_revision is None: this revision claims to be the very first",
-            expected=f'down_revision = "{BASE}"',
+            expected=f"down_revision naming {BASE}, the revision yours builds on",
             actual="down_revision = None",
             help="with two revisions that both start from nothing, Alembic sees two heads and "
             "`upgrade head` refuses to pick one. Name the revision yours builds on",
@@ -182,7 +182,7 @@ def revision_ids(ctx: Context) -> None:
     if parent != BASE:
         raise Fail(
             "down_revision names a revision that is not the current head",
-            expected=f'down_revision = "{BASE}" (the "users and documents" revision)',
+            expected=f'down_revision naming {BASE}, the current head ("users and documents")',
             actual=f"down_revision = {parent!r}",
             help="Alembic follows down_revision to find the parent; a wrong id breaks the chain "
             '("Revision ... is not present") or forks it',

@@ -1,6 +1,6 @@
 # expect: fail
-# check: Tag is a model
-# message: back_populates on both sides
+# check: either side
+# message: back_populates on both relationships
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, func, select
@@ -26,7 +26,7 @@ class Document(Base):
     body: Mapped[str]
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     owner: Mapped["User"] = relationship(back_populates="documents")
-    tags: Mapped[list["Tag"]] = relationship(secondary="document_tags")
+    tags: Mapped[list["Tag"]] = relationship(secondary="document_tags", back_populates="documents")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -43,10 +43,8 @@ class Tag(Base):
     __tablename__ = "tags"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), unique=True)
-    documents: Mapped[list[Document]] = relationship(secondary=document_tags, viewonly=True)
+    documents: Mapped[list[Document]] = relationship(secondary=document_tags)
 
 
 def docs_tagged(session, name):
-    return session.scalars(
-        select(Document).join(Document.tags).where(Tag.name == name).order_by(Document.id)
-    ).all()
+    return session.scalars(select(Document).join(Document.tags).where(Tag.name == name).order_by(Document.id)).all()
