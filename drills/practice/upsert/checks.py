@@ -120,7 +120,7 @@ def new_tag(ctx: Context) -> None:
         )
 
 
-@checks.add("an existing name: its id, no new row, the caller's earlier work untouched", requires=[signature])
+@checks.add("an existing name: its id, no new row, the caller's earlier work untouched", requires=[new_tag])
 def existing_tag(ctx: Context) -> None:
     want = _ids(ctx, "urgent")
     with ctx.new_session() as session:
@@ -211,7 +211,7 @@ def _wait_for_lock_wait(ctx: Context, worker: threading.Thread, limit: float = 2
         time.sleep(0.02)
 
 
-@checks.add("written as one INSERT ... ON CONFLICT", requires=[new_tag])
+@checks.add("written as one INSERT ... ON CONFLICT", requires=[race])
 def on_conflict_sql(ctx: Context) -> None:
     inserts = [s for s in _statements if s.verb == "INSERT"]
     if not any(re.search(r"\bON\s+CONFLICT\b", s.sql, re.I) for s in inserts):

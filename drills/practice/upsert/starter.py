@@ -44,4 +44,4 @@ def ensure_tag(session, name):
         tag = Tag(name=name)
         session.add(tag)
         session.flush()
-    return tag
+    return tag.id
