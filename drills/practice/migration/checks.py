@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,7 @@ context.configure(connection=context.config.attributes["connection"])
 with context.begin_transaction():
     context.run_migrations()
 """
+COPY = "your_revision.py"  # Alembic imports this copy; its line numbers are the learner's
 _state: dict[str, Any] = {}  # the schema before the migration, taken by the first Alembic step
 
 
@@ -55,7 +57,7 @@ def _script_dir(ctx: Context) -> Iterator[Path]:
         (where / "versions").mkdir()
         (where / "env.py").write_text(ENV_FILE, encoding="utf-8")
         (where / "versions" / f"{BASE}_users_and_documents.py").write_text(BASE_FILE, encoding="utf-8")
-        shutil.copyfile(ctx.path, where / "versions" / "your_revision.py")
+        shutil.copyfile(ctx.path, where / "versions" / COPY)
         yield where
     finally:
         shutil.rmtree(where, ignore_errors=True)
@@ -66,11 +68,39 @@ def _alembic(ctx: Context, step: str, target: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    with _script_dir(ctx) as where, ctx.engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(where))
-        config.attributes["connection"] = conn
-        getattr(command, step)(config, target)
+    with _script_dir(ctx) as where:
+        try:
+            with ctx.engine.begin() as conn:
+                config = Config()
+                config.set_main_option("script_location", str(where))
+                config.attributes["connection"] = conn
+                getattr(command, step)(config, target)
+        except DBAPIError:
+            raise
+        except Exception as exc:
+            frames = _your_frames(exc, ctx.path)
+            if not frames:
+                raise
+            raise Fail(
+                f"during `alembic {step} {target}`, your revision raised {type(exc).__name__}",
+                expected="upgrade() and downgrade() run to the end",
+                actual=frames,
+                help="read the last line of the error, then the line of your file above it",
+            ) from None
+
+
+def _your_frames(exc: BaseException, path: Path) -> str | None:
+    """The traceback lines from Alembic's copy of the learner's file, shown as theirs."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).name == COPY]
+    if not frames:
+        return None
+    lines = []
+    for frame in frames[-5:]:
+        lines.append(f"  {path.name}, line {frame.lineno}, in {frame.name}")
+        if frame.line:
+            lines.append(f"    {frame.line}")
+    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return "\n".join([*lines, message[:600]])
 
 
 def _version(ctx: Context) -> list[str]:
