@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SCRIPT = Path(PYTHON).parent / "drill"
 DRILL = [str(SCRIPT)] if SCRIPT.exists() else [PYTHON, "-m", "drillkit"]
-SOLUTIONS = REPO / "solutions"
+SOLUTIONS = REPO / "solutions" / "sqlalchemy"  # the built-in pack's reference solutions
 RESULT_LINE = re.compile(r"checks passed")
 
 
@@ -135,7 +135,7 @@ class Bench:
         )
         floor_ms, value_ms = interleaved(
             lambda: timed([PYTHON, "-c", probe], self.env),
-            lambda: self.drill("check", "3", "--file", str(SOLUTIONS / "03_select.py")),
+            lambda: self.drill("check", "3", "--file", str(SOLUTIONS / "select.py")),
             self.repeat,
         )
         self.warm_check_ms, self.check_floor_ms = value_ms, floor_ms
@@ -146,7 +146,7 @@ class Bench:
         samples = []
         for _ in range(max(3, self.repeat // 2)):
             self.drill("db", "stop")
-            samples.append(self.drill("check", "3", "--file", str(SOLUTIONS / "03_select.py")))
+            samples.append(self.drill("check", "3", "--file", str(SOLUTIONS / "select.py")))
         value_ms = median_ms(samples)
         floor_ms = self.check_floor_ms
         self.rows.append(
@@ -173,8 +173,8 @@ class Bench:
             return
         workspace = self.home / "drillwork"
         self.drill("start", "3")
-        attempt = workspace / "03_select.py"
-        solution = (SOLUTIONS / "03_select.py").read_text(encoding="utf-8")
+        attempt = workspace / "sqlalchemy" / "03_select.py"
+        solution = (SOLUTIONS / "select.py").read_text(encoding="utf-8")
         attempt.write_text(solution, encoding="utf-8")
         proc = subprocess.Popen(
             [*DRILL, "watch", "3"],
@@ -239,12 +239,13 @@ class Bench:
 
     def classroom(self, checks: int = 40, workers: int = 8) -> None:
         sys.path.insert(0, str(REPO))
-        from drillkit.pack.catalog import load_catalog, starter_text
+        from drillkit.pack.catalog import builtin_sources, load_source
+        from drillkit.pack.text import starter_text
 
         files = self.home / "classroom"
         files.mkdir(exist_ok=True)
         jobs: list[tuple[int, Path, int]] = []
-        drills = load_catalog().drills
+        drills = load_source(builtin_sources()[0], None).drills
         for i in range(checks):
             drill = drills[i % len(drills)]
             if (i // len(drills)) % 2 == 0:
@@ -427,7 +428,7 @@ def main() -> int:
     )
     with throwaway_home() as home:
         bench = Bench(home, args.repeat)
-        bench.drill("check", "3", "--file", str(SOLUTIONS / "03_select.py"))  # initdb + first start
+        bench.drill("check", "3", "--file", str(SOLUTIONS / "select.py"))  # initdb + first start
         steps = [bench.list_vs_imports, bench.warm_check, bench.cold_check, bench.watch]
         if not args.skip_load:
             steps.append(bench.classroom)

@@ -7,27 +7,41 @@ from pathlib import Path
 
 from drillkit import clock, progress
 from drillkit.errors import LearnerFileError
-from drillkit.pack.catalog import Drill
+from drillkit.pack.model import ANSWER_MARKER, Drill
 from drillkit.paths import Paths
-from drillkit.progress import DrillProgress
 from drillkit.retention import schedule
 from drillkit.retention.schedule import ReviewState
 
-ANSWER_MARKER = "# --- your answer below"
+__all__ = ["ANSWER_MARKER", "answer_part", "attempt_path", "current_attempt", "workspace_file"]
 
 
 def workspace_file(paths: Paths, drill: Drill) -> Path:
-    return paths.workspace / drill.filename
+    """`<workspace>/<pack>/NN_slug.py`; an attempt from drillkit 0.1 (one pack, no pack folder)
+    stays where it is, recognised by its header, so upgrading loses no one's work."""
+    path = paths.workspace / drill.pack_id / drill.filename
+    if not path.exists():
+        legacy = paths.workspace / drill.filename
+        if _starts_as(legacy, f"# Drill {drill.number} · {drill.title}"):
+            return legacy
+    return path
+
+
+def _starts_as(path: Path, header: str) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(header.encode()) + 4).decode("utf-8", errors="replace").startswith(header)
+    except OSError:
+        return False
 
 
 def review_file(paths: Paths, drill: Drill, review: ReviewState) -> Path:
     """Where review number `rounds + 1` of a drill is written: a new file for every review."""
-    return paths.workspace / "review" / f"{drill.stem}_review{review.rounds + 1}.py"
+    return paths.workspace / drill.pack_id / "review" / f"{drill.stem}_review{review.rounds + 1}.py"
 
 
 def open_review_file(paths: Paths, drill: Drill, now: datetime) -> Path | None:
     """The scaffolded review file of a drill that is due now, if there is one."""
-    review = progress.load(paths.progress_file).progress.drills.get(drill.number, DrillProgress()).review
+    review = progress.load(paths.progress_file).progress.get(drill).review
     path = review_file(paths, drill, review)
     return path if schedule.is_due(review, now) and path.exists() else None
 
@@ -41,7 +55,7 @@ def current_attempt(paths: Paths, drill: Drill, now: datetime | None = None) -> 
     path = attempt_path(paths, drill, now)
     if not path.exists():
         raise LearnerFileError(
-            f"no attempt at {path}; run `drill start {drill.number}` first, or pass --file PATH"
+            f"no attempt at {path}; run `drill start {drill.ref}` first, or pass --file PATH"
         )
     return path
 

@@ -9,6 +9,7 @@ from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from drillkit import clock, fastpath, jsonout, render
 from drillkit.attempts import workspace_file
@@ -17,7 +18,8 @@ from drillkit.commands import listing, practice, retention
 from drillkit.commands import reveal as reveal_cmd
 from drillkit.commands import start as start_cmd
 from drillkit.errors import ConfigError, ExitCode
-from drillkit.pack.catalog import Catalog, load_catalog
+from drillkit.pack import catalog
+from drillkit.pack.model import Drill, Pack
 from drillkit.paths import Paths, resolve_paths
 from drillkit.retention.sessions import ReadKey, run_selfcheck
 from drillkit.run.runner import DEFAULT_TIMEOUT, MAX_TIMEOUT
@@ -34,7 +36,9 @@ app.add_typer(db_app, name="db")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-DrillArg = Annotated[str, typer.Argument(help="Drill number (1-7) or slug.", show_default=False)]
+DrillArg = Annotated[
+    str, typer.Argument(help="Drill number or slug in the active pack, or PACK:SLUG.", show_default=False)
+]
 DirOpt = Annotated[
     Path | None,
     typer.Option("--dir", help="Workspace folder (default: ./drillwork or $DRILL_WORKSPACE)."),
@@ -70,7 +74,7 @@ def list_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
 def start(drill: DrillArg, workspace: DirOpt = None) -> None:
     """Write the starter file for a drill into your workspace (never overwrites)."""
     paths = resolve_paths(workspace)
-    render.started(out, start_cmd.start_drill(paths, _catalog(paths).get(drill)))
+    render.started(out, start_cmd.start_drill(paths, _drill(paths, drill)))
 
 
 @app.command()
@@ -88,7 +92,7 @@ def check(
     """Run your file against a fresh Postgres schema and report each check."""
     paths = resolve_paths(workspace)
     now = clock.now()
-    checked = check_cmd.check_drill(paths, _catalog(paths).get(drill), file, timeout, now=now)
+    checked = check_cmd.check_drill(paths, _drill(paths, drill), file, timeout, now=now)
     render.warning(err, checked.warning)
     if as_json:
         review = checked.review.to_json() if checked.review else None
@@ -109,7 +113,7 @@ def reveal(
 ) -> None:
     """Show the reference solution, its explanation, and how your attempt differs."""
     paths = resolve_paths(workspace)
-    target = _catalog(paths).get(drill)
+    target = _drill(paths, drill)
     if not yes and reveal_cmd.needs_confirmation(paths, target):
         if not sys.stdin.isatty():
             raise ConfigError(
@@ -131,7 +135,7 @@ def reveal(
 def hint(drill: DrillArg) -> None:
     """One more hint for a drill (never the whole answer)."""
     paths = resolve_paths()
-    result = practice.hint_drill(paths, _catalog(paths).get(drill))
+    result = practice.hint_drill(paths, _drill(paths, drill))
     render.warning(err, result.warning)
     render.hinted(out, result)
 
@@ -144,7 +148,7 @@ def reset(
 ) -> None:
     """Start a drill over from the starter; your old attempt is kept as a backup."""
     paths = resolve_paths(workspace)
-    target = _catalog(paths).get(drill)
+    target = _drill(paths, drill)
     if not yes and workspace_file(paths, target).exists():
         _confirm(f"Replace {render.shown_path(workspace_file(paths, target))} with the starter?")
     render.reset_done(out, practice.reset_drill(paths, target))
@@ -175,10 +179,10 @@ def watch(
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     paths = resolve_paths(workspace)
-    catalog = _catalog(paths)
-    target = catalog.get(drill) if drill is not None else None
+    target = _drill(paths, drill) if drill is not None else None
+    pack = catalog.open_pack(paths, target.pack_id) if target else _pack(paths)
     try:
-        run_watch(paths, catalog, target, timeout, lambda e: render.watch_event(out, e))
+        run_watch(paths, pack, target, timeout, lambda e: render.watch_event(out, e))
     except (KeyboardInterrupt, Interrupted) as exc:
         if isinstance(exc, Interrupted):
             code = exc.exit_code
@@ -205,8 +209,13 @@ def _listing(paths: Paths) -> listing.Listing:
     return result
 
 
-def _catalog(paths: Paths) -> Catalog:
-    return load_catalog(cache_dir=paths.cache)  # parsed YAML reused while the pack is unchanged
+def _drill(paths: Paths, ref: str) -> Drill:
+    """`N`, a slug, or `pack:slug` (parsed YAML is reused while the pack is unchanged)."""
+    return catalog.resolve_drill(paths, ref)
+
+
+def _pack(paths: Paths) -> Pack:
+    return catalog.active_pack(paths)
 
 
 def _confirm(question: str) -> None:
@@ -236,9 +245,10 @@ def review(
 ) -> None:
     """Redo a due drill from a blank starter; your earlier attempt is kept."""
     paths = resolve_paths(workspace)
-    catalog = _catalog(paths)
+    target = _drill(paths, drill) if drill else None
+    pack = catalog.open_pack(paths, target.pack_id) if target else _pack(paths)
     now = clock.now()
-    result = retention.review_drill(paths, catalog.get(drill) if drill else None, catalog, now=now)
+    result = retention.review_drill(paths, target, pack, now=now)
     if isinstance(result, retention.NothingDue):
         render.nothing_due(out, result, now)
     else:
@@ -258,7 +268,7 @@ def cards(
     """Flashcards: say the answer, flip, grade yourself; FSRS decides when each comes back."""
     paths = resolve_paths()
     now = clock.now()
-    queue = retention.card_queue(paths, cram=all_cards, now=now)
+    queue = retention.card_queue(paths, _pack(paths), cram=all_cards, now=now)
     render.warning(err, queue.warning)
     if not queue.cards:
         render.cards_nothing_due(out, queue, now)
@@ -291,7 +301,8 @@ def selfcheck_command(
     """Tick what you can do without looking; a tick is earned once its drill is passed cleanly."""
     paths = resolve_paths()
     interactive = not (tick or untick or as_json) and sys.stdin.isatty()
-    result = retention.selfcheck(paths, tick=tick or [], untick=untick or [])
+    pack = _pack(paths)
+    result = retention.selfcheck(paths, pack, tick=tick or [], untick=untick or [])
     render.warning(err, result.warning)
     if as_json:
         print(json.dumps({"items": jsonout.skills(result.rows)}, indent=2))
@@ -305,7 +316,7 @@ def selfcheck_command(
         render.selfcheck(out, latest[0], interactive=True)
 
     def toggle(number: int) -> None:
-        latest[0] = retention.toggle_skill(paths, number)
+        latest[0] = retention.toggle_skill(paths, pack, number)
 
     run_selfcheck(count=len(result.rows), read_key=_terminal_key, show=show, toggle=toggle)
 
@@ -372,3 +383,149 @@ def db_stop() -> None:
 
     stopped = control.stop(resolve_paths())
     out.print("embedded server stopped" if stopped else "embedded server was not running")
+
+
+pack_app = typer.Typer(
+    help="The drill packs you can practise, and which one is active.", no_args_is_help=True
+)
+app.add_typer(pack_app, name="pack")
+
+
+@pack_app.command("list")
+def pack_list() -> None:
+    """Every pack drillkit sees: built in, added, or installed with pip."""
+    from drillkit.commands.packs import list_packs
+
+    render.packs(out, list_packs(resolve_paths()))
+
+
+@pack_app.command("add")
+def pack_add(
+    location: Annotated[str, typer.Argument(help="A pack folder, or a git URL (file://, https://, ...).")],
+) -> None:
+    """Add a pack from a folder (used in place) or a git URL (cloned into drillkit's data dir)."""
+    from drillkit.commands.packs import add_pack
+
+    added = add_pack(resolve_paths(), location)
+    pack = added.pack
+    verb = "Updated" if added.replaced else "Added"
+    out.print(
+        f"{verb} pack [bold]{pack.id}[/] · {pack.title} · v{pack.version} ({len(pack.drills)} drills)"
+        + (" — cloned" if added.cloned else "")
+    )
+    out.print(
+        f"Practise it: [bold]drill pack use {pack.id}[/], or one drill: [bold]drill start {pack.id}:1[/]"
+    )
+
+
+@pack_app.command("remove")
+def pack_remove(
+    pack_id: Annotated[str, typer.Argument(help="The pack's id (see `drill pack list`).")],
+) -> None:
+    """Forget an added pack; your progress in it is kept for when you add it again."""
+    from drillkit.commands.packs import remove_pack
+
+    removed = remove_pack(resolve_paths(), pack_id)
+    out.print(f"Removed pack [bold]{removed.id}[/] ({escape(removed.source)}); your progress in it is kept.")
+
+
+@pack_app.command("use")
+def pack_use(pack_id: Annotated[str, typer.Argument(help="The pack's id (see `drill pack list`).")]) -> None:
+    """Make a pack the active one: `drill list`, `drill check N` and the rest then mean its drills."""
+    from drillkit.commands.packs import use_pack
+
+    pack = use_pack(resolve_paths(), pack_id)
+    out.print(
+        f"Active pack: [bold]{pack.id}[/] · {pack.title} ({len(pack.drills)} drills). See [bold]drill list[/]"
+    )
+
+
+@app.command("new")
+def new(
+    path: Annotated[
+        Path | None, typer.Argument(help="Folder for a new pack (with --drill: the pack to add to).")
+    ] = None,
+    drill_slug: Annotated[
+        str | None, typer.Option("--drill", help="Add a drill with this slug to an existing pack.")
+    ] = None,
+    pack_path: Annotated[
+        Path | None, typer.Option("--pack", help="The pack to add --drill to (default: .).")
+    ] = None,
+) -> None:
+    """Scaffold a pack with one working example drill, or (--drill SLUG) one more drill in a pack."""
+    from drillkit.pack.scaffold import new_drill, new_pack
+
+    if drill_slug is not None:
+        root = (pack_path or path or Path(".")).absolute()
+        files = new_drill(root, drill_slug)
+        render.written(
+            out, files, root, f"Now edit them, then: [bold]drill validate {render.shown_path(root)}[/]"
+        )
+        return
+    if path is None:
+        raise ConfigError(
+            "name the folder for the new pack: drill new PATH (or add a drill: drill new --drill SLUG)"
+        )
+    files = new_pack(path)
+    render.written(
+        out,
+        files,
+        path,
+        f"A pack with one example drill whose solution passes and starter fails. Check it: "
+        f"[bold]drill validate {render.shown_path(path)}[/]; add a drill: "
+        f"[bold]drill new --drill SLUG --pack {render.shown_path(path)}[/]",
+    )
+
+
+@app.command("validate")
+def validate_command(
+    target: Annotated[
+        str | None, typer.Argument(help="A pack folder or a pack id (default: ., else the active pack).")
+    ] = None,
+    as_json: JsonOpt = False,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+    drill: Annotated[
+        str | None, typer.Option("--drill", help="Only this drill's files (number or slug).")
+    ] = None,
+    format_only: Annotated[
+        bool, typer.Option("--format-only", help="Only the YAML and file checks, no Postgres runs.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Checks run at once (default: cores).", min=1, max=32)
+    ] = None,
+    mutants: Annotated[
+        bool,
+        typer.Option(
+            "--mutants", help="Score the checks: run small wrong edits of each solution through them."
+        ),
+    ] = False,
+) -> None:
+    """Check a pack like an author must: schema (file:line), files, and every solution, starter and
+    known answer run against Postgres. Exit 0 clean, 1 findings, 2 usage error."""
+    from drillkit.commands.validate import mutation_report, validate_pack
+
+    if mutants:
+        pack, report = mutation_report(resolve_paths(), target, only=drill, workers=workers)
+        if as_json:
+            print(
+                json.dumps(
+                    {"pack": pack.id, "threshold": pack.mutation_threshold, **report.to_json()}, indent=2
+                )
+            )
+        else:
+            render.mutation_report(out, pack, report)
+        passed = report.score is None or report.score >= pack.mutation_threshold
+        raise typer.Exit(ExitCode.OK if passed else ExitCode.CHECK_FAILED)
+    result = validate_pack(resolve_paths(), target, only=drill, behaviour=not format_only, workers=workers)
+    if junit is not None:
+        from drillkit.pack.validate import junit as junit_xml
+
+        try:
+            junit.write_text(junit_xml(result), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {junit}: {exc.strerror or exc}") from None
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        render.validation(out, result)
+    raise typer.Exit(ExitCode.OK if result.clean else ExitCode.CHECK_FAILED)

@@ -15,6 +15,13 @@ from drillkit.errors import ConfigError
 
 NOW_ENV = "DRILL_NOW"
 
+# Every time drillkit handles lies in this window. Schedules add up to a few hundred days
+# to a time, so a time near datetime's own limits (year 1 or 9999) would overflow there;
+# a pinned or stored time outside it is refused up front instead.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+MAX_TEXT = 64  # the longest ISO 8601 time is 32 characters; more is not a time
+
 
 def now(env: Mapping[str, str] = os.environ) -> datetime:
     """The current time in UTC (the fsrs scheduler insists on UTC)."""
@@ -22,12 +29,12 @@ def now(env: Mapping[str, str] = os.environ) -> datetime:
     if not pinned:
         return datetime.now(UTC)
     try:
-        moment = datetime.fromisoformat(pinned)
-    except ValueError:
+        return parse(pinned)
+    except ValueError as exc:
+        shown = pinned if len(pinned) <= MAX_TEXT else pinned[:MAX_TEXT] + "..."
         raise ConfigError(
-            f"{NOW_ENV}={pinned!r} is not an ISO 8601 time like 2026-05-01T09:00:00+00:00"
+            f"{NOW_ENV}={shown!a} {exc}; give an ISO 8601 time like 2026-05-01T09:00:00+00:00"
         ) from None
-    return to_utc(moment)
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -43,4 +50,15 @@ def iso(moment: datetime) -> str:
 
 
 def parse(text: str) -> datetime:
-    return to_utc(datetime.fromisoformat(text))
+    """An ISO 8601 time in UTC; ValueError for anything else, including a time out of range."""
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise ValueError("is not an ISO 8601 time")
+    try:
+        moment = to_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise ValueError("is not an ISO 8601 time") from None
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"is outside {EARLIEST.year}-{LATEST.year - 1}") from None
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"is outside {EARLIEST.year}-{LATEST.year - 1}")
+    return moment

@@ -26,7 +26,10 @@ def listing(result: Listing) -> dict[str, Any]:
         for r in result.rows
     ]
     nxt = result.next_drill
+    pack = result.pack
     return {
+        "pack": {"id": pack.id, "title": pack.title, "version": pack.version},
+        "other_packs": result.other_packs,
         "drills": rows,
         "passed": result.passed,
         "total": len(rows),

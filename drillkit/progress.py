@@ -1,27 +1,27 @@
 """The learner's progress: a small versioned JSON file.
 
-Writes are atomic (temp file + rename) and serialized with a file lock, so two
-terminals never lose each other's updates. A file that cannot be read is moved
-aside (never deleted) and reported; a file from a newer drillkit is refused.
-An older file is migrated forward in memory on load (one function per version step)
-and written in the current schema on the next update.
+The file handling is drillkit.store's: writes are atomic (temp file + rename, no temp
+file left on failure) and serialized with a file lock, so two terminals never lose each
+other's updates; the file is read without blocking and with a size bound. Every read is
+checked against the one schema below (DOCUMENT); a file that fails it is moved aside
+(never deleted) and reported; a file from a newer drillkit is refused. An older file is
+migrated forward in memory on load (one function per version step) and written in the
+current schema on the next update.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from drillkit import clock
+from drillkit import clock, store
 from drillkit.errors import ProgressFileError
-from drillkit.retention.schedule import CardState, ReviewState, first_pass
+from drillkit.pack.model import Drill
+from drillkit.retention.schedule import REVIEW_INTERVALS, CardState, ReviewState, first_pass
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Status = Literal["not started", "attempted", "passed", "passed after reveal"]
 
@@ -33,7 +33,9 @@ class DrillProgress:
     last_result: Literal["passed", "failed"] | None = None
     first_passed_at: str | None = None
     revealed_at: str | None = None
-    hints_used: int = 0
+    hints_used: int = 0  # len(hints_shown), kept for readers of older files
+    hints_shown: list[int] = field(default_factory=list)  # indexes into the drill's hints, in order shown
+    last_failed: list[str] = field(default_factory=list)  # keys of the checks that failed last time
     review: ReviewState = field(default_factory=ReviewState)
 
     @property
@@ -52,57 +54,117 @@ class DrillProgress:
 
 
 @dataclass
-class Progress:
-    drills: dict[int, DrillProgress] = field(default_factory=dict)
+class PackProgress:
+    """One pack's share of the file: drills keyed by slug, cards and self-check items by id."""
+
+    drills: dict[str, DrillProgress] = field(default_factory=dict)
     cards: dict[str, CardState] = field(default_factory=dict)  # card id -> FSRS state; absent = new
     selfcheck: dict[str, str] = field(default_factory=dict)  # ticked item id -> when it was ticked
 
-    def of(self, number: int) -> DrillProgress:
-        return self.drills.setdefault(number, DrillProgress())
+    def of(self, slug: str) -> DrillProgress:
+        return self.drills.setdefault(slug, DrillProgress())
+
+    def get(self, slug: str) -> DrillProgress:
+        return self.drills.get(slug) or DrillProgress()
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": SCHEMA_VERSION,
-            "drills": {str(n): asdict(p) for n, p in sorted(self.drills.items())},
+            "drills": {k: asdict(p) for k, p in sorted(self.drills.items())},
             "cards": {key: asdict(c) for key, c in sorted(self.cards.items())},
             "selfcheck": dict(sorted(self.selfcheck.items())),
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> Progress:
-        """Validate and build a current-schema document.
+    def from_json(cls, data: Any, where: str = "pack") -> PackProgress:
+        """Validate and build one pack's part against PACK; raises store.Invalid."""
+        return PACK(data, where)
 
-        Raises ValueError/TypeError/KeyError on a malformed one.
-        """
-        if not isinstance(data, dict) or not isinstance(data.get("drills"), dict):
-            raise ValueError("not a drillkit progress document")
-        drills: dict[int, DrillProgress] = {}
-        for key, entry in data["drills"].items():
-            if not isinstance(entry, dict):
-                raise TypeError(f"entry for drill {key} is not an object")
-            review = entry.get("review", {})
-            if not isinstance(review, dict):
-                raise TypeError(f"review of drill {key} is not an object")
-            progress = DrillProgress(**{**entry, "review": ReviewState(**review)})
-            if not isinstance(progress.attempts, int) or progress.attempts < 0:
-                raise TypeError(f"attempts of drill {key} is not a count")
-            for stamp in (progress.review.due, progress.review.last_reviewed_at):
-                if stamp is not None:
-                    clock.parse(stamp)  # a bad date is caught here, not mid-session
-            drills[int(key)] = progress
-        cards: dict[str, CardState] = {}
-        for key, entry in _object(data.get("cards", {}), "cards").items():
-            card = CardState(**_object(entry, f"card {key}"))
-            clock.parse(card.due)
-            clock.parse(card.last_review)
-            if not isinstance(card.stability, int | float) or not isinstance(card.difficulty, int | float):
-                raise TypeError(f"card {key} has no numeric stability/difficulty")
-            cards[str(key)] = card
-        selfcheck = _object(data.get("selfcheck", {}), "selfcheck")
-        for key, stamp in selfcheck.items():
-            if not isinstance(stamp, str):
-                raise TypeError(f"self-check item {key} has no tick time")
-        return cls(drills, cards, dict(selfcheck))
+
+# --- the schema: one spec per field, checked on every read and before every write ---------
+# A field added to a dataclass without a line here fails at import (store.record insists).
+
+REVIEW = store.record(
+    ReviewState,
+    {
+        "step": store.integer(-1, len(REVIEW_INTERVALS) - 1),
+        "due": store.optional(store.timestamp),
+        "rounds": store.integer(0),
+        "clean_rounds": store.integer(0),
+        "slipped": store.boolean,
+        "last_reviewed_at": store.optional(store.timestamp),
+    },
+)
+DRILL = store.record(
+    DrillProgress,
+    {
+        "attempts": store.integer(0),
+        "last_attempt": store.optional(store.timestamp),
+        "last_result": store.optional(store.one_of("passed", "failed")),
+        "first_passed_at": store.optional(store.timestamp),
+        "revealed_at": store.optional(store.timestamp),
+        "hints_used": store.integer(0),
+        "hints_shown": store.array(store.integer(0, 99), max_items=100),
+        "last_failed": store.array(store.text(), max_items=100),
+        "review": REVIEW,
+    },
+)
+CARD = store.record(
+    CardState,
+    {
+        "due": store.timestamp,
+        # FSRS divides by stability and keeps difficulty in 1..10; a huge stability would
+        # push a due date past what datetime can hold.
+        "stability": store.number(minimum=0.001, maximum=1e6),
+        "difficulty": store.number(minimum=1, maximum=10),
+        "last_review": store.timestamp,
+        "fsrs_state": store.one_of(1, 2, 3),  # fsrs.State: Learning, Review, Relearning
+        "step": store.optional(store.integer(0)),
+        "reps": store.integer(0),
+        "lapses": store.integer(0),
+    },
+)
+PACK = store.record(
+    PackProgress,
+    {
+        "drills": store.mapping(store.text(), DRILL),  # drill slug -> its progress
+        "cards": store.mapping(store.text(), CARD),
+        "selfcheck": store.mapping(store.text(), store.timestamp),  # ticked item id -> when
+    },
+)
+DOCUMENT = store.obj(
+    {"version": store.integer(1), "packs": store.mapping(store.text(), PACK)},
+    required={"packs"},
+)
+
+
+@dataclass
+class Progress:
+    packs: dict[str, PackProgress] = field(default_factory=dict)
+
+    def pack(self, pack_id: str) -> PackProgress:
+        """A pack's progress, created on first write."""
+        return self.packs.setdefault(pack_id, PackProgress())
+
+    def view(self, pack_id: str) -> PackProgress:
+        """A pack's progress for reading (an empty one if it has none yet)."""
+        return self.packs.get(pack_id) or PackProgress()
+
+    def of(self, drill: Drill) -> DrillProgress:
+        return self.pack(drill.pack_id).of(drill.slug)
+
+    def get(self, drill: Drill) -> DrillProgress:
+        return self.view(drill.pack_id).get(drill.slug)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": SCHEMA_VERSION,
+            "packs": {k: p.to_json() for k, p in sorted(self.packs.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Progress:
+        """Validate and build a current-schema document against DOCUMENT; raises store.Invalid."""
+        return cls(DOCUMENT(data, "the document")["packs"])
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
@@ -131,20 +193,30 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 2, "drills": drills, "cards": {}, "selfcheck": {}}
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 keys everything by pack id and drill slug, so renumbering a drill keeps its
+    progress and several packs can share the file. Schema 2 knew one pack and keyed its
+    drills by number: that pack says which slugs its numbers were (`progress_v2` in pack.yaml)."""
+    from drillkit.pack.catalog import progress_v2_numbering
+
+    known = progress_v2_numbering()
+    if known is None:
+        raise ValueError("a schema 2 progress file, but no installed pack knows its drill numbers")
+    pack_id, slugs = known
+    drills = {}
+    for key, entry in _object(data.get("drills"), "drills").items():
+        entry = dict(_object(entry, f"entry for drill {key}"))
+        used = entry.get("hints_used", 0)
+        entry["hints_shown"] = list(range(used)) if isinstance(used, int) and 0 <= used < 100 else []
+        if not str(key).isdigit():
+            raise ValueError(f"drill key {key!r} is not a drill number")
+        if int(key) in slugs:  # a number the pack never had: nothing to carry over
+            drills[slugs[int(key)]] = entry
+    pack = {"drills": drills, "cards": data.get("cards", {}), "selfcheck": data.get("selfcheck", {})}
+    return {"version": 3, "packs": {pack_id: pack}}
 
 
-def migrate(data: Any) -> Any:
-    """Bring an older document up to SCHEMA_VERSION; a current one passes through."""
-    if not isinstance(data, dict):
-        return data  # from_json rejects it with a proper message
-    version = data.get("version", 1)  # files from before the field existed are version 1
-    if not isinstance(version, int) or version < 1:
-        raise ValueError(f"unknown progress schema version {version!r}")
-    while version < SCHEMA_VERSION:
-        data = MIGRATIONS[version](data)
-        version = data["version"]
-    return data
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 @dataclass(frozen=True)
@@ -153,109 +225,32 @@ class Loaded:
     warning: str | None = None
 
 
+def _file(path: Path) -> store.VersionedFile[Progress]:
+    return store.VersionedFile(
+        path,
+        what="progress file",
+        version=SCHEMA_VERSION,
+        build=lambda data: Progress.from_json(data),
+        dump=lambda p: p.to_json(),
+        migrations=MIGRATIONS,
+        error=ProgressFileError,
+        elsewhere="set DRILL_PROGRESS to use another file",
+    )
+
+
 def load(path: Path) -> Loaded:
     """Read progress; a corrupt file is moved aside and reported, never reset silently."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return Loaded(Progress())
-    except OSError as exc:
-        raise ProgressFileError(f"cannot read progress file {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-        version = data.get("version") if isinstance(data, dict) else None
-        if isinstance(version, int) and version > SCHEMA_VERSION:
-            raise ProgressFileError(
-                f"progress file {path} was written by a newer drillkit (schema {version}, "
-                f"this one reads {SCHEMA_VERSION}); upgrade drillkit or set DRILL_PROGRESS"
-            )
-        return Loaded(Progress.from_json(migrate(data)))
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        backup = _move_aside(path)
-        return Loaded(
-            Progress(),
-            warning=f"progress file {path} was unreadable ({exc}); it was moved to {backup} "
-            "and progress starts fresh",
-        )
+    loaded = _file(path).load()
+    return Loaded(loaded.document or Progress(), loaded.warning)
 
 
 def problem(path: Path) -> str | None:
     """What is wrong with the progress file, without touching it (for `drill doctor`)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        return f"{path}: {exc}"
-    version = data.get("version") if isinstance(data, dict) else None
-    if isinstance(version, int) and version > SCHEMA_VERSION:
-        return f"{path} was written by a newer drillkit (schema {version})"
-    try:
-        Progress.from_json(data)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        return f"{path}: {exc}"
-    return None
+    return _file(path).problem()
 
 
 def update(path: Path, change: Callable[[Progress], None]) -> Loaded:
     """Apply `change` under the lock and write the result atomically."""
-    with _locked(path):
-        loaded = load(path)
-        change(loaded.progress)
-        data = loaded.progress.to_json()
-        _validate(data)
-        _atomic_write(path, data)
-        return loaded
-
-
-def _validate(data: dict[str, Any]) -> None:
-    """Refuse to write what we could not read back: a bug must not cost the learner their file."""
-    try:
-        Progress.from_json(json.loads(json.dumps(data)))
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ProgressFileError(
-            f"refusing to write an invalid progress document ({exc}); nothing was changed"
-        ) from None
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    from filelock import FileLock, Timeout
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(path) + ".lock", timeout=30)
-        with lock:
-            yield
-    except Timeout:
-        raise ProgressFileError(f"progress file {path} stayed locked for 30 s") from None
-    except PermissionError as exc:
-        raise ProgressFileError(f"cannot write progress next to {path}: {exc.strerror}") from None
-
-
-def _atomic_write(path: Path, data: dict[str, Any]) -> None:
-    import tempfile
-
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ProgressFileError(f"cannot write progress file {path}: {exc.strerror}") from None
-
-
-def _move_aside(path: Path) -> Path:
-    from datetime import UTC, datetime
-
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    backup = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while backup.exists():
-        n += 1
-        backup = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-    os.replace(path, backup)
-    return backup
+    loaded = _file(path).change(change, Progress)
+    assert loaded.document is not None
+    return Loaded(loaded.document, loaded.warning)

@@ -14,7 +14,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from drillkit.pack.catalog import logical_lines
+from drillkit import clock
+from drillkit.pack.text import logical_lines
 
 if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
     from rich.syntax import Syntax
@@ -25,13 +26,13 @@ if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing
     from drillkit.commands.retention import CardQueue, NothingDue, ReviewStarted, SelfCheck
     from drillkit.commands.reveal import Revealed
     from drillkit.commands.start import Started
-    from drillkit.results import CheckResult
-    from drillkit.retention.deck import Flashcard
+    from drillkit.pack.model import Flashcard
+    from drillkit.results import CheckReport, CheckResult
     from drillkit.retention.schedule import CardState, Grade
     from drillkit.retention.sessions import CardSessionResult
 
 SIDE_BY_SIDE_WIDTH = 120  # narrower terminals would cut code lines in two columns
-MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim")}
+MARKS = {"passed": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("–", "dim"), "error": ("!", "magenta")}
 STATUS_STYLE = {
     "not started": "dim",
     "started": "yellow",
@@ -46,8 +47,41 @@ def shown_path(path: Path | str) -> str:
     try:
         rel = os.path.relpath(path)
     except ValueError:
-        return str(path)
-    return rel if len(rel) < len(str(path)) else str(path)
+        return printable(str(path))
+    return printable(rel if len(rel) < len(str(path)) else str(path))
+
+
+# C0 controls (but tab and newline) and DEL: escape sequences from learner output must not
+# drive the terminal. Carriage returns are left to Rich, which drops them.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
+
+
+def printable(text: str) -> str:
+    """Text that can be printed on any terminal: a lone surrogate (from learner output or an
+    undecodable file name) becomes a visible escape like \\ud800 instead of a
+    UnicodeEncodeError, and control characters become \\x1b-style escapes."""
+    text = text.translate(_CONTROLS)
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _printable_report(rep: CheckReport) -> CheckReport:
+    """The report with every string that learner code could have shaped made printable."""
+    from dataclasses import fields, replace
+
+    def clean(value: object) -> object:
+        return printable(value) if isinstance(value, str) else value
+
+    results = [replace(r, **{f.name: clean(getattr(r, f.name)) for f in fields(r)}) for r in rep.results]
+    return replace(
+        rep,
+        title=printable(rep.title),
+        output=printable(rep.output),
+        results=results,
+        statements=[printable(s) for s in rep.statements],
+        check_statements=[printable(s) for s in rep.check_statements],
+    )
 
 
 def warning(console: Console, text: str | None) -> None:
@@ -76,7 +110,16 @@ def day(when: datetime) -> str:
     return f"{when:%a %d %b}"
 
 
+def pack_line(result: Listing) -> Text:
+    pack = result.pack
+    line = Text.assemble(("Pack ", "dim"), (pack.id, "bold"), f" · {pack.title} · v{pack.version}")
+    if result.other_packs:
+        line.append(f"   (also: {', '.join(result.other_packs)} — drill pack list)", style="dim")
+    return line
+
+
 def listing(console: Console, result: Listing) -> None:
+    console.print(pack_line(result))
     table = Table(box=None, pad_edge=False, show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("section")
@@ -196,7 +239,7 @@ def ago(stamp: str | None, now: datetime | None = None) -> str:
     """`5 min ago` from an ISO timestamp; empty when there is none."""
     if not stamp:
         return ""
-    seconds = ((now or datetime.now(UTC)) - datetime.fromisoformat(stamp)).total_seconds()
+    seconds = ((now or datetime.now(UTC)) - clock.parse(stamp)).total_seconds()
     for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             n = int(seconds // size)
@@ -216,7 +259,7 @@ def started(console: Console, result: Started) -> None:
 
 
 def report(console: Console, checked: Checked, *, sql: bool = False, watching: bool = False) -> None:
-    rep = checked.report
+    rep = _printable_report(checked.report)
     console.print(f"[bold]Drill {rep.drill} · {escape(rep.title)}[/]  [dim]{escape(shown_path(rep.file))}[/]")
     if rep.untouched_starter:
         console.print(
@@ -241,6 +284,12 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
             sql_trace(console, rep.check_statements, "SQL sent while the checks called your code")
     passed = sum(1 for r in rep.results if r.status == "passed")
     total = len(rep.results)
+    if rep.checker_failed:
+        console.print(
+            "\n[bold magenta]! The checker itself failed[/] on a check marked ! above: that is a bug "
+            "in drillkit or in the pack, not your mistake, and this run was not counted. Please report it."
+        )
+        return
     if not checked.recorded and not rep.untouched_starter:
         console.print(
             "[dim]This file is drillkit's reference solution, so the check is not counted in your "
@@ -259,7 +308,11 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
                 if watching
                 else f"run [bold]drill check {rep.drill}[/] again."
             )
-            + f" Stuck? [bold]drill hint {rep.drill}[/]"
+            + (
+                f" A hint about «{checked.hint_waiting}» is waiting: [bold]drill hint {rep.drill}[/]"
+                if checked.hint_waiting
+                else f" Stuck? [bold]drill hint {rep.drill}[/]"
+            )
         )
 
 
@@ -383,7 +436,9 @@ def _result(console: Console, result: CheckResult) -> None:
     console.print(
         Text.assemble((f" {mark} ", style), (result.name, style if result.status != "passed" else ""))
     )
-    if result.status == "failed":
+    if result.status == "skipped" and result.rationale:
+        console.print(Padding(Text(f"skipped: {result.rationale}", style="dim"), (0, 0, 0, 5)))
+    elif result.status in ("failed", "error"):
         rows = Table.grid(padding=(0, 2))
         rows.add_column(style="bold")
         rows.add_column()
@@ -418,7 +473,7 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     drill = result.drill
     code = (result.solution if full else result.answer).rstrip()
     console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/] — reference solution")
-    mine = (result.attempt_answer or "").rstrip() or "# (empty)"
+    mine = printable((result.attempt_answer or "").rstrip()) or "# (empty)"
     if result.attempt_answer is not None and not diff and console.width >= SIDE_BY_SIDE_WIDTH:
         table = Table(expand=True, show_lines=False)
         table.add_column(f"your attempt ({escape(shown_path(result.attempt))})", ratio=1)
@@ -463,8 +518,11 @@ def hinted(console: Console, result: Hinted) -> None:
     for i, hint in enumerate(result.shown, start=1):
         newest = i == len(result.shown) and result.new
         style = "bold" if newest else "dim"
+        about = f"(about «{result.about}») " if newest and result.about else ""
         console.print(
-            Text.assemble((f"Hint {i}/{total}: ", style), Text(hint, style="" if newest else "dim"))
+            Text.assemble(
+                (f"Hint {i}/{total}: ", style), (about, "dim"), Text(hint.text, style="" if newest else "dim")
+            )
         )
     if result.exhausted:
         console.print(
@@ -527,6 +585,99 @@ def watch_event(console: Console, event: object) -> None:
         render_path = shown_path(event.report.file)
         console.print(f"[dim]watching {escape(render_path)} — save to check again, Ctrl-C to stop[/]")
     elif isinstance(event, FileProblem):
-        console.print(f"[yellow]{escape(event.message)}[/] — waiting for the file to come back")
+        console.print(f"[yellow]{escape(printable(event.message))}[/] — waiting for the file to come back")
     elif isinstance(event, AllDone):
         console.print("[bold green]Every drill passed.[/] Nothing left to watch.")
+
+
+def packs(console: Console, rows: list) -> None:
+    """`drill pack list`: one row a pack, the active one marked."""
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for name in ("", "id", "title", "version", "source", "drills", "passed"):
+        table.add_column(name)
+    for row in rows:
+        pack = row.pack
+        table.add_row(
+            Text("*", style="bold green") if row.active else "",
+            Text(row.id, style="bold" if row.active else ""),
+            escape(pack.title) if pack else Text(row.problem or "cannot be loaded", style="red"),
+            pack.version if pack else "",
+            escape(row.origin if row.kind != "built-in" else "built-in"),
+            str(len(pack.drills)) if pack else "",
+            f"{row.passed}/{len(pack.drills)}" if pack else "",
+        )
+    console.print(table)
+    console.print(
+        "\n[dim]* active. Switch: drill pack use ID · one drill of another pack: drill check ID:SLUG[/]"
+    )
+
+
+def validation(console: Console, result: object) -> None:
+    """`drill validate`: findings with file:line, then one line per failed case, then a summary."""
+    from drillkit.pack.validate import Validation
+
+    assert isinstance(result, Validation)
+    for finding in result.findings:
+        console.print(Text.assemble(("✗ ", "red"), str(finding)))
+    bad = [r for r in result.results if not r.ok]
+    for r in bad:
+        case = r.case
+        label = f"{case.drill.slug}: {case.kind}" + (f" {case.file.name}" if case.kind == "answer" else "")
+        console.print(Text.assemble(("✗ ", "red"), (label, "bold"), f" — {r.detail}"))
+    name = result.pack.id if result.pack else str(result.root)
+    runs = len(result.results)
+    if result.clean:
+        drills = len(result.pack.drills) if result.pack else 0
+        console.print(
+            f"[bold green]✓ pack {escape(name)} is valid[/]: {drills} drill{'s' if drills != 1 else ''}, "
+            f"{runs} file{'s' if runs != 1 else ''} checked against Postgres, every one as labelled."
+        )
+    else:
+        problems = len(result.findings) + len(bad)
+        console.print(
+            f"[bold red]✗ pack {escape(name)}: {problems} problem{'s' if problems != 1 else ''}[/] "
+            f"({runs} files run)"
+        )
+
+
+def written(console: Console, files: list[Path], root: Path, then: str) -> None:
+    for f in files:
+        console.print(f"  [green]+[/] {escape(shown_path(f))}")
+    console.print(then)
+
+
+def mutation_report(console: Console, pack: object, report: object) -> None:
+    """`drill validate --mutants`: a score per drill, each survivor with its diff, the total."""
+
+    def pct(score: float | None) -> str:
+        return "n/a" if score is None else f"{score:.0%}"
+
+    for drill in report.drills:  # type: ignore[attr-defined]
+        marked = f", {drill.equivalent} marked equivalent" if drill.equivalent else ""
+        style = "green" if not drill.survivors else "red"
+        console.print(
+            f"[{style}]{pct(drill.score):>5}[/] {escape(drill.drill)}: {drill.killed} of "
+            f"{drill.mutants - drill.equivalent} wrong answers caught{marked}"
+        )
+        for r in drill.survivors:
+            console.print(
+                f"      [red]survived[/] {escape(r.mutant.id)} (line {r.mutant.line}): "
+                f"{escape(r.mutant.description)}"
+            )
+            console.print(Padding(_syntax(r.mutant.diff.rstrip(), "diff", wrap=False), (0, 0, 0, 8)))
+        for r in drill.equivalent_killed:
+            console.print(
+                f"      [yellow]marked equivalent, but a check rejects it:[/] {escape(r.mutant.id)}"
+            )
+        for mutant_id in drill.unknown_equivalent:
+            console.print(
+                f"      [yellow]marked equivalent, but no mutant has this id:[/] {escape(mutant_id)}"
+            )
+    threshold = pack.mutation_threshold  # type: ignore[attr-defined]
+    total = report.score  # type: ignore[attr-defined]
+    ok = total is None or total >= threshold
+    console.print(
+        f"\n[bold {'green' if ok else 'red'}]mutation score {pct(total)}[/] for pack {escape(pack.id)} "  # type: ignore[attr-defined]
+        f"({report.killed} of {report.mutants - report.equivalent} caught, "  # type: ignore[attr-defined]
+        f"{report.equivalent} marked equivalent; threshold {threshold:.0%})"  # type: ignore[attr-defined]
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-CheckStatus = Literal["passed", "failed", "skipped"]
+# "error": the checker (drillkit or the pack) failed, not the learner; never recorded as an attempt.
+CheckStatus = Literal["passed", "failed", "skipped", "error"]
 
 # The check every drill starts with, reported by the run itself rather than by a pack.
 FIRST_CHECK = "your file runs without errors"
@@ -23,6 +24,7 @@ class CheckResult:
     help: str | None = None
     sql: str | None = None
     note: str | None = None
+    key: str | None = None  # the check function's name: what a pack's hints point at
 
 
 @dataclass
@@ -62,10 +64,16 @@ class CheckReport:
     seconds: float = 0.0
     statements: list[str] = field(default_factory=list)  # sent while your file ran
     check_statements: list[str] = field(default_factory=list)  # sent while checks called your code
+    pack: str = ""
 
     @property
     def passed(self) -> bool:
         return bool(self.results) and all(r.status == "passed" for r in self.results)
+
+    @property
+    def checker_failed(self) -> bool:
+        """A check broke on its own: the run says nothing about the learner's answer."""
+        return any(r.status == "error" for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -73,6 +81,6 @@ class CheckReport:
         return data
 
 
-def not_run(names: list[str]) -> list[CheckResult]:
+def not_run(names: list[str], why: str = "your file has to run first") -> list[CheckResult]:
     """The drill's checks, skipped because the learner's file did not get through."""
-    return [CheckResult(name, "skipped", rationale="your file has to run first") for name in names]
+    return [CheckResult(name, "skipped", rationale=why) for name in names]

@@ -14,16 +14,28 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from drillkit.db import server as database
-from drillkit.paths import resolve_paths
+from drillkit.pack.catalog import builtin_sources, load_source
+from drillkit.pack.model import Drill, Pack
+from drillkit.paths import Paths, resolve_paths
 from drillkit.run.space import connect, list_run_schemas
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@cache
+def builtin_pack() -> Pack:
+    """The default built-in pack (the first in drills/packs.txt): what a new learner practises.
+
+    Tests derive drill numbers, counts, hints and cards from it rather than hard-coding them.
+    """
+    return load_source(builtin_sources()[0], None)
 
 
 @dataclass
@@ -48,6 +60,24 @@ class Learner:
     @property
     def workspace(self) -> Path:
         return self.cwd / "drillwork"
+
+    def attempt(self, drill: Drill) -> Path:
+        """Where `drill start` writes a drill's starter: `drillwork/<pack id>/NN_slug.py`."""
+        return self.workspace / drill.pack_id / drill.filename
+
+    def review(self, drill: Drill, n: int) -> Path:
+        """The file of the n-th review of a drill."""
+        return self.workspace / drill.pack_id / "review" / f"{drill.stem}_review{n}.py"
+
+    @property
+    def paths(self) -> Paths:
+        """The learner's paths, for calling drillkit's core functions in-process."""
+        return resolve_paths(self.workspace, env=self.env)
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        """The progress file as stored."""
+        return json.loads(Path(self.env["DRILL_PROGRESS"]).read_text(encoding="utf-8"))
 
     def drill(self, *args: str, timeout: float = 120, input: str | None = None, **env: str) -> Result:
         """Run `drill ARGS`; `input` is piped to stdin (never a terminal), else stdin is empty."""

@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from drillkit.fastpath import parse_list
-from drillkit.pack.catalog import load_catalog
-from tests.conftest import REPO, Learner
+from drillkit.pack.load import load_pack
+from tests.conftest import Learner, builtin_pack
+
+
+def builtin_pack_dir() -> Path:
+    return builtin_pack().root
 
 
 @pytest.mark.parametrize(
@@ -41,7 +45,8 @@ def test_fast_and_typer_roads_print_the_same(
     import drillkit.fastpath
 
     fast = learner.drill("list", "--json")
-    assert fast.code == 0 and "drill start 1" in learner.drill("list").stdout
+    first = builtin_pack().drills[0]
+    assert fast.code == 0 and f"drill start {first.number}" in learner.drill("list").stdout
     # The Typer road: the same command with the fast parse switched off.
     monkeypatch.setattr(drillkit.fastpath, "parse_list", lambda argv: None)
     monkeypatch.setenv("DRILL_HOME", learner.env["DRILL_HOME"])
@@ -63,30 +68,36 @@ def test_list_help_is_typer_help(learner: Learner) -> None:
 
 def test_pack_cache_is_used_and_invalidated(tmp_path: Path) -> None:
     pack = tmp_path / "pack"
-    shutil.copytree(REPO / "drills", pack / "drills")
+    shutil.copytree(builtin_pack_dir(), pack)
     cache = tmp_path / "cache"
-    first = load_catalog(pack, cache_dir=cache)
-    stored = json.loads((cache / "drills.json").read_text(encoding="utf-8"))
-    assert stored["data"]["drills"][0]["slug"] == first.drills[0].slug
+    first = load_pack(pack, cache_dir=cache)
+    slug = first.drills[0].slug
+    (stored_file,) = cache.glob("pack-*.json")
+    stored = json.loads(stored_file.read_text(encoding="utf-8"))
+    assert stored["data"]["pack"]["drills"][0]["slug"] == slug
 
     # An unchanged pack is served from the cache (prove it by doctoring the cache).
-    stored["data"]["drills"][0]["title"] = "from the cache"
-    (cache / "drills.json").write_text(json.dumps(stored), encoding="utf-8")
-    assert load_catalog(pack, cache_dir=cache).drills[0].title == "from the cache"
+    stored["data"]["drills"][slug]["title"] = "from the cache"
+    stored_file.write_text(json.dumps(stored), encoding="utf-8")
+    assert load_pack(pack, cache_dir=cache).drills[0].title == "from the cache"
 
-    # Editing drills.yaml invalidates it.
-    source = pack / "drills" / "drills.yaml"
-    source.write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    os.utime(source, ns=(source.stat().st_mtime_ns + 10**9,) * 2)
-    assert load_catalog(pack, cache_dir=cache).drills[0].title == first.drills[0].title
+    # Editing any file the pack is read from invalidates it: a drill's drill.yaml, pack.yaml.
+    for source in (pack / slug / "drill.yaml", pack / "pack.yaml"):
+        stored_file.write_text(json.dumps(stored), encoding="utf-8")
+        assert load_pack(pack, cache_dir=cache).drills[0].title == "from the cache"
+        source.write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        os.utime(source, ns=(source.stat().st_mtime_ns + 10**9,) * 2)
+        assert load_pack(pack, cache_dir=cache).drills[0].title == first.drills[0].title
+        stored = json.loads(stored_file.read_text(encoding="utf-8"))
+        stored["data"]["drills"][slug]["title"] = "from the cache"
 
     # A corrupt cache is ignored and rewritten.
-    (cache / "drills.json").write_text("{nope", encoding="utf-8")
-    assert load_catalog(pack, cache_dir=cache) == first
-    assert json.loads((cache / "drills.json").read_text(encoding="utf-8"))["data"]
+    stored_file.write_text("{nope", encoding="utf-8")
+    assert load_pack(pack, cache_dir=cache) == first
+    assert json.loads(stored_file.read_text(encoding="utf-8"))["data"]
 
 
 def test_unwritable_cache_is_not_an_error(tmp_path: Path) -> None:
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache dir should be", encoding="utf-8")
-    assert load_catalog(cache_dir=blocker).drills
+    assert load_pack(builtin_pack_dir(), cache_dir=blocker).drills

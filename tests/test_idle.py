@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ class World:
         self.running = True
         self.busy = False
         self.stopped_at: float | None = None
+        self.stopped_while_busy = False
         self.sleeps: list[float] = []
         self.on_sleep: list = []  # callbacks (at_time, action) to simulate checks
         self.idle = idle_seconds
@@ -34,6 +36,7 @@ class World:
 
     def stop(self) -> None:
         self.stopped_at = self.now
+        self.stopped_while_busy = self.busy
         self.running = False
 
     def try_exclusive(self):
@@ -73,15 +76,80 @@ def test_a_check_postpones_the_stop() -> None:
 
 def test_a_running_check_is_never_interrupted() -> None:
     world = World(idle_seconds=60)
-    world.busy = True  # a check holds the in-use lock past the deadline
+    start = world.now
+    world.busy = True  # a check holds the in-use lock long past the deadline
 
     def check_ends() -> None:
         world.busy = False
         world.last_used = world.now
 
-    world.on_sleep.append((world.now + 200, check_ends))
+    world.on_sleep.append((start + 200, check_ends))
     world.run()
-    assert world.stopped_at is not None and world.stopped_at >= world.last_used + 60
+    assert world.stopped_at is not None and not world.stopped_while_busy
+    assert world.stopped_at >= start + 200 + 60  # the idle period counts from the check's end
+    assert world.sleeps.count(idle.BUSY_RETRY_SECONDS) >= 2  # it kept asking while the check ran
+
+
+def test_the_watchdog_never_stops_the_server_under_a_held_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real watchdog (`main`: its real lock file and flock) against a check really holding
+    the in-use lock: the server is stopped only once that lock is released."""
+    import contextlib
+    import time
+
+    from drillkit.db import server as database
+    from drillkit.paths import resolve_paths
+
+    home = tmp_path / "home"
+    paths = resolve_paths(env={"DRILL_HOME": str(home)})
+    period = 60.0
+    check = contextlib.ExitStack()
+    check.enter_context(idle.in_use(paths.locks))  # a check is running: shared lock held
+    usage = idle.in_use_file(paths.locks)
+    start = time.time()
+    now = [start]
+    released: list[float] = []
+    stops: list[tuple[float, bool]] = []  # (when, was the check's lock still held)
+
+    def check_ends() -> None:
+        check.close()
+        os.utime(usage, (now[0], now[0]))  # as the check's own exit does, on the fake clock
+        released.append(now[0])
+
+    def sleep(seconds: float) -> None:
+        assert seconds > 0
+        now[0] += seconds
+        if not released and now[0] >= start + 20 * period:
+            check_ends()
+
+    def stop(_paths: object) -> bool:
+        stops.append((now[0], not released))
+        return True
+
+    running = database.EmbeddedStatus(paths.pgdata, True, 4242)
+    stopped = database.EmbeddedStatus(paths.pgdata, True, None)
+    monkeypatch.setattr(database, "embedded_status", lambda _p: stopped if stops else running)
+    monkeypatch.setattr(database, "stop_embedded", stop)
+    real_watch = idle.watch
+    outcome: list[str] = []
+
+    def fake_time_watch(seconds: float, **world: object) -> str:
+        assert seconds == period
+        outcome.append(real_watch(seconds, **world, clock=lambda: now[0], sleep=sleep))  # type: ignore[arg-type]
+        return outcome[-1]
+
+    monkeypatch.setattr(idle, "watch", fake_time_watch)
+    try:
+        assert idle.main([str(home), repr(period)]) == 0
+    finally:
+        check.close()
+    assert outcome == ["stopped after idle period"]
+    assert released, "the watchdog stopped before the check released its lock"
+    assert len(stops) == 1
+    (when, under_check), release = stops[0], released[0]
+    assert not under_check
+    assert when >= release + period
 
 
 def test_exits_when_the_server_is_stopped_by_hand() -> None:

@@ -15,7 +15,12 @@ import pytest
 from drillkit.db import server as database
 from drillkit.paths import resolve_paths
 from drillkit.run.space import connect, list_run_schemas
-from tests.conftest import REPO, Learner
+from tests.conftest import Learner, builtin_pack
+
+PACK = builtin_pack()
+SELECT = PACK.get("select")  # checked against the seeded tables: a run schema with rows in it
+N = str(SELECT.number)
+SOLUTION = str(SELECT.solution_path)
 
 ESCAPE = """
 import os
@@ -56,7 +61,7 @@ def test_learner_role_is_confined_to_its_schema(learner: Learner, tmp_path: Path
     try:
         path = tmp_path / "escape.py"
         path.write_text(ESCAPE, encoding="utf-8")
-        result = learner.drill("check", "3", "--file", str(path), "--json", OTHER_SCHEMA=other)
+        result = learner.drill("check", N, "--file", str(path), "--json", OTHER_SCHEMA=other)
         printed = result.json["output"]
         lines = dict(line.rsplit(" ", 1) for line in printed.strip().splitlines())
         assert "ALLOWED" not in printed, printed
@@ -64,7 +69,7 @@ def test_learner_role_is_confined_to_its_schema(learner: Learner, tmp_path: Path
         assert set(lines.values()) == {"42501"}, printed
         assert len(lines) == 7
         # The tool is still healthy afterwards.
-        ok = learner.drill("check", "3", "--file", str(REPO / "solutions" / "03_select.py"))
+        ok = learner.drill("check", N, "--file", SOLUTION)
         assert ok.code == 0
         with connect(url) as conn:
             assert conn.execute(f'SELECT count(*) FROM "{other}".documents').fetchone() == (0,)
@@ -78,7 +83,7 @@ def test_learner_role_is_confined_to_its_schema(learner: Learner, tmp_path: Path
 def test_learner_does_not_see_admin_credentials(learner: Learner, tmp_path: Path) -> None:
     path = tmp_path / "peek.py"
     path.write_text("import os\nprint(sorted(k for k in os.environ if k.startswith('DRILL_')))\n")
-    result = learner.drill("check", "3", "--file", str(path), "--json", DRILL_DATABASE_URL=admin_url(learner))
+    result = learner.drill("check", N, "--file", str(path), "--json", DRILL_DATABASE_URL=admin_url(learner))
     assert result.json["output"].strip() == "['DRILL_SANDBOX_SCHEMA', 'DRILL_SANDBOX_URL']"
 
 
@@ -107,7 +112,7 @@ def test_interrupt_stops_child_and_drops_schema(
     with connect(url) as conn:
         before = set(list_run_schemas(conn))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "drillkit", "check", "3", "--file", str(loop), "--timeout", "60"],
+        [sys.executable, "-m", "drillkit", "check", N, "--file", str(loop), "--timeout", "60"],
         cwd=learner.cwd,
         env=learner.env,
         stdout=subprocess.PIPE,
@@ -135,18 +140,25 @@ def test_interrupt_stops_child_and_drops_schema(
 
 
 def test_concurrent_checks_all_work(learner: Learner) -> None:
-    jobs = [("3", "03_select.py"), ("3", "03_select.py"), ("6", "06_update.py"), ("4", "04_insert.py")] * 2
-    for _, name in set(jobs):  # the learner's own copies: checks of the shipped answers are not recorded
-        (learner.cwd / name).write_text((REPO / "solutions" / name).read_text(encoding="utf-8") + "# mine\n")
+    # Drills that write (insert, update) beside one that reads, each in its own run schema.
+    select, update, insert = SELECT, PACK.get("update"), PACK.get("insert")
+    jobs = [select, select, update, insert] * 2
+    for drill in set(jobs):  # the learner's own copies: checks of the shipped answers are not recorded
+        mine = learner.cwd / f"mine_{drill.filename}"
+        mine.write_text(drill.solution_path.read_text(encoding="utf-8") + "# mine\n", encoding="utf-8")
 
-    def run(job: tuple[str, str]) -> int:
-        return learner.drill("check", job[0], "--file", str(learner.cwd / job[1])).code
+    def run(drill) -> int:
+        return learner.drill(
+            "check", str(drill.number), "--file", str(learner.cwd / f"mine_{drill.filename}")
+        ).code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(run, jobs)) == [0] * len(jobs)
     rows = learner.drill("list", "--json").json["drills"]
-    attempts = {r["number"]: r["attempts"] for r in rows}
-    assert (attempts[3], attempts[4], attempts[6]) == (4, 2, 2)  # no lost progress update
+    attempts = {r["slug"]: r["attempts"] for r in rows}
+    assert {d.slug: attempts[d.slug] for d in (select, insert, update)} == {
+        d.slug: jobs.count(d) for d in (select, insert, update)
+    }  # no lost progress update
 
 
 def test_orphans_of_a_killed_run_are_swept(learner: Learner) -> None:
@@ -175,10 +187,10 @@ def test_embedded_server_starts_once_under_a_race(tmp_path: Path) -> None:
     home = tmp_path / "racehome"
     home.mkdir()
     env = {**os.environ, "DRILL_HOME": str(home), "DRILL_PROGRESS": str(tmp_path / "p.json")}
-    solution = str(REPO / "solutions" / "03_select.py")
+    solution = SOLUTION
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "drillkit", "check", "3", "--file", solution],
+            [sys.executable, "-m", "drillkit", "check", N, "--file", solution],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.PIPE,
@@ -217,16 +229,16 @@ def test_server_without_createrole_still_works(learner: Learner) -> None:
         conn.execute("GRANT CREATE ON DATABASE postgres TO drill_test_limited")
     try:
         limited = f"postgresql://drill_test_limited@/postgres?host={host}"
-        mine = learner.cwd / "03.py"
-        mine.write_text((REPO / "solutions" / "03_select.py").read_text(encoding="utf-8"))
-        result = learner.drill("check", "3", "--file", str(mine), DRILL_DATABASE_URL=limited)
+        mine = learner.cwd / "mine.py"
+        mine.write_text(SELECT.solution_path.read_text(encoding="utf-8"))
+        result = learner.drill("check", N, "--file", str(mine), DRILL_DATABASE_URL=limited)
         assert result.code == 0, result.stdout + result.stderr
         doctor = learner.drill("doctor", DRILL_DATABASE_URL=limited)
         assert "cannot create roles" in doctor.stdout
 
         refused = learner.drill(
             "check",
-            "3",
+            N,
             "--file",
             str(mine),
             DRILL_DATABASE_URL=f"postgresql://drill_test_nocreate@/postgres?host={host}",
@@ -250,10 +262,10 @@ def one_line(stderr: str) -> str:
 def test_ctrl_c_at_any_moment_is_clean(learner: Learner, tmp_path: Path, delay: float) -> None:
     """From the moment drillkit's own code runs (its checker child exists), Ctrl-C is clean.
     (Before that, during interpreter start-up, Python itself prints the KeyboardInterrupt.)"""
-    mine = tmp_path / "03.py"
-    mine.write_text((REPO / "solutions" / "03_select.py").read_text(encoding="utf-8"))
+    mine = tmp_path / "mine.py"
+    mine.write_text(SELECT.solution_path.read_text(encoding="utf-8"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "drillkit", "check", "3", "--file", str(mine)],
+        [sys.executable, "-m", "drillkit", "check", N, "--file", str(mine)],
         cwd=learner.cwd,
         env=learner.env,
         stdout=subprocess.PIPE,

@@ -16,10 +16,13 @@ import pytest
 
 from drillkit.db import server as database
 from drillkit.paths import Paths, resolve_paths
-from tests.conftest import REPO
+from tests.conftest import builtin_pack
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("DRILL_DATABASE_URL")), reason="embedded server only")
-SOLUTION = str(REPO / "solutions" / "03_select.py")
+# Any drill whose reference solution passes will do: the point is the server under it.
+SELECT = builtin_pack().get("select")
+SOLUTION = str(SELECT.solution_path)
+DRILL = SELECT.ref
 
 
 @pytest.fixture(scope="module")
@@ -50,29 +53,29 @@ def paths_of(home: Path) -> Paths:
 
 
 def test_status_stop_and_restart(home: Path) -> None:
-    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
     status = drill(home, "db", "status")
     assert "running (pid" in status.stdout
     assert drill(home, "db", "stop").stdout.strip() == "embedded server stopped"
     assert "stopped" in drill(home, "db", "status").stdout
     assert drill(home, "db", "stop").stdout.strip() == "embedded server was not running"
-    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
 
 
 def test_stale_pid_file_is_recovered(home: Path) -> None:
     paths = paths_of(home)
-    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
     database.stop_embedded(paths)
     pid_file = paths.pgdata / "postmaster.pid"
     pid_file.write_text(f"4194000\n{paths.pgdata}\n0\n5432\n\n\n\nstopped\n")
     assert database.embedded_status(paths).pid is None
-    result = drill(home, "check", "3", "--file", SOLUTION)
+    result = drill(home, "check", DRILL, "--file", SOLUTION)
     assert result.returncode == 0, result.stderr
 
 
 def test_server_killed_from_outside_is_restarted(home: Path) -> None:
     paths = paths_of(home)
-    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
     pid = database.embedded_status(paths).pid
     assert pid
     os.kill(pid, signal.SIGKILL)
@@ -80,16 +83,16 @@ def test_server_killed_from_outside_is_restarted(home: Path) -> None:
     while database.embedded_status(paths).pid == pid and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)  # its backends notice the dead postmaster and exit
-    result = drill(home, "check", "3", "--file", SOLUTION)
+    result = drill(home, "check", DRILL, "--file", SOLUTION)
     assert result.returncode == 0, result.stderr
 
 
 def test_corrupt_data_dir_says_how_to_fix_and_reset_fixes_it(home: Path) -> None:
     paths = paths_of(home)
-    assert drill(home, "check", "3", "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
     database.stop_embedded(paths)
     (paths.pgdata / "PG_VERSION").write_text("garbage\n")
-    result = drill(home, "check", "3", "--file", SOLUTION)
+    result = drill(home, "check", DRILL, "--file", SOLUTION)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
@@ -98,7 +101,7 @@ def test_corrupt_data_dir_says_how_to_fix_and_reset_fixes_it(home: Path) -> None
     assert refused.returncode == 2 and (paths.pgdata / "PG_VERSION").exists()
     assert drill(home, "db", "reset", "--yes").returncode == 0
     assert not paths.pgdata.exists()
-    result = drill(home, "check", "3", "--file", SOLUTION)
+    result = drill(home, "check", DRILL, "--file", SOLUTION)
     assert result.returncode == 0, result.stderr
 
 

@@ -1,9 +1,19 @@
-"""The small framework drill checks are written in.
+"""The small framework a pack's checks are written in (public: import it from `drillkit.check`).
 
-A check is a function that takes the `Context` and either returns (passed, maybe with a
-note) or raises `Fail` with a rationale, what was expected, what happened and a hint.
-Checks run in order; after the first failure the rest are reported as skipped, so a
-learner fixes one thing at a time.
+A check is a function that returns (passed, maybe with a note) or raises `Fail`. Checks
+run in the order they are declared; a check that `requires` another is skipped when that
+one did not pass, and every other check still runs, so one mistake does not hide the rest.
+
+Two kinds:
+- `@checks.add(name)`: runs in the child process, after the learner's file, with a `Context`
+  (the learner's module, a session, the SQL it sent). It can call the learner's code.
+- `@checks.database(name)`: runs in drillkit's own process once the child has ended, with a
+  `DatabaseView` of the run schema. Facts the database can prove (the real schema, committed
+  rows) are decided there, out of the learner code's reach.
+
+An exception from a check's own code (no frame of the learner's file in its traceback, not
+raised by SQLAlchemy or the driver on the learner's behalf) is a *checker error*: reported as
+the pack's or drillkit's failure, never as the learner's.
 """
 
 from __future__ import annotations
@@ -11,21 +21,26 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
-
-from drillkit.check.recorder import Recorder, Statement
 from drillkit.results import CheckResult
 
-CheckFn = Callable[["Context"], str | None]
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from drillkit.check.recorder import Recorder, Statement
+
+Side = Literal["child", "database"]
+CheckFn = Callable[[Any], str | None]
 
 
 class Fail(Exception):
+    """A check failed: why, what was expected (a behaviour or a shape, never the code), what happened."""
+
     def __init__(
         self,
         rationale: str,
@@ -43,26 +58,62 @@ class Fail(Exception):
         self.sql = sql
 
 
+def Mismatch(
+    what: str, expected: object, actual: object, *, help: str | None = None, sql: str | None = None
+) -> Fail:
+    """The common failure: `what` differs from what was expected."""
+    return Fail(what, expected=str(expected), actual=str(actual), help=help, sql=sql)
+
+
 @dataclass(frozen=True)
 class Check:
-    name: str
+    name: str  # what the learner reads: a behaviour, e.g. "newest first"
     fn: CheckFn
+    side: Side = "child"
+    requires: tuple[str, ...] = ()  # keys of checks that must pass first
+
+    @property
+    def key(self) -> str:
+        return self.fn.__name__
 
 
 @dataclass
-class CheckList:
+class Checks:
+    """A drill's checks, in order. A check module makes one: `checks = Checks()`."""
+
     checks: list[Check] = field(default_factory=list)
 
-    def add(self, name: str) -> Callable[[CheckFn], CheckFn]:
+    def add(self, name: str, *, requires: Sequence[CheckFn | str] = ()) -> Callable[[CheckFn], CheckFn]:
+        """A check run in the child process, with the learner's module loaded."""
+        return self._register(name, "child", requires)
+
+    def database(self, name: str, *, requires: Sequence[CheckFn | str] = ()) -> Callable[[CheckFn], CheckFn]:
+        """A check run in drillkit's own process against the run schema, after the child ended."""
+        return self._register(name, "database", requires)
+
+    def _register(
+        self, name: str, side: Side, requires: Sequence[CheckFn | str]
+    ) -> Callable[[CheckFn], CheckFn]:
+        keys = tuple(r if isinstance(r, str) else r.__name__ for r in requires)
+
         def register(fn: CheckFn) -> CheckFn:
-            self.checks.append(Check(name, fn))
+            self.checks.append(Check(name, fn, side, keys))
             return fn
 
         return register
 
+    def of(self, side: Side) -> list[Check]:
+        return [c for c in self.checks if c.side == side]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.checks]
+
 
 @dataclass
 class Context:
+    """What a child-side check sees: the learner's module and the run's database."""
+
     namespace: dict[str, Any]
     sandbox: ModuleType
     recorder: Recorder
@@ -88,48 +139,90 @@ class Context:
         return self.namespace[name]
 
     def rows(self, sql: str, **params: Any) -> list[Any]:
+        from sqlalchemy import text
+
         with self.truth.connect() as conn:
             return list(conn.execute(text(sql), params))
 
 
-def run_checks(checks: Sequence[Check], ctx: Context) -> list[CheckResult]:
+def run_checks(
+    checks: Sequence[Check],
+    arg: Any,
+    path: Path | None,
+    done: dict[str, str],
+    on_start: Callable[[str], None] | None = None,
+    names: dict[str, str] | None = None,
+) -> list[CheckResult]:
+    """Run `checks` in order with `arg` (a Context or a DatabaseView). `done` maps the keys of
+    checks already run (by the other side) to their status and is updated as checks run;
+    `names` maps every check's key to the name a learner reads (both sides)."""
+    names = {**{c.key: c.name for c in checks}, **(names or {})}
     results: list[CheckResult] = []
-    blocked = False
     for check in checks:
-        if blocked:
-            results.append(CheckResult(check.name, "skipped", rationale="fix the check above first"))
+        blocker = next((r for r in check.requires if done.get(r) != "passed"), None)
+        if blocker is not None:
+            results.append(
+                CheckResult(
+                    check.name, "skipped", rationale=f"needs «{names.get(blocker, blocker)}» to pass first"
+                )
+            )
+            done[check.key] = "skipped"
             continue
-        try:
-            note = check.fn(ctx)
-        except Fail as failure:
-            blocked = True
-            results.append(
-                CheckResult(
-                    check.name,
-                    "failed",
-                    rationale=failure.rationale,
-                    expected=failure.expected,
-                    actual=failure.actual,
-                    help=failure.help,
-                    sql=failure.sql,
-                )
-            )
-        except BaseException as exc:  # learner code blew up (or exited) while being exercised
-            blocked = True
-            results.append(
-                CheckResult(
-                    check.name,
-                    "failed",
-                    rationale=f"your code raised {type(exc).__name__} while this was checked",
-                    actual=learner_traceback(exc, ctx.path),
-                    help="a function the drill asks for must return normally, not exit"
-                    if isinstance(exc, SystemExit | KeyboardInterrupt)
-                    else None,
-                )
-            )
-        else:
-            results.append(CheckResult(check.name, "passed", note=note))
+        if on_start is not None:
+            on_start(check.name)
+        result = replace(run_one(check, arg, path), key=check.key)
+        done[check.key] = result.status
+        results.append(result)
     return results
+
+
+def run_one(check: Check, arg: Any, path: Path | None) -> CheckResult:
+    try:
+        note = check.fn(arg)
+    except Fail as failure:
+        return CheckResult(
+            check.name,
+            "failed",
+            rationale=failure.rationale,
+            expected=failure.expected,
+            actual=failure.actual,
+            help=failure.help,
+            sql=failure.sql,
+        )
+    except BaseException as exc:
+        if path is not None and caused_by_learner(exc, path):
+            return CheckResult(
+                check.name,
+                "failed",
+                rationale=f"your code raised {type(exc).__name__} while this was checked",
+                actual=learner_traceback(exc, path),
+                help="a function the drill asks for must return normally, not exit"
+                if isinstance(exc, SystemExit | KeyboardInterrupt)
+                else None,
+            )
+        return checker_error(check.name, exc)
+    return CheckResult(check.name, "passed", note=note if isinstance(note, str) else None)
+
+
+def checker_error(name: str, exc: BaseException) -> CheckResult:
+    return CheckResult(
+        name,
+        "error",
+        rationale="the checker failed while checking this (not your mistake; nothing was recorded)",
+        actual="".join(traceback.format_exception(exc))[-2000:],
+        help="please report this to the pack's author, with the file you checked",
+    )
+
+
+def caused_by_learner(exc: BaseException, path: Path) -> bool:
+    """Learner code was running (a frame of their file), it exited or was interrupted, or
+    SQLAlchemy / the driver refused what the learner's models or code asked for."""
+    if isinstance(exc, SystemExit | KeyboardInterrupt):
+        return True
+    if any(f.filename == str(path) for f in traceback.extract_tb(exc.__traceback__)):
+        return True
+    module = type(exc).__module__ or ""
+    return module.startswith(("sqlalchemy", "psycopg"))
 
 
 def learner_traceback(exc: BaseException, path: Path, limit: int = 1500) -> str:

@@ -45,7 +45,7 @@ def measure(ctx: Context, scenario: Callable[[Session], None], grow: str, count_
     return Growth(before_rows, len(before), after_rows, _count(ctx, scenario))
 
 
-def require_flat(growth: Growth, what: str) -> None:
+def require_flat(growth: Growth, what: str, help: str) -> None:
     if not growth.grows:
         return
     raise Fail(
@@ -53,8 +53,6 @@ def require_flat(growth: Growth, what: str) -> None:
         expected=f"the same number of statements with {growth.rows_before} or {growth.rows_after} rows",
         actual=f"{growth.statements_before} statements with {growth.rows_before} rows, "
         f"{len(growth.statements_after)} with {growth.rows_after} rows",
-        help="each lazy attribute access (or get() in a loop) is one more round trip; load related "
-        "rows up front with .options(selectinload(User.documents)), or let one select() "
-        "filter and sort",
+        help=help,
         sql=show_sql(growth.statements_after, limit=4),
     )

@@ -1,60 +1,64 @@
-"""Schema checks shared by the model drills: what Postgres really has, via reflection."""
+"""Schema helpers: build the learner's tables (child side), then judge what Postgres made
+(database side, from the catalogs)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import inspect as sa_inspect
-
+from drillkit.check.database import Column, DatabaseView
 from drillkit.check.framework import Context, Fail
 
 
-def reflected_columns(ctx: Context, table: str) -> dict[str, dict[str, Any]]:
-    return {c["name"]: c for c in sa_inspect(ctx.truth).get_columns(table)}
-
-
 def create_tables(ctx: Context, cls: type) -> None:
-    """Build the learner's tables in the run schema, as the drill contract says."""
+    """Build the learner's tables in the run schema from their own metadata (child side)."""
     try:
         cls.metadata.create_all(ctx.engine)
     except Exception as exc:
         raise Fail(
             "Postgres refused to create your tables",
             actual=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"[:600],
-            help="the CREATE TABLE above is built from your model; check its column types",
+            help="the CREATE TABLE is built from your model; check its column types",
         ) from None
 
 
-def require_table(ctx: Context, cls: type, table: str) -> None:
-    actual = cls.__table__.name
+def require_table_name(cls: type, table: str) -> None:
+    """The class maps the table the drill names (child side)."""
+    actual = cls.__table__.name  # type: ignore[attr-defined]
     if actual != table:
         raise Fail(
             f"`{cls.__name__}` maps the wrong table",
-            expected=f'__tablename__ = "{table}"',
-            actual=f'__tablename__ = "{actual}"',
+            expected=f"the table `{table}`",
+            actual=f"the table `{actual}`",
             help="the table name is part of the contract: other code queries it by name",
         )
-    create_tables(ctx, cls)
-    if table not in sa_inspect(ctx.truth).get_table_names():
-        raise Fail(f"table `{table}` does not exist after create_all()", expected=table)
 
 
-def require_column(columns: dict[str, dict[str, Any]], table: str, name: str) -> dict[str, Any]:
+def require_table(db: DatabaseView, table: str) -> dict[str, Column]:
+    """The table exists in the run schema; its columns (database side)."""
+    if table not in db.tables():
+        raise Fail(
+            f"Postgres has no table `{table}` in the drill's schema",
+            expected=f"a table `{table}`",
+            actual=", ".join(db.tables()) or "no tables",
+        )
+    return db.columns(table)
+
+
+def require_column(columns: dict[str, Column], table: str, name: str) -> Column:
     if name not in columns:
         raise Fail(
             f"table `{table}` has no `{name}` column",
             expected=name,
             actual=", ".join(columns) or "no columns",
-            help=f"add `{name}: Mapped[...]` to the model",
+            help=f"add a mapped `{name}` attribute to the model",
         )
     return columns[name]
 
 
-def require_not_null(column: dict[str, Any], table: str) -> None:
-    if column["nullable"]:
+def require_not_null(column: Column, table: str) -> None:
+    if column.nullable:
         raise Fail(
-            f"`{table}.{column['name']}` accepts NULL, but it is required",
+            f"`{table}.{column.name}` accepts NULL, but it is required",
             expected="NOT NULL",
             actual="NULL allowed",
-            help="Mapped[str] is NOT NULL; Mapped[str | None] or nullable=True make it optional",
+            help="the Mapped[...] annotation decides nullability: a plain type is required, "
+            "an Optional one (or nullable=True) is not",
         )

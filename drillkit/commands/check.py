@@ -9,12 +9,14 @@ from typing import Literal
 
 from drillkit import clock, progress
 from drillkit.attempts import current_attempt, review_file
-from drillkit.pack.catalog import Drill
+from drillkit.errors import LearnerFileError
+from drillkit.pack.model import Drill
 from drillkit.paths import Paths
 from drillkit.progress import DrillProgress
 from drillkit.results import CheckReport
 from drillkit.retention import schedule
 from drillkit.retention.schedule import ReviewState
+from drillkit.store import read_learner_file
 
 ReviewEvent = Literal["scheduled", "passed", "slipped", "pending"]
 
@@ -37,6 +39,7 @@ class Checked:
     warning: str | None
     review: ReviewNote | None = None
     recorded: bool = True  # False for drillkit's own reference solution
+    hint_waiting: str | None = None  # a failed check with a hint of its own not shown yet
 
 
 def check_drill(
@@ -49,39 +52,47 @@ def check_drill(
     with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
         db = control.resolve(paths)
         report = check_file(drill, path, db, timeout=timeout)
-    if report.untouched_starter or is_reference(drill, path):
+    if report.untouched_starter or is_reference(drill, path) or report.checker_failed:
         # Neither the blank starter nor the shipped answer (the README's smoke test, or a copy)
-        # says anything about the learner's recall: not an attempt, not a pass.
+        # says anything about the learner's recall, nor does a run the checker itself broke:
+        # not an attempt, not a pass.
         return Checked(report, None, None, recorded=False)
     note: ReviewNote | None = None
 
     def record(p: progress.Progress) -> None:
         nonlocal note
-        entry = p.of(drill.number)
+        entry = p.of(drill)
         moment = now or clock.now()
         stamp = clock.iso(moment)
         entry.attempts += 1
         entry.last_attempt = stamp
         entry.last_result = "passed" if report.passed else "failed"
+        entry.last_failed = [r.key for r in report.results if r.status == "failed" and r.key]
         if report.passed and not entry.first_passed_at:
             entry.first_passed_at = stamp
         note = _reschedule(entry, path, report.passed, moment, paths, drill)
 
     loaded = progress.update(paths.progress_file, record)
-    return Checked(report, loaded.warning, note)
+    return Checked(report, loaded.warning, note, hint_waiting=_hint_waiting(drill, report, loaded.progress))
+
+
+def _hint_waiting(drill: Drill, report: CheckReport, p: progress.Progress) -> str | None:
+    from drillkit.commands.practice import pending_hint
+
+    failed = [r.key for r in report.results if r.status == "failed" and r.key]
+    key = pending_hint(drill, p.get(drill).hints_shown, failed)
+    return next((r.name for r in report.results if r.key == key), None) if key else None
 
 
 def is_reference(drill: Drill, path: Path) -> bool:
     """The shipped reference solution (the repo's or the installed copy): same text, not path."""
 
-    def text(p: Path) -> str:
-        return "\n".join(
-            line.rstrip() for line in p.read_text(encoding="utf-8", errors="replace").splitlines()
-        )
+    def text(raw: bytes) -> str:
+        return "\n".join(line.rstrip() for line in raw.decode("utf-8", errors="replace").splitlines())
 
     try:
-        return text(path) == text(drill.solution_path)
-    except OSError:
+        return text(read_learner_file(path)) == text(drill.solution_path.read_bytes())
+    except (LearnerFileError, OSError):
         return False
 
 

@@ -44,15 +44,15 @@ def _packages(paths: Paths) -> Finding:
 
 
 def _pack(paths: Paths) -> Finding:
-    from drillkit.pack.catalog import load_catalog
+    from drillkit.pack.catalog import active_pack
 
-    catalog = load_catalog()
-    missing = [
-        d.filename for d in catalog.drills if not (d.starter_path.exists() and d.solution_path.exists())
-    ]
+    pack = active_pack(paths)
+    missing = [d.slug for d in pack.drills if not (d.starter_path.exists() and d.solution_path.exists())]
     if missing:
-        return Finding("drill pack", False, "missing files: " + ", ".join(missing), "reinstall drillkit")
-    return Finding("drill pack", True, f"{len(catalog.drills)} drills in {catalog.drills[0].pack}")
+        return Finding(
+            "drill pack", False, f"pack {pack.id!r}: drills without starter or solution: {', '.join(missing)}"
+        )
+    return Finding("drill pack", True, f"{pack.id} {pack.version}: {len(pack.drills)} drills in {pack.root}")
 
 
 def _progress(paths: Paths) -> Finding:

@@ -8,11 +8,10 @@ from pathlib import Path
 
 from drillkit import clock, progress
 from drillkit.attempts import workspace_file
-from drillkit.pack.catalog import Catalog, Drill, load_catalog
+from drillkit.pack.model import Drill, Pack, Skill
 from drillkit.paths import Paths
-from drillkit.progress import DrillProgress, Status
+from drillkit.progress import DrillProgress, PackProgress, Status
 from drillkit.retention import schedule
-from drillkit.retention.deck import Deck, Skill, load_deck
 from drillkit.retention.schedule import ReviewState
 
 
@@ -38,6 +37,8 @@ class SkillRow:
 
 @dataclass(frozen=True)
 class Listing:
+    pack: Pack
+    other_packs: list[str]  # ids of the other packs drillkit sees (built-in and added)
     rows: list[DrillRow]
     warning: str | None
     now: datetime
@@ -75,17 +76,17 @@ def display_status(record: DrillProgress, has_file: bool) -> Status | str:
     return status
 
 
-def list_drills(
-    paths: Paths, catalog: Catalog | None = None, deck: Deck | None = None, now: datetime | None = None
-) -> Listing:
+def list_drills(paths: Paths, pack: Pack | None = None, now: datetime | None = None) -> Listing:
     """The dashboard: every drill with its status and review date, cards due, the self-check."""
-    catalog = catalog or load_catalog(cache_dir=paths.cache)
-    deck = deck or load_deck(cache_dir=paths.cache)
+    from drillkit.pack.catalog import active_pack, added_sources, builtin_sources
+
+    pack = pack or active_pack(paths)
     now = now or clock.now()
     loaded = progress.load(paths.progress_file)
+    mine = loaded.progress.view(pack.id)
     rows = []
-    for drill in catalog.drills:
-        record = loaded.progress.drills.get(drill.number, DrillProgress())
+    for drill in pack.drills:
+        record = mine.get(drill.slug)
         file = workspace_file(paths, drill)
         has_file = file.exists()
         rows.append(
@@ -99,26 +100,30 @@ def list_drills(
                 review_due=schedule.is_due(record.review, now),
             )
         )
-    cards_due = sum(1 for c in deck.cards if schedule.card_is_due(loaded.progress.cards.get(c.id), now))
+    cards = pack.deck.cards
+    others = [s.id for s in builtin_sources() + added_sources(paths) if s.id != pack.id]
     return Listing(
+        pack,
+        list(dict.fromkeys(others)),
         rows,
         loaded.warning,
         now=now,
-        cards_due=cards_due,
-        cards_total=len(deck.cards),
-        skills=skill_rows(deck, loaded.progress),
+        cards_due=sum(1 for c in cards if schedule.card_is_due(mine.cards.get(c.id), now)),
+        cards_total=len(cards),
+        skills=skill_rows(pack, mine),
     )
 
 
-def skill_rows(deck: Deck, p: progress.Progress) -> list[SkillRow]:
+def skill_rows(pack: Pack, p: PackProgress) -> list[SkillRow]:
     rows = []
-    for number, skill in enumerate(deck.skills, start=1):
+    for number, skill in enumerate(pack.deck.skills, start=1):
         ticked = skill.id in p.selfcheck
         why_not = None
-        for n in skill.drills:
-            entry = p.drills.get(n, DrillProgress())
+        for slug in skill.drills:
+            entry = p.get(slug)
             if entry.clean_pass:
                 continue
+            n = pack.by_slug[slug].number if slug in pack.by_slug else slug
             if entry.first_passed_at:
                 why_not = f"drill {n} was passed only after `reveal`; a clean `drill review {n}` earns it"
             else:

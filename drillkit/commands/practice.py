@@ -10,15 +10,16 @@ from drillkit import progress
 from drillkit.attempts import workspace_file
 from drillkit.commands.start import start_drill
 from drillkit.errors import LearnerFileError
-from drillkit.pack.catalog import Drill
+from drillkit.pack.model import Drill, Hint
 from drillkit.paths import Paths
 
 
 @dataclass(frozen=True)
 class Hinted:
     drill: Drill
-    shown: list[str]  # every hint unlocked so far, oldest first
+    shown: list[Hint]  # every hint unlocked so far, oldest first
     new: bool  # False: all hints were already shown
+    about: str | None  # the failing check the newest hint is about, if it is tied to one
     warning: str | None
 
     @property
@@ -26,19 +27,57 @@ class Hinted:
         return len(self.shown) == len(self.drill.hints)
 
 
+def next_hint(drill: Drill, shown: list[int], last_failed: list[str]) -> int | None:
+    """The hint that fits the mistake: one tied to the first check that failed last time,
+    else the next general hint, else any hint not shown yet."""
+    unseen = [i for i in range(len(drill.hints)) if i not in shown]
+    for key in last_failed:  # in the drill's check order
+        for i in unseen:
+            if drill.hints[i].check == key:
+                return i
+    general = [i for i in unseen if drill.hints[i].check is None]
+    return (general or unseen or [None])[0]
+
+
+def pending_hint(drill: Drill, shown: list[int], failed: list[str]) -> str | None:
+    """The key of a failed check that has a hint waiting for it (for the check report)."""
+    for key in failed:
+        if any(h.check == key and i not in shown for i, h in enumerate(drill.hints)):
+            return key
+    return None
+
+
 def hint_drill(paths: Paths, drill: Drill) -> Hinted:
-    """Unlock one more hint (never the solution) and remember how many were used."""
-    unlocked: list[int] = []
+    """Unlock one more hint (never the solution) and remember which ones were used."""
+    picked: list[int | None] = [None]
+    shown: list[int] = []
 
     def record(p: progress.Progress) -> None:
-        entry = p.of(drill.number)
-        before = entry.hints_used
-        entry.hints_used = min(before + 1, len(drill.hints))
-        unlocked[:] = [before, entry.hints_used]
+        entry = p.of(drill)
+        entry.hints_shown = [i for i in entry.hints_shown if 0 <= i < len(drill.hints)]
+        choice = next_hint(drill, entry.hints_shown, entry.last_failed)
+        if choice is not None:
+            entry.hints_shown.append(choice)
+        entry.hints_used = len(entry.hints_shown)
+        picked[0] = choice
+        shown[:] = entry.hints_shown
 
     loaded = progress.update(paths.progress_file, record)
-    before, after = unlocked
-    return Hinted(drill, list(drill.hints[:after]), new=after > before, warning=loaded.warning)
+    choice = picked[0]
+    about = None
+    if choice is not None and drill.hints[choice].check:
+        from drillkit.check.loader import load_checks
+
+        try:
+            names = {
+                c.key: c.name for c in load_checks(drill.pack_id, drill.folder.parent, drill.slug).checks
+            }
+            about = names.get(drill.hints[choice].check or "")
+        except Exception:  # a broken checks.py must not cost the learner their hint
+            about = None
+    return Hinted(
+        drill, [drill.hints[i] for i in shown], new=choice is not None, about=about, warning=loaded.warning
+    )
 
 
 @dataclass(frozen=True)

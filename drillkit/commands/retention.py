@@ -11,11 +11,10 @@ from drillkit import clock, progress
 from drillkit.attempts import review_file, workspace_file
 from drillkit.commands.listing import SkillRow, skill_rows
 from drillkit.errors import LearnerFileError, NotDueError
-from drillkit.pack.catalog import Catalog, Drill, load_catalog, starter_text
+from drillkit.pack.model import Drill, Pack
+from drillkit.pack.text import starter_text
 from drillkit.paths import Paths
-from drillkit.progress import DrillProgress
 from drillkit.retention import schedule
-from drillkit.retention.deck import Deck, load_deck
 from drillkit.retention.schedule import CardState
 from drillkit.retention.sessions import CardSessionResult, CardView, QueuedCard, ReadKey, run_cards
 
@@ -37,20 +36,21 @@ class NothingDue:
 
 
 def review_drill(
-    paths: Paths, drill: Drill | None, catalog: Catalog | None = None, now: datetime | None = None
+    paths: Paths, drill: Drill | None, pack: Pack, now: datetime | None = None
 ) -> ReviewStarted | NothingDue:
-    """Write a blank starter for a due drill (the most overdue one if none is named)."""
-    catalog = catalog or load_catalog()
+    """Write a blank starter for a due drill of `pack` (the most overdue one if none is named)."""
     now = now or clock.now()
-    drills = progress.load(paths.progress_file).progress.drills
-    state = {d.number: drills.get(d.number, DrillProgress()).review for d in catalog.drills}
+    mine = progress.load(paths.progress_file).progress.view(pack.id)
+    state = {d.number: mine.get(d.slug).review for d in pack.drills}
+    if drill is not None and drill.pack_id != pack.id:  # `drill review other:slug`
+        state[drill.number] = progress.load(paths.progress_file).progress.get(drill).review
     due = sorted(
-        (d for d in catalog.drills if schedule.is_due(state[d.number], now)),
+        (d for d in pack.drills if schedule.is_due(state[d.number], now)),
         key=lambda d: (state[d.number].due or "", d.number),
     )
     if drill is None:
         if not due:
-            scheduled = [d for d in catalog.drills if state[d.number].scheduled]
+            scheduled = [d for d in pack.drills if state[d.number].scheduled]
             soonest = min(scheduled, key=lambda d: (state[d.number].due or "", d.number), default=None)
             return NothingDue(soonest, state[soonest.number].due_at() if soonest else None)
         drill = due[0]
@@ -90,21 +90,19 @@ def review_drill(
 
 @dataclass(frozen=True)
 class CardQueue:
+    pack_id: str
     cards: list[QueuedCard]
     next_due: datetime | None  # when the next card falls due, for "nothing due" messages
     warning: str | None
 
 
-def card_queue(
-    paths: Paths, *, cram: bool = False, deck: Deck | None = None, now: datetime | None = None
-) -> CardQueue:
+def card_queue(paths: Paths, pack: Pack, *, cram: bool = False, now: datetime | None = None) -> CardQueue:
     """Due cards, most overdue first, new ones last (in pack order); `cram`: every card."""
-    deck = deck or load_deck()
     now = now or clock.now()
     loaded = progress.load(paths.progress_file)
-    states = loaded.progress.cards
+    states = loaded.progress.view(pack.id).cards
     due, not_due = [], []
-    for order, card in enumerate(deck.cards):
+    for order, card in enumerate(pack.deck.cards):
         state = states.get(card.id)
         if state is None:
             due.append(((1, "", order), QueuedCard(card, None)))  # new: after reviews, in pack order
@@ -116,14 +114,16 @@ def card_queue(
     if cram:
         queue += [q for _key, q in sorted(not_due, key=lambda item: item[0])]
     upcoming = [q.state.due_at() for _key, q in not_due if q.state is not None]
-    return CardQueue(queue, min(upcoming, default=None), loaded.warning)
+    return CardQueue(pack.id, queue, min(upcoming, default=None), loaded.warning)
 
 
 def run_card_session(
     paths: Paths, queue: CardQueue, *, read_key: ReadKey, now: Callable[[], datetime], view: CardView
 ) -> CardSessionResult:
     def record(card_id: str, state: CardState) -> None:
-        progress.update(paths.progress_file, lambda p: p.cards.__setitem__(card_id, state))
+        progress.update(
+            paths.progress_file, lambda p: p.pack(queue.pack_id).cards.__setitem__(card_id, state)
+        )
 
     return run_cards(queue.cards, read_key=read_key, clock=now, view=view, record=record)
 
@@ -144,42 +144,41 @@ class SelfCheck:
 
 def selfcheck(
     paths: Paths,
+    pack: Pack,
     *,
     tick: list[str] | tuple[str, ...] = (),
     untick: list[str] | tuple[str, ...] = (),
-    deck: Deck | None = None,
     now: datetime | None = None,
 ) -> SelfCheck:
     """Tick and untick items (by number or id), save, and return the whole list."""
-    deck = deck or load_deck()
+    deck = pack.deck
     to_tick = [deck.skill(ref).id for ref in tick]  # resolve all first: a typo changes nothing
     to_untick = [deck.skill(ref).id for ref in untick]
     if not to_tick and not to_untick:
         loaded = progress.load(paths.progress_file)
-        return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)
+        return SelfCheck(skill_rows(pack, loaded.progress.view(pack.id)), loaded.warning)
     stamp = clock.iso(now or clock.now())
 
     def change(p: progress.Progress) -> None:
+        ticks = p.pack(pack.id).selfcheck
         for skill_id in to_tick:
-            p.selfcheck.setdefault(skill_id, stamp)
+            ticks.setdefault(skill_id, stamp)
         for skill_id in to_untick:
-            p.selfcheck.pop(skill_id, None)
+            ticks.pop(skill_id, None)
 
     loaded = progress.update(paths.progress_file, change)
-    return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)
+    return SelfCheck(skill_rows(pack, loaded.progress.view(pack.id)), loaded.warning)
 
 
-def toggle_skill(
-    paths: Paths, number: int, deck: Deck | None = None, now: datetime | None = None
-) -> SelfCheck:
+def toggle_skill(paths: Paths, pack: Pack, number: int, now: datetime | None = None) -> SelfCheck:
     """Flip one item, read and written under one lock (two terminals cannot undo each other)."""
-    deck = deck or load_deck()
-    skill_id = deck.skill(str(number)).id
+    skill_id = pack.deck.skill(str(number)).id
     stamp = clock.iso(now or clock.now())
 
     def change(p: progress.Progress) -> None:
-        if p.selfcheck.pop(skill_id, None) is None:
-            p.selfcheck[skill_id] = stamp
+        ticks = p.pack(pack.id).selfcheck
+        if ticks.pop(skill_id, None) is None:
+            ticks[skill_id] = stamp
 
     loaded = progress.update(paths.progress_file, change)
-    return SelfCheck(skill_rows(deck, loaded.progress), loaded.warning)
+    return SelfCheck(skill_rows(pack, loaded.progress.view(pack.id)), loaded.warning)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from drillkit import clock, progress
 from drillkit.attempts import answer_part, open_review_file, workspace_file
-from drillkit.pack.catalog import Drill
+from drillkit.pack.model import Drill
 from drillkit.paths import Paths
 from drillkit.retention import schedule
+from drillkit.store import read_learner_file
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,7 @@ class Revealed:
 
 def needs_confirmation(paths: Paths, drill: Drill) -> bool:
     """Reveal asks first when the learner has not run a check on this drill yet."""
-    record = progress.load(paths.progress_file).progress.drills.get(drill.number)
-    return record is None or record.attempts == 0
+    return progress.load(paths.progress_file).progress.get(drill).attempts == 0
 
 
 def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Revealed:
@@ -38,7 +38,7 @@ def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Rev
     attempt = open_review_file(paths, drill, now) or workspace_file(paths, drill)
     diff = mine = None
     if attempt.exists():
-        mine = answer_part(attempt.read_text(encoding="utf-8", errors="replace"))
+        mine = answer_part(read_learner_file(attempt).decode("utf-8", errors="replace"))
         diff = "".join(
             unified_diff(
                 mine.splitlines(keepends=True),
@@ -49,7 +49,7 @@ def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Rev
         )
 
     def record(p: progress.Progress) -> None:
-        entry = p.of(drill.number)
+        entry = p.of(drill)
         if not entry.revealed_at:
             entry.revealed_at = clock.iso(now)
         # Looking during a due review shortens the next interval; after passing it is free.

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from drillkit.attempts import workspace_file
 from drillkit.errors import LearnerFileError
-from drillkit.pack.catalog import Drill, starter_text
+from drillkit.pack.model import Drill
+from drillkit.pack.text import starter_text
 from drillkit.paths import Paths
+from drillkit.store import shown
 
 
 @dataclass(frozen=True)
@@ -21,12 +23,21 @@ class Started:
 def start_drill(paths: Paths, drill: Drill) -> Started:
     path = workspace_file(paths, drill)
     try:
-        paths.workspace.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # mkdir says so when the workspace (or a parent) is a file
+        raise LearnerFileError(f"the workspace {shown(paths.workspace)} is not a directory") from None
+    except OSError as exc:
+        raise LearnerFileError(
+            f"cannot create the workspace {shown(paths.workspace)}: {exc.strerror}"
+        ) from None
+    try:
         # "x" mode: never overwrite an attempt, even if two commands race.
         with path.open("x", encoding="utf-8") as handle:
             handle.write(starter_text(drill))
     except FileExistsError:
+        if not path.is_file():  # a directory or a FIFO by that name is no attempt to keep
+            raise LearnerFileError(f"{shown(path)} exists but is not a regular file; move it away") from None
         return Started(drill, path, created=False)
     except OSError as exc:
-        raise LearnerFileError(f"cannot write {path}: {exc.strerror}") from None
+        raise LearnerFileError(f"cannot write {shown(path)}: {exc.strerror}") from None
     return Started(drill, path, created=True)

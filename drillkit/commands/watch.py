@@ -11,7 +11,7 @@ from drillkit.commands.check import Checked, check_drill
 from drillkit.commands.listing import list_drills
 from drillkit.commands.start import start_drill
 from drillkit.errors import LearnerFileError
-from drillkit.pack.catalog import Catalog, Drill
+from drillkit.pack.model import Drill, Pack
 from drillkit.paths import Paths
 
 
@@ -56,7 +56,7 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
 
 def watch(
     paths: Paths,
-    catalog: Catalog,
+    pack: Pack,
     drill: Drill | None,
     timeout: float,
     show: Callable[[Event], None],
@@ -64,7 +64,7 @@ def watch(
 ) -> None:
     """Check now and after every save. Without a drill, follow the first unfinished one."""
     follow = drill is None
-    target = drill or list_drills(paths, catalog).next_drill
+    target = drill or list_drills(paths, pack).next_drill
     if target is None:
         show(AllDone())
         return
@@ -77,7 +77,7 @@ def watch(
         if pending:
             checked = _signature(path)
             if _check(paths, target, timeout, show) and follow:
-                nxt = list_drills(paths, catalog).next_drill
+                nxt = list_drills(paths, pack).next_drill
                 if nxt is None:
                     show(AllDone())
                     return

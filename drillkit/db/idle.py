@@ -32,17 +32,24 @@ POLL_SECONDS = 60.0  # the longest the watchdog sleeps without looking at the se
 BUSY_RETRY_SECONDS = 5.0  # a check held the lock when the deadline came
 
 
+MAX_IDLE_MINUTES = 366 * 24 * 60.0  # a year; longer is "never", which is spelled 0
+
+
 def idle_seconds(env: Mapping[str, str] = os.environ) -> float | None:
     """The idle period in seconds, or None when the server should never be stopped."""
     raw = env.get(IDLE_ENV, "").strip()
     if not raw:
         return DEFAULT_IDLE_MINUTES * 60
     try:
-        minutes = float(raw)
+        minutes = float(raw) if len(raw) <= 32 else -1.0
     except ValueError:
         minutes = -1.0
-    if not minutes >= 0:  # also NaN
-        raise ConfigError(f"{IDLE_ENV} must be a number of minutes (0: never stop), got {raw!r}")
+    if not 0 <= minutes <= MAX_IDLE_MINUTES:  # also NaN and infinity
+        shown = raw if len(raw) <= 32 else raw[:32] + "..."
+        raise ConfigError(
+            f"{IDLE_ENV} must be a number of minutes up to {MAX_IDLE_MINUTES:.0f} (0: never stop), "
+            f"got {shown!a}"
+        )
     return minutes * 60 if minutes > 0 else None
 
 

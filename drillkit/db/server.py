@@ -45,13 +45,38 @@ def resolve(paths: Paths, env: Mapping[str, str] = os.environ) -> Database:
     return Database("embedded", start_embedded(paths))
 
 
+MAX_URL_LENGTH = 4096  # libpq has no limit; a URL this long is a mistake, not a server
+
+
 def _libpq_url(url: str) -> str:
+    """The URL in libpq's spelling, once it is plausible: bounded, text, one line, a
+    postgres scheme, host names DNS could look up. Anything else is one line, exit 2."""
+
+    def refuse(why: str) -> DatabaseUnavailableError:
+        masked = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)  # never echo a password
+        shown = ascii(masked if len(masked) <= 80 else masked[:80] + "...")
+        return DatabaseUnavailableError(
+            f"{URL_ENV} {why}; it must look like postgresql://user:password@host:5432/dbname, got {shown}"
+        )
+
+    if len(url) > MAX_URL_LENGTH:
+        raise refuse(f"is {len(url)} characters long (at most {MAX_URL_LENGTH})")
+    if not url.isprintable():  # newlines, control characters, undecodable bytes (surrogates)
+        raise refuse("holds control characters or bytes that are not UTF-8")
     match = re.match(r"^(postgres|postgresql)(\+\w+)?://", url)
     if not match:
-        raise DatabaseUnavailableError(
-            f"{URL_ENV} must look like postgresql://user:password@host:5432/dbname, got {url!r}"
-        )
-    return "postgresql://" + url[match.end() :]
+        raise refuse("has no postgresql:// scheme")
+    rest = url[match.end() :]
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    for host in netloc.split(","):  # libpq takes several hosts: h1:5432,h2:5433
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else ""
+        if not name:
+            continue  # a Unix socket (?host=/dir) or an IPv6 [address]
+        try:
+            name.encode("idna")  # what the resolver will do; a label over 63 characters fails
+        except UnicodeError:
+            raise refuse(f"has a host name DNS cannot look up ({name[:40]!a})") from None
+    return "postgresql://" + rest
 
 
 def running_uri(pgdata: Path) -> str | None:

@@ -1,83 +1,76 @@
-"""Read the pack's YAML files, reusing an earlier parse while a file is unchanged.
+"""A pack's YAML files parsed once, and the parse reused while none of them changed.
 
 `drill list` runs on every glance: with the cache it never imports or runs the YAML parser.
+The cache file remembers which files it was built from (path, mtime, size), so an edit to
+any of them (pack.yaml, a drill.yaml, the cards) is noticed with a few stat() calls.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from drillkit.errors import ConfigError
+CACHE_VERSION = 2
 
-CACHE_VERSION = 1
+Stamp = list[Any]  # [path, mtime_ns, size]
 
 
-def read(source: Path, cache_dir: Path | None) -> Any:
-    data = _cached(source, cache_dir) if cache_dir is not None else None
-    if data is None:
-        data = _parse(source)
-        if cache_dir is not None:
-            _store(source, cache_dir, data)
+def stamp(path: Path) -> Stamp | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [str(path), st.st_mtime_ns, st.st_size]
+
+
+def cached(root: Path, cache_dir: Path | None, parse: Callable[[], tuple[Any, list[Path]]]) -> Any:
+    """`parse()` returns (data, files it read); its result is stored keyed by those files' stamps."""
+    target = (
+        cache_dir / f"pack-{hashlib.sha1(str(root).encode()).hexdigest()[:16]}.json" if cache_dir else None
+    )
+    if target is not None:
+        hit = _read(target)
+        if hit is not None:
+            return hit
+    data, files = parse()
+    if target is not None:
+        _store(target, data, files)
     return data
 
 
-def _parse(source: Path) -> Any:
-    import yaml  # deferred: only a changed (or first-read) pack pays for it
-
+def _read(target: Path) -> Any:
     try:
-        return yaml.load(source.read_text(encoding="utf-8"), Loader=_loader())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {source}: {exc}") from None
-
-
-def _cache_key(source: Path) -> str | None:
-    try:
-        stat = source.stat()
-    except OSError:
-        return None
-    return f"{CACHE_VERSION}:{source}:{stat.st_mtime_ns}:{stat.st_size}"
-
-
-def _cache_file(source: Path, cache_dir: Path) -> Path:
-    return cache_dir / f"{source.stem}.json"
-
-
-def _cached(source: Path, cache_dir: Path) -> Any:
-    """The parsed pack stored by an earlier run, if drills.yaml has not changed since."""
-    import json
-
-    key = _cache_key(source)
-    try:
-        stored = json.loads(_cache_file(source, cache_dir).read_text(encoding="utf-8"))
+        stored = json.loads(target.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(stored, dict) or key is None or stored.get("key") != key:
+    if not isinstance(stored, dict) or stored.get("version") != CACHE_VERSION:
         return None
+    files = stored.get("files")
+    if not isinstance(files, list) or not files:
+        return None
+    for entry in files:
+        if not isinstance(entry, list) or len(entry) != 3 or stamp(Path(entry[0])) != entry:
+            return None
     return stored.get("data")
 
 
-def _store(source: Path, cache_dir: Path, data: Any) -> None:
+def _store(target: Path, data: Any, files: list[Path]) -> None:
     """Best effort: a cache that cannot be written only costs the next run a YAML parse."""
-    import json
-    import os
-
-    key = _cache_key(source)
-    if key is None:
+    stamps = [stamp(f) for f in files]
+    if any(s is None for s in stamps):
         return
-    target = _cache_file(source, cache_dir)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"key": key, "data": data}), encoding="utf-8")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(
+            json.dumps({"version": CACHE_VERSION, "files": stamps, "data": data}), encoding="utf-8"
+        )
         os.replace(tmp, target)
     except (OSError, TypeError, ValueError):
         with suppress(OSError):
             tmp.unlink()
-
-
-def _loader() -> type:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)

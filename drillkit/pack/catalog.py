@@ -1,140 +1,146 @@
-"""The drill pack: `drills/drills.yaml` read into dataclasses."""
+"""Finding packs: built-in, added with `drill pack add`, or installed as a Python distribution.
+
+Every pack, the built-in ones included, is loaded by the same `load_pack`. A distribution
+registers its pack under the `drillkit.packs` entry point group (the pytest-plugin way):
+
+    [project.entry-points."drillkit.packs"]
+    books = "drillkit_pack_books"        # a package whose folder holds pack.yaml
+
+The entry point may also name a callable returning the pack folder, or a string path.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import Literal
 
 from drillkit.errors import ConfigError, UnknownDrillError
-from drillkit.pack import cache as packcache
-from drillkit.paths import pack_dir
+from drillkit.pack import registry
+from drillkit.pack.load import load_pack
+from drillkit.pack.model import Drill, Pack
+from drillkit.paths import Paths, builtin_packs_dir
 
-Database = Literal["empty", "seeded"]
-
-
-@dataclass(frozen=True)
-class Drill:
-    number: int
-    slug: str
-    section: str
-    section_title: str
-    title: str
-    database: Database
-    summary: str
-    task: str
-    leaves_behind: str
-    explanation: str
-    hints: tuple[str, ...]
-    pack: Path
-
-    @property
-    def stem(self) -> str:
-        return f"{self.number:02d}_{self.slug}"
-
-    @property
-    def filename(self) -> str:
-        return f"{self.stem}.py"
-
-    @property
-    def starter_path(self) -> Path:
-        return self.pack / "drills" / "starters" / self.filename
-
-    @property
-    def solution_path(self) -> Path:
-        return self.pack / "solutions" / self.filename
-
-    @property
-    def checks_module(self) -> str:
-        return f"drillkit.checks.d{self.stem}"
-
-
-def logical_lines(text: str) -> list[str]:
-    """Undo the YAML's hard wrapping: one string per paragraph or `- bullet`."""
-    lines: list[str] = []
-    bullet_indent = -1  # indent of the bullet being continued, -1 outside a bullet
-    for raw in text.splitlines():
-        line, indent = raw.strip(), len(raw) - len(raw.lstrip())
-        if not line:
-            lines.append("")
-            bullet_indent = -1
-        elif line.startswith("- "):
-            lines.append(line)
-            bullet_indent = indent
-        elif lines and lines[-1] and (bullet_indent < 0 or indent > bullet_indent):
-            lines[-1] += " " + line
-        else:
-            lines.append(line)
-            bullet_indent = -1
-    return lines
-
-
-def starter_text(drill: Drill) -> str:
-    """The starter as the learner gets it: the task as a comment, then the code."""
-    import textwrap
-
-    lines = [f"# Drill {drill.number} · {drill.title}  ({drill.section_title})", "#"]
-    for line in logical_lines(drill.task):
-        indent = "  " if line.startswith("- ") else ""
-        wrapped = textwrap.wrap(line, 86, subsequent_indent=indent) or [""]
-        lines += [f"# {part}".rstrip() for part in wrapped]
-    lines += [
-        "#",
-        f"# Your file must leave behind: {drill.leaves_behind}.",
-        f"# Check it:  drill check {drill.number}   (runs this file against a fresh Postgres schema)",
-        f"# Stuck?     drill hint {drill.number}    (one hint at a time)",
-        f"# Compare:   drill reveal {drill.number}  (once you have tried and run it)",
-        "",
-    ]
-    return "\n".join(lines) + drill.starter_path.read_text(encoding="utf-8")
+ENTRY_POINT_GROUP = "drillkit.packs"
+PACK_ENV = "DRILL_PACK"  # overrides the active pack for one command
 
 
 @dataclass(frozen=True)
-class Catalog:
-    drills: tuple[Drill, ...]
-
-    def get(self, ref: str | int) -> Drill:
-        """Look a drill up by number ("3") or slug ("select")."""
-        text = str(ref).strip()
-        for drill in self.drills:
-            if text in (str(drill.number), drill.slug, f"{drill.number:02d}"):
-                return drill
-        first, last = self.drills[0], self.drills[-1]
-        raise UnknownDrillError(
-            f"no drill {text!r}; name one by number ({first.number}-{last.number}) or slug "
-            f"({first.slug}, {self.drills[1].slug}, ...): see `drill list`"
-        )
-
-    @cached_property
-    def by_number(self) -> dict[int, Drill]:
-        return {d.number: d for d in self.drills}
+class Source:
+    id: str
+    kind: str  # "built-in", "added", "installed"
+    origin: str  # shown to the learner: a path, a git URL, a distribution's entry point
+    path: Path | None  # None for an entry point not loaded yet
 
 
-def load_catalog(pack: Path | None = None, cache_dir: Path | None = None) -> Catalog:
-    """Read the pack; with `cache_dir`, reuse the parse of an unchanged drills.yaml (no YAML import)."""
-    pack = pack or pack_dir()
-    source = pack / "drills" / "drills.yaml"
-    data = packcache.read(source, cache_dir)
+def builtin_sources() -> list[Source]:
+    root = builtin_packs_dir()
     try:
-        sections: dict[str, str] = data["sections"]
-        drills = tuple(
-            Drill(
-                number=int(item["number"]),
-                slug=str(item["slug"]),
-                section=str(item["section"]),
-                section_title=sections[item["section"]],
-                title=str(item["title"]),
-                database=item["database"],
-                summary=str(item["summary"]),
-                task=str(item["task"]).rstrip(),
-                leaves_behind=str(item["leaves_behind"]),
-                explanation=str(item["explanation"]).rstrip(),
-                hints=tuple(str(h) for h in item["hints"]),
-                pack=pack,
-            )
-            for item in data["drills"]
+        lines = (root / "packs.txt").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    ids = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return [Source(i, "built-in", "built-in", root / i) for i in ids]
+
+
+def added_sources(paths: Paths) -> list[Source]:
+    reg = registry.load(paths.packs_file)
+    return [Source(a.id, "added", a.source, Path(a.path)) for a in reg.packs.values()]
+
+
+def installed_sources() -> list[Source]:
+    from importlib.metadata import entry_points
+
+    return [
+        Source(ep.name, "installed", f"{ep.value} ({ep.dist.name if ep.dist else 'installed'})", None)
+        for ep in entry_points(group=ENTRY_POINT_GROUP)
+    ]
+
+
+def all_sources(paths: Paths) -> list[Source]:
+    """Every pack drillkit can see; the first of two with the same id wins (built-in first)."""
+    seen: dict[str, Source] = {}
+    for source in builtin_sources() + added_sources(paths) + installed_sources():
+        seen.setdefault(source.id, source)
+    return list(seen.values())
+
+
+def installed_path(name: str) -> Path:
+    """The pack folder an entry point names."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            target = ep.load()
+        except Exception as exc:  # a broken distribution must not take drillkit down
+            raise ConfigError(f"the installed pack {name!r} ({ep.value}) cannot be loaded: {exc}") from None
+        if isinstance(target, str | os.PathLike):
+            return Path(target)
+        if callable(target):
+            return Path(target())
+        if getattr(target, "__file__", None):
+            return Path(target.__file__).parent
+        raise ConfigError(f"the installed pack {name!r} ({ep.value}) names neither a package nor a path")
+    raise ConfigError(f"no installed pack {name!r}")
+
+
+def load_source(source: Source, cache_dir: Path | None) -> Pack:
+    path = source.path if source.path is not None else installed_path(source.id)
+    pack = load_pack(path, source=source.origin, cache_dir=cache_dir)
+    if pack.id != source.id:
+        raise ConfigError(f"the pack at {path} calls itself {pack.id!r}, but is registered as {source.id!r}")
+    return pack
+
+
+def find_source(paths: Paths, pack_id: str) -> Source:
+    for source in builtin_sources() + added_sources(paths):
+        if source.id == pack_id:
+            return source
+    for source in installed_sources():
+        if source.id == pack_id:
+            return source
+    known = ", ".join(s.id for s in all_sources(paths))
+    raise UnknownDrillError(f"no pack {pack_id!r}; packs here: {known} (see `drill pack list`)")
+
+
+def open_pack(paths: Paths, pack_id: str) -> Pack:
+    return load_source(find_source(paths, pack_id), paths.cache)
+
+
+def active_id(paths: Paths, env: Mapping[str, str] = os.environ) -> str:
+    chosen = env.get(PACK_ENV, "").strip() or registry.load(paths.packs_file).active
+    if chosen:
+        return chosen
+    builtin = builtin_sources()
+    if not builtin:
+        raise ConfigError(
+            f"drillkit's built-in packs are missing from {builtin_packs_dir()}; reinstall drillkit"
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"the drill pack {source} is malformed: {exc!r}") from None
-    return Catalog(drills)
+    return builtin[0].id
+
+
+def active_pack(paths: Paths, env: Mapping[str, str] = os.environ) -> Pack:
+    return open_pack(paths, active_id(paths, env))
+
+
+def resolve_drill(paths: Paths, ref: str, env: Mapping[str, str] = os.environ) -> Drill:
+    """`3`, `select` (in the active pack) or `practice:select`, `practice:3` (in any pack)."""
+    text = ref.strip()
+    if ":" in text:
+        pack_id, _, rest = text.partition(":")
+        return open_pack(paths, pack_id.strip()).get(rest)
+    return active_pack(paths, env).get(text)
+
+
+def progress_v2_numbering() -> tuple[str, dict[int, str]] | None:
+    """The built-in pack that progress schema 2 knew (the one declaring `progress_v2`), and its
+    drill numbers then: what migrating an old progress file needs."""
+    for source in builtin_sources():
+        try:
+            pack = load_source(source, None)
+        except ConfigError:
+            continue
+        if pack.progress_v2:
+            return pack.id, dict(pack.progress_v2)
+    return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from drillkit.retention.deck import Flashcard
+from drillkit.pack.model import Flashcard
 from drillkit.retention.schedule import CardState, Grade, grade_card
 
 ReadKey = Callable[[], str]

@@ -20,12 +20,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from contextlib import suppress
 from pathlib import Path
 
 from drillkit.run.env import child_env
 
 _prestarted: Checker | None = None
+_take_lock = threading.Lock()
 
 
 class Checker:
@@ -33,6 +35,7 @@ class Checker:
         self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
         self.result_file = self.tmp / "result.json"
         self.output_file = self.tmp / "stderr.txt"
+        self.status_file = self.tmp / "status.txt"  # the check running now, for a timeout message
         job_r, self._job_w = os.pipe()
         try:
             with self.output_file.open("wb") as output:
@@ -52,9 +55,17 @@ class Checker:
             os.close(job_r)
         self._closed = False
 
-    def send(self, checks_module: str, path: Path, env: dict[str, str]) -> None:
+    def send(self, pack_id: str, pack_root: Path, slug: str, path: Path, env: dict[str, str]) -> None:
         """Give the waiting child its one job."""
-        job = {"checks_module": checks_module, "file": str(path), "env": env, "result": str(self.result_file)}
+        job = {
+            "pack_id": pack_id,
+            "pack_root": str(pack_root),
+            "slug": slug,
+            "file": str(path),
+            "env": env,
+            "result": str(self.result_file),
+            "status": str(self.status_file),
+        }
         with os.fdopen(self._job_w, "w", encoding="utf-8") as pipe:
             pipe.write(json.dumps(job))
         self._closed = True
@@ -107,7 +118,8 @@ def prestart() -> None:
 def take() -> Checker:
     """The prestarted child if there is one, else a fresh one."""
     global _prestarted
-    checker, _prestarted = _prestarted, None
+    with _take_lock:  # checks may run in a pool of threads: one child per check
+        checker, _prestarted = _prestarted, None
     return checker if checker is not None else Checker()
 
 

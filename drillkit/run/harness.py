@@ -12,7 +12,6 @@ never to stdout, which belongs to the learner.
 from __future__ import annotations
 
 import builtins
-import importlib
 import io
 import json
 import os
@@ -55,8 +54,20 @@ class BoundedOutput(io.TextIOBase):
 
 
 def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]:
+    from drillkit.errors import LearnerFileError
+    from drillkit.store import read_learner_file
+
     try:
-        source = path.read_bytes().decode("utf-8")
+        # The CLI read it the same way a moment ago; it may have been swapped since.
+        source = read_learner_file(path).decode("utf-8")
+    except LearnerFileError as exc:
+        return None, CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale="your file could not be read",
+            actual=str(exc),
+            help="check a regular .py file of at most 1 MiB, and leave it in place while it is checked",
+        )
     except UnicodeDecodeError as exc:
         return None, CheckResult(
             FIRST_CHECK,
@@ -138,14 +149,17 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
     return module.__dict__, CheckResult(FIRST_CHECK, "passed")
 
 
-def run(checks_module: str, path: Path) -> RunOutcome:
+def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | None = None) -> RunOutcome:
+    """Run the learner's file, then the drill's child-side checks; database checks are the parent's."""
     from sqlalchemy.pool import NullPool
 
     from drillkit import sandbox
     from drillkit.check.framework import Context, run_checks
+    from drillkit.check.loader import load_checks
     from drillkit.check.recorder import Recorder
 
-    checks = importlib.import_module(checks_module)
+    # Loaded before the learner's code runs: nothing in the file can stand in for them.
+    child_checks = load_checks(pack_id, pack_root, slug).of("child")
     recorder = Recorder()
     recorder.install(sandbox.engine)
     captured = BoundedOutput()
@@ -163,13 +177,19 @@ def run(checks_module: str, path: Path) -> RunOutcome:
                 os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV], poolclass=NullPool
             )
             ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue)
+
+            def started(name: str) -> None:
+                # Read by the parent if the run times out: a hang is named after its check.
+                if status is not None:
+                    status.write_text(name, encoding="utf-8")
+
             with warnings.catch_warnings():
                 # Warnings raised while the checker exercises the models point at drillkit's
                 # own lines; the checks explain the underlying mistake themselves.
                 warnings.simplefilter("ignore")
-                results += run_checks(checks.CHECKS.checks, ctx)
+                results += run_checks(child_checks, ctx, path, {}, on_start=started)
         else:
-            results += not_run([c.name for c in checks.CHECKS.checks])
+            results += not_run([c.name for c in child_checks])
     finally:
         sys.stdout, sys.stderr = real_stdout, real_stderr
     return RunOutcome(
@@ -201,14 +221,14 @@ def main() -> None:
     path = Path(job["file"]).resolve()
     os.chdir(path.parent)
     try:
-        outcome = run(job["checks_module"], path)
-    except BaseException:  # a drillkit bug: say so, never blame the learner for it
+        outcome = run(job["pack_id"], Path(job["pack_root"]), job["slug"], path, Path(job["status"]))
+    except BaseException:  # a drillkit or pack bug: say so, never blame the learner for it
         outcome = RunOutcome(
             [
                 CheckResult(
                     FIRST_CHECK,
-                    "failed",
-                    rationale="drillkit itself failed while checking this file (not your mistake)",
+                    "error",
+                    rationale="drillkit or the pack failed while checking this file (not your mistake)",
                     actual=traceback.format_exc()[-2000:],
                     help="please report this, with the file you checked",
                 )

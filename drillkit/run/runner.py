@@ -5,19 +5,27 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drillkit.db.server import Database, sqlalchemy_url
 from drillkit.errors import Interrupted, LearnerFileError
-from drillkit.pack.catalog import Drill, starter_text
+from drillkit.pack.model import Drill
+from drillkit.pack.text import starter_text
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, not_run
 from drillkit.run import child as checker
 from drillkit.run.child import Checker
 from drillkit.run.env import sandbox_env
 from drillkit.run.space import RunSpace, run_space
+from drillkit.store import read_learner_file
+
+if TYPE_CHECKING:
+    from drillkit.check.framework import Checks
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 300.0  # runs older than runschema.ORPHAN_AGE_SECONDS may be swept by others
@@ -25,15 +33,9 @@ STDERR_LIMIT = 4000
 
 
 def validate_learner_file(path: Path) -> Path:
-    if not path.exists():
-        raise LearnerFileError(f"no such file: {path}")
-    if path.is_dir():
-        raise LearnerFileError(f"{path} is a directory, not a Python file")
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        raise LearnerFileError(f"cannot read {path}: {exc.strerror}") from None
+    """The path, once its file has been read the safe way (a regular file, size-bounded,
+    opened without blocking); a LearnerFileError (exit 2) otherwise."""
+    read_learner_file(path)
     return path
 
 
@@ -43,8 +45,15 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
     # The child is started (or was prestarted) first: its imports overlap the schema setup.
     child = checker.take()
     try:
-        with _signals_as_interrupts(), run_space(db, seeded=drill.database == "seeded") as space:
-            outcome = _run_child(child, drill, path, space, timeout)
+        with _signals_as_interrupts(), run_space(db, drill.fixture) as space:
+            env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
+            # A child that died before its job came: its exit code and output say why.
+            with suppress(BrokenPipeError):
+                child.send(drill.pack_id, drill.folder.parent, drill.slug, path, env)
+            checks = _load_checks(drill)  # while the child runs on the other core
+            outcome = _run_child(child, checks, timeout)
+            child.kill()  # nothing of the learner's may still talk to the database now
+            results = _merge(checks, outcome, space)
     finally:
         child.discard()
     return CheckReport(
@@ -52,31 +61,41 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
         slug=drill.slug,
         title=drill.title,
         file=str(path),
-        results=outcome.results,
+        results=results,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
         untouched_starter=_is_untouched(path, drill),
         seconds=round(time.monotonic() - started, 3),
         statements=outcome.statements,
         check_statements=outcome.check_statements,
+        pack=drill.pack_id,
     )
 
 
-def _run_child(child: Checker, drill: Drill, path: Path, space: RunSpace, timeout: float) -> RunOutcome:
+def _load_checks(drill: Drill) -> Checks | CheckResult:
+    """The drill's checks, or the checker error that loading them raised."""
+    from drillkit.check.framework import checker_error
+    from drillkit.check.loader import load_checks
+
     try:
-        child.send(drill.checks_module, path, sandbox_env(sqlalchemy_url(space.learner_url), space.schema))
+        return load_checks(drill.pack_id, drill.folder.parent, drill.slug)
+    except Exception as exc:  # the pack's checks.py is broken: the author's problem, said as such
+        return checker_error(FIRST_CHECK, exc)
+
+
+def _run_child(child: Checker, checks: Checks | CheckResult, timeout: float) -> RunOutcome:
+    try:
         code = child.wait(timeout)
-    except BrokenPipeError:  # the child died before its job came: its output says why
-        code = child.proc.wait()
     except subprocess.TimeoutExpired:
         child.kill()
+        during = _read_small(child.status_file)
         return _failed_first(
             f"your code was still running after {timeout:g} second{'' if timeout == 1 else 's'} "
-            "and was stopped",
+            "and was stopped" + (f", while checking «{during}»" if during else ""),
             actual="no result before the time limit",
             help="look for a loop that never ends, or a query waiting on a lock; "
             "`--timeout` gives slow code more time",
-            drill=drill,
+            checks=checks,
         )
     except BaseException:
         child.kill()
@@ -88,8 +107,35 @@ def _run_child(child: Checker, drill: Drill, path: Path, space: RunSpace, timeou
         f"your code ended the Python process (exit code {code}) before the checks could run",
         actual=stderr_text.strip() or None,
         help="remove os._exit()/signal calls; the checker needs your module to finish",
-        drill=drill,
+        checks=checks,
     )
+
+
+def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -> list[CheckResult]:
+    """The child's results and the database checks, in the order the drill declares them."""
+    from drillkit.check.database import DatabaseView
+    from drillkit.check.framework import run_checks
+
+    if isinstance(checks, CheckResult):
+        return [checks]
+    first, *child_results = outcome.results or [CheckResult(FIRST_CHECK, "error", rationale="no result")]
+    if first.status != "passed":
+        return [first, *not_run(checks.names)]
+    by_name = {r.name: r for r in child_results}
+    done = {c.key: by_name[c.name].status for c in checks.of("child") if c.name in by_name}
+    view = DatabaseView(space.conn, space.schema, output=outcome.output)
+    names = {c.key: c.name for c in checks.checks}
+    by_name.update({r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)})
+    missing = CheckResult("", "error", rationale="the check did not report a result (not your mistake)")
+    return [first] + [by_name.get(c.name) or replace(missing, name=c.name) for c in checks.checks]
+
+
+def _read_small(path: Path, limit: int = 500) -> str:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit).decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def _tail(path: Path, limit: int) -> str:
@@ -99,19 +145,25 @@ def _tail(path: Path, limit: int) -> str:
         return handle.read().decode("utf-8", errors="replace")
 
 
-def _failed_first(rationale: str, *, actual: str | None, help: str, drill: Drill) -> RunOutcome:
-    from importlib import import_module
-
-    names = [c.name for c in import_module(drill.checks_module).CHECKS.checks]
+def _failed_first(
+    rationale: str, *, actual: str | None, help: str, checks: Checks | CheckResult
+) -> RunOutcome:
+    names = checks.names if not isinstance(checks, CheckResult) else []
     results = [CheckResult(FIRST_CHECK, "failed", rationale=rationale, actual=actual, help=help)]
-    results += not_run(names)
-    return RunOutcome(results)
+    return RunOutcome(results + not_run(names))
 
 
 @contextmanager
 def _signals_as_interrupts() -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema."""
+    """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema.
 
+    Only the main thread can install handlers, and only it receives signals. A check run on a
+    worker thread (mutants are checked in a pool) leaves them to the main thread, which stops
+    handing out work and waits for the running checks to end and drop their schemas.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     fired = False
 
     def handler(signum: int, frame: object) -> None:
@@ -130,7 +182,15 @@ def _signals_as_interrupts() -> Iterator[None]:
 
 def _is_untouched(path: Path, drill: Drill) -> bool:
     try:
-        mine = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    except (OSError, UnicodeDecodeError):
+        mine = read_learner_file(path).decode("utf-8").replace("\r\n", "\n")
+    except (LearnerFileError, UnicodeDecodeError):
         return False
-    return mine == starter_text(drill)
+    # The starter as `drill start` writes it, or the pack's own starter.py (e.g. `drill validate`).
+    return mine in (starter_text(drill), _read_text(drill.starter_path))
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -12,15 +12,16 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from drillkit.db.server import Database, process_alive
-from drillkit.errors import DatabaseUnavailableError
-from drillkit.seed import seed_sql
+from drillkit.errors import ConfigError, DatabaseUnavailableError
+from drillkit.pack.model import Fixture
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,6 +34,7 @@ ORPHAN_AGE_SECONDS = 600
 class RunSpace:
     schema: str
     learner_url: str  # libpq URL learner code connects with (the run role's, when allowed)
+    conn: psycopg.Connection  # drillkit's own connection (autocommit), for database checks
 
 
 def new_schema_name() -> str:
@@ -61,8 +63,8 @@ def with_credentials(url: str, user: str, password: str) -> str:
 
 
 @contextmanager
-def run_space(db: Database, *, seeded: bool) -> Iterator[RunSpace]:
-    """Create role + schema (+ seed rows) in two round trips; drop both afterwards."""
+def run_space(db: Database, fixture: Fixture) -> Iterator[RunSpace]:
+    """Create role + schema (+ the drill's fixture) in two round trips; drop both afterwards."""
     import psycopg
 
     conn = connect(db)
@@ -70,14 +72,14 @@ def run_space(db: Database, *, seeded: bool) -> Iterator[RunSpace]:
     try:
         sweep_orphans(conn)
         try:
-            learner_url = _create(db, conn, name, seeded=seeded)
+            learner_url = _create(db, conn, name, fixture)
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseUnavailableError(
                 f"cannot create the run schema at {db.display}: {reason} "
                 "(the user needs CREATE on the database)"
             ) from None
-        yield RunSpace(name, learner_url)
+        yield RunSpace(name, learner_url, conn)
     finally:
         # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -87,8 +89,8 @@ def run_space(db: Database, *, seeded: bool) -> Iterator[RunSpace]:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _create(db: Database, conn: psycopg.Connection, name: str, *, seeded: bool) -> str:
-    """Role, schema and seed rows; returns the URL learner code connects with."""
+def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture) -> str:
+    """Role, schema and the fixture; returns the URL learner code connects with."""
     password = secrets.token_urlsafe(18)
     isolated = _create_role(conn, name, password)
     owner = f' AUTHORIZATION "{name}"' if isolated else ""
@@ -96,16 +98,44 @@ def _create(db: Database, conn: psycopg.Connection, name: str, *, seeded: bool) 
     if isolated:
         script += f'SET ROLE "{name}";'  # so the seeded tables belong to the run role
     script += f'SET search_path TO "{name}";'
-    if seeded:
-        script += seed_sql()
-    script += "RESET ROLE;"
+    if fixture.sql is not None:
+        script += fixture_sql(fixture.sql)
+    if fixture.python is None:
+        script += "RESET ROLE;"
     conn.execute(script.encode())
+    if fixture.python is not None:
+        try:
+            _python_fixture(fixture.python)(conn)
+        finally:
+            conn.execute("RESET ROLE; RESET search_path;")
     if not isolated:
         return db.libpq_url  # the server refused CREATE ROLE: `drill doctor` explains this
     learner_url = with_credentials(db.libpq_url, name, password)
     if db.kind == "external":
         connect(learner_url).close()  # pg_hba.conf may not let new roles in
     return learner_url
+
+
+def fixture_sql(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8") + "\n;"
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the drill's fixture {path}: {exc}") from None
+
+
+def _python_fixture(path: Path) -> Callable[[psycopg.Connection], None]:
+    """`seed(conn)` from a pack's fixture module (pack code is trusted, like a pytest plugin)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"drillkit_fixture_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"cannot load the drill's fixture {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    seed = getattr(module, "seed", None)
+    if not callable(seed):
+        raise ConfigError(f"the fixture {path} defines no seed(conn) function")
+    return seed
 
 
 def _create_role(conn: psycopg.Connection, name: str, password: str) -> bool:

@@ -1,0 +1,119 @@
+"""What a database check sees: the run schema, read by drillkit's own connection.
+
+Runs in drillkit's process after the learner's child has ended, so nothing the learner's
+code did in memory can change what it reports: only what Postgres holds. Plain psycopg and
+the system catalogs (no SQLAlchemy), scoped to the run schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # as Postgres spells it: "integer", "character varying(200)", "text", ...
+    nullable: bool
+    default: str | None
+    identity: bool  # GENERATED ... AS IDENTITY
+
+    @property
+    def numbered(self) -> bool:
+        """Postgres fills it in: an identity column, or a serial's nextval() default."""
+        return self.identity or "nextval(" in (self.default or "")
+
+    @property
+    def length(self) -> int | None:
+        match = re.search(r"\((\d+)\)", self.type)
+        return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    table: str
+    referred: tuple[str, ...]
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class DatabaseView:
+    """Read-only questions about the run schema, answered by the catalogs and the rows."""
+
+    def __init__(self, conn: psycopg.Connection, schema: str, output: str = "") -> None:
+        self.conn = conn
+        self.schema = schema
+        self._output = output
+
+    def output(self) -> str:
+        """What the learner's file printed (first 64 KiB)."""
+        return self._output
+
+    def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Run a query in the run schema; parameters as `:name`, like SQLAlchemy's text()."""
+        query = _NAMED.sub(lambda m: f"%({m.group(1)})s", sql.replace("%", "%%"))
+        with self.conn.transaction():
+            self.conn.execute(f'SET LOCAL search_path TO "{self.schema}"')
+            return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
+
+    def tables(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1",
+            (self.schema,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def columns(self, table: str) -> dict[str, Column]:
+        rows = self.conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
+            "pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '' "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum",
+            (self.schema, table),
+        ).fetchall()
+        return {r[0]: Column(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+    def _constraints(self, table: str, kind: str) -> list[tuple[list[str], str | None, list[str]]]:
+        rows = self.conn.execute(
+            "SELECT ARRAY(SELECT attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) "
+            "  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i), "
+            "f.relname, "
+            "ARRAY(SELECT attname FROM unnest(k.confkey) WITH ORDINALITY u(n, i) "
+            "  JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) "
+            "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class f ON f.oid = k.confrelid "
+            "WHERE n.nspname = %s AND c.relname = %s AND k.contype = %s ORDER BY k.conname",
+            (self.schema, table, kind),
+        ).fetchall()
+        return [(list(r[0]), r[1], list(r[2] or [])) for r in rows]
+
+    def primary_key(self, table: str) -> list[str]:
+        found = self._constraints(table, "p")
+        return found[0][0] if found else []
+
+    def foreign_keys(self, table: str) -> list[ForeignKey]:
+        return [ForeignKey(tuple(c), str(t), tuple(r)) for c, t, r in self._constraints(table, "f")]
+
+    def unique_column_sets(self, table: str) -> list[list[str]]:
+        """Columns made unique by a constraint or by a unique index."""
+        sets = [c for c, _, _ in self._constraints(table, "u")]
+        rows = self.conn.execute(
+            "SELECT ARRAY(SELECT attname FROM unnest(i.indkey) WITH ORDINALITY u(n, o) "
+            "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o) "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND i.indisunique AND NOT i.indisprimary",
+            (self.schema, table),
+        ).fetchall()
+        return sets + [list(r[0]) for r in rows]

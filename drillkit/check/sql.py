@@ -1,0 +1,36 @@
+"""Questions about the SQL the learner's code actually sent (recorded on the sandbox engine)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from drillkit.check.recorder import Statement
+
+
+def selects_from(statements: Sequence[Statement], table: str) -> list[Statement]:
+    """SELECTs (or WITH queries) that read `table`."""
+    pattern = re.compile(rf"\b(FROM|JOIN)\s+(\w+\.)?{re.escape(table)}\b", re.I)
+    return [s for s in statements if s.verb in ("SELECT", "WITH") and pattern.search(s.sql)]
+
+
+def has_order_by(statement: Statement, column: str | None = None, descending: bool = False) -> bool:
+    """ORDER BY in the statement; with `column`, on that column (and DESC with `descending`)."""
+    if column is None:
+        return "ORDER BY" in statement.sql.upper()
+    tail = r"\s+DESC" if descending else ""
+    return re.search(rf"ORDER BY .*\b{re.escape(column)}{tail}\b", statement.sql, re.S | re.I) is not None
+
+
+def filtered_on(statements: Sequence[Statement], table: str, column: str) -> bool:
+    """Some SELECT from `table` has a WHERE and mentions `column` (in the WHERE, or in a JOIN
+    that the WHERE narrows): a query, a lazy load or a selectin load."""
+    return any(
+        "WHERE" in s.sql.upper() and re.search(rf"\b{re.escape(column)}\b", s.sql)
+        for s in selects_from(statements, table)
+    )
+
+
+def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statement]:
+    """Statements of `verb` that the unit of work did not emit (text() or a bulk construct)."""
+    return [s for s in statements if s.verb == verb.upper() and not s.in_flush]

@@ -1,0 +1,116 @@
+"""`drill validate [PATH]`: run a pack's format checks and every known answer through the checker."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from drillkit.errors import ConfigError
+from drillkit.pack.model import Drill, Pack
+from drillkit.pack.mutation_score import MutantResult, MutationReport, Outcome
+from drillkit.pack.validate import Case, CaseResult, Validation, validate
+from drillkit.paths import Paths
+from drillkit.results import CheckReport
+
+
+def pack_root(paths: Paths, target: str | None) -> Path:
+    """A folder with a pack.yaml, or the id of a pack drillkit knows (default: the current
+    folder if it is a pack, else the active pack)."""
+    from drillkit.pack.catalog import active_id, find_source, installed_path
+
+    if target is None:
+        if Path("pack.yaml").is_file():
+            return Path.cwd()
+        target = active_id(paths)
+    path = Path(target).expanduser()
+    if path.is_dir():
+        if not (path / "pack.yaml").is_file():
+            raise ConfigError(
+                f"{path} is not a drill pack: it has no pack.yaml (`drill new {path}` makes one)"
+            )
+        return path.absolute()
+    if os.sep in target or target.startswith("."):
+        raise ConfigError(f"no such folder: {target}")
+    source = find_source(paths, target)
+    return source.path if source.path is not None else installed_path(source.id)
+
+
+def validate_pack(
+    paths: Paths,
+    target: str | None,
+    *,
+    only: str | None = None,
+    behaviour: bool = True,
+    timeout: float = 30.0,
+    workers: int | None = None,
+    progress: Callable[[CaseResult], None] = lambda r: None,
+) -> Validation:
+    root = pack_root(paths, target)
+    if not behaviour:
+        return validate(root, None)
+    from drillkit.db import control, idle
+    from drillkit.run.runner import check_file
+
+    with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a run
+        db = control.resolve(paths)
+
+        def check(case: Case) -> CheckReport:
+            return check_file(case.drill, case.file, db, timeout=timeout)
+
+        return validate(
+            root, check, only=only, workers=workers or max(2, os.cpu_count() or 2), progress=progress
+        )
+
+
+def mutation_report(
+    paths: Paths,
+    target: str | None,
+    *,
+    only: str | None = None,
+    timeout: float = 10.0,
+    workers: int | None = None,
+    on_result: Callable[[MutantResult], None] = lambda r: None,
+) -> tuple[Pack, MutationReport]:
+    """Derive wrong answers from each reference solution and run the drill's checks on every one."""
+    import tempfile
+
+    from drillkit.db import control, idle
+    from drillkit.pack.load import load_pack
+    from drillkit.pack.mutation_score import mutate_and_score, outcome_of
+    from drillkit.run.runner import check_file
+
+    pack = load_pack(pack_root(paths, target))
+    drills = [d for d in pack.drills if only is None or only in (d.slug, str(d.number))]
+    if not drills:
+        raise ConfigError(pack.unknown(only or ""))
+    scores = []
+    with idle.in_use(paths.locks), tempfile.TemporaryDirectory(prefix="drillkit-mutants-") as tmp:
+        db = control.resolve(paths)
+        for drill in drills:
+
+            def run(source: str, drill: Drill = drill) -> Outcome:
+                # Named after the mutant's text: unique per mutant, and threads never share a file.
+                digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+                path = Path(tmp) / f"{drill.slug}_{digest}.py"
+                path.write_text(source, encoding="utf-8")
+                try:
+                    return outcome_of(check_file(drill, path, db, timeout=timeout))
+                finally:
+                    path.unlink(missing_ok=True)
+
+            marks = {m: why for slug, m, why in pack.equivalent if slug == drill.slug}
+            solution = drill.solution_path.read_text(encoding="utf-8")
+            scores.append(
+                mutate_and_score(
+                    solution,
+                    run,
+                    marks,
+                    workers or max(2, os.cpu_count() or 2),
+                    drill=drill.slug,
+                    filename=drill.solution_path.name,
+                    on_result=on_result,
+                )
+            )
+    return pack, MutationReport(tuple(scores))

@@ -1,0 +1,146 @@
+"""A drill pack as data: the pack, its drills, hints, fixtures, flashcards and self-check items.
+
+Nothing here knows any particular pack; `load.py` builds these from a pack folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from drillkit.errors import UnknownDrillError, UnknownSkillError
+
+FORMAT = 1  # the pack format this drillkit reads
+ANSWER_MARKER = "# --- your answer below"
+
+
+@dataclass(frozen=True)
+class Hint:
+    text: str
+    check: str | None = None  # the check (its function name) this hint is about, if any
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """What the run schema holds before the learner's file runs."""
+
+    name: str
+    sql: Path | None = None  # a script run as the run role, search_path set to the run schema
+    python: Path | None = None  # a module with `def seed(conn)` (a psycopg connection)
+
+
+@dataclass(frozen=True)
+class Drill:
+    pack_id: str
+    number: int  # position in the pack, from 1
+    slug: str
+    section: str
+    section_title: str
+    title: str
+    fixture: Fixture
+    summary: str
+    task: str
+    leaves_behind: str
+    explanation: str
+    hints: tuple[Hint, ...]
+    folder: Path  # <pack>/<slug>/
+    solution_path: Path
+
+    @property
+    def stem(self) -> str:
+        return f"{self.number:02d}_{self.slug}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.py"
+
+    @property
+    def ref(self) -> str:
+        """How to name this drill from any pack: `pack:slug`."""
+        return f"{self.pack_id}:{self.slug}"
+
+    @property
+    def starter_path(self) -> Path:
+        return self.folder / "starter.py"
+
+    @property
+    def checks_path(self) -> Path:
+        return self.folder / "checks.py"
+
+    @property
+    def answers_dir(self) -> Path:
+        return self.folder / "answers"
+
+
+@dataclass(frozen=True)
+class Flashcard:
+    id: str
+    front: str
+    back: str
+
+
+@dataclass(frozen=True)
+class Skill:
+    id: str
+    label: str
+    text: str
+    drills: tuple[str, ...]  # slugs whose clean pass earns the tick; may be empty
+
+
+@dataclass(frozen=True)
+class Deck:
+    cards: tuple[Flashcard, ...]
+    skills: tuple[Skill, ...]
+
+    def skill(self, ref: str) -> Skill:
+        """Look an item up by its position in the list ("3") or its id ("select")."""
+        text = ref.strip()
+        for number, skill in enumerate(self.skills, start=1):
+            if text in (str(number), skill.id):
+                return skill
+        raise UnknownSkillError(
+            f"no self-check item {text!r}; items are numbered 1-{len(self.skills)} (see `drill selfcheck`)"
+        )
+
+
+@dataclass(frozen=True)
+class Pack:
+    id: str
+    title: str
+    version: str
+    requires: str | None
+    root: Path
+    source: str  # where it came from: "built-in", a path, a git URL, "entry point NAME"
+    drills: tuple[Drill, ...]
+    deck: Deck
+    progress_v2: tuple[tuple[int, str], ...] = ()  # drill numbers of progress schema 2, if this pack had them
+    equivalent: tuple[tuple[str, str, str], ...] = ()  # (slug, mutant id, why it is still correct)
+    mutation_threshold: float = 0.9  # `drill validate --mutants` fails below this score
+
+    def get(self, ref: str | int) -> Drill:
+        """Look a drill up by number ("3", "03") or slug ("select")."""
+        text = str(ref).strip()
+        for drill in self.drills:
+            if text in (str(drill.number), drill.slug, f"{drill.number:02d}"):
+                return drill
+        raise UnknownDrillError(self.unknown(text))
+
+    def unknown(self, text: str) -> str:
+        if not self.drills:
+            return f"pack {self.id!r} has no drills"
+        import difflib
+
+        close = difflib.get_close_matches(text, [d.slug for d in self.drills], n=1)
+        guess = f"; did you mean `{close[0]}`?" if close else ";"
+        first, last = self.drills[0], self.drills[-1]
+        span = str(first.number) if first is last else f"{first.number}-{last.number}"
+        examples = ", ".join(d.slug for d in self.drills[:2])
+        return (
+            f"no drill {text!r} in pack {self.id!r}{guess} Name one by number ({span}) or slug "
+            f"({examples}{', ...' if len(self.drills) > 2 else ''}): see `drill list`"
+        )
+
+    @cached_property
+    def by_slug(self) -> dict[str, Drill]:
+        return {d.slug: d for d in self.drills}

@@ -1,0 +1,428 @@
+"""`drill validate [PATH]`: everything a pack author needs to know before learners see the pack.
+
+1. The format: every YAML file against the schema (schema.py), with `file:line` findings;
+   unique slugs, card and item ids; every file a drill needs exists; hints and `requires`
+   name real checks; cards and self-check items point at real drills.
+2. The behaviour, against a real Postgres: every reference solution passes, every starter
+   fails, every known answer (`<slug>/answers/*.py`) behaves as its header says.
+3. No giveaways: a hint or a failure message that contains a line of the reference answer.
+
+Runs go through the same runner as `drill check` (a child process each), several at once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from drillkit.pack import schema
+from drillkit.pack.model import ANSWER_MARKER, Drill, Pack
+from drillkit.pack.schema import Finding
+from drillkit.results import CheckReport
+
+CaseKind = Literal["solution", "starter", "answer"]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    passes: bool
+    check: str | None = None  # part of the name of the first failed check
+    message: str | None = None  # words that check's why/expected/got/hint must contain
+
+
+@dataclass(frozen=True)
+class Case:
+    drill: Drill
+    kind: CaseKind
+    file: Path
+    expect: Expectation
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    ok: bool
+    detail: str  # what happened, for the report
+    seconds: float
+    report: CheckReport | None = None
+
+
+@dataclass
+class Validation:
+    root: Path
+    pack: Pack | None
+    findings: list[Finding] = field(default_factory=list)
+    results: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and all(r.ok for r in self.results)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "pack": self.pack.id if self.pack else None,
+            "root": str(self.root),
+            "clean": self.clean,
+            "findings": [
+                {"file": f.file, "line": f.line, "drill": f.drill, "message": f.message}
+                for f in self.findings
+            ],
+            "cases": [
+                {
+                    "drill": r.case.drill.slug,
+                    "kind": r.case.kind,
+                    "file": str(r.case.file),
+                    "expect": "pass" if r.case.expect.passes else "fail",
+                    "ok": r.ok,
+                    "detail": r.detail,
+                    "seconds": round(r.seconds, 3),
+                }
+                for r in self.results
+            ],
+        }
+
+
+HEADER = re.compile(r"#\s*(expect|check|message):\s*(.+)")
+
+
+def read_expectation(path: Path) -> Expectation | None:
+    """The `# expect:` header of a known answer, or None if it has none."""
+    fields: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        match = HEADER.match(line)
+        if not match:
+            break
+        fields[match.group(1)] = match.group(2).strip()
+    if fields.get("expect") == "pass":
+        return Expectation(True)
+    if fields.get("expect") == "fail":
+        return Expectation(False, fields.get("check"), fields.get("message"))
+    return None
+
+
+# --- 1. the format ---------------------------------------------------------------------------
+
+
+def check_format(root: Path) -> tuple[Pack | None, list[Finding]]:
+    """Schema and cross-references; the loaded pack if it could be loaded at all."""
+    from drillkit.errors import DrillkitError
+    from drillkit.pack.load import load_pack
+
+    def rel(p: Path) -> str:
+        try:
+            return str(p.relative_to(root.parent))
+        except ValueError:
+            return str(p)
+
+    index = root / "pack.yaml"
+    meta, findings = schema.check_file(index, schema.PACK, rel(index))
+    if meta is None or findings:
+        return None, findings
+    slugs = [d.get("slug") for d in meta.get("drills") or [] if isinstance(d, dict)]
+    for slug in {s for s in slugs if slugs.count(s) > 1}:
+        findings.append(Finding(rel(index), None, f"drill slug {slug!r} is used twice"))
+    sections, fixtures = meta.get("sections") or {}, meta.get("fixtures") or {}
+    for entry in meta.get("drills") or []:
+        slug = entry.get("slug")
+        if entry.get("section") and entry["section"] not in sections:
+            findings.append(
+                Finding(
+                    rel(index),
+                    None,
+                    f"drill {slug!r}: section {entry['section']!r} is not in `sections`",
+                    slug,
+                )
+            )
+        if entry.get("fixture") and entry["fixture"] not in fixtures and entry["fixture"] != "empty":
+            findings.append(
+                Finding(
+                    rel(index),
+                    None,
+                    f"drill {slug!r}: fixture {entry['fixture']!r} is not in `fixtures`",
+                    slug,
+                )
+            )
+        folder = root / str(slug)
+        for name in ("drill.yaml", "starter.py", "checks.py"):
+            if not (folder / name).is_file():
+                findings.append(Finding(rel(folder / name), None, "missing: every drill needs it", slug))
+        if (folder / "drill.yaml").is_file():
+            _, more = schema.check_file(folder / "drill.yaml", schema.DRILL, rel(folder / "drill.yaml"))
+            findings += [Finding(f.file, f.line, f.message, slug) for f in more]
+    for name, spec in fixtures.items():
+        for kind in ("sql", "python"):
+            if spec and spec.get(kind) and not (root / spec[kind]).is_file():
+                findings.append(Finding(rel(index), None, f"fixture {name!r}: {spec[kind]} does not exist"))
+    for name, spec in (("cards.yaml", schema.CARDS), ("selfcheck.yaml", schema.SELFCHECK)):
+        if (root / name).is_file():
+            data, more = schema.check_file(root / name, spec, rel(root / name))
+            findings += more
+            entries = (data or {}).get("cards" if name == "cards.yaml" else "items") or []
+            ids = [e.get("id") for e in entries if isinstance(e, dict)]
+            for dup in {i for i in ids if ids.count(i) > 1}:
+                findings.append(
+                    Finding(rel(root / name), None, f"id {dup!r} is used twice (ids key the progress file)")
+                )
+            for e in entries:
+                for slug in (e.get("drills") or []) if isinstance(e, dict) else []:
+                    if slug not in slugs:
+                        findings.append(
+                            Finding(
+                                rel(root / name),
+                                None,
+                                f"{e.get('id')!r} names drill {slug!r}, which the pack does not have",
+                            )
+                        )
+    if findings:
+        return None, findings
+    try:
+        pack = load_pack(root)
+    except DrillkitError as exc:
+        return None, [Finding(rel(index), None, str(exc))]
+    for drill in pack.drills:
+        if not drill.solution_path.is_file():
+            findings.append(
+                Finding(rel(drill.solution_path), None, "missing: the reference solution", drill.slug)
+            )
+        findings += _check_declarations(drill, rel)
+    return pack, findings
+
+
+def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Finding]:
+    """The drill's checks load; hints and `requires` name real checks; no child check waits
+    for a database check."""
+    from drillkit.check.loader import load_checks
+
+    where = rel(drill.checks_path)
+    try:
+        checks = load_checks(drill.pack_id, drill.folder.parent, drill.slug)
+    except Exception as exc:
+        return [Finding(where, None, f"cannot load the checks: {type(exc).__name__}: {exc}", drill.slug)]
+    found: list[Finding] = []
+    sides = {c.key: c.side for c in checks.checks}
+    if not checks.checks:
+        found.append(Finding(where, None, "declares no checks", drill.slug))
+    names = [c.name for c in checks.checks]
+    for dup in {n for n in names if names.count(n) > 1}:
+        found.append(Finding(where, None, f"two checks are named {dup!r}", drill.slug))
+    for check in checks.checks:
+        for key in check.requires:
+            if key not in sides:
+                found.append(
+                    Finding(where, None, f"«{check.name}» requires {key!r}, which is not a check", drill.slug)
+                )
+            elif check.side == "child" and sides[key] == "database":
+                found.append(
+                    Finding(
+                        where,
+                        None,
+                        f"«{check.name}» runs in the child but requires the database check {key!r}, "
+                        "which runs after the child has ended",
+                        drill.slug,
+                    )
+                )
+    for hint in drill.hints:
+        if hint.check and hint.check not in sides:
+            found.append(
+                Finding(
+                    rel(drill.folder / "drill.yaml"),
+                    None,
+                    f"a hint points at check {hint.check!r}; the checks are {', '.join(sides)}",
+                    drill.slug,
+                )
+            )
+    return found
+
+
+# --- 2. the behaviour --------------------------------------------------------------------------
+
+
+def cases(pack: Pack, only: str | None = None) -> tuple[list[Case], list[Finding]]:
+    out: list[Case] = []
+    findings: list[Finding] = []
+    for drill in pack.drills:
+        if only is not None and only not in (drill.slug, str(drill.number)):
+            continue
+        out.append(Case(drill, "solution", drill.solution_path, Expectation(True)))
+        out.append(Case(drill, "starter", drill.starter_path, Expectation(False)))
+        for path in sorted(drill.answers_dir.glob("*.py")) if drill.answers_dir.is_dir() else []:
+            expect = read_expectation(path)
+            if expect is None:
+                findings.append(
+                    Finding(
+                        str(path),
+                        1,
+                        "a known answer needs an `# expect: pass` or `# expect: fail` header",
+                        drill.slug,
+                    )
+                )
+            else:
+                out.append(Case(drill, "answer", path, expect))
+    return out, findings
+
+
+def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
+    failed = [r for r in report.results if r.status in ("failed", "error")]
+    errors = [r for r in report.results if r.status == "error"]
+    if errors:
+        return (
+            False,
+            f"the checker failed on «{errors[0].name}»: {(errors[0].actual or '').strip().splitlines()[-1:]}",
+        )
+    if case.kind == "starter":
+        return (
+            not report.passed,
+            "fails, as a starter should" if not report.passed else "the untouched starter passes every check",
+        )
+    if case.expect.passes:
+        if report.passed:
+            return True, "passes"
+        first = failed[0]
+        return False, f"expected to pass, but «{first.name}» failed: {first.rationale}"
+    if report.passed:
+        return False, "expected to fail, but every check passed: the checks let this wrong answer through"
+    first = failed[0]
+    if case.expect.check and case.expect.check.lower() not in first.name.lower():
+        return (
+            False,
+            f"expected «{case.expect.check}» to fail first, but «{first.name}» did: {first.rationale}",
+        )
+    said = " ".join(str(getattr(first, k) or "") for k in ("rationale", "expected", "actual", "help"))
+    if case.expect.message and case.expect.message.lower() not in said.lower():
+        return (
+            False,
+            f"«{first.name}» failed, but its message does not say {case.expect.message!r}: {said[:300]}",
+        )
+    return True, f"fails at «{first.name}»"
+
+
+def run_cases(
+    todo: list[Case],
+    check: Callable[[Case], CheckReport],
+    workers: int,
+    progress: Callable[[CaseResult], None],
+) -> list[CaseResult]:
+    def one(case: Case) -> CaseResult:
+        started = time.monotonic()
+        try:
+            report = check(case)
+        except Exception as exc:  # a runner or database failure is reported, never a traceback
+            return CaseResult(case, False, f"could not be checked: {exc}", time.monotonic() - started)
+        ok, detail = judge(case, report)
+        result = CaseResult(case, ok, detail, time.monotonic() - started, report)
+        progress(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(one, todo))
+
+
+# --- 3. no giveaways -------------------------------------------------------------------------
+
+
+def _answer_lines(drill: Drill) -> list[str]:
+    """Lines of the reference answer long enough that quoting one hands over the code."""
+    try:
+        text = drill.solution_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    _, marker, tail = text.partition(ANSWER_MARKER)
+    body = tail if marker else text
+    lines = [" ".join(line.split()) for line in body.splitlines()]
+    return [line for line in lines if len(line) >= 24 and not line.startswith(("#", "import ", "from "))]
+
+
+def giveaways(pack: Pack, results: list[CaseResult]) -> list[Finding]:
+    found: list[Finding] = []
+    for drill in pack.drills:
+        lines = _answer_lines(drill)
+        if not lines:
+            continue
+        texts = [
+            (f"{drill.slug}/drill.yaml", f"hint {i}", h.text) for i, h in enumerate(drill.hints, start=1)
+        ]
+        for result in results:
+            if result.case.drill is drill and result.report is not None:
+                for r in result.report.results:
+                    for key in ("expected", "help"):
+                        texts.append((f"{drill.slug}/checks.py", f"«{r.name}» {key}", getattr(r, key) or ""))
+        for file, what, text in texts:
+            flat = " ".join(text.split())
+            for line in lines:
+                if line in flat:
+                    found.append(
+                        Finding(file, None, f"{what} gives the reference answer away: {line!r}", drill.slug)
+                    )
+                    break
+    return list(dict.fromkeys(found))
+
+
+# --- all of it -----------------------------------------------------------------------------------
+
+
+def validate(
+    root: Path,
+    check: Callable[[Case], CheckReport] | None,
+    *,
+    only: str | None = None,
+    workers: int = 2,
+    progress: Callable[[CaseResult], None] = lambda r: None,
+) -> Validation:
+    """Format first; then, if it is sound and `check` is given, the behaviour and the giveaways."""
+    pack, findings = check_format(root)
+    result = Validation(root, pack, findings)
+    if pack is None or check is None:
+        return result
+    todo, more = cases(pack, only)
+    result.findings += more
+    result.results = run_cases(todo, check, workers, progress)
+    result.findings += giveaways(pack, result.results)
+    return result
+
+
+def junit(validation: Validation) -> str:
+    """The cases as a JUnit XML report (one testcase per file checked, one for the format)."""
+    from xml.sax.saxutils import quoteattr
+
+    name = validation.pack.id if validation.pack else validation.root.name
+    failures = sum(1 for r in validation.results if not r.ok) + (1 if validation.findings else 0)
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        f"<testsuite name={quoteattr('drill validate ' + name)} "
+        f"tests={quoteattr(str(len(validation.results) + 1))} "
+        f"failures={quoteattr(str(failures))}>",
+        f'  <testcase classname={quoteattr(name)} name="format">',
+    ]
+    if validation.findings:
+        body = "\n".join(str(f) for f in validation.findings)
+        lines.append(
+            f"    <failure message={quoteattr(f'{len(validation.findings)} findings')}>"
+            f"{_escape(body)}</failure>"
+        )
+    lines.append("  </testcase>")
+    for r in validation.results:
+        case = r.case
+        label = f"{case.drill.slug}/{case.kind}" + (f"/{case.file.stem}" if case.kind == "answer" else "")
+        lines.append(
+            f'  <testcase classname={quoteattr(name)} name={quoteattr(label)} time="{r.seconds:.3f}">'
+        )
+        if not r.ok:
+            lines.append(f"    <failure message={quoteattr(r.detail[:200])}>{_escape(r.detail)}</failure>")
+        lines.append("  </testcase>")
+    lines.append("</testsuite>")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(text)

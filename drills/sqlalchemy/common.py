@@ -1,0 +1,168 @@
+"""What this pack's checks share: the 2.0-style rule, the seeded rows, and the document helpers.
+
+Imported by each drill's checks.py as `from ..common import ...`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
+from drillkit.check.models import legacy_constructs
+from drillkit.check.recorder import Statement
+from drillkit.check.schema import require_column, require_not_null, require_table
+from drillkit.check.sql import selects_from
+
+# --- the pack's one style rule ------------------------------------------------------------
+# The syllabus teaches SQLAlchemy 2.0 as it is written today: models annotated with
+# Mapped[...] and mapped_column()/relationship(), queries built with select(). The 1.x
+# forms still run, which is exactly why a drill must say so when it sees them.
+
+STYLE_CHECK = "written in SQLAlchemy 2.0 style (Mapped[...], mapped_column(), select())"
+WHY_2_0 = (
+    "2.0 style is what current docs and code use: the Mapped[...] annotation gives type "
+    "checkers and readers the column's Python type and whether it may be NULL, and select() "
+    "is one query API for Core and ORM alike"
+)
+
+
+def modern_style(ctx: Context) -> None:
+    """No 1.x construct in the file, and no session.query() call while it ran or was exercised."""
+    for use in legacy_constructs(ctx.path.read_text(encoding="utf-8", errors="replace")):
+        raise Fail(
+            f"line {use.line} uses the 1.x form: {use.what}",
+            expected=use.instead,
+            actual=f"line {use.line}: {use.code}"[:300],
+            help=WHY_2_0,
+        )
+    calls = ctx.recorder.legacy_query_calls
+    if calls:
+        raise Fail(
+            "your code queries with session.query(), the 1.x Query API",
+            expected="a select() statement, run through the session",
+            actual=f"session.query() was called {calls} time{'s' if calls != 1 else ''}",
+            help=WHY_2_0,
+        )
+
+
+def add_style_check(checks: Checks) -> None:
+    """Every drill ends with the same rule; it runs whatever else failed."""
+    checks.add(STYLE_CHECK)(modern_style)
+
+
+# --- the seeded data (fixtures/seeded.sql) --------------------------------------------------
+# (id, title, body, owner_id); tests/test_builtin_pack.py holds this equal to the fixture.
+SEED_DOCUMENTS: tuple[tuple[int, str, str, int], ...] = (
+    (1, "Onboarding notes", "Where things live.", 1),
+    (2, "Budget 2026", "Numbers.", 2),
+    (3, "Kickoff agenda", "Goals, owners, dates.", 1),
+    (4, "Retro notes", "Keep, drop, try.", 2),
+    (5, "Q1 Report draft", "Revenue grew.", 1),
+    (6, "Design doc", "Boxes and arrows.", 1),
+)
+
+
+# --- documents as the drills see them --------------------------------------------------------
+
+
+def document_list(value: Any, document_cls: type, name: str) -> list[Any]:
+    """Insist on a real list of ORM objects, explaining the usual near misses."""
+    from sqlalchemy.engine import Result, Row
+
+    if isinstance(value, Result) or type(value).__name__ in ("ScalarResult", "ChunkedIteratorResult"):
+        raise Fail(
+            f"`{name}` is a {type(value).__name__}, a cursor that has not been read yet",
+            expected="a list of Document objects",
+            actual=type(value).__name__,
+            help="a result is read lazily; ask it for all of its rows as a list",
+        )
+    if not isinstance(value, list | tuple):
+        raise Fail(
+            f"`{name}` is not a list",
+            expected="a list of Document objects",
+            actual=f"{type(value).__name__}: {value!r}"[:200],
+            help="one object (or None) is what you get when you ask for a single row; ask for all of them",
+        )
+    for item in value:
+        if isinstance(item, Row):
+            raise Fail(
+                f"`{name}` holds Row tuples, not Document objects",
+                expected="Document instances",
+                actual=f"[{item!r}, ...]"[:200],
+                help="executing a select() gives rows (tuples); there is a way to run it that "
+                "unwraps each row to its single object",
+            )
+        if not isinstance(item, document_cls):
+            raise Fail(
+                f"`{name}` holds something other than Document objects",
+                expected="Document instances",
+                actual=f"{type(item).__name__}: {item!r}"[:200],
+                help="select the entity (the class) itself, not one of its columns",
+            )
+    return list(value)
+
+
+def describe(rows: Sequence[tuple[int, datetime | None]]) -> str:
+    """`id 5 (2026-05-20), id 1 (2026-03-02)`: ids with their dates, for expected/actual."""
+    if not rows:
+        return "no documents"
+    return ", ".join(f"id {i} ({d:%Y-%m-%d})" if d else f"id {i}" for i, d in rows)
+
+
+def with_dates(ctx: Context, ids: Sequence[int]) -> list[tuple[int, datetime | None]]:
+    found = dict(ctx.rows("SELECT id, created_at FROM documents"))
+    return [(i, found.get(i)) for i in ids]
+
+
+def newest_first(ctx: Context, user_id: int) -> list[tuple[int, datetime]]:
+    rows = ctx.rows(
+        "SELECT id, created_at FROM documents WHERE owner_id = :u ORDER BY created_at DESC, id DESC",
+        u=user_id,
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def ids_of(docs: Sequence[Any], name: str) -> list[int]:
+    try:
+        return [int(d.id) for d in docs]
+    except Exception as exc:  # DetachedInstanceError and friends
+        raise Fail(
+            f"could not read `.id` of the objects in `{name}`",
+            actual=f"{type(exc).__name__}: {exc}"[:300],
+            help="load the objects while the session is open; don't close or expire them",
+        ) from None
+
+
+def python_filter_failure(statements: Sequence[Statement]) -> Fail:
+    return Fail(
+        "the right documents, but Postgres sent you every document and Python threw most away",
+        expected="a SELECT from documents with a WHERE on the owner",
+        actual="no SELECT from documents filtered on owner_id",
+        help="put the condition in the statement itself: the database does the work and only "
+        "that user's rows travel",
+        sql=show_sql(selects_from(statements, "documents")),
+    )
+
+
+# --- the documents table as drills 1 and 2 define it ------------------------------------------
+
+
+def title_column(db: DatabaseView) -> None:
+    column = require_column(require_table(db, "documents"), "documents", "title")
+    if not column.type.startswith("character varying") or column.length != 200:
+        raise Fail(
+            "`title` does not have the 200-character limit",
+            expected="character varying(200)",
+            actual=column.type,
+            help="the length limit comes from the column type you give mapped_column()",
+        )
+    require_not_null(column, "documents")
+
+
+def body_column(db: DatabaseView) -> None:
+    column = require_column(require_table(db, "documents"), "documents", "body")
+    if not column.type.startswith(("character varying", "text")):
+        raise Fail("`body` is not a text column", expected="varchar or text", actual=column.type)
+    require_not_null(column, "documents")

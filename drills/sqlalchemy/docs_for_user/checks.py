@@ -1,0 +1,157 @@
+"""Drill 7 · build: docs_for_user(session, user_id), newest first, for any user."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from drillkit.check import Checks, Context, Fail, show_sql, watching
+from drillkit.check.models import mapped_class
+from drillkit.check.nplus1 import measure, require_flat
+from drillkit.check.sql import filtered_on, has_order_by, selects_from
+
+from ..common import (
+    add_style_check,
+    describe,
+    document_list,
+    ids_of,
+    newest_first,
+    python_filter_failure,
+    with_dates,
+)
+
+checks = Checks()
+USERS = (1, 2, 3)  # 3 owns nothing: the empty case must work too
+
+
+def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, bool]:
+    """Call the learner's function with a fresh session, as a web route would."""
+    document_cls = ctx.namespace["Document"]
+    with ctx.new_session() as session, watching(ctx) as statements:
+        executes_before = len(ctx.recorder.orm_executes)
+        value = ctx.namespace["docs_for_user"](session, user_id)
+        docs = document_list(value, document_cls, f"docs_for_user(session, {user_id})")
+        ids_of(docs, "the result")  # read ids while the session is open
+        used_session = any(e.session is session for e in ctx.recorder.orm_executes[executes_before:])
+    return docs, statements, used_session
+
+
+def _hint(ctx: Context, got: list[int], user_id: int, right_set: bool) -> str:
+    if right_set:
+        return "sort in the select() on created_at; ORDER BY is ascending unless told otherwise"
+    if user_id != 1 and sorted(got) == sorted(i for i, _ in newest_first(ctx, 1)):
+        return "filter on the user_id argument, not a fixed number"
+    return "filter on the column that says who owns a document, compared with the user_id argument"
+
+
+@checks.add("docs_for_user(session, user_id) is a function")
+def signature(ctx: Context) -> None:
+    mapped_class(ctx, "Document")
+    fn = ctx.require("docs_for_user", "`docs_for_user`", "def docs_for_user(session, user_id): ...")
+    if not callable(fn):
+        raise Fail("`docs_for_user` is not a function", actual=repr(fn)[:200])
+    names = list(inspect.signature(fn).parameters)
+    swapped = len(names) >= 2 and ("id" in names[0] or names[1] in ("session", "db", "sess"))
+    try:
+        inspect.signature(fn).bind(object(), 1)
+        if swapped:
+            raise TypeError
+    except TypeError:
+        raise Fail(
+            "docs_for_user cannot be called as docs_for_user(session, user_id)",
+            expected="two parameters: the session, then the user's id",
+            actual=f"docs_for_user{inspect.signature(fn)}",
+        ) from None
+
+
+@checks.add("it returns each user's documents, newest first (users 1, 2 and 3)", requires=[signature])
+def each_user(ctx: Context) -> str | None:
+    python_sorted = False
+    for user_id in USERS:
+        docs, statements, _ = _call(ctx, user_id)
+        got = ids_of(docs, "the result")
+        want = newest_first(ctx, user_id)
+        if got != [i for i, _ in want]:
+            right_set = sorted(got) == sorted(i for i, _ in want)
+            raise Fail(
+                f"docs_for_user(session, {user_id}) "
+                + (
+                    "has the right documents in the wrong order"
+                    if right_set
+                    else "returns the wrong documents"
+                ),
+                expected=describe(want),
+                actual=describe(with_dates(ctx, got)),
+                help=_hint(ctx, got, user_id, right_set),
+                sql=show_sql(selects_from(statements, "documents")),
+            )
+        if want and not filtered_on(statements, "documents", "owner_id"):
+            raise python_filter_failure(statements)
+        if want and not any(has_order_by(s) for s in selects_from(statements, "documents")):
+            python_sorted = True
+    if python_sorted:
+        return (
+            "You sorted in Python (the relationship version). It works; the query version "
+            "with order_by sorts in the database and scales better, because Postgres can "
+            "use an index and never ships rows you don't need."
+        )
+    return None
+
+
+@checks.add("it uses the session it is given", requires=[signature])
+def uses_argument(ctx: Context) -> None:
+    _, statements, used_session = _call(ctx, 1)
+    if not used_session:
+        raise Fail(
+            "docs_for_user ignored its session argument",
+            expected="queries run through the `session` parameter",
+            actual="the session passed in was never used"
+            + (f"; {len(statements)} statement(s) went elsewhere" if statements else ""),
+            help="a web route passes its own per-request session: use that one, not a global",
+        )
+
+
+# Ten more users with two documents each, and ten more for user 1.
+GROW = """
+INSERT INTO users (email) SELECT 'extra' || g || '@example.com' FROM generate_series(1, 10) g;
+INSERT INTO documents (title, body, owner_id, created_at)
+SELECT 'Extra ' || u.id || '-' || n, '...', u.id, now() - (u.id * 2 + n) * interval '1 hour'
+FROM users u CROSS JOIN generate_series(1, 2) n WHERE u.email LIKE 'extra%';
+INSERT INTO documents (title, body, owner_id, created_at)
+SELECT 'More ' || n, '...', 1, now() - n * interval '1 day' FROM generate_series(1, 10) n;
+"""
+
+
+@checks.add("the number of queries stays flat as the data grows (no N+1)", requires=[each_user])
+def no_n_plus_one(ctx: Context) -> None:
+    def page(session: Any) -> None:
+        # What a "my documents" page does: list them, show each owner.
+        for doc in ctx.namespace["docs_for_user"](session, 1):
+            _ = doc.owner.email
+
+    growth = measure(ctx, page, GROW, "SELECT count(*) FROM documents")
+    require_flat(
+        growth,
+        "docs_for_user, with each document's owner shown,",
+        help="each lazy attribute access is one more round trip; a loader option can fetch the "
+        "related rows up front in one extra query, or a single select() can do the whole job",
+    )
+
+
+@checks.add("still right with more data (user 1 now owns 14 documents)", requires=[no_n_plus_one])
+def still_right(ctx: Context) -> None:
+    # Runs after the N+1 check grew the data: a fixed .limit() or a cached list shows here.
+    for user_id in (1, 4):
+        docs, statements, _ = _call(ctx, user_id)
+        got, want = ids_of(docs, "the result"), newest_first(ctx, user_id)
+        if got != [i for i, _ in want]:
+            raise Fail(
+                f"with more rows in the tables, docs_for_user(session, {user_id}) is wrong",
+                expected=f"{len(want)} documents: {describe(want)}"[:400],
+                actual=f"{len(got)} documents: {describe(with_dates(ctx, got))}"[:400],
+                help="no fixed numbers: no .limit(), no hard-coded ids; the answer must follow the data",
+                sql=show_sql(selects_from(statements, "documents")),
+            )
+
+
+add_style_check(checks)

@@ -1,0 +1,147 @@
+"""Drill 5 · get_db: a FastAPI dependency that always closes its session.
+
+The checker drives the generator the way FastAPI does: next() to get the session,
+next() again after a normal request, gen.throw(exc) when the route raised.
+"""
+
+from __future__ import annotations
+
+import inspect
+from contextlib import suppress
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from drillkit.check import Checks, Context, Fail
+
+from ..common import add_style_check
+
+checks = Checks()
+
+
+class RouteError(Exception):
+    """What the checker throws in, as FastAPI does when a route raises."""
+
+
+def _start(ctx: Context) -> tuple[Any, Session]:
+    gen = ctx.namespace["get_db"]()
+    try:
+        db = next(gen)
+    except StopIteration:
+        raise Fail(
+            "get_db() finished without yielding anything",
+            expected="the generator yields a session",
+            actual="the generator stopped at once",
+        ) from None
+    return gen, db
+
+
+def _require_closed(ctx: Context, db: Session, when: str) -> None:
+    if not ctx.recorder.was_closed(db):
+        raise Fail(
+            f"the session was not closed {when}",
+            expected="the session is closed (its connection goes back to the pool)",
+            actual="the session is still open: under load the pool runs dry",
+            help="cleanup that must run whatever the route does belongs in a finally: block "
+            "(or a with block)",
+        )
+
+
+@checks.add("get_db is a generator function")
+def is_generator(ctx: Context) -> None:
+    get_db = ctx.require("get_db", "`get_db`", "define a function named get_db at module level")
+    if not callable(get_db):
+        raise Fail("`get_db` is not a function", actual=repr(get_db)[:200])
+    if inspect.isasyncgenfunction(get_db):
+        raise Fail(
+            "get_db is an async generator, but the Session it hands out is synchronous",
+            expected="a plain (sync) generator function: FastAPI runs sync dependencies in a thread pool",
+            actual="async def get_db()",
+            help="drop `async`: an async def with a blocking Session stalls the event loop; "
+            "async code needs AsyncSession and async_sessionmaker instead",
+        )
+    if not inspect.isgeneratorfunction(get_db):
+        wrapped = getattr(get_db, "__wrapped__", None)
+        raise Fail(
+            "get_db does not yield",
+            expected="a generator function, so FastAPI can run cleanup after the route",
+            actual="a @contextmanager; FastAPI wants the bare generator"
+            if wrapped is not None and inspect.isgeneratorfunction(wrapped)
+            else "a plain function that returns",
+            help="a function that returns the session can never close it afterwards; one that yields can",
+        )
+
+
+@checks.add("each call yields a fresh Session from SessionLocal", requires=[is_generator])
+def yields_session(ctx: Context) -> None:
+    gen, db = _start(ctx)
+    other_gen, other = _start(ctx)
+    try:
+        if not isinstance(db, Session):
+            raise Fail(
+                "get_db yields something that is not a Session",
+                expected="a Session from SessionLocal()",
+                actual=f"{type(db).__name__}: {db!r}"[:200],
+            )
+        if db is ctx.sandbox.session or db is other:
+            raise Fail(
+                "get_db hands out the same Session every time",
+                expected="a new Session per request",
+                actual="one shared Session (requests would see each other's changes)",
+                help="make a new session inside get_db, on every call, from the session factory",
+            )
+        if db.get_bind() is not ctx.engine:
+            raise Fail(
+                "the session is not bound to the drill's engine",
+                expected="a session from the sandbox's session factory",
+                actual=f"bound to {db.get_bind()!r}"[:200],
+                help="the sandbox's SessionLocal makes sessions bound to the drill's database",
+            )
+        db.execute(text("SELECT 1"))
+    finally:
+        # Our cleanup must not hide the finding above behind the learner's own errors.
+        with suppress(Exception):
+            gen.close()
+        with suppress(Exception):
+            other_gen.close()
+
+
+@checks.add("the session is closed after the request finishes", requires=[yields_session])
+def closed_after_success(ctx: Context) -> None:
+    gen, db = _start(ctx)
+    db.execute(text("SELECT 1"))
+    try:
+        next(gen)
+    except StopIteration:
+        pass
+    else:
+        with suppress(Exception):
+            gen.close()
+        raise Fail("get_db yields more than once", expected="exactly one yield", actual="a second yield")
+    _require_closed(ctx, db, "after a normal request")
+
+
+@checks.add(
+    "the session is closed when the route raises, and the error still propagates", requires=[yields_session]
+)
+def closed_after_error(ctx: Context) -> None:
+    gen, db = _start(ctx)
+    db.execute(text("SELECT 1"))
+    try:
+        gen.throw(RouteError("the route failed"))
+    except RouteError:
+        pass
+    except StopIteration:
+        raise Fail(
+            "get_db swallowed the route's exception",
+            expected="the exception propagates (FastAPI turns it into a 500 and logs it)",
+            actual="the generator ended quietly",
+            help="don't catch it, or re-raise with `raise` after cleaning up",
+        ) from None
+    else:
+        raise Fail("get_db yielded again after the route raised", expected="no second yield")
+    _require_closed(ctx, db, "when the route raised")
+
+
+add_style_check(checks)

@@ -1,0 +1,83 @@
+"""Drill 4 · insert: a committed "Q2 Report" for user 1 and its real id printed.
+
+The row is judged by drillkit's own connection after your file ended (a database check):
+only what was committed counts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from drillkit.check import Checks, Context, DatabaseView, Fail
+
+from ..common import SEED_DOCUMENTS, add_style_check
+
+checks = Checks()
+TITLE = "Q2 Report"
+
+
+@checks.add("your code sent an INSERT into documents")
+def inserted(ctx: Context) -> None:
+    if not [s for s in ctx.recorder.statements if s.verb == "INSERT" and "documents" in s.sql]:
+        raise Fail(
+            "no INSERT into documents was sent",
+            expected="an INSERT when the session flushes your new object",
+            actual="no INSERT statement",
+            help="making a Document object saves nothing by itself: the session has to know about it",
+        )
+
+
+@checks.database('a "Q2 Report" row owned by user 1 is committed (seen by drillkit\'s own connection)')
+def committed(db: DatabaseView) -> None:
+    rows = db.rows("SELECT id, owner_id FROM documents WHERE title = :t", t=TITLE)
+    if not rows:
+        new_titles = [
+            r[0] for r in db.rows("SELECT title FROM documents WHERE id > :n", n=len(SEED_DOCUMENTS))
+        ]
+        if new_titles:
+            raise Fail(
+                f'no document is titled exactly "{TITLE}"',
+                expected=f'title "{TITLE}"',
+                actual="new row(s) titled " + ", ".join(repr(t) for t in new_titles),
+                help="check the spelling and spacing of the title string",
+            )
+        raise Fail(
+            f'no document titled "{TITLE}" was committed',
+            expected=f'a committed row titled "{TITLE}"',
+            actual="nothing new in documents after your code ended",
+            help="an INSERT that is never committed is rolled back when the session goes away",
+        )
+    if len(rows) > 1:
+        raise Fail(
+            f'found {len(rows)} "{TITLE}" rows, expected exactly one',
+            expected="one new row",
+            actual=f"ids {[r[0] for r in rows]}",
+            help="add the object once and commit once",
+        )
+    if rows[0][1] != 1:
+        raise Fail(
+            "the new document does not belong to user 1",
+            expected="owner_id 1",
+            actual=f"owner_id {rows[0][1]}",
+        )
+
+
+@checks.database("the printed output contains the id Postgres assigned", requires=[committed])
+def printed_id(db: DatabaseView) -> None:
+    new_id = db.rows("SELECT id FROM documents WHERE title = :t", t=TITLE)[0][0]
+    output = db.output()
+    if re.search(rf"(?<![\w.]){new_id}(?![\w.])", output):  # a whole token: not the 7 in 0x7f3a...
+        return
+    printed_none = "None" in output
+    raise Fail(
+        "the new row's id is not in what your code printed",
+        expected=f"{new_id} (the id Postgres gave the row)",
+        actual=repr(output.strip()[:200]) if output.strip() else "nothing printed",
+        help="Postgres assigns the id when the INSERT is sent; before that the attribute is None"
+        if printed_none
+        else "print the new object's id once the row is saved",
+        sql=None,
+    )
+
+
+add_style_check(checks)

@@ -1,0 +1,81 @@
+"""Drill 6 · update: rename document 5 through dirty tracking, committed.
+
+What was committed is judged by drillkit's own connection after your file ended.
+"""
+
+from __future__ import annotations
+
+from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
+from drillkit.check.sql import written_by_hand
+
+from ..common import SEED_DOCUMENTS, add_style_check
+
+checks = Checks()
+
+
+def _differences(db: DatabaseView, expected: tuple[tuple, ...]) -> list[str]:
+    rows = db.rows("SELECT id, title, body, owner_id FROM documents ORDER BY id")
+    by_id = {r[0]: r for r in rows}
+    found = [f"document {r[0]} is now {r[1:]!r}" for r in rows if r not in expected]
+    found += [f"document {e[0]} is gone" for e in expected if e[0] not in by_id]
+    return found
+
+
+@checks.add("the UPDATE came from the session's dirty tracking, not hand-written SQL")
+def dirty_tracking(ctx: Context) -> None:
+    hand = written_by_hand(ctx.recorder.statements, "UPDATE")
+    bulk = [e for e in ctx.recorder.orm_executes if e.is_update]
+    if hand or bulk:
+        raise Fail(
+            "you wrote the UPDATE yourself",
+            expected="the session writes the UPDATE: you only change the loaded object",
+            actual="an update() construct or a text() UPDATE was executed",
+            help="this drill is about dirty tracking: the session notices changed attributes on "
+            "objects it loaded, and sends the UPDATE for you when it flushes",
+            sql=show_sql(hand),
+        )
+    if not any(s.verb == "UPDATE" and s.in_flush for s in ctx.recorder.statements):
+        raise Fail(
+            "no UPDATE was flushed by the session",
+            expected="one UPDATE of documents, sent by the session when it flushed",
+            actual="no UPDATE statement",
+            help="change the attribute on an object the session loaded, then end the transaction",
+        )
+
+
+@checks.database('document 5 is titled "Final" (seen by drillkit\'s own connection)')
+def renamed(db: DatabaseView) -> None:
+    rows = db.rows("SELECT title FROM documents WHERE id = 5")
+    title = rows[0][0] if rows else None
+    if title == "Final":
+        return
+    changed = _differences(db, SEED_DOCUMENTS)
+    if changed:
+        raise Fail(
+            "document 5 kept its title, but your code changed something else",
+            expected='document 5 titled "Final"',
+            actual="; ".join(changed)[:500],
+            help="load exactly the row whose primary key is 5 (a position in a list is not an id)",
+        )
+    raise Fail(
+        "document 5 still has its old title after your code ended",
+        expected='title "Final", committed',
+        actual=f"title {title!r}",
+        help="a change that is never committed is rolled back when the session goes away",
+    )
+
+
+@checks.database("no other document changed")
+def others_untouched(db: DatabaseView) -> None:
+    expected = tuple((i, "Final", *rest) if i == 5 else (i, t, *rest) for i, t, *rest in SEED_DOCUMENTS)
+    changed = _differences(db, expected)
+    if changed:
+        raise Fail(
+            "other rows were changed, added or removed",
+            expected="only document 5 differs from the seed data",
+            actual="; ".join(changed)[:500],
+            help="an update without a WHERE, or an extra add(), touches more than you meant",
+        )
+
+
+add_style_check(checks)

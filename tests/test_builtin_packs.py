@@ -1,0 +1,224 @@
+"""Every built-in pack is sound: `drill validate` is clean on it (solutions pass, starters fail,
+every known answer behaves as its header says, no giveaways), plus invariants of the packs'
+own conventions. Counts come from the packs, never from this file."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from drillkit.pack.catalog import builtin_sources, load_source
+from drillkit.pack.model import ANSWER_MARKER, Pack
+from drillkit.pack.text import starter_text
+from drillkit.pack.validate import Case, CaseResult, cases, check_format, validate
+
+REPO = Path(__file__).resolve().parent.parent
+PACKS = [load_source(s, None) for s in builtin_sources()]
+DRILLS = [d for p in PACKS for d in p.drills]
+GIVEN = "# --- given:"
+
+
+def test_there_is_a_default_pack_with_drills() -> None:
+    assert PACKS and all(p.drills for p in PACKS)
+    assert [p.id for p in PACKS] == [s.id for s in builtin_sources()]
+    for pack in PACKS:
+        assert [d.number for d in pack.drills] == list(range(1, len(pack.drills) + 1))
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.id)
+def test_format_is_clean(pack: Pack) -> None:
+    loaded, findings = check_format(pack.root)
+    assert loaded is not None and findings == [], [str(f) for f in findings]
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.id)
+def test_validate_is_clean_against_postgres(pack: Pack, drill_home: Path, monkeypatch) -> None:
+    """The whole behaviour: each solution, starter and known answer, through the real runner."""
+    from drillkit.commands.validate import validate_pack
+    from drillkit.paths import resolve_paths
+
+    monkeypatch.setenv("DRILL_HOME", str(drill_home))
+    seen: list[CaseResult] = []
+    result = validate_pack(resolve_paths(), str(pack.root), progress=seen.append)
+    bad = [f"{r.case.drill.slug}/{r.case.file.name}: {r.detail}" for r in result.results if not r.ok]
+    assert result.findings == [] and bad == [], [str(f) for f in result.findings] + bad
+    todo, _ = cases(pack)
+    assert len(result.results) == len(todo) == len(seen)
+    for drill in pack.drills:  # every drill: its solution, its starter, and real known answers
+        kinds = [
+            r.case.expect.passes
+            for r in result.results
+            if r.case.drill.slug == drill.slug and r.case.kind == "answer"
+        ]
+        assert kinds.count(False) >= 4, f"{drill.slug}: fewer than 4 known wrong answers"
+        assert kinds.count(True) >= 3, f"{drill.slug}: fewer than 3 differently-written correct answers"
+
+
+@pytest.mark.parametrize("drill", DRILLS, ids=lambda d: d.ref)
+def test_starters_import_only_stdlib_sqlalchemy_and_sandbox(drill) -> None:
+    tree = ast.parse(starter_text(drill))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            assert top in sys.stdlib_module_names or top in {"sqlalchemy", "drillkit", "alembic"}, name
+            if top == "drillkit":
+                assert name == "drillkit.sandbox", name
+
+
+@pytest.mark.parametrize("drill", DRILLS, ids=lambda d: d.ref)
+def test_starter_and_solution_share_everything_above_the_answer(drill) -> None:
+    """What a learner is given is exactly what the reference solution builds on."""
+    starter = drill.starter_path.read_text(encoding="utf-8")
+    solution = drill.solution_path.read_text(encoding="utf-8")
+    assert ANSWER_MARKER in starter and ANSWER_MARKER in solution
+    assert starter.split(ANSWER_MARKER)[0] == solution.split(ANSWER_MARKER)[0]
+
+
+def _given_block(path: Path) -> str | None:
+    text = path.read_text(encoding="utf-8")
+    if GIVEN not in text:
+        return None
+    return text[: text.index(ANSWER_MARKER)]
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.id)
+def test_given_models_match_the_fixture_tables(pack: Pack, drill_home: Path) -> None:
+    """The models a starter gives (its `# --- given:` block) create the same tables, columns,
+    types, nullability, keys and constraints as the fixture the drill runs on: compared in
+    Postgres, not as text."""
+    import psycopg
+
+    from drillkit.check.database import DatabaseView
+    from drillkit.db import server
+    from drillkit.paths import resolve_paths
+    from drillkit.run.space import fixture_sql
+
+    db = server.resolve(resolve_paths(env={"DRILL_HOME": str(drill_home)}))
+    compared = 0
+    for drill in pack.drills:
+        given = _given_block(drill.starter_path)
+        if given is None or drill.fixture.sql is None:
+            continue
+        from sqlalchemy import create_engine
+
+        module = types.ModuleType(f"given_{drill.slug}")  # SQLAlchemy resolves annotations through it
+        sys.modules[module.__name__] = module
+        code = re.sub(r"^from drillkit\.sandbox import .*$", "", given, flags=re.M)
+        exec(compile(code, module.__name__, "exec"), module.__dict__)
+        metadata = next(
+            v.metadata
+            for v in module.__dict__.values()
+            if isinstance(v, type) and v.__module__ == module.__name__ and hasattr(v, "registry")
+        )
+        with psycopg.connect(db.libpq_url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS t_given CASCADE; DROP SCHEMA IF EXISTS t_fixture CASCADE;")
+            conn.execute("CREATE SCHEMA t_given; CREATE SCHEMA t_fixture;")
+            try:
+                seed = fixture_sql(drill.fixture.sql)
+                conn.execute(f"SET search_path TO t_fixture; {seed} RESET search_path;".encode())
+                engine = create_engine(
+                    server.sqlalchemy_url(db.libpq_url), connect_args={"options": "-c search_path=t_given"}
+                )
+                metadata.create_all(engine)
+                engine.dispose()
+                given_view, fixture_view = DatabaseView(conn, "t_given"), DatabaseView(conn, "t_fixture")
+                tables = given_view.tables()
+                assert tables and set(tables) <= set(fixture_view.tables()), drill.slug
+                for table in tables:
+
+                    def shape(view: DatabaseView, t: str = table) -> tuple:
+                        cols = {n: (c.type, c.nullable, c.numbered) for n, c in view.columns(t).items()}
+                        uniques = sorted(map(tuple, view.unique_column_sets(t)))
+                        return cols, view.primary_key(t), sorted(view.foreign_keys(t), key=str), uniques
+
+                    assert shape(given_view) == shape(fixture_view), f"{drill.ref}: {table}"
+                compared += 1
+            finally:
+                conn.execute(
+                    "DROP SCHEMA IF EXISTS t_given CASCADE; DROP SCHEMA IF EXISTS t_fixture CASCADE;"
+                )
+    assert compared or not any(_given_block(d.starter_path) for d in pack.drills)
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.id)
+def test_flashcards_and_selfcheck_point_at_real_drills(pack: Pack) -> None:
+    deck = pack.deck
+    assert deck.cards and deck.skills
+    assert all(c.front.strip() and c.back.strip() for c in deck.cards)
+    slugs = {d.slug for d in pack.drills}
+    for skill in deck.skills:
+        assert set(skill.drills) <= slugs, skill.id
+        assert skill.text.strip() and skill.label
+    covered = {s for skill in deck.skills for s in skill.drills}
+    assert covered == slugs, "every drill backs some self-check item"
+
+
+def test_the_engine_names_no_pack() -> None:
+    """After the packs work, nothing under drillkit/ knows the built-in pack's tables, models or
+    drill count (docstrings showing an example excepted)."""
+    words = re.compile(r"\b(users|documents|owner_id|User|Document)\b")
+    offenders = []
+    for path in sorted((REPO / "drillkit").rglob("*.py")):
+        where = path.relative_to(REPO)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
+        # A 7 that counts drills is compared with, or bounds a range (an index or an interval is fine).
+        counting = {
+            id(c) for n in ast.walk(tree) if isinstance(n, ast.Compare) for c in [n.left, *n.comparators]
+        }
+        counting |= {
+            id(a)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "range"
+            for a in n.args
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                if words.search(node.value):
+                    offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
+            elif (
+                isinstance(node, ast.Constant)
+                and type(node.value) is int
+                and node.value == 7
+                and id(node) in counting
+            ):
+                offenders.append(f"{where}:{node.lineno}: the number 7")
+            elif isinstance(node, ast.Name | ast.Attribute):
+                name = node.id if isinstance(node, ast.Name) else node.attr
+                if words.fullmatch(name):
+                    offenders.append(f"{where}:{node.lineno}: name {name}")
+    assert offenders == []
+
+
+def test_validate_runs_each_case_kind(tmp_path: Path) -> None:
+    """`validate` with a fake runner: solutions must pass, starters fail, answers as labelled."""
+    from drillkit.results import CheckReport, CheckResult
+
+    pack = PACKS[0]
+
+    def fake(case: Case) -> CheckReport:
+        status = "passed" if case.kind == "starter" else "failed"  # everything backwards
+        return CheckReport(1, "x", "x", str(case.file), [CheckResult("a check", status)])
+
+    result = validate(pack.root, fake, only=pack.drills[0].slug)
+    kinds = {r.case.kind: r.ok for r in result.results}
+    assert kinds == {"solution": False, "starter": False, "answer": False} or not result.clean
+    assert not result.clean

@@ -1,0 +1,40 @@
+"""The docs keep up with the code (the sqlite-utils way): every command and every pack
+subcommand is documented in the README, and the author's guide names every public check API
+name and every pack.yaml key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import drillkit.check
+from drillkit.cli import app
+from drillkit.pack import schema
+
+REPO = Path(__file__).resolve().parent.parent
+README = (REPO / "README.md").read_text(encoding="utf-8")
+GUIDE = (REPO / "docs" / "writing-a-pack.md").read_text(encoding="utf-8")
+
+
+def _commands() -> list[str]:
+    names = [c.name or c.callback.__name__.replace("_command", "") for c in app.registered_commands]
+    for group in app.registered_groups:
+        names += [f"{group.name} {c.name}" for c in group.typer_instance.registered_commands]
+    return names
+
+
+def test_every_command_is_in_the_readme() -> None:
+    missing = [name for name in _commands() if not re.search(rf"`drill {re.escape(name)}\b", README)]
+    # `drill pack list` / `add` / ... are documented on one table row
+    missing = [n for n in missing if not (n.startswith("pack ") and f"/ `{n.split()[1]}" in README)]
+    assert missing == []
+
+
+def test_the_guide_names_the_public_check_api_and_every_pack_key() -> None:
+    assert [name for name in drillkit.check.__all__ if name not in GUIDE] == []
+    keys = list(schema.PACK.fields) + list(schema.DRILL.fields)
+    assert [key for key in keys if f"{key}:" not in GUIDE and key != "progress_v2"] == []
+
+
+def test_the_readme_links_the_guide() -> None:
+    assert "docs/writing-a-pack.md" in README

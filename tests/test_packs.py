@@ -1,0 +1,371 @@
+"""Packs other than the built-in one: a tiny `books` pack made by `drill new`, driven through
+every command from a folder, a git URL and an installed distribution; the check API's
+dependencies, checker errors and database checks; `drill validate`'s findings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Learner
+
+SOLUTION_LINES = (
+    "from sqlalchemy import func, select\n\n"
+    'session.add(Book(title="Dune", year=1965))\n'
+    "session.commit()\n"
+    "count = session.scalar(select(func.count()).select_from(Book))\n"
+)
+
+
+def make_pack(learner: Learner, name: str = "books") -> Path:
+    root = learner.cwd.parent / name
+    result = learner.drill("new", str(root))
+    assert result.code == 0, result.stderr
+    return root
+
+
+def pack_id(root: Path) -> str:
+    return re.search(r"^id: (\S+)", (root / "pack.yaml").read_text(), re.M).group(1)
+
+
+def answer(root: Path, slug: str, body: str) -> Path:
+    """A learner file: the starter's given part plus `body`."""
+    starter = (root / slug / "starter.py").read_text()
+    path = root.parent / f"answer_{slug}_{abs(hash(body)) % 10**6}.py"
+    path.write_text(starter + body)
+    return path
+
+
+def test_new_pack_validates_clean_and_grows_a_drill(learner: Learner) -> None:
+    root = make_pack(learner)
+    assert {"pack.yaml", "add_book", "solutions", "fixtures", "cards.yaml", "selfcheck.yaml"} <= {
+        p.name for p in root.iterdir()
+    }
+    done = learner.drill("validate", str(root), "--json")
+    report = done.json
+    assert done.code == 0 and report["clean"], report
+    kinds = sorted((c["kind"], c["expect"]) for c in report["cases"])
+    assert kinds == [("answer", "fail"), ("answer", "pass"), ("solution", "pass"), ("starter", "fail")]
+
+    added = learner.drill("new", "--drill", "notes", "--pack", str(root))
+    assert added.code == 0, added.stderr
+    assert (root / "notes" / "checks.py").is_file() and (root / "solutions" / "notes.py").is_file()
+    again = learner.drill("validate", str(root), "--json", "--junit", str(root.parent / "junit.xml"))
+    assert again.code == 0, again.stdout
+    assert {c["drill"] for c in again.json["cases"]} == {"add_book", "notes"}
+    junit = (root.parent / "junit.xml").read_text()
+    assert junit.count("<testcase") == len(again.json["cases"]) + 1 and "<failure" not in junit
+
+    twice = learner.drill("new", "--drill", "notes", "--pack", str(root))
+    assert twice.code == 2 and "already has a drill 'notes'" in twice.stderr
+    taken = learner.drill("new", str(root))
+    assert taken.code == 2 and "not empty" in taken.stderr
+
+
+def test_a_pack_from_a_folder_through_every_command(learner: Learner) -> None:
+    root = make_pack(learner)
+    pid = pack_id(root)
+    assert learner.drill("pack", "add", str(root)).code == 0
+    listed = learner.drill("pack", "list")
+    assert pid in listed.stdout and "sqlalchemy" in listed.stdout
+
+    # Reachable by pack:slug while the built-in pack is active.
+    starter_check = learner.drill(
+        "check", f"{pid}:add_book", "--file", str(root / "add_book" / "starter.py"), "--json"
+    )
+    assert starter_check.code == 1
+
+    assert learner.drill("pack", "use", pid).code == 0
+    shown = learner.drill("list")
+    assert shown.code == 0 and shown.stdout.splitlines()[0].startswith(f"Pack {pid}")
+    assert "Add a book" in shown.stdout and "sqlalchemy" in shown.stdout  # says the others exist
+    data = learner.drill("list", "--json").json
+    assert [d["slug"] for d in data["drills"]] == ["add_book"] and data["total"] == 1
+
+    started = learner.drill("start", "1")
+    attempt = learner.workspace / pid / "01_add_book.py"
+    assert started.code == 0 and attempt.is_file()
+    scaffolded = attempt.read_text()
+    assert learner.drill("check", "1").code == 1  # the untouched starter: fails, not counted
+    assert learner.drill("progress", "--json").json["drills"][0]["attempts"] == 0
+
+    # Inserted but never committed: the database check fails and the tied hint comes first.
+    attempt.write_text(attempt.read_text() + 'session.add(Book(title="Dune", year=1965))\ncount = 4\n')
+    failed = learner.drill("check", "1", "--json").json
+    statuses = {r["key"]: r["status"] for r in failed["results"] if r["key"]}
+    assert statuses == {"counted": "passed", "committed": "failed"}
+    hint = learner.drill("hint", "1")
+    hint.stdout = " ".join(hint.stdout.split())
+    assert hint.code == 0 and "ends well" in hint.stdout and '«"Dune" (1965) is committed»' in hint.stdout
+
+    attempt.write_text(scaffolded + SOLUTION_LINES)
+    passed = learner.drill("check", "1")
+    assert passed.code == 0, passed.stdout
+    progress = learner.drill("progress", "--json").json
+    assert progress["passed"] == progress["total"] == 1
+    revealed = learner.drill("reveal", "1", "--yes")
+    assert revealed.code == 0 and "select_from(Book)" in revealed.stdout
+
+    # Renumbering keeps progress: a new first drill moves add_book to number 2.
+    assert learner.drill("new", "--drill", "intro", "--pack", str(root)).code == 0
+    text = (root / "pack.yaml").read_text()
+    line = re.search(r"^  - \{slug: intro.*\n", text, re.M).group(0)
+    (root / "pack.yaml").write_text(text.replace(line, "").replace("drills:\n", "drills:\n" + line))
+    rows = {d["slug"]: d for d in learner.drill("list", "--json").json["drills"]}
+    assert rows["add_book"]["number"] == 2 and rows["add_book"]["status"] == "passed"
+    assert rows["intro"]["status"] == "not started"
+
+    # Removing the pack keeps its progress; adding it back finds it.
+    assert learner.drill("pack", "remove", pid).code == 0
+    assert pid not in learner.drill("pack", "list").stdout
+    assert learner.drill("list").stdout.splitlines()[0].startswith("Pack sqlalchemy")
+    assert learner.drill("pack", "add", str(root)).code == 0
+    assert learner.drill("check", f"{pid}:add_book", "--file", str(attempt), "--json").code == 0
+    saved = json.loads(Path(learner.env["DRILL_PROGRESS"]).read_text())
+    assert saved["version"] == 3 and saved["packs"][pid]["drills"]["add_book"]["first_passed_at"]
+
+
+def test_a_pack_from_a_git_url(learner: Learner) -> None:
+    root = make_pack(learner, "gitbooks")
+    git = {
+        "GIT_AUTHOR_NAME": "a",
+        "GIT_AUTHOR_EMAIL": "a@b",
+        "GIT_COMMITTER_NAME": "a",
+        "GIT_COMMITTER_EMAIL": "a@b",
+    }
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "pack"]):
+        subprocess.run(["git", *args], cwd=root, check=True, env={**os.environ, **git})
+    added = learner.drill("pack", "add", f"file://{root}")
+    assert added.code == 0 and "cloned" in added.stdout, added.stderr
+    clone = learner.home / "packs" / pack_id(root)
+    assert (clone / "pack.yaml").is_file()
+    listed = learner.drill("pack", "list").stdout
+    assert f"file://{root}" in listed.replace("\n", "") or "file://" in listed
+    shutil.rmtree(root)  # the clone is drillkit's own: the original can go
+    assert (
+        learner.drill(
+            "check", f"{pack_id(clone)}:add_book", "--file", str(clone / "solutions" / "add_book.py")
+        ).code
+        == 0
+    )
+    assert learner.drill("pack", "remove", pack_id(clone)).code == 0
+    assert not clone.exists()
+    bad = learner.drill("pack", "add", f"file://{learner.cwd}/nothing-here")
+    assert bad.code == 2 and "cannot clone" in bad.stderr
+
+
+def test_a_pack_from_an_installed_distribution(learner: Learner, tmp_path: Path) -> None:
+    """`pip install drillkit-pack-foo` is all a learner does: the pack registers itself under the
+    `drillkit.packs` entry point group. A dist-info on the path is what pip leaves behind."""
+    site = tmp_path / "site"
+    package = site / "drillkit_pack_shelf"
+    root = make_pack(learner, "shelf-src")
+    shutil.copytree(root, package)
+    (package / "__init__.py").write_text("")
+    dist = site / "drillkit_pack_shelf-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: drillkit-pack-shelf\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[drillkit.packs]\n{pack_id(root)} = drillkit_pack_shelf\n")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    listed = learner.drill("pack", "list", **env)
+    assert listed.code == 0 and pack_id(root) in listed.stdout and "drillkit-pack-shelf" in listed.stdout
+    assert learner.drill("pack", "use", pack_id(root), **env).code == 0
+    assert learner.drill("list", **env).stdout.startswith(f"Pack {pack_id(root)}")
+    assert learner.drill("validate", pack_id(root), "--format-only", **env).code == 0
+    solution = package / "solutions" / "add_book.py"
+    assert learner.drill("check", "add_book", "--file", str(solution), **env).code == 0
+    # Uninstalled: the active pack is gone, said in one line.
+    gone = learner.drill("list")
+    assert gone.code == 2 and "no pack" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def _write_check(root: Path, body: str) -> None:
+    (root / "add_book" / "checks.py").write_text(
+        "from drillkit.check import Checks, Context, DatabaseView, Fail\n\nchecks = Checks()\n\n" + body
+    )
+
+
+def test_dependencies_skip_only_what_depends(learner: Learner) -> None:
+    root = make_pack(learner)
+    _write_check(
+        root,
+        '@checks.add("defines count")\ndef defined(ctx):\n'
+        '    ctx.require("count", "`count`", "define it")\n\n'
+        '@checks.add("count is four", requires=[defined])\ndef four(ctx):\n'
+        '    if ctx.namespace["count"] != 4:\n        raise Fail("not four")\n\n'
+        '@checks.add("file printed nothing")\ndef quiet(ctx):\n    pass\n\n'
+        '@checks.database("Dune committed")\ndef dune(db):\n'
+        '    if not db.rows("SELECT 1 FROM books WHERE title = :t", t="Dune"):\n'
+        '        raise Fail("no Dune")\n',
+    )
+    path = answer(root, "add_book", 'session.add(Book(title="Dune", year=1965))\nsession.commit()\n')
+    report = learner.drill(
+        "check", f"{pack_id_added(learner, root)}:add_book", "--file", str(path), "--json"
+    ).json
+    got = {r["name"]: (r["status"], r["rationale"]) for r in report["results"]}
+    assert got["defines count"][0] == "failed"
+    assert got["count is four"] == ("skipped", "needs «defines count» to pass first")
+    assert got["file printed nothing"][0] == "passed" and got["Dune committed"][0] == "passed"
+
+
+def pack_id_added(learner: Learner, root: Path) -> str:
+    assert learner.drill("pack", "add", str(root)).code == 0
+    return pack_id(root)
+
+
+def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> None:
+    root = make_pack(learner)
+    _write_check(root, '@checks.add("a buggy check")\ndef buggy(ctx):\n    return {}["no such key"]\n')
+    pid = pack_id_added(learner, root)
+    path = answer(root, "add_book", "count = 4\n")
+    done = learner.drill("check", f"{pid}:add_book", "--file", str(path))
+    assert done.code == 1 and "not your mistake" in done.stdout and "KeyError" in done.stdout
+    assert (
+        learner.drill("check", f"{pid}:add_book", "--file", str(path), "--json").json["results"][1]["status"]
+        == "error"
+    )
+    assert learner.drill("progress", "--json").json["drills"][0]["attempts"] == 0  # built-in pack untouched
+    saved = Path(learner.env["DRILL_PROGRESS"])
+    assert not saved.exists() or pid not in json.loads(saved.read_text()).get("packs", {})
+    # A broken checks.py (cannot even be imported) is the pack's problem too.
+    (root / "add_book" / "checks.py").write_text("import no_such_module\n")
+    broken = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--json")
+    assert broken.code == 1 and broken.json["results"][0]["status"] == "error"
+
+
+def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
+    root = make_pack(learner)
+    _write_check(
+        root,
+        '@checks.add("calls your function")\ndef calls(ctx):\n    ctx.namespace["spin"]()\n',
+    )
+    pid = pack_id_added(learner, root)
+    path = answer(root, "add_book", "def spin():\n    while True:\n        pass\n")
+    done = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--timeout", "1.5", "--json")
+    first = done.json["results"][0]
+    assert done.code == 1 and "while checking «calls your function»" in first["rationale"]
+
+
+def test_database_checks_cannot_be_forged_from_the_learners_process(learner: Learner) -> None:
+    """A learner file that rewrites every child-side check to pass still fails the database check:
+    that one runs in drillkit's own process, after the learner's has ended."""
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    forged = (
+        "import sys\n"
+        "for name, module in list(sys.modules.items()):\n"
+        "    found = getattr(getattr(module, 'checks', None), 'checks', None)\n"
+        "    for check in found if isinstance(found, list) else []:\n"
+        "        object.__setattr__(check, 'fn', lambda ctx: None)\n"
+        "        forged = True\n"
+        'session.add(Book(title="Dune", year=1965))\ncount = 4\n'
+    )
+    report = learner.drill(
+        "check", f"{pid}:add_book", "--file", str(answer(root, "add_book", forged)), "--json"
+    ).json
+    statuses = {r["name"]: r["status"] for r in report["results"]}
+    assert statuses["your file runs without errors"] == "passed"
+    assert statuses["`count` is the number of books after the insert"] == "passed"  # forged in the child
+    assert statuses['"Dune" (1965) is committed'] == "failed" and report["passed"] is False
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace("format: 1", "format: 2"), "pack format 2; this drillkit reads format 1"),
+        (lambda t: t.replace('requires: ">=0.2"', 'requires: ">=99"'), "needs drillkit >=99"),
+    ],
+    ids=["format", "requires"],
+)
+def test_format_and_drillkit_version_are_enforced(learner: Learner, edit, expected: str) -> None:
+    root = make_pack(learner)
+    (root / "pack.yaml").write_text(edit((root / "pack.yaml").read_text()))
+    added = learner.drill("pack", "add", str(root))
+    assert added.code == 2 and expected in added.stderr and added.stderr.count("\n") == 1
+
+
+def test_validate_reports_findings_with_file_and_line(learner: Learner) -> None:
+    root = make_pack(learner)
+    text = (root / "pack.yaml").read_text()
+    (root / "pack.yaml").write_text(text.replace("version: ", "verison: "))
+    done = learner.drill("validate", str(root))
+    line = next(
+        i for i, t in enumerate((root / "pack.yaml").read_text().splitlines(), 1) if t.startswith("verison")
+    )
+    assert done.code == 1
+    flat = " ".join(done.stdout.split())
+    assert f"pack.yaml:{line}: verison: unknown key" in flat and "missing required key `version`" in flat
+
+    (root / "pack.yaml").write_text(text)
+    hints = (root / "add_book" / "drill.yaml").read_text().replace("check: committed", "check: no_such_check")
+    (root / "add_book" / "drill.yaml").write_text(hints)
+    (root / "add_book" / "answers" / "pass_wrong_label.py").write_text(
+        "# expect: pass\n" + (root / "add_book" / "starter.py").read_text() + "count = 4\n"
+    )
+    (root / "add_book" / "starter.py").unlink()
+    data = learner.drill("validate", str(root), "--json")
+    assert data.code == 1
+    messages = " ".join(f["message"] for f in data.json["findings"])
+    assert "missing: every drill needs it" in messages
+    (root / "add_book" / "starter.py").write_text(
+        (root / "solutions" / "add_book.py").read_text().split("# --- your answer below")[0]
+        + "# --- your answer below\n"
+    )
+    data = learner.drill("validate", str(root), "--json")
+    messages = " ".join(f["message"] for f in data.json["findings"])
+    assert "no_such_check" in messages
+    (root / "add_book" / "drill.yaml").write_text(hints.replace("no_such_check", "committed"))
+    data = learner.drill("validate", str(root), "--json").json
+    wrong = [c for c in data["cases"] if c["file"].endswith("pass_wrong_label.py")]
+    assert wrong and not wrong[0]["ok"] and "expected to pass" in wrong[0]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["check", "nopack:1"], "no pack 'nopack'"),
+        (["check", "selct"], "did you mean `select`?"),
+        (["validate", "/no/such/folder"], "no such folder"),
+        (["pack", "use", "nopack"], "no pack 'nopack'"),
+        (["pack", "remove", "sqlalchemy"], "built into drillkit"),
+        (["pack", "add", "/no/such/folder"], "no such folder or git URL"),
+    ],
+)
+def test_bad_pack_input_is_one_line_and_exit_2(learner: Learner, args: list[str], expected: str) -> None:
+    done = learner.drill(*args)
+    assert done.code == 2, done
+    assert (
+        expected in done.stderr and done.stderr.startswith("drill: error:") and "Traceback" not in done.stderr
+    )
+
+
+def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
+    """The scaffolded pack's checks catch every mutant; with only the `count` check left, the
+    mutants that drop the commit survive and are listed with their diffs, and the score falls
+    below the pack's threshold (exit 1)."""
+    root = make_pack(learner)
+    strong = learner.drill("validate", str(root), "--mutants", "--json")
+    assert strong.code == 0, strong.stdout
+    assert strong.json["score"] == 1.0 and strong.json["mutants"] >= 5 and strong.json["survived"] == 0
+
+    checks = (root / "add_book" / "checks.py").read_text()
+    (root / "add_book" / "checks.py").write_text(checks[: checks.index("@checks.database")])
+    weak = learner.drill("validate", str(root), "--mutants", "--json")
+    report = weak.json
+    assert weak.code == 1 and report["score"] < report["threshold"]
+    survivors = {s["id"]: s for d in report["drills"] for s in d["survivors"]}
+    assert "delete-stmt:session.commit" in survivors
+    assert "-session.commit()" in survivors["delete-stmt:session.commit"]["diff"]
+
+    # Marking a survivor equivalent takes it out of the count, and the report says so.
+    text = (root / "pack.yaml").read_text()
+    marks = "".join(f'    "{i}": checked by hand\n' for i in survivors)
+    (root / "pack.yaml").write_text(text.replace("drills:\n", f"equivalent:\n  add_book:\n{marks}drills:\n"))
+    marked = learner.drill("validate", str(root), "--mutants")
+    assert marked.code == 0 and f"{len(survivors)} marked equivalent" in " ".join(marked.stdout.split())
