@@ -42,7 +42,9 @@ class Checker:
                 self.proc = subprocess.Popen(
                     # -P: no cwd on sys.path; the harness puts the learner's folder there itself.
                     [sys.executable, "-P", "-m", "drillkit.run.harness", str(job_r)],
-                    env=child_env(),
+                    # Temp files of the learner and of checks (e.g. an Alembic script dir) land
+                    # in our own folder, which discard() removes even after a SIGKILL.
+                    env={**child_env(), "TMPDIR": str(self.tmp)},
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=output,
