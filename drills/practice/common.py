@@ -13,7 +13,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.orm import configure_mappers
 
-from drillkit.check import Context, Fail, watching
+from drillkit.check import Context, Fail, plural, watching
 from drillkit.check.recorder import Statement
 
 
@@ -35,7 +35,7 @@ def require_function(ctx: Context, name: str, params: Sequence[str]) -> Callable
     except TypeError:
         raise Fail(
             f"{name} cannot be called as {shown}",
-            expected=f"{len(params)} parameter(s), in this order: {', '.join(params)}",
+            expected=f"{plural(len(params), 'parameter')}, in this order: {', '.join(params)}",
             actual=f"{name}{inspect.signature(fn)}",
             help="callers pass the arguments by position, so their order is part of the contract",
         ) from None
@@ -94,7 +94,11 @@ def unused_session(name: str, call: Call) -> Fail:
         f"{name} ignored the session it was given",
         expected="every query runs through the `session` parameter",
         actual="the session passed in was never used"
-        + (f"; {len(call.statements)} statement(s) went through another one" if call.statements else ""),
+        + (
+            f"; {plural(len(call.statements), 'statement')} went through another one"
+            if call.statements
+            else ""
+        ),
         help="the caller owns the session (one per request, its own transaction): use that one, "
         "not a global or a new one",
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from drillkit.check import Checks, Context, Fail, show_sql
+from drillkit.check import Checks, Context, Fail, plural, show_sql
 
 from ..common import call, require_function, unused_session
 
@@ -159,7 +159,7 @@ def counted_in_sql(ctx: Context) -> None:
             "the counts are right, but Python did the counting"
             + (", one query per user" if per_user else ""),
             expected="one SELECT ... count(...) ... GROUP BY ...",
-            actual=f"{len(result.statements)} statement(s), none of them grouping and counting",
+            actual=f"{plural(len(result.statements), 'statement')}, none of them grouping and counting",
             help="every row (or query) that travels to Python just to be counted is wasted; "
             "GROUP BY lets Postgres send one row per user",
             sql=show_sql(result.statements, limit=3),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import MANYTOMANY
 
-from drillkit.check import Checks, Context, Fail, show_sql
+from drillkit.check import Checks, Context, Fail, plural, show_sql
 
 from ..common import call, mapped, one_line, require_function, unused_session
 
@@ -224,7 +224,7 @@ def docs_tagged_rows(ctx: Context) -> None:
             raise Fail(
                 "the right documents, but Python did the filtering",
                 expected=f"a SELECT whose WHERE mentions the tag's name ({name!r})",
-                actual=f"{len(result.statements)} statement(s), none filtering on the name",
+                actual=f"{plural(len(result.statements), 'statement')}, none filtering on the name",
                 help="every document (and its tags) travelled to Python to be thrown away; let the "
                 "WHERE clause pick them",
                 sql=show_sql(result.statements, limit=3),

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
 from sqlalchemy.orm import Session
 
-from drillkit.check import Checks, Context, Fail, show_sql
+from drillkit.check import Checks, Context, Fail, plural, show_sql
 from drillkit.check.recorder import Statement
 
 from ..common import Call, call, one_line, require_function, unused_session
@@ -218,7 +218,7 @@ def on_conflict_sql(ctx: Context) -> None:
         raise Fail(
             "it works, but not with INSERT ... ON CONFLICT, which this drill is about",
             expected="INSERT INTO tags ... ON CONFLICT (name) DO ...",
-            actual=f"{len(inserts)} INSERT(s) without ON CONFLICT",
+            actual=f"{plural(len(inserts), 'INSERT')} without ON CONFLICT",
             help="a savepoint or a retry around a failing INSERT costs an error (and a log line) per "
             "conflict; ON CONFLICT settles it inside one statement",
             sql=show_sql(inserts, limit=2),
