@@ -35,6 +35,7 @@ PYTHON = sys.executable
 SCRIPT = Path(PYTHON).parent / "drill"
 DRILL = [str(SCRIPT)] if SCRIPT.exists() else [PYTHON, "-m", "drillkit"]
 SOLUTIONS = REPO / "solutions" / "sqlalchemy"  # the built-in pack's reference solutions
+PRACTICE = REPO / "solutions" / "practice"  # the second built-in pack's
 RESULT_LINE = re.compile(r"checks passed")
 
 
@@ -140,6 +141,25 @@ class Bench:
         )
         self.warm_check_ms, self.check_floor_ms = value_ms, floor_ms
         self.add("warm drill check 3", value_ms, floor_ms, 2.0 * floor_ms, "≤ 2.0× python+SA+connect")
+
+    def warm_check_practice(self) -> None:
+        """A drill of the second pack, addressed as PACK:SLUG: one GROUP BY query, run twice
+        by its checks (before and after the data grows), against the same floor."""
+        assert self.check_floor_ms is not None
+        url = self.sqlalchemy_url()
+        probe = (
+            "import sqlalchemy, psycopg\n"
+            f"engine = sqlalchemy.create_engine({url!r})\n"
+            "with engine.connect() as c: c.execute(sqlalchemy.text('SELECT 1'))\n"
+        )
+        floor_ms, value_ms = interleaved(
+            lambda: timed([PYTHON, "-c", probe], self.env),
+            lambda: self.drill("check", "practice:counts", "--file", str(PRACTICE / "counts.py")),
+            self.repeat,
+        )
+        self.add(
+            "warm drill check practice:counts", value_ms, floor_ms, 2.0 * floor_ms, "≤ 2.0× python+SA+connect"
+        )
 
     def cold_check(self) -> None:
         assert self.check_floor_ms is not None
@@ -429,7 +449,13 @@ def main() -> int:
     with throwaway_home() as home:
         bench = Bench(home, args.repeat)
         bench.drill("check", "3", "--file", str(SOLUTIONS / "select.py"))  # initdb + first start
-        steps = [bench.list_vs_imports, bench.warm_check, bench.cold_check, bench.watch]
+        steps = [
+            bench.list_vs_imports,
+            bench.warm_check,
+            bench.warm_check_practice,
+            bench.cold_check,
+            bench.watch,
+        ]
         if not args.skip_load:
             steps.append(bench.classroom)
         for step in steps:

@@ -77,6 +77,12 @@ def _dispatch(args: list[str]) -> None:
             _fail(str(exc), int(exc.exit_code))
         sys.exit(ExitCode.OK)
 
+    if args in (["--version"], ["-V"]):  # answered without importing Typer, like `list`
+        from drillkit import version
+
+        print(f"drill {version()}")
+        sys.exit(ExitCode.OK)
+
     if args[:1] == ["check"] and not {"--help", "-h"} & set(args):
         from drillkit.run import child as checker
 
@@ -88,6 +94,7 @@ def _dispatch(args: list[str]) -> None:
 
     usage_error, click_exception = _click_class("UsageError"), _click_class("ClickException")
     command = typer.main.get_command(app)
+    _whole_summaries(command)
     try:
         # standalone_mode=False: usage errors reach us, so they print as one line too.
         code = command.main(args=args, prog_name="drill", standalone_mode=False)
@@ -107,6 +114,15 @@ def _dispatch(args: list[str]) -> None:
             raise
         _fail("interrupted", ExitCode.INTERRUPTED)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _whole_summaries(command: object) -> None:
+    """Click cuts each summary in a command list to about 45 columns with "…"; give every
+    command its whole first paragraph instead, which Click wraps under itself."""
+    for sub in getattr(command, "commands", {}).values():
+        if sub.short_help is None and sub.help:
+            sub.short_help = " ".join(sub.help.split("\n\n")[0].split())
+        _whole_summaries(sub)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,20 @@ from pathlib import Path
 from drillkit import clock, progress
 from drillkit.errors import LearnerFileError
 from drillkit.pack.model import ANSWER_MARKER, Drill
+from drillkit.pack.text import starter_text
 from drillkit.paths import Paths
 from drillkit.retention import schedule
 from drillkit.retention.schedule import ReviewState
+from drillkit.store import read_learner_file
 
-__all__ = ["ANSWER_MARKER", "answer_part", "attempt_path", "current_attempt", "workspace_file"]
+__all__ = [
+    "ANSWER_MARKER",
+    "answer_part",
+    "attempt_path",
+    "current_attempt",
+    "is_untouched_starter",
+    "workspace_file",
+]
 
 
 def workspace_file(paths: Paths, drill: Drill) -> Path:
@@ -58,6 +67,23 @@ def current_attempt(paths: Paths, drill: Drill, now: datetime | None = None) -> 
             f"no attempt at {path}; run `drill start {drill.ref}` first, or pass --file PATH"
         )
     return path
+
+
+def is_untouched_starter(path: Path, drill: Drill) -> bool:
+    """The file is exactly the starter `drill start` writes, or the pack's own starter.py (as
+    `drill validate` checks it): nothing of the learner's in it yet."""
+    try:
+        mine = read_learner_file(path).decode("utf-8").replace("\r\n", "\n")
+    except (LearnerFileError, UnicodeDecodeError):
+        return False
+    return mine in (starter_text(drill), _read_text(drill.starter_path))
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def answer_part(text: str) -> str:

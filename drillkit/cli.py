@@ -52,8 +52,18 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output o
 
 
 @app.callback(invoke_without_command=True)
-def main_callback(ctx: typer.Context) -> None:
+def main_callback(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", help="Print drillkit's version and exit.", is_eager=True)
+    ] = False,
+) -> None:
     """Bare `drill` shows the dashboard."""
+    if version:  # `drill --version` alone never gets here (see __main__); `drill -V list` does
+        from drillkit import version as installed
+
+        print(f"drill {installed()}")
+        raise typer.Exit(ExitCode.OK)
     if ctx.invoked_subcommand is None:
         render.dashboard(out, _listing(resolve_paths()))
 
@@ -125,10 +135,37 @@ def reveal(
             "first is what makes it stick."
         )
         if not typer.confirm("Reveal the solution anyway?", default=False):
+            render.reveal_declined(out, reveal_cmd.attempt_to_write(paths, target), target)
             raise typer.Exit(ExitCode.OK)
     result = reveal_cmd.reveal_drill(paths, target)
     render.warning(err, result.warning)
     render.revealed(out, result, full=full, diff=diff)
+
+
+@app.command()
+def edit(
+    drill: Annotated[
+        str | None,
+        typer.Argument(
+            help="Drill number or slug, or PACK:SLUG (default: your next unfinished drill).",
+            show_default=False,
+        ),
+    ] = None,
+    workspace: DirOpt = None,
+) -> None:
+    """Open your current attempt in $VISUAL or $EDITOR (writing the starter first if needed)."""
+    from drillkit.commands import edit as edit_cmd
+
+    paths = resolve_paths(workspace)
+    named = _drill(paths, drill) if drill else None
+    pack = catalog.open_pack(paths, named.pack_id) if named else _pack(paths)
+    target = edit_cmd.edit_target(paths, pack, named)
+    render.editing(out, target)
+    argv = edit_cmd.editor_command(target.path)
+    code = edit_cmd.run_editor(argv)
+    if code == 0:
+        out.print(f"Saved? Check it: [bold]drill check {target.drill.number}[/]")
+    raise typer.Exit(code)  # the editor's own status, as `git commit` passes it on
 
 
 @app.command()
@@ -194,12 +231,16 @@ def watch(
 
 @app.command("progress")
 def progress_command(workspace: DirOpt = None, as_json: JsonOpt = False) -> None:
-    """Your progress in one line (or as JSON for scripts and classrooms)."""
-    result = _listing(resolve_paths(workspace))
+    """Your progress: practice days lately and what falls due in the next two weeks."""
+    from drillkit.commands.activity import activity
+
+    paths = resolve_paths(workspace)
+    result = _listing(paths)
+    act = activity(paths, result.pack, now=result.now)
     if as_json:
-        print(json.dumps(jsonout.listing(result), indent=2))
+        print(json.dumps(jsonout.progress(result, act), indent=2))
         return
-    out.print(render.progress_bar(result.passed, len(result.rows)))
+    render.progress_picture(out, result, act)
 
 
 def _listing(paths: Paths) -> listing.Listing:
@@ -312,13 +353,13 @@ def selfcheck_command(
         return
     latest = [result]  # the toggle callback swaps in the list as saved
 
-    def show() -> None:
-        render.selfcheck(out, latest[0], interactive=True)
-
     def toggle(number: int) -> None:
         latest[0] = retention.toggle_skill(paths, pack, number)
 
-    run_selfcheck(count=len(result.rows), read_key=_terminal_key, show=show, toggle=toggle)
+    with render.SelfCheckScreen(out) as screen:  # redrawn in place, not reprinted per key
+        run_selfcheck(
+            count=len(result.rows), read_key=_terminal_key, show=lambda: screen.show(latest[0]), toggle=toggle
+        )
 
 
 def _terminal_key() -> str:
@@ -354,14 +395,16 @@ def db_status() -> None:
         out.print(f"Using {database.URL_ENV} (the embedded server is not used).")
     status = database.embedded_status(paths)
     state = f"running (pid {status.pid})" if status.pid else "stopped"
-    out.print(f"embedded server: {state}\ndata dir: {status.pgdata}")
+    # "data dir" is DRILL_HOME, as in the README; pgdata is the server's own folder inside it.
+    out.print(f"embedded server: {state}", soft_wrap=True)
+    out.print(f"server folder: {status.pgdata} (pgdata, inside the data dir {paths.home})", soft_wrap=True)
 
 
 @db_app.command("reset")
 def db_reset(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Don't ask.")] = False,
 ) -> None:
-    """Stop the embedded server and delete its data dir (your progress is kept)."""
+    """Stop the embedded server and delete its folder, pgdata (your progress is kept)."""
     from drillkit.db import control
 
     paths = resolve_paths()

@@ -62,3 +62,8 @@ def parse(text: str) -> datetime:
     if not EARLIEST <= moment < LATEST:
         raise ValueError(f"is outside {EARLIEST.year}-{LATEST.year - 1}")
     return moment
+
+
+def day(moment: datetime) -> str:
+    """A date as every drillkit message shows it: "Mon 30 Nov" (the UTC day, like the schedule)."""
+    return f"{to_utc(moment):%a %d %b}"

@@ -41,7 +41,11 @@ class ConfigError(DrillkitError):
 
 
 class DatabaseUnavailableError(DrillkitError):
-    pass
+    def __init__(self, reason: str, fix: str | None = None) -> None:
+        # One line for the learner: what went wrong, then what to do about it.
+        super().__init__(f"{reason}; {fix}" if fix else reason)
+        self.reason = reason
+        self.fix = fix
 
 
 class ProgressFileError(DrillkitError):

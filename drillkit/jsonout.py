@@ -5,9 +5,12 @@ Kept apart from the CLI so the Typer-free fast path of `drill list` prints the s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drillkit.commands.listing import Listing, SkillRow
+
+if TYPE_CHECKING:  # `drill list --json` never builds the picture
+    from drillkit.commands.activity import Activity
 
 
 def listing(result: Listing) -> dict[str, Any]:
@@ -38,6 +41,17 @@ def listing(result: Listing) -> dict[str, Any]:
         "cards_due": result.cards_due,
         "cards_total": result.cards_total,
         "selfcheck": skills(result.skills),
+    }
+
+
+def progress(result: Listing, act: Activity) -> dict[str, Any]:
+    """`drill progress --json`: the listing, plus the numbers behind its picture."""
+    return {
+        **listing(result),
+        "activity": [{"date": d.day.isoformat(), "checks": d.checks} for d in act.checks],
+        "upcoming": [
+            {"date": d.day.isoformat(), "reviews": d.reviews, "cards": d.cards} for d in act.upcoming
+        ],
     }
 
 

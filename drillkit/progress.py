@@ -24,6 +24,7 @@ from drillkit.retention.schedule import REVIEW_INTERVALS, CardState, ReviewState
 SCHEMA_VERSION = 3
 
 Status = Literal["not started", "attempted", "passed", "passed after reveal"]
+HISTORY_CAP = 200  # attempt times kept per drill: months of practice, a few KiB per drill
 
 
 @dataclass
@@ -37,6 +38,14 @@ class DrillProgress:
     hints_shown: list[int] = field(default_factory=list)  # indexes into the drill's hints, in order shown
     last_failed: list[str] = field(default_factory=list)  # keys of the checks that failed last time
     review: ReviewState = field(default_factory=ReviewState)
+    # When each counted check ran (ISO, oldest first, the last HISTORY_CAP): `drill progress`
+    # draws practice days from it. Optional: files written before it existed have none.
+    history: list[str] = field(default_factory=list)
+
+    def record_attempt(self, stamp: str) -> None:
+        self.attempts += 1
+        self.last_attempt = stamp
+        self.history = [*self.history, stamp][-HISTORY_CAP:]
 
     @property
     def clean_pass(self) -> bool:
@@ -69,7 +78,7 @@ class PackProgress:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "drills": {k: asdict(p) for k, p in sorted(self.drills.items())},
+            "drills": {k: _drill_json(p) for k, p in sorted(self.drills.items())},
             "cards": {key: asdict(c) for key, c in sorted(self.cards.items())},
             "selfcheck": dict(sorted(self.selfcheck.items())),
         }
@@ -106,6 +115,7 @@ DRILL = store.record(
         "hints_shown": store.array(store.integer(0, 99), max_items=100),
         "last_failed": store.array(store.text(), max_items=100),
         "review": REVIEW,
+        "history": store.array(store.timestamp, max_items=HISTORY_CAP),
     },
 )
 CARD = store.record(
@@ -167,6 +177,13 @@ class Progress:
         return cls(DOCUMENT(data, "the document")["packs"])
 
 
+def _drill_json(entry: DrillProgress) -> dict[str, Any]:
+    data = asdict(entry)
+    if not data["history"]:
+        del data["history"]  # optional: absent until the first counted check
+    return data
+
+
 def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"{what} is not an object")
@@ -208,6 +225,8 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
         entry = dict(_object(entry, f"entry for drill {key}"))
         used = entry.get("hints_used", 0)
         entry["hints_shown"] = list(range(used)) if isinstance(used, int) and 0 <= used < 100 else []
+        if isinstance(entry.get("history"), list):  # a schema 2 file may hold history too: keep the cap
+            entry["history"] = entry["history"][-HISTORY_CAP:]
         if not str(key).isdigit():
             raise ValueError(f"drill key {key!r} is not a drill number")
         if int(key) in slugs:  # a number the pack never had: nothing to carry over

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,13 +20,15 @@ from drillkit.pack.text import logical_lines
 if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
     from rich.syntax import Syntax
 
+    from drillkit.commands.activity import Activity
     from drillkit.commands.check import Checked, ReviewNote
-    from drillkit.commands.listing import Listing, SkillRow
+    from drillkit.commands.edit import EditTarget
+    from drillkit.commands.listing import DrillRow, Listing, SkillRow
     from drillkit.commands.practice import Hinted, Reset
     from drillkit.commands.retention import CardQueue, NothingDue, ReviewStarted, SelfCheck
     from drillkit.commands.reveal import Revealed
     from drillkit.commands.start import Started
-    from drillkit.pack.model import Flashcard
+    from drillkit.pack.model import Drill, Flashcard
     from drillkit.results import CheckReport, CheckResult
     from drillkit.retention.schedule import CardState, Grade
     from drillkit.retention.sessions import CardSessionResult
@@ -106,55 +108,135 @@ def relative(when: datetime, now: datetime) -> str:
     return f"in {plural(round(seconds / 86400), 'day')}"
 
 
-def day(when: datetime) -> str:
-    return f"{when:%a %d %b}"
+day = clock.day  # "Mon 30 Nov": the one date format, shared with the commands' messages
 
 
-def pack_line(result: Listing) -> Text:
+def short_relative(when: datetime, now: datetime) -> str:
+    """`relative` in a table cell: "due now", "3d overdue", "in 3d", "in 5h", "in 20m"."""
+    seconds = (when - now).total_seconds()
+    if seconds <= 0:
+        days = int(-seconds // 86400)
+        return "due now" if days == 0 else f"{days}d overdue"
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if seconds >= size:
+            return f"in {round(seconds / size)}{unit}"
+    return f"in {max(1, round(seconds / 60))}m"
+
+
+def short_ago(stamp: str | None, now: datetime) -> str:
+    """`ago` in a table cell: "2d ago", "5h ago", "3m ago", "now"."""
+    if not stamp:
+        return ""
+    seconds = (now - clock.parse(stamp)).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "now"
+
+
+# The compact table's names for statuses too long for an 80-column row.
+SHORT_STATUS = {"passed after reveal": "after reveal"}
+GAP = 2  # columns between table cells: Rich's default padding of one on each side
+
+
+def pack_line(result: Listing, width: int | None = None) -> Text:
+    """The "Pack <id> · <title> · v<version>" line, with the other packs there are: on a
+    narrow terminal the pointer to `drill pack list` goes first, then the end is cut."""
     pack = result.pack
-    line = Text.assemble(("Pack ", "dim"), (pack.id, "bold"), f" · {pack.title} · v{pack.version}")
+    line = Text.assemble(("Pack ", "dim"), (pack.id, "bold"), f" · {printable(pack.title)} · v{pack.version}")
     if result.other_packs:
-        line.append(f"   (also: {', '.join(result.other_packs)} — drill pack list)", style="dim")
+        others = ", ".join(result.other_packs)
+        tail = f"   (also: {others} — drill pack list)"
+        if width is not None and line.cell_len + len(tail) > width:
+            tail = f"   (also: {others})"
+        line.append(tail, style="dim")
+    if width is not None and line.cell_len > width:
+        line.truncate(width, overflow="ellipsis")
     return line
 
 
 def listing(console: Console, result: Listing) -> None:
-    console.print(pack_line(result))
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("section")
-    table.add_column("drill")
-    table.add_column("status")
-    table.add_column("checks", justify="right")
-    table.add_column("last check")
-    table.add_column("review")
-    for row in result.rows:
-        style = STATUS_STYLE.get(str(row.status), "")
-        due = row.review.due_at()
-        table.add_row(
-            str(row.drill.number),
-            row.drill.section_title,
-            row.drill.title,
-            Text(str(row.status), style=style),
-            str(row.attempts or ""),
-            ago(row.last_attempt, result.now),
-            Text(relative(due, result.now), style="bold yellow" if row.review_due else "dim") if due else "",
-        )
-    console.print(table)
+    console.print(pack_line(result, console.width))
+    console.print(drill_table(result, console.width))
     total = len(result.rows)
-    console.print(f"\n{result.passed}/{total} drills passed.", end=" ")
+    head = f"\n{result.passed}/{total} drills passed. "
     nxt = result.next_drill
+    # One print for the whole line: two prints would each wrap on their own, leaving a
+    # break in the middle of the sentence.
     if nxt is None:
         console.print(
-            "[green]Every drill passed once.[/] Keep them fresh with reviews; "
+            head + "[green]Every drill passed once.[/] Keep them fresh with reviews; "
             "`drill reveal N` compares with the reference."
         )
     else:
         verb = "check" if any(r.file and r.drill is nxt for r in result.rows) else "start"
-        console.print(f"Next: [bold]drill {verb} {nxt.number}[/] — {escape(nxt.summary)}")
+        console.print(head + f"Next: [bold]drill {verb} {nxt.number}[/] — {escape(nxt.summary)}")
     due_now(console, result)
     console.print()
     selfcheck_table(console, result.skills, compact=True)
+
+
+def drill_table(result: Listing, width: int) -> Table:
+    """Every drill on one line: the full table when it fits, else a compact one without the
+    section column and with short forms, whose titles are cut only if even that is too wide."""
+    now = result.now
+    full = [
+        (
+            Text(str(r.drill.number)),
+            Text(r.drill.section_title),
+            Text(r.drill.title),
+            Text(str(r.status), style=STATUS_STYLE.get(str(r.status), "")),
+            Text(str(r.attempts or "")),
+            Text(ago(r.last_attempt, now)),
+            _review_cell(r, relative(r.review.due_at(), now) if r.review.due else ""),
+        )
+        for r in result.rows
+    ]
+    headers = ("#", "section", "drill", "status", "checks", "last check", "review")
+    if _table_width(headers, full) <= width:
+        return _table(headers, full, right={0, 4})
+    compact = [
+        (
+            Text(str(r.drill.number)),
+            Text(r.drill.title),
+            Text(SHORT_STATUS.get(str(r.status), str(r.status)), style=STATUS_STYLE.get(str(r.status), "")),
+            Text(str(r.attempts or "")),
+            Text(short_ago(r.last_attempt, now)),
+            _review_cell(r, short_relative(r.review.due_at(), now) if r.review.due else ""),
+        )
+        for r in result.rows
+    ]
+    headers = ("#", "drill", "status", "checks", "last", "review")
+    others = _table_width(headers[:1] + headers[2:], [row[:1] + row[2:] for row in compact])
+    return _table(headers, compact, right={0, 3}, title_column=1, title_width=max(8, width - others - GAP))
+
+
+def _review_cell(row: DrillRow, text: str) -> Text:
+    return Text(text, style="bold yellow" if row.review_due else "dim")
+
+
+def _table_width(headers: tuple[str, ...], rows: list[tuple[Text, ...]]) -> int:
+    widths = [max([len(h), *(row[i].cell_len for row in rows)]) for i, h in enumerate(headers)]
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def _table(
+    headers: tuple[str, ...],
+    rows: list[tuple[Text, ...]],
+    *,
+    right: set[int],
+    title_column: int | None = None,
+    title_width: int | None = None,
+) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for i, header in enumerate(headers):
+        if i == title_column:
+            table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=title_width)
+        else:
+            table.add_column(header, justify="right" if i in right else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def due_now(console: Console, result: Listing) -> None:
@@ -167,7 +249,13 @@ def due_now(console: Console, result: Listing) -> None:
     if result.cards_due:
         parts.append(f"{result.cards_due} of {result.cards_total} flashcards: [bold]drill cards[/]")
     if parts:
-        console.print("[yellow]Due now:[/] " + " · ".join(parts))
+        # Wrapped between the parts, never inside a command.
+        for line in packed(
+            Text("Due now: ", style="yellow"),
+            [Text.from_markup(p, emoji=False) for p in parts],
+            console.width,
+        ):
+            console.print(line)
         return
     upcoming = result.next_review
     due = upcoming.review.due_at() if upcoming else None
@@ -192,21 +280,45 @@ def _mark(row: SkillRow) -> Text:
 
 
 def selfcheck_table(console: Console, rows: list[SkillRow], *, compact: bool = False) -> None:
-    """The self-check: in full for `drill selfcheck`, one wrapped line of labels for `drill list`."""
+    """The self-check: in full for `drill selfcheck`, a few packed lines of labels for `drill list`."""
+    if not compact:
+        console.print(selfcheck_full(rows))
+        return
+    items = [_mark(row) + Text(f" {row.skill.label}") for row in rows]
+    for line in packed(_selfcheck_head(rows) + Text(": "), items, console.width):
+        console.print(line)
+    waiting = [
+        Text(f"{r.skill.label} ({r.short_why})") for r in rows if r.ticked and not r.earned and r.short_why
+    ]
+    if waiting:
+        for line in packed(Text("  not yet earned: "), waiting, console.width, indent=4):
+            line.stylize("yellow")
+            console.print(line)
+    console.print(Text(f"  {LEGEND} — drill selfcheck", style="dim"))
+
+
+def _selfcheck_head(rows: list[SkillRow]) -> Text:
     ticked = sum(1 for r in rows if r.ticked)
     earned = sum(1 for r in rows if r.earned)
-    head = Text.assemble(("Self-check", "bold"), f" {ticked}/{len(rows)} ticked, {earned} earned")
-    if compact:
-        line = head + Text(": ")
-        for i, row in enumerate(rows):
-            line += Text(" · " if i else "") + _mark(row) + Text(f" {row.skill.label}")
-        console.print(line)
-        for row in rows:
-            if row.ticked and not row.earned and row.why_not:
-                console.print(Text(f"  {row.skill.label} not yet earned: {row.why_not}", style="yellow"))
-        console.print(Text(f"  {LEGEND} — drill selfcheck", style="dim"))
-        return
-    console.print(head)
+    return Text.assemble(("Self-check", "bold"), f" {ticked}/{len(rows)} ticked, {earned} earned")
+
+
+def packed(head: Text, items: list[Text], width: int, indent: int = 2) -> list[Text]:
+    """`head` then the items separated by " · ", wrapped between items only (never inside
+    one, which would strand a word), continuation lines indented."""
+    lines = [head.copy()]
+    empty = True  # no item on the current line yet
+    for item in items:
+        piece = item if empty else Text(" · ") + item
+        if not empty and lines[-1].cell_len + piece.cell_len > width:
+            lines.append(Text(" " * indent) + item)
+        else:
+            lines[-1] += piece
+        empty = False
+    return lines
+
+
+def selfcheck_full(rows: list[SkillRow]) -> Group:
     table = Table(box=None, pad_edge=False, show_edge=False, show_header=False)
     table.add_column(justify="right")
     table.add_column()
@@ -216,19 +328,38 @@ def selfcheck_table(console: Console, rows: list[SkillRow], *, compact: bool = F
         if row.ticked and not row.earned and row.why_not:
             text.append(f"\n    not yet earned: {row.why_not}", style="yellow")
         table.add_row(str(row.number), _mark(row), text)
-    console.print(table)
+    return Group(_selfcheck_head(rows), table)
 
 
 def selfcheck(console: Console, result: SelfCheck, *, interactive: bool) -> None:
-    selfcheck_table(console, result.rows)
+    console.print(selfcheck_view(result, interactive=interactive))
+
+
+def selfcheck_view(result: SelfCheck, *, interactive: bool) -> Group:
     if interactive:
-        console.print(
-            f"[dim]Press 1-{len(result.rows)} to tick or untick, Enter or q when done. {escape(LEGEND)}[/]"
-        )
+        footer = f"Press 1-{len(result.rows)} to tick or untick, Enter or q when done. {LEGEND}"
     else:
-        console.print(
-            f"[dim]{escape(LEGEND)}. Tick with `drill selfcheck --tick N`, untick with `--untick N`.[/]"
-        )
+        footer = f"{LEGEND}. Tick with `drill selfcheck --tick N`, untick with `--untick N`."
+    return Group(selfcheck_full(result.rows), Text(footer, style="dim"))
+
+
+class SelfCheckScreen:
+    """The interactive self-check: drawn once, then redrawn in place on every toggle."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.live import Live  # deferred: only the interactive self-check needs it
+
+        self.live = Live(console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
+
+    def __enter__(self) -> SelfCheckScreen:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.stop()
+
+    def show(self, result: SelfCheck) -> None:
+        self.live.update(selfcheck_view(result, interactive=True), refresh=True)
 
 
 def task_text(task: str) -> Text:
@@ -290,7 +421,16 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
             "in drillkit or in the pack, not your mistake, and this run was not counted. Please report it."
         )
         return
-    if not checked.recorded and not rep.untouched_starter:
+    reference = not checked.recorded and not rep.untouched_starter
+    if rep.passed and reference:
+        # Comparing the reference with itself teaches nothing: no `drill reveal` pointer here.
+        console.print(
+            f"\n[bold green]✓ All {total} checks passed[/] in {rep.seconds:.1f}s — that was drillkit's "
+            "reference solution, not counted in your progress. "
+            f"Your own attempt: [bold]drill start {rep.drill}[/]"
+        )
+        return
+    if reference:
         console.print(
             "[dim]This file is drillkit's reference solution, so the check is not counted in your "
             f"progress. Your own attempt: drill start {rep.drill}[/]"
@@ -318,7 +458,7 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
 
 def sql_trace(console: Console, statements: list[str], title: str) -> None:
     count = len(statements)
-    console.print(f"\n[bold]{title}[/] ({count} statement{'s' if count != 1 else ''}):")
+    console.print(f"\n[bold]{title}[/] ({plural(count, 'statement')}):")
     for i, statement in enumerate(statements, start=1):
         console.print(Text(f"-- {i}", style="dim"))
         console.print(_syntax(statement.strip(), "sql"))
@@ -390,13 +530,14 @@ class CardScreen:
         self.console = console
         self.now = now
 
-    def front(self, card: Flashcard, position: int, total: int) -> None:
+    def front(self, card: Flashcard, position: int, total: int, *, repeat: bool = False) -> None:
+        title = f"card {position} of {total}" + (" · missed earlier, once more" if repeat else "")
         self.console.print()
-        self.console.print(Panel(Text(card.front), title=f"card {position} of {total}", title_align="left"))
+        self.console.print(Panel(Text(reflow(card.front)), title=title, title_align="left"))
         self.console.print("[dim]Say the answer out loud, then press any key to flip (q stops).[/]")
 
     def back(self, card: Flashcard) -> None:
-        self.console.print(Panel(Text(card.back), border_style="cyan"))
+        self.console.print(Panel(Text(reflow(card.back)), border_style="cyan"))
         self.console.print(
             "How well did you know it?  [bold]1[/] again  [bold]2[/] hard  [bold]3[/] good  [bold]4[/] easy"
         )
@@ -405,11 +546,32 @@ class CardScreen:
         self.console.print(f"[dim]{escape(repr(key))} is not a grade: press 1-4 (or a/h/g/e), q to stop.[/]")
 
     def graded(self, card: Flashcard, grade: Grade, next_state: CardState | None) -> None:
+        later = " It comes back at the end of this session." if grade == "again" else ""
         if next_state is None:
-            self.console.print(f"[dim]{grade} — crammed before it was due, so its schedule is unchanged.[/]")
+            self.console.print(
+                f"[dim]{grade} — crammed before it was due, so its schedule is unchanged.{later}[/]"
+            )
         else:
             due = next_state.due_at()
-            self.console.print(f"{grade} — back {relative(due, self.now)} ({day(due)}).")
+            self.console.print(f"{grade} — back {relative(due, self.now)} ({day(due)}).{later}")
+
+
+SENTENCE_ENDS = (".", ":", "!", "?", ")")
+
+
+def reflow(text: str) -> str:
+    """Join the lines a YAML block broke inside a sentence, so the terminal wraps them
+    (a hard break would leave an orphan word on a narrow screen); keep a break after a
+    finished sentence or a line of code before a capital: that one the author meant."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        joined = lines and lines[-1] and line
+        if joined and not (lines[-1].endswith(SENTENCE_ENDS) and line[0].isupper()):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def cards_nothing_due(console: Console, queue: CardQueue, now: datetime) -> None:
@@ -425,17 +587,31 @@ def cards_done(console: Console, result: CardSessionResult, total: int) -> None:
     graded = len(result.grades)
     counts = {g: sum(1 for v in result.grades.values() if v == g) for g in ("again", "hard", "good", "easy")}
     summary = ", ".join(f"{n} {g}" for g, n in counts.items() if n)
-    stopped = f" Stopped after {graded} of {total}; the rest stay due." if result.stopped_early else ""
-    console.print(
-        f"\n{graded} card{'s' if graded != 1 else ''} graded{': ' + summary if summary else ''}.{stopped}"
-    )
+    line = f"\n{plural(graded, 'card')} graded{': ' + summary if summary else ''}."
+    if result.repeats:
+        line += f" Missed cards came back {plural(result.repeats, 'time')}."
+    if result.stopped_early:
+        line += f" Stopped after {graded} of {total}; the rest stay due."
+    elif result.relearn_left:
+        line += (
+            f" Stopped before {plural(result.relearn_left, 'missed card')} came back; "
+            "the new dates are saved."
+        )
+    console.print(line)
+
+
+def marked(mark: str, style: str, body: Text) -> Table:
+    """` ✓ text` whose wrapped lines stay under the text, never back at column 0."""
+    grid = Table.grid()
+    grid.add_column(width=3, no_wrap=True)
+    grid.add_column()
+    grid.add_row(Text(f" {mark} ", style=style), body)
+    return grid
 
 
 def _result(console: Console, result: CheckResult) -> None:
     mark, style = MARKS[result.status]
-    console.print(
-        Text.assemble((f" {mark} ", style), (result.name, style if result.status != "passed" else ""))
-    )
+    console.print(marked(mark, style, Text(result.name, style=style if result.status != "passed" else "")))
     if result.status == "skipped" and result.rationale:
         console.print(Padding(Text(f"skipped: {result.rationale}", style="dim"), (0, 0, 0, 5)))
     elif result.status in ("failed", "error"):
@@ -462,11 +638,11 @@ def _result(console: Console, result: CheckResult) -> None:
 def findings(console: Console, items: list) -> None:
     for item in items:
         mark, style = MARKS["passed" if item.ok else "failed"]
-        console.print(Text.assemble((f" {mark} ", style), (f"{item.name}: ", "bold"), item.detail))
+        console.print(marked(mark, style, Text.assemble((f"{item.name}: ", "bold"), item.detail)))
         if item.fix:
-            console.print(Text(f"     fix: {item.fix}", style="cyan"))
+            console.print(Padding(Text(f"fix: {item.fix}", style="cyan"), (0, 0, 0, 5)))
     bad = sum(1 for i in items if not i.ok)
-    console.print("\nAll good." if not bad else f"\n{bad} problem(s) found.")
+    console.print("\nAll good." if not bad else f"\n{plural(bad, 'problem')} found.")
 
 
 def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> None:
@@ -474,24 +650,27 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     code = (result.solution if full else result.answer).rstrip()
     console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/] — reference solution")
     mine = printable((result.attempt_answer or "").rstrip()) or "# (empty)"
-    if result.attempt_answer is not None and not diff and console.width >= SIDE_BY_SIDE_WIDTH:
+    if result.attempt_answer is not None and diff:
+        pass  # the diff below holds the reference's lines already: showing it first doubles it
+    elif result.attempt_answer is not None and console.width >= SIDE_BY_SIDE_WIDTH:
         table = Table(expand=True, show_lines=False)
-        table.add_column(f"your attempt ({escape(shown_path(result.attempt))})", ratio=1)
+        name = printable(result.attempt.name) if result.attempt else ""
+        table.add_column(f"your attempt ({escape(name)})", ratio=1)  # the full path could be cut
         table.add_column("reference", ratio=1)
         table.add_row(_code(mine), _code(code))
         console.print(table)
-    elif result.attempt_answer is not None and not diff:
+    elif result.attempt_answer is not None:
         # Too narrow for two columns of code: one above the other, nothing cut off.
         console.print(Panel(_code(mine), title="your attempt", title_align="left", border_style="dim"))
         console.print(Panel(_code(code), title="reference", title_align="left"))
     else:
         console.print(_code(code))
-    if diff:
+    if diff and result.attempt_answer is not None:
         if result.diff:
             console.print("[bold]Your attempt → the reference[/] (answer part only):")
             # No wrapping: a diff's lines must keep their +/- prefix to be usable when piped.
             console.print(_syntax(result.diff.rstrip(), "diff", wrap=False), soft_wrap=True)
-        elif result.attempt is not None:
+        else:
             console.print("[green]Your answer part is identical to the reference.[/]")
     explanation = "\n".join(logical_lines(drill.explanation))  # rewrap to the terminal, not the YAML
     console.print(Panel(escape(explanation), title="why it is written this way", title_align="left"))
@@ -499,6 +678,22 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
         console.print(
             f"[dim]No attempt found; `drill start {drill.number}` and type it yourself — "
             "that is the rep that sticks.[/]"
+        )
+
+
+def editing(console: Console, target: EditTarget) -> None:
+    if target.created:
+        console.print(f"[green]Created[/] {escape(shown_path(target.path))}")
+
+
+def reveal_declined(console: Console, path: Path, drill: Drill) -> None:
+    n, where = drill.number, escape(shown_path(path))
+    if path.exists():
+        console.print(f"Nothing revealed. Write your attempt in {where}, then run [bold]drill check {n}[/]")
+    else:
+        console.print(
+            f"Nothing revealed. [bold]drill start {n}[/] writes the starter to {where}; "
+            f"write your attempt there, then run [bold]drill check {n}[/]"
         )
 
 
@@ -544,6 +739,96 @@ def progress_bar(done: int, total: int, width: int = 28) -> Text:
     return Text.assemble(("━" * filled, "green"), ("━" * (width - filled), "dim"), f" {done}/{total} passed")
 
 
+# Checks per day -> a cell of the heatmap; glyphs differ too, so it reads without colour.
+HEAT = ((1, "░", "green"), (2, "▒", "green"), (4, "▓", "green"), (7, "█", "bold green"))
+WEEKDAY_LABELS = ("Mon", "", "Wed", "", "Fri", "", "")
+DAYS_A_WEEK = len(WEEKDAY_LABELS)
+
+
+def _heat(checks: int) -> tuple[str, str]:
+    cell = ("·", "dim")
+    for low, glyph, style in HEAT:
+        if checks >= low:
+            cell = (glyph, style)
+    return cell
+
+
+def progress_picture(console: Console, result: Listing, act: Activity) -> None:
+    """`drill progress`: the bar, then where practice happened and what comes due."""
+    console.print(progress_bar(result.passed, len(result.rows)))
+    for line in [Text(), *heatmap(act), Text(), *upcoming_chart(act)]:
+        console.print(line, no_wrap=True, overflow="crop")
+
+
+def heatmap(act: Activity) -> list[Text]:
+    """A calendar of checks per day: a column per week, Monday on top, today last."""
+    weeks = [act.checks[i : i + DAYS_A_WEEK] for i in range(0, len(act.checks), DAYS_A_WEEK)]
+    legend = Text("less ", style="dim")
+    for glyph, style in (("·", "dim"), *((g, s) for _low, g, s in HEAT)):
+        legend.append(glyph + " ", style=style)
+    legend.append("more", style="dim")
+    title = Text.assemble(
+        ("Practice", "bold"),
+        f", last {len(weeks)} weeks: {plural(act.total_checks, 'check')} on "
+        f"{plural(act.active_days, 'day')}   ",
+    )
+    lines = [title + legend]
+    months = [" "] * (4 + 2 * len(weeks))
+    free = 0  # first column a month label may start at without touching the previous one
+    for w, week in enumerate(weeks):
+        start = week[0].day
+        if (w == 0 or start.month != weeks[w - 1][0].day.month) and 4 + 2 * w >= free:
+            label = f"{start:%b}"
+            months[4 + 2 * w : 4 + 2 * w + len(label)] = label
+            free = 4 + 2 * w + len(label) + 1
+    lines.append(Text("".join(months).rstrip(), style="dim"))
+    for weekday, label in enumerate(WEEKDAY_LABELS):
+        line = Text(f"{label:<4}", style="dim")
+        for week in weeks:
+            if weekday < len(week):
+                glyph, style = _heat(week[weekday].checks)
+                line.append(glyph, style=style)
+            line.append(" ")
+        lines.append(line)
+    return lines
+
+
+def upcoming_chart(act: Activity, height: int = 5) -> list[Text]:
+    """Reviews and cards due per day for two weeks: a stacked bar per day, count on top."""
+    days = act.upcoming
+    first, last = days[0].day, days[-1].day
+    title = Text.assemble(("Due", "bold"), f" {day(_midday(first))} – {day(_midday(last))}: ")
+    top = max(d.reviews + d.cards for d in days)
+    if top == 0:
+        return [title + Text("nothing; reviews start after a drill's first pass.")]
+    lines = [title + Text.assemble(("██", "yellow"), " drill reviews  ", ("▒▒", "cyan"), " flashcards")]
+    rows = min(height, top)
+    bars = []
+    for d in days:
+        total = d.reviews + d.cards
+        tall = -(-total * rows // top) if total else 0  # ceiling: one review still shows
+        low = max(1, round(d.reviews * tall / total)) if d.reviews else 0
+        if d.cards and low == tall and tall > 1:
+            low -= 1  # both kinds stay visible
+        bars.append((total, tall, low))
+    lines.append(Text("  " + "".join(f"{t:>2} " if t else "   " for t, _h, _l in bars).rstrip(), style="dim"))
+    for level in range(rows, 0, -1):
+        line = Text("  ")
+        for _total, tall, low in bars:
+            if tall >= level:
+                line.append("██" if level <= low else "▒▒", style="yellow" if level <= low else "cyan")
+            else:
+                line.append("  ")
+            line.append(" ")
+        lines.append(line)
+    lines.append(Text("  " + " ".join(f"{_midday(d.day):%a}"[:2] for d in days), style="dim"))
+    return lines
+
+
+def _midday(when: date) -> datetime:
+    return datetime(when.year, when.month, when.day, 12, tzinfo=UTC)
+
+
 def dashboard(console: Console, result: Listing) -> None:
     console.print(Text.assemble(("drillkit ", "bold"), progress_bar(result.passed, len(result.rows))))
     for row in result.reviews_due:
@@ -568,22 +853,30 @@ def dashboard(console: Console, result: Listing) -> None:
 
 def watch_event(console: Console, event: object) -> None:
     from drillkit.commands.check import Checked  # at run time only here: `drill list` never pays for it
-    from drillkit.commands.watch import AllDone, FileProblem, Watching
+    from drillkit.commands.watch import AllDone, FileProblem, Waiting, Watching
 
     if isinstance(event, Watching):
+        drill = event.drill
         if event.moved_on:
-            console.print(f"\n[bold green]On to drill {event.drill.number}:[/] {escape(event.drill.title)}")
-            console.print(Padding(task_text(event.drill.task), (0, 2)))
+            console.print(f"\n[bold green]On to drill {drill.number}:[/] {escape(drill.title)}")
+        else:
+            console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/]")
+        if event.created:
+            console.print(f"[green]Created[/] {escape(shown_path(event.path))}")
+        console.print(Padding(task_text(drill.task), (1, 2)))
         console.print(
-            f"[dim]watching {escape(shown_path(event.path))} — save it to check again, Ctrl-C to stop[/]"
+            f"[dim]watching {escape(shown_path(event.path))} — write your answer and save it to check, "
+            "Ctrl-C to stop[/]"
         )
     elif isinstance(event, Checked):
         if console.is_terminal:
             console.clear()
         console.rule(f"[dim]checked at {datetime.now():%H:%M:%S}[/]", style="dim")
         report(console, event, watching=True)
-        render_path = shown_path(event.report.file)
-        console.print(f"[dim]watching {escape(render_path)} — save to check again, Ctrl-C to stop[/]")
+        review_note(console, event.review, event.report.drill, clock.now())
+    elif isinstance(event, Waiting):
+        path = escape(shown_path(event.path))
+        console.print(f"[dim]watching {path} — save to check again, Ctrl-C to stop[/]")
     elif isinstance(event, FileProblem):
         console.print(f"[yellow]{escape(printable(event.message))}[/] — waiting for the file to come back")
     elif isinstance(event, AllDone):

@@ -1,14 +1,18 @@
 """What learner code imports to reach the database of the current check run.
 
     from drillkit.sandbox import engine, SessionLocal, session
+    from drillkit.sandbox import async_engine, AsyncSessionLocal   # async drills
 
-All three are bound to the run's disposable schema (unqualified table names such as
+All are bound to the run's disposable schema (unqualified table names such as
 `documents` resolve there). They only exist while `drill check N` runs your file.
+The async pair is built on first use (PEP 562 module __getattr__), so sync drills never
+import SQLAlchemy's asyncio extension nor pay for it.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,8 +31,41 @@ def make_engine(url: str, schema: str, **kwargs: object):  # -> Engine
     return create_engine(url, connect_args={"options": f"-c search_path={schema}"}, **kwargs)
 
 
+def make_async_engine(url: str, schema: str):  # -> AsyncEngine
+    """The async twin of make_engine: psycopg's async driver, same role, same schema.
+
+    NullPool: an asyncio connection belongs to the event loop that opened it, and learner
+    code and checker may each run their own loop (asyncio.run); a pooled connection
+    handed across loops would fail. A fresh connection per session costs little here.
+    """
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    return create_async_engine(url, connect_args={"options": f"-c search_path={schema}"}, poolclass=NullPool)
+
+
 engine = make_engine(os.environ[URL_ENV], os.environ[SCHEMA_ENV])
 SessionLocal: sessionmaker[Session] = sessionmaker(bind=engine)
 session: Session = SessionLocal()
 
+_ASYNC_NAMES = ("async_engine", "AsyncSessionLocal", "AsyncSession")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _ASYNC_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    built = make_async_engine(os.environ[URL_ENV], os.environ[SCHEMA_ENV])
+    # expire_on_commit=False: after a commit, reading an attribute must not need a hidden
+    # query, which async code cannot run outside an await (SQLAlchemy's asyncio advice).
+    globals().update(
+        async_engine=built,
+        AsyncSessionLocal=async_sessionmaker(built, expire_on_commit=False),
+        AsyncSession=AsyncSession,
+    )
+    return globals()[name]
+
+
+# The async names stay out of __all__: a star import must not build the async engine.
 __all__ = ["Session", "SessionLocal", "engine", "session"]

@@ -169,6 +169,23 @@ def test_infinite_loop_is_stopped(learner: Learner, tmp_path: Path) -> None:
     assert "still running after 1 second and was stopped" in failure["rationale"]
 
 
+def test_temp_files_of_a_stopped_run_are_removed(learner: Learner, tmp_path: Path) -> None:
+    # A run killed on timeout never reaches its own cleanup: its temp files must still go.
+    where = tmp_path / "where.txt"
+    source = (
+        "import pathlib, tempfile, time\n"
+        "made = tempfile.mkdtemp(prefix='learner-leftover-')\n"
+        f"pathlib.Path({str(where)!r}).write_text(made)\n"
+        "time.sleep(60)\n"
+    )
+    path = write(tmp_path, "sleepy.py", source)
+    failure = first_failure(learner.drill("check", "3", "--file", str(path), "--timeout", "2", "--json"))
+    assert "was stopped" in failure["rationale"]
+    made = Path(where.read_text())
+    assert made.name.startswith("learner-leftover-")
+    assert not made.exists()
+
+
 def test_learner_exception_shows_only_their_frames(learner: Learner, tmp_path: Path) -> None:
     path = write(tmp_path, "oops.py", "def f():\n    return 1 / 0\n\nf()\n")
     failure = first_failure(learner.drill("check", N, "--file", str(path), "--json"))

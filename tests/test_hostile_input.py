@@ -170,9 +170,9 @@ def test_hostile_workspace_file_is_one_line_exit_2(learner: Learner, kind: str) 
 
 def test_every_reader_of_the_learner_file_is_safe(tmp_path: Path) -> None:
     """The checker child, the untouched-starter and reference tests: none hangs on a FIFO."""
+    from drillkit.attempts import is_untouched_starter
     from drillkit.commands.check import is_reference
     from drillkit.run.harness import _load_source
-    from drillkit.run.runner import _is_untouched
 
     drill = DRILL
     fifo = _hostile_learner_file("fifo", tmp_path)
@@ -181,7 +181,7 @@ def test_every_reader_of_the_learner_file_is_safe(tmp_path: Path) -> None:
         code, failure = _load_source(path)
         assert code is None and failure is not None and failure.status == "failed"
         assert failure.rationale == "your file could not be read"
-        assert not _is_untouched(path, drill)
+        assert not is_untouched_starter(path, drill)
         assert not is_reference(drill, path)
     with pytest.raises(LearnerFileError, match="not a regular file"):
         store.read_learner_file(fifo)

@@ -224,11 +224,16 @@ def test_server_without_createrole_still_works(learner: Learner) -> None:
     url = admin_url(learner)
     host = url.split("host=", 1)[1]
     with connect(url) as conn:
-        conn.execute("DROP ROLE IF EXISTS drill_test_limited; CREATE ROLE drill_test_limited LOGIN")
-        conn.execute("DROP ROLE IF EXISTS drill_test_nocreate; CREATE ROLE drill_test_nocreate LOGIN")
+        # Passwords: the embedded server lets no role in without one.
+        conn.execute(
+            "DROP ROLE IF EXISTS drill_test_limited; CREATE ROLE drill_test_limited LOGIN PASSWORD 'pw1'"
+        )
+        conn.execute(
+            "DROP ROLE IF EXISTS drill_test_nocreate; CREATE ROLE drill_test_nocreate LOGIN PASSWORD 'pw2'"
+        )
         conn.execute("GRANT CREATE ON DATABASE postgres TO drill_test_limited")
     try:
-        limited = f"postgresql://drill_test_limited@/postgres?host={host}"
+        limited = f"postgresql://drill_test_limited:pw1@/postgres?host={host}"
         mine = learner.cwd / "mine.py"
         mine.write_text(SELECT.solution_path.read_text(encoding="utf-8"))
         result = learner.drill("check", N, "--file", str(mine), DRILL_DATABASE_URL=limited)
@@ -241,7 +246,7 @@ def test_server_without_createrole_still_works(learner: Learner) -> None:
             N,
             "--file",
             str(mine),
-            DRILL_DATABASE_URL=f"postgresql://drill_test_nocreate@/postgres?host={host}",
+            DRILL_DATABASE_URL=f"postgresql://drill_test_nocreate:pw2@/postgres?host={host}",
         )
         assert refused.code == 2
         line = one_line(refused.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Learner
+from tests.conftest import Learner, builtin_pack
 
 SOLUTION_LINES = (
     "from sqlalchemy import func, select\n\n"
@@ -330,7 +330,7 @@ def test_validate_reports_findings_with_file_and_line(learner: Learner) -> None:
     ("args", "expected"),
     [
         (["check", "nopack:1"], "no pack 'nopack'"),
-        (["check", "selct"], "did you mean `select`?"),
+        (["check", "selct"], f"did you mean `select` (drill {builtin_pack().get('select').number})?"),
         (["validate", "/no/such/folder"], "no such folder"),
         (["pack", "use", "nopack"], "no pack 'nopack'"),
         (["pack", "remove", "sqlalchemy"], "built into drillkit"),

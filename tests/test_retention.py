@@ -53,8 +53,8 @@ def ticking_clock(start: datetime = T0, step: timedelta = timedelta(seconds=20))
 class RecordingView:
     events: list[tuple[str, str]] = field(default_factory=list)
 
-    def front(self, card: Flashcard, position: int, total: int) -> None:
-        self.events.append(("front", card.id))
+    def front(self, card: Flashcard, position: int, total: int, *, repeat: bool = False) -> None:
+        self.events.append(("once more" if repeat else "front", card.id))
 
     def back(self, card: Flashcard) -> None:
         self.events.append(("back", card.id))
@@ -82,7 +82,7 @@ def test_session_flips_grades_and_records_each_card() -> None:
     )
     ids = [c.id for c in DECK.cards[:3]]
     assert result.grades == dict(zip(ids, ["good", "again", "easy"], strict=True))
-    assert not result.stopped_early
+    assert not result.stopped_early and result.relearn_left == 1
     assert [e for e in view.events if e[0] != "graded"] == [
         ("front", ids[0]),
         ("back", ids[0]),
@@ -90,6 +90,7 @@ def test_session_flips_grades_and_records_each_card() -> None:
         ("back", ids[1]),
         ("front", ids[2]),
         ("back", ids[2]),
+        ("once more", ids[1]),  # graded again: back at the end; input ended there
     ]
     # Each grade was scheduled at the moment it was given (the clock ticks 20 s per call).
     assert recorded[ids[0]].last_review == "2026-05-01T09:00:00.000000+00:00"
@@ -418,7 +419,7 @@ def test_review_of_a_drill_not_due_is_refused(paths: Paths) -> None:
     with pytest.raises(NotDueError, match="after its first pass"):
         retention.review_drill(paths, SELECT, PACK, now=T0)
     passed_at(paths, SELECT, T0)
-    with pytest.raises(NotDueError, match="not due for review until 2026-05-02 09:00"):
+    with pytest.raises(NotDueError, match="not due for review until Sat 02 May"):
         retention.review_drill(paths, SELECT, PACK, now=T0 + timedelta(hours=3))
 
 

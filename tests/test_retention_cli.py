@@ -103,7 +103,8 @@ def test_selfcheck_persists_and_shows_in_list(learner: Learner) -> None:
     assert not items[untouched.id]["ticked"]
     listing = learner.drill("list", **at(DAY0)).stdout
     assert f"Self-check 3/{len(SKILLS)} ticked, 2 earned" in listing
-    assert f"{insert.label} not yet earned: drill {INSERT.number} was passed only after `reveal`" in listing
+    reason = f"passed after reveal: needs a clean `drill review {INSERT.number}`"
+    assert f"not yet earned: {insert.label} ({reason})" in listing
 
     assert learner.drill("selfcheck", "--untick", select.id, **at(DAY0)).code == 0
     assert set(stored(learner)["selfcheck"]) == {claim.id, insert.id}
@@ -129,7 +130,7 @@ def test_review_cycle(learner: Learner) -> None:
         "clean": False,
     }
     early = learner.drill("review", n, **at("2026-05-01T15:00:00+00:00"))
-    assert early.code == 2 and "not due for review until 2026-05-02" in one_clear_line(early.stderr)
+    assert early.code == 2 and "not due for review until Sat 02 May" in one_clear_line(early.stderr)
     assert "No drill is due" in learner.drill("review", **at("2026-05-01T15:00:00+00:00")).stdout
 
     day1 = "2026-05-02T10:00:00+00:00"

@@ -19,7 +19,7 @@ rule), `drillkit.check.schema` (reflection in the child), `drillkit.check.sql` (
 """
 
 from drillkit.check.database import Column, DatabaseView, ForeignKey
-from drillkit.check.framework import Check, Checks, Context, Fail, Mismatch, show_sql, watching
+from drillkit.check.framework import Check, Checks, Context, Fail, Mismatch, plural, show_sql, watching
 
 __all__ = [
     "Check",
@@ -30,6 +30,7 @@ __all__ = [
     "Fail",
     "ForeignKey",
     "Mismatch",
+    "plural",
     "show_sql",
     "watching",
 ]

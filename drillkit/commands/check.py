@@ -64,8 +64,7 @@ def check_drill(
         entry = p.of(drill)
         moment = now or clock.now()
         stamp = clock.iso(moment)
-        entry.attempts += 1
-        entry.last_attempt = stamp
+        entry.record_attempt(stamp)  # count, last time, and the history `drill progress` draws
         entry.last_result = "passed" if report.passed else "failed"
         entry.last_failed = [r.key for r in report.results if r.status == "failed" and r.key]
         if report.passed and not entry.first_passed_at:

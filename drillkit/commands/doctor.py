@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from drillkit import progress
-from drillkit.errors import DrillkitError
+from drillkit.db.server import EXTERNAL_FIX
+from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
 
 
@@ -98,13 +99,49 @@ def _database(paths: Paths) -> Finding:
     return Finding("database", True, where)
 
 
+def _leftovers(paths: Paths) -> Finding:
+    """Run schemas and roles that outlived their check (a failed cleanup the sweep cannot fix)."""
+    from drillkit.db import control
+    from drillkit.run.space import connect, orphan_age, orphans, where_owned
+
+    try:
+        db = control.resolve(paths)
+        with connect(db) as conn:
+            left = orphans(conn, orphan_age(db))
+            elsewhere = {name: where_owned(conn, name) for name in left}
+    except DrillkitError:
+        return Finding("run schemas", True, "not looked at: no database (see above)")
+    if not left:
+        return Finding("run schemas", True, "none left behind")
+    shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+    stuck = sorted({dbname for dbs in elsewhere.values() for dbname in dbs})
+    detail = f"{len(left)} left behind by ended checks: {shown}"
+    fix = "the next `drill check` drops them"
+    if stuck:
+        detail += f" (they own objects in database {', '.join(stuck)})"
+        role = left[0] if len(left) == 1 else "<role>"
+        fix = (
+            f"connect to database {', '.join(stuck)} as a superuser (allowing connections to it, "
+            f'if it refuses them) and run DROP OWNED BY "{role}" CASCADE for each; '
+            "the next `drill check` then drops the rest"
+        )
+    return Finding("run schemas", False, detail, fix)
+
+
 FIXES = {
-    "database": "check DRILL_DATABASE_URL, or unset it to use the embedded server; "
-    "for the embedded one, `drill db reset` starts over",
+    "database": f"{EXTERNAL_FIX}; for the embedded one, `drill db reset` starts over",
     "progress": "run any drill command: a broken file is moved aside and reported",
 }
 
-CHECKS: tuple[Callable[[Paths], Finding], ...] = (_python, _packages, _pack, _progress, _workspace, _database)
+CHECKS: tuple[Callable[[Paths], Finding], ...] = (
+    _python,
+    _packages,
+    _pack,
+    _progress,
+    _workspace,
+    _database,
+    _leftovers,
+)
 
 
 def diagnose(paths: Paths) -> list[Finding]:
@@ -114,5 +151,8 @@ def diagnose(paths: Paths) -> list[Finding]:
             findings.append(check(paths))
         except DrillkitError as exc:
             name = check.__name__.strip("_").replace("_", " ")
-            findings.append(Finding(name, False, str(exc), FIXES.get(name)))
+            if isinstance(exc, DatabaseUnavailableError) and exc.fix:
+                findings.append(Finding(name, False, exc.reason, exc.fix))
+            else:
+                findings.append(Finding(name, False, str(exc), FIXES.get(name)))
     return findings

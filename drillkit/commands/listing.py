@@ -33,6 +33,7 @@ class SkillRow:
     ticked: bool
     earned: bool
     why_not: str | None  # for a tick not yet earned: which drill still has to prove it
+    short_why: str | None = None  # the same in a few words, for the dashboard's one-line list
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def skill_rows(pack: Pack, p: PackProgress) -> list[SkillRow]:
     rows = []
     for number, skill in enumerate(pack.deck.skills, start=1):
         ticked = skill.id in p.selfcheck
-        why_not = None
+        why_not = short_why = None
         for slug in skill.drills:
             entry = p.get(slug)
             if entry.clean_pass:
@@ -126,8 +127,11 @@ def skill_rows(pack: Pack, p: PackProgress) -> list[SkillRow]:
             n = pack.by_slug[slug].number if slug in pack.by_slug else slug
             if entry.first_passed_at:
                 why_not = f"drill {n} was passed only after `reveal`; a clean `drill review {n}` earns it"
+                short_why = f"passed after reveal: needs a clean `drill review {n}`"
             else:
                 why_not = f"drill {n} is not passed yet"
+                short_why = f"drill {n} not passed"
             break
-        rows.append(SkillRow(number, skill, ticked, earned=ticked and why_not is None, why_not=why_not))
+        earned = ticked and why_not is None
+        rows.append(SkillRow(number, skill, ticked, earned, why_not, short_why))
     return rows

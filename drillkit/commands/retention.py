@@ -63,7 +63,7 @@ def review_drill(
         )
     if due_since > now:
         raise NotDueError(
-            f"drill {drill.number} is not due for review until {due_since:%Y-%m-%d %H:%M} UTC; "
+            f"drill {drill.number} is not due for review until {clock.day(due_since)}; "
             "reviewing early would not move its schedule (`drill review` picks a due one)"
         )
     path = review_file(paths, drill, review)

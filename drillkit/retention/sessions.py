@@ -7,8 +7,9 @@ CLI with the real keyboard and the real time.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -40,7 +41,7 @@ class QueuedCard:
 
 
 class CardView(Protocol):
-    def front(self, card: Flashcard, position: int, total: int) -> None: ...
+    def front(self, card: Flashcard, position: int, total: int, *, repeat: bool = False) -> None: ...
     def back(self, card: Flashcard) -> None: ...
     def unknown_key(self, key: str) -> None: ...
     def graded(self, card: Flashcard, grade: Grade, next_state: CardState | None) -> None: ...
@@ -49,8 +50,10 @@ class CardView(Protocol):
 @dataclass
 class CardSessionResult:
     shown: int = 0
-    grades: dict[str, Grade] = field(default_factory=dict)  # card id -> grade given
-    stopped_early: bool = False
+    grades: dict[str, Grade] = field(default_factory=dict)  # card id -> first grade this session
+    repeats: int = 0  # missed cards shown again and graded
+    stopped_early: bool = False  # stopped while cards never shown were still queued
+    relearn_left: int = 0  # missed cards still waiting for their second look when stopped
 
 
 def run_cards(
@@ -63,26 +66,40 @@ def run_cards(
 ) -> CardSessionResult:
     """Show each card's front, flip on any key, read a grade, record it, move on.
 
+    A card graded *again* goes to the back of the queue and comes back until it is graded
+    better: FSRS's learning step, within the session (its day-based schedule has none).
+    That second grade is recorded too, at its own time; FSRS counts same-day reviews.
     Each grade is recorded as soon as it is given, so quitting halfway keeps the rest.
     """
     result = CardSessionResult()
-    for position, queued in enumerate(queue, start=1):
-        view.front(queued.card, position, len(queue))
+    pending = deque(queue)
+    total = len(queue)
+    position = 0
+    while pending:
+        queued = pending.popleft()
+        repeat = queued.card.id in result.grades
+        position += 1
+        view.front(queued.card, position, total, repeat=repeat)
         result.shown += 1
-        if read_key() in QUIT_KEYS:  # any other key flips
-            result.stopped_early = True
-            return result
-        view.back(queued.card)
-        grade = _read_grade(read_key, view)
+        grade = None
+        if read_key() not in QUIT_KEYS:  # any other key flips
+            view.back(queued.card)
+            grade = _read_grade(read_key, view)
         if grade is None:
-            result.stopped_early = True
+            left = [queued, *pending]
+            result.stopped_early = any(q.card.id not in result.grades for q in left)
+            result.relearn_left = sum(1 for q in left if q.card.id in result.grades)
             return result
         next_state = None
         if queued.counts:
             next_state = grade_card(queued.state, grade, clock())
             record(queued.card.id, next_state)
-        result.grades[queued.card.id] = grade
+        result.grades.setdefault(queued.card.id, grade)
+        result.repeats += repeat
         view.graded(queued.card, grade, next_state)
+        if grade == "again":
+            pending.append(replace(queued, state=next_state or queued.state))
+            total += 1
     return result
 
 

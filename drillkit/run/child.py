@@ -66,7 +66,9 @@ class Checker:
                         str(self._result.fileno()),
                         str(os.getpid()),
                     ],
-                    env=child_env(),
+                    # Temp files of the learner and of checks (e.g. an Alembic script dir) land
+                    # in our own folder, which discard() removes even after a SIGKILL.
+                    env={**child_env(), "TMPDIR": str(self.tmp)},
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=output,

@@ -211,8 +211,14 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
     armed = _armed
     if armed is None or armed.seal is not None:
         return  # run() outside a checker child (or twice): nothing to arm
+    from drillkit import sandbox
+
     armed.seal = integrity.seal(
-        checks, modules=[sys.modules[__name__]], classes=[Session], watched=_instruments()
+        checks,
+        modules=[sys.modules[__name__]],
+        classes=[Session],
+        watched=_instruments(),
+        lazy={sandbox.__name__: sandbox._ASYNC_NAMES},  # built when an async drill asks
     )
     cpu_seconds = limits.apply(armed.timeout)
     guard.tell(armed.seal_fd, timeout=armed.timeout, checks=armed.seal.check_names, cpu_seconds=cpu_seconds)

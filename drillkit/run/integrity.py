@@ -115,6 +115,8 @@ class Seal:
         self.entries: list[tuple[str, Any, str, Any]] = []
         # (where, namespace, keys, module name): no new names, except a module's own submodules
         self.namespaces: list[tuple[str, Mapping[str, Any], frozenset[str], str | None]] = []
+        # module name -> names it builds on first use (PEP 562), allowed to appear later
+        self.lazy: dict[str, frozenset[str]] = {}
         self.lists: list[tuple[str, list[Any], tuple[Any, ...]]] = []
         # (where, how to read it, what it read): e.g. the SQL recorder's listeners on the engine
         self.watched: list[tuple[str, Callable[[], tuple[Any, ...]], tuple[Any, ...]]] = []
@@ -134,7 +136,7 @@ class Seal:
             if now is not value:
                 return f"{where} was changed"
         for where, namespace, keys, module in self.namespaces:
-            for key in namespace.keys() - keys - _RUNTIME_NAMES:
+            for key in namespace.keys() - keys - _RUNTIME_NAMES - self.lazy.get(module or "", frozenset()):
                 value = namespace[key]
                 own_submodule = module is not None and isinstance(value, ModuleType)
                 own_submodule = own_submodule and value.__name__ == f"{module}.{key}"
@@ -172,11 +174,14 @@ def seal(
     modules: Iterable[ModuleType] = (),
     classes: Iterable[type] = (),
     watched: Mapping[str, Callable[[], tuple[Any, ...]]] | None = None,
+    lazy: Mapping[str, Iterable[str]] | None = None,
 ) -> Seal:
     """Snapshot drillkit's modules, `modules`, `classes` (e.g. the Session class whose
     methods drillkit's recorder wraps), the check list `checks` and the modules its functions
-    live in, the report writer's standard library, and what each `watched` reader returns."""
+    live in, the report writer's standard library, and what each `watched` reader returns.
+    `lazy`: per module, the names its __getattr__ may add later (the sandbox's async pair)."""
     result = Seal([c.name for c in checks])
+    result.lazy = {name: frozenset(names) for name, names in (lazy or {}).items()}
     seen: set[int] = set()
     for cls in classes:
         _class(result, cls, f"{cls.__module__}.{cls.__qualname__}", seen)

@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drillkit.attempts import is_untouched_starter
 from drillkit.db.server import Database, sqlalchemy_url
-from drillkit.errors import Interrupted, LearnerFileError
+from drillkit.errors import Interrupted
 from drillkit.pack.model import Drill
-from drillkit.pack.text import starter_text
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult, not_run
 from drillkit.run import child as checker
 from drillkit.run import limits, protocol
@@ -65,7 +65,7 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
         results=results,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
-        untouched_starter=_is_untouched(path, drill),
+        untouched_starter=is_untouched_starter(path, drill),
         seconds=round(time.monotonic() - started, 3),
         statements=outcome.statements,
         check_statements=outcome.check_statements,
@@ -228,19 +228,3 @@ def _signals_as_interrupts() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def _is_untouched(path: Path, drill: Drill) -> bool:
-    try:
-        mine = read_learner_file(path).decode("utf-8").replace("\r\n", "\n")
-    except (LearnerFileError, UnicodeDecodeError):
-        return False
-    # The starter as `drill start` writes it, or the pack's own starter.py (e.g. `drill validate`).
-    return mine in (starter_text(drill), _read_text(drill.starter_path))
-
-
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    except (OSError, UnicodeDecodeError):
-        return None

@@ -1,9 +1,14 @@
 """One disposable schema per check, owned by a throwaway role; both dropped afterwards, always.
 
 Learner code connects as the run's role, which owns only the run's schema: it cannot
-read other run schemas, create in or drop `public`, or create roles and databases.
-This guards against mistakes and curiosity, not against a determined attacker: the
-learner's code still runs as the operating-system user who started drillkit.
+read other run schemas, create in or drop `public`, or create roles and databases; on the
+embedded server every role needs its password, and the drill database is the only one a
+run role may connect to. This guards against mistakes and curiosity, not against a
+determined attacker: the learner's code still runs as the operating-system user who
+started drillkit, and can read that user's files (the admin password file among them).
+
+Cleanup never raises: what cannot be dropped now is reported as a warning and dropped by
+a later check's sweep; `drill doctor` lists what stays.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from drillkit.db.server import Database, process_alive
-from drillkit.errors import ConfigError, DatabaseUnavailableError
+from drillkit.db.auth import scram_verifier
+from drillkit.db.server import EXTERNAL_FIX, Database, process_alive
+from drillkit.errors import ConfigError, DatabaseUnavailableError, DrillkitError
 from drillkit.pack.model import Fixture
 
 if TYPE_CHECKING:
@@ -50,9 +57,26 @@ def connect(db: Database | str) -> psycopg.Connection:
         # Run schemas are throwaway: their DDL need not wait for the WAL to reach the disk.
         return psycopg.connect(url, autocommit=True, connect_timeout=5, options="-c synchronous_commit=off")
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         shown = db.display if isinstance(db, Database) else "the run role"
-        raise DatabaseUnavailableError(f"cannot connect to PostgreSQL at {shown}: {reason}") from None
+        external = isinstance(db, Database) and db.kind == "external"
+        fix = EXTERNAL_FIX if external else "`drill doctor` says what is wrong"
+        reason = f"cannot connect to PostgreSQL at {shown}: {_reason(exc)}"
+        raise DatabaseUnavailableError(reason, fix) from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _connect_elsewhere(conn: psycopg.Connection, dbname: str) -> psycopg.Connection:
+    """Another database of the same server, with the credentials `conn` logged in with."""
+    import psycopg
+
+    params = {**conn.info.get_parameters(), "dbname": dbname, "connect_timeout": "5"}
+    if conn.info.password:
+        params["password"] = conn.info.password
+    return psycopg.connect(**params, autocommit=True)
 
 
 def with_credentials(url: str, user: str, password: str) -> str:
@@ -70,7 +94,7 @@ def run_space(db: Database, fixture: Fixture) -> Iterator[RunSpace]:
     conn = connect(db)
     name = new_schema_name()
     try:
-        sweep_orphans(conn)
+        sweep_orphans(conn, orphan_age(db))
         try:
             learner_url = _create(db, conn, name, fixture)
         except psycopg.Error as exc:
@@ -84,9 +108,15 @@ def run_space(db: Database, fixture: Fixture) -> Iterator[RunSpace]:
         # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
-            _drop(db, conn, name)
+            problem = _drop(db, conn, name)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if problem:
+            print(
+                f"warning: could not drop the run's schema and role {name} ({problem}); "
+                "a later check drops them, `drill doctor` lists them meanwhile",
+                file=sys.stderr,
+            )
 
 
 def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture) -> str:
@@ -142,8 +172,9 @@ def _create_role(conn: psycopg.Connection, name: str, password: str) -> bool:
     import psycopg
 
     try:
+        # The verifier, not the password: the server need not hash it (see db/auth.py).
         conn.execute(
-            f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}' NOSUPERUSER NOCREATEDB "
+            f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{scram_verifier(password)}' NOSUPERUSER NOCREATEDB "
             f"NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 16;"
             f'GRANT "{name}" TO CURRENT_USER;'
             f'ALTER ROLE "{name}" SET search_path TO "{name}";'.encode()
@@ -154,32 +185,68 @@ def _create_role(conn: psycopg.Connection, name: str, password: str) -> bool:
     return True
 
 
-def _drop_sql(name: str, role_exists: bool) -> bytes:
-    script = (
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        f"WHERE usename = '{name}' AND pid <> pg_backend_pid();"
-        f'DROP SCHEMA IF EXISTS "{name}" CASCADE;'
-    )
+# Whether the role exists, and the other databases holding something of it: objects it
+# owns or privileges it was granted there (pg_shdepend is shared by all databases).
+_ROLE_SQL = """
+SELECT r.oid IS NOT NULL, ARRAY(
+    SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+    WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
+      AND d.datname <> current_database() ORDER BY 1)
+FROM (SELECT %s::name AS name) AS wanted LEFT JOIN pg_roles r ON r.rolname = wanted.name
+"""
+
+
+def _drop_sql(name: str, role_exists: bool, drop_role: bool) -> bytes:
+    script = ""
+    if role_exists:  # no new logins, then end the ones still there (in any database)
+        script += (
+            f'ALTER ROLE "{name}" NOLOGIN;'
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE usename = '{name}' AND pid <> pg_backend_pid();"
+        )
+    script += f'DROP SCHEMA IF EXISTS "{name}" CASCADE;'
     if role_exists:
-        script += f'DROP OWNED BY "{name}" CASCADE; DROP ROLE IF EXISTS "{name}";'
+        script += f'DROP OWNED BY "{name}" CASCADE;'
+        if drop_role:
+            script += f'DROP ROLE IF EXISTS "{name}";'
     return script.encode()
 
 
-def _drop(db: Database, conn: psycopg.Connection, name: str) -> None:
+def drop_run(conn: psycopg.Connection, name: str) -> None:
+    """Drop a run's schema and role, also what the role left in other databases.
+
+    Raises psycopg.Error (or DatabaseUnavailableError) when something stays behind.
+    """
+    row = conn.execute(_ROLE_SQL, (name,)).fetchone()
+    role_exists, elsewhere = (bool(row[0]), list(row[1])) if row else (False, [])
+    if not elsewhere:
+        conn.execute(_drop_sql(name, role_exists, drop_role=True))  # the usual case: one round trip
+        return
+    # The schema goes first, in its own transaction: it is gone even if the role must stay.
+    conn.execute(_drop_sql(name, role_exists, drop_role=False))
+    for dbname in elsewhere:
+        with _connect_elsewhere(conn, dbname) as other:
+            other.execute(f'DROP OWNED BY "{name}" CASCADE'.encode())
+    conn.execute(f'DROP ROLE IF EXISTS "{name}"'.encode())
+
+
+def _drop(db: Database, conn: psycopg.Connection, name: str) -> str | None:
+    """Drop the run's schema and role; never raises: returns why something stayed, or None."""
     import psycopg
 
-    def drop(c: psycopg.Connection) -> None:
-        exists = c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
-        c.execute(_drop_sql(name, exists is not None))
-
     try:
-        drop(conn)
-    except psycopg.Error:
-        # The first connection may have died with the learner's run. Close it first, so
-        # nothing still in flight on it can land after the drop; then use a new one.
-        conn.close()
-        with connect(db) as fresh:
-            drop(fresh)
+        try:
+            drop_run(conn, name)
+            return None
+        except psycopg.Error:
+            # The first connection may have died with the learner's run. Close it first, so
+            # nothing still in flight on it can land after the drop; then use a new one.
+            conn.close()
+            with connect(db) as fresh:
+                drop_run(fresh, name)
+            return None
+    except (psycopg.Error, DrillkitError) as exc:
+        return _reason(exc)
     finally:
         conn.close()
 
@@ -194,27 +261,52 @@ def _run_names(conn: psycopg.Connection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def sweep_orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -> list[str]:
-    """Drop run schemas and roles left behind by a killed drillkit (only ours, only old ones)."""
-    import psycopg
+def orphan_age(db: Database) -> int:
+    """How old a dead run must be before others may drop it.
 
+    The embedded server serves this machine only, so a run whose process is gone is over.
+    An external one may serve other machines, whose process ids mean nothing here.
+    """
+    return 0 if db.kind == "embedded" else ORPHAN_AGE_SECONDS
+
+
+def orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -> list[str]:
+    """Run schemas and roles whose check has ended (only ours, only older than max_age)."""
     cutoff = time.time() - max_age
-    dropped = []
+    found = []
     for name in sorted(_run_names(conn)):
         try:
             created, pid = (int(part) for part in name[len(PREFIX) :].split("_")[:2])
         except ValueError:
             continue
         # A live pid here may be a long check of this machine's: leave it alone.
-        if created >= cutoff or process_alive(pid):
+        if created > cutoff or process_alive(pid):
             continue
+        found.append(name)
+    return found
+
+
+def sweep_orphans(conn: psycopg.Connection, max_age: int = ORPHAN_AGE_SECONDS) -> list[str]:
+    """Drop run schemas and roles left behind by a killed drillkit or a failed cleanup.
+
+    Every check sweeps, so what could not be dropped once is retried until it goes.
+    """
+    import psycopg
+
+    dropped = []
+    for name in orphans(conn, max_age):
         try:
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
-            conn.execute(_drop_sql(name, exists is not None))
-        except psycopg.Error:
-            continue  # another check swept it at the same moment
+            drop_run(conn, name)
+        except (psycopg.Error, DrillkitError):
+            continue  # another check swept it at the same moment, or it still cannot go
         dropped.append(name)
     return dropped
+
+
+def where_owned(conn: psycopg.Connection, name: str) -> list[str]:
+    """The other databases in which a run role owns objects or holds privileges."""
+    row = conn.execute(_ROLE_SQL, (name,)).fetchone()
+    return list(row[1]) if row else []
 
 
 def list_run_schemas(conn: psycopg.Connection) -> list[str]:

@@ -106,7 +106,11 @@ def uses_argument(ctx: Context) -> None:
             "docs_for_user ignored its session argument",
             expected="queries run through the `session` parameter",
             actual="the session passed in was never used"
-            + (f"; {len(statements)} statement(s) went elsewhere" if statements else ""),
+            + (
+                f"; {len(statements)} statement{'' if len(statements) == 1 else 's'} went elsewhere"
+                if statements
+                else ""
+            ),
             help="a web route passes its own per-request session: use that one, not a global",
         )
 

@@ -38,7 +38,8 @@ def committed(db: DatabaseView) -> None:
             raise Fail(
                 f'no document is titled exactly "{TITLE}"',
                 expected=f'title "{TITLE}"',
-                actual="new row(s) titled " + ", ".join(repr(t) for t in new_titles),
+                actual=("a new row titled " if len(new_titles) == 1 else "new rows titled ")
+                + ", ".join(repr(t) for t in new_titles),
                 help="check the spelling and spacing of the title string",
             )
         raise Fail(

@@ -1,0 +1,127 @@
+"""Helpers shared by the practice pack's checks: calling learner functions and watching them."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.orm import configure_mappers
+
+from drillkit.check import Context, Fail, plural, watching
+from drillkit.check.recorder import Statement
+
+
+@dataclass
+class Call:
+    value: Any
+    statements: list[Statement]
+    used_session: bool  # some statement ran through the session that was passed in
+
+
+def require_function(ctx: Context, name: str, params: Sequence[str]) -> Callable[..., Any]:
+    """The learner's function, callable with the drill's arguments in the drill's order."""
+    shown = f"{name}({', '.join(params)})"
+    fn = ctx.require(name, f"`{name}`", f"def {shown}: ...")
+    if not callable(fn) or isinstance(fn, type):
+        raise Fail(f"`{name}` is not a function", expected=f"def {shown}", actual=repr(fn)[:200])
+    try:
+        inspect.signature(fn).bind(*params)
+    except TypeError:
+        raise Fail(
+            f"{name} cannot be called as {shown}",
+            expected=f"{plural(len(params), 'parameter')}, in this order: {', '.join(params)}",
+            actual=f"{name}{inspect.signature(fn)}",
+            help="callers pass the arguments by position, so their order is part of the contract",
+        ) from None
+    except ValueError:
+        pass  # a builtin or C callable without a signature: let the call decide
+    return fn
+
+
+@contextmanager
+def watch_session(ctx: Context, session: Any) -> Iterator[Call]:
+    """Record the SQL sent inside the block and whether it went through `session`.
+
+    Queries announce themselves through do_orm_execute, the unit of work through a flush.
+    An AsyncSession wraps a Session: that inner one is what the events see.
+    """
+    sync_session = getattr(session, "sync_session", session)
+    seen = Call(None, [], False)
+
+    def on_use(*_: Any) -> None:
+        seen.used_session = True
+
+    hooks = ("do_orm_execute", "before_flush")
+    for hook in hooks:
+        event.listen(sync_session, hook, on_use)
+    try:
+        with watching(ctx) as statements:
+            seen.statements = statements
+            yield seen
+    finally:
+        for hook in hooks:
+            event.remove(sync_session, hook, on_use)
+
+
+def call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) -> Call:
+    """Call fn(session, *args), recording the SQL it sent and whether it used `session`."""
+    with watch_session(ctx, session) as seen:
+        seen.value = fn(session, *args)
+    return seen
+
+
+def selects(statements: Sequence[Statement], table: str | None = None) -> list[Statement]:
+    found = [s for s in statements if s.verb in ("SELECT", "WITH")]
+    if table is None:
+        return found
+    return [s for s in found if f"FROM {table}" in s.sql.replace("\n", " ") or f"JOIN {table}" in s.sql]
+
+
+def one_line(exc: BaseException, limit: int = 400) -> str:
+    """`Type: first line of the message`, without SQLAlchemy's background link."""
+    message = str(exc).split("\n(Background on this error at:")[0].strip().splitlines()
+    return f"{type(exc).__name__}: {message[0] if message else ''}"[:limit]
+
+
+def unused_session(name: str, call: Call) -> Fail:
+    return Fail(
+        f"{name} ignored the session it was given",
+        expected="every query runs through the `session` parameter",
+        actual="the session passed in was never used"
+        + (
+            f"; {plural(len(call.statements), 'statement')} went through another one"
+            if call.statements
+            else ""
+        ),
+        help="the caller owns the session (one per request, its own transaction): use that one, "
+        "not a global or a new one",
+    )
+
+
+def mapped(ctx: Context, name: str) -> type:
+    """The learner's mapped class `name`, with every relationship resolved."""
+    cls = ctx.require(name, f"a `{name}` model", f"define `class {name}(Base): ...` at module level")
+    try:
+        sa_inspect(cls)
+    except NoInspectionAvailable:
+        raise Fail(
+            f"`{name}` is not a mapped SQLAlchemy model",
+            expected=f"class {name}(Base) with a __tablename__",
+            actual=repr(cls)[:200],
+        ) from None
+    try:
+        configure_mappers()
+    except Exception as exc:
+        raise Fail(
+            "SQLAlchemy cannot set up the relationships between your models",
+            actual=one_line(exc, 800),
+            help="check the class and table names in relationship(), secondary= and ForeignKey(), "
+            "and that each back_populates names the attribute on the other class",
+        ) from None
+    return cls

@@ -1,0 +1,52 @@
+# expect: fail
+# check: Tag is a model
+# message: does not go through the `document_tags` table
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    tags: Mapped[list["Tag"]] = relationship(secondary="tag_links", back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+tag_links = Table(
+    "tag_links",
+    Base.metadata,
+    Column("document_id", ForeignKey("documents.id"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id"), primary_key=True),
+)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    documents: Mapped[list[Document]] = relationship(secondary=tag_links, back_populates="tags")
+
+
+def docs_tagged(session, name):
+    return session.scalars(
+        select(Document).join(Document.tags).where(Tag.name == name).order_by(Document.id)
+    ).all()

@@ -1,0 +1,55 @@
+# expect: pass
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    tags: Mapped[list["Tag"]] = relationship(secondary="document_tags", back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+class Tag(Base):
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    documents: Mapped[list[Document]] = relationship(secondary="document_tags", back_populates="tags")
+
+
+document_tags = Table(
+    "document_tags",
+    Base.metadata,
+    Column("document_id", Integer, ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def docs_tagged(session, name):
+    stmt = (
+        select(Document)
+        .join(document_tags, document_tags.c.document_id == Document.id)
+        .join(Tag, Tag.id == document_tags.c.tag_id)
+        .filter(Tag.name == name)
+        .order_by(Document.id.asc())
+    )
+    return list(session.execute(stmt).scalars())

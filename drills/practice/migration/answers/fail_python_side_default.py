@@ -1,0 +1,18 @@
+# expect: fail
+# check: upgrade head
+# message: Python-side default= never reaches the table
+"""documents: add a status column"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9b3e6a1c5d20"
+down_revision = "4d1f0c2b9a7e"
+
+
+def upgrade() -> None:
+    op.add_column("documents", sa.Column("status", sa.String(20), nullable=False, default="draft"))
+
+
+def downgrade() -> None:
+    op.drop_column("documents", "status")

@@ -1,0 +1,39 @@
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+def move_documents(session, doc_ids: list[int], new_owner_id: int) -> None:
+    # One transaction: committed when the block ends, rolled back (and the error
+    # re-raised) if anything inside it raises.
+    with session.begin():
+        docs = session.scalars(select(Document).where(Document.id.in_(doc_ids))).all()
+        missing = set(doc_ids) - {doc.id for doc in docs}
+        if missing:
+            raise LookupError(f"no document with id {sorted(missing)}")
+        for doc in docs:
+            doc.owner_id = new_owner_id
