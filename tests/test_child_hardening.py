@@ -92,7 +92,10 @@ def spinning_file(tmp_path: Path, spawn: bool = True) -> tuple[Path, Path]:
     source = "import os, subprocess, sys\nfrom drillkit.sandbox import session\n"
     if spawn:
         source += "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
-    source += f"open({str(marker)!r}, 'w').write(str(os.getpgid(0)))\nwhile True:\n    pass\n"
+    source += (
+        f"open({str(marker)!r}, 'w').write(str(os.getpgid(0)) + ' ' + os.environ['TMPDIR'])\n"
+        "while True:\n    pass\n"
+    )
     return write(tmp_path, "spin.py", source), marker
 
 
@@ -104,12 +107,13 @@ def test_kill_9_of_drill_takes_the_child_and_its_group(learner: Learner, tmp_pat
     proc = started_check(learner, path, "--timeout", "120")
     pgid = None
     try:
-        assert wait_for(marker.exists, 60), "the learner's file never started"
-        pgid = int(marker.read_text())
-        assert wait_for(lambda: len(group_members(pgid)) >= 2, 10)
+        assert wait_for(lambda: marker.exists() and " " in marker.read_text(), 60), "never started"
+        pgid, folder = int(marker.read_text().split()[0]), Path(marker.read_text().split()[1])
+        assert wait_for(lambda: len(group_members(pgid)) >= 2, 10) and folder.is_dir()
         proc.kill()
         proc.wait()
         assert wait_for(lambda: not group_members(pgid), 2.0), f"still running: {group_members(pgid)}"
+        assert wait_for(lambda: not folder.exists(), 2.0), "the run's temp folder was left behind"
     finally:
         if pgid is not None and group_members(pgid):
             os.killpg(pgid, signal.SIGKILL)
@@ -124,8 +128,8 @@ def test_a_stopped_drill_does_not_leave_the_child_spinning(learner: Learner, tmp
     proc = started_check(learner, path, "--timeout", "1")
     pgid = None
     try:
-        assert wait_for(marker.exists, 60), "the learner's file never started"
-        pgid = int(marker.read_text())
+        assert wait_for(lambda: marker.exists() and " " in marker.read_text(), 60), "never started"
+        pgid = int(marker.read_text().split()[0])
         proc.send_signal(signal.SIGSTOP)
         # The child's own deadline: --timeout plus a grace second, whatever the parent does.
         assert wait_for(lambda: not group_members(pgid), 4.0), f"still running: {group_members(pgid)}"
@@ -539,7 +543,7 @@ def test_a_lone_surrogate_in_a_report_is_kept_exact() -> None:
 GUARDED = """
 import os, sys, time
 from drillkit.run import guard
-seal_fd = guard.split(os.getppid(), int(sys.argv[1]), ())
+seal_fd = guard.split(os.getppid(), int(sys.argv[1]), (), folder="/nonexistent/drillkit-test")
 guard.tell(seal_fd, timeout=float(sys.argv[2]), checks=["check %d" % i for i in range(200)], cpu_seconds=7)
 if sys.argv[3] == "exit":
     os._exit(3)

@@ -65,6 +65,7 @@ class Checker:
                         str(guard_w),
                         str(self._result.fileno()),
                         str(os.getpid()),
+                        str(self.tmp),
                     ],
                     # Temp files of the learner and of checks (e.g. an Alembic script dir) land
                     # in our own folder, which discard() removes even after a SIGKILL.

@@ -1,6 +1,6 @@
 """The guard: a small process between the CLI and the learner's code, that never runs any of it.
 
-    python -P -m drillkit.run.guard <job-fd> <status-fd> <result-fd> <cli-pid>
+    python -P -m drillkit.run.guard <job-fd> <status-fd> <result-fd> <cli-pid> <folder>
 
     drill (CLI) ── guard (the child the CLI started; its process group) ── worker (learner code)
 
@@ -12,7 +12,8 @@ guard exists because the worker cannot be trusted to end itself — a learner's 
 hold it, and it may have spawned processes of its own:
 
 - the CLI dies (even `kill -9`): the kernel tells the guard (PR_SET_PDEATHSIG), and the
-  guard kills the whole process group, the worker and everything it spawned;
+  guard kills the whole process group, the worker and everything it spawned (a cleaner
+  outside the group then removes the run's temp folder);
 - the CLI is stopped (Ctrl-Z, a debugger) or hangs: the guard keeps the run's own deadline
   (the timeout plus a grace second, from when learner code starts) and kills the group;
 - the worker ends: the guard writes how (exit code or signal, CPU time) and the names of
@@ -33,6 +34,7 @@ import select
 import signal
 import sys
 import time
+from contextlib import suppress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -107,11 +109,56 @@ def _kill_group(signum: int = 0, frame: object = None) -> NoReturn:
         os._exit(1)
 
 
-def split(cli_pid: int, status_fd: int, worker_fds: tuple[int, ...]) -> int:
+def _orphaned(folder: str) -> NoReturn:
+    """The CLI died: nobody else will remove the run's folder (output, temp files), so a
+    cleaner in a session of its own waits for the group to be gone and removes it."""
+    group = os.getpgid(0)
+    with suppress(OSError):
+        left_r, left_w = os.pipe()
+        if os.fork() == 0:
+            os.setsid()  # out of the group about to be killed
+            os.close(left_w)  # (the guard waits for this before it kills the group)
+            deadline = time.monotonic() + 10
+            while _group_alive(group) and time.monotonic() < deadline:
+                time.sleep(0.02)  # until nothing of the run can still write there
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            os._exit(0)
+        os.close(left_w)
+        select.select([left_r], [], [], 1.0)  # EOF: the cleaner has left the group
+    _kill_group()
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of `group` still runs. Zombies do not count: the dead processes of
+    an orphaned group may wait long for a reaper (a container's pid 1 may never reap)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no /proc: a signal 0 cannot tell zombies apart, but it is something
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] != b"Z" and int(fields[2]) == group:
+                return True
+    return False
+
+
+def split(cli_pid: int, status_fd: int, worker_fds: tuple[int, ...], folder: str) -> int:
     """Fork into guard and worker. Returns the write end of the seal pipe, in the worker
-    only; the guard supervises and never returns. `worker_fds` are closed in the guard."""
+    only; the guard supervises and never returns. `worker_fds` are closed in the guard;
+    `folder` (the run's temp folder) is removed if the CLI dies."""
     # Installed before the kernel is asked, so the parent's death always finds the handler.
-    signal.signal(signal.SIGTERM, _kill_group)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _orphaned(folder))
     die_with_parent(signal.SIGTERM, cli_pid)
     seal_r, seal_w = os.pipe()
     guard = os.getpid()
@@ -238,7 +285,7 @@ def _report(
 
 def _main() -> None:
     job_fd, status_fd, result_fd, cli_pid = (int(arg) for arg in sys.argv[1:5])
-    seal_fd = split(cli_pid, status_fd, worker_fds=(job_fd, result_fd))
+    seal_fd = split(cli_pid, status_fd, worker_fds=(job_fd, result_fd), folder=sys.argv[5])
     from drillkit.run import harness  # the worker, from here on
 
     harness.main(job_fd, result_fd, seal_fd)
