@@ -383,6 +383,11 @@ def started(console: Console, result: Started) -> None:
     n = result.drill.number
     if result.created:
         console.print(f"[green]Created[/] {escape(path)}")
+        if result.earlier is not None:
+            console.print(
+                f"[dim]Your earlier attempt at {escape(shown_path(result.earlier))} is kept; "
+                "checks now use this new file.[/]"
+            )
     else:
         console.print(f"[yellow]Kept your existing attempt[/] at {escape(path)} (nothing was overwritten).")
     console.print(Padding(task_text(result.drill.task), (1, 2)))
