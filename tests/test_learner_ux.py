@@ -372,7 +372,7 @@ def test_unknown_slug_suggests_the_close_one(learner: Learner) -> None:
     result = learner.drill("check", "selct")
     assert result.code == 2
     assert f"did you mean `select` (drill {SELECT.number})?" in one_clear_line(result.stderr)
-    with pytest.raises(UnknownDrillError, match="Name one by number"):
+    with pytest.raises(UnknownDrillError, match="name one by number"):
         PACK.get("xyzzy")  # nothing close: the general hint
 
 

@@ -129,7 +129,12 @@ def resolve_drill(paths: Paths, ref: str, env: Mapping[str, str] = os.environ) -
     text = ref.strip()
     if ":" in text:
         pack_id, _, rest = text.partition(":")
-        return open_pack(paths, pack_id.strip()).get(rest)
+        drill = open_pack(paths, pack_id.strip()).get(rest)
+        if drill.pack_id != active_id(paths, env):
+            from dataclasses import replace
+
+            drill = replace(drill, outside_active=True)
+        return drill
     return active_pack(paths, env).get(text)
 
 
