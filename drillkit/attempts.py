@@ -8,7 +8,6 @@ from pathlib import Path
 from drillkit import clock, progress
 from drillkit.errors import LearnerFileError
 from drillkit.pack.model import ANSWER_MARKER, Drill
-from drillkit.pack.text import starter_text
 from drillkit.paths import Paths
 from drillkit.retention import schedule
 from drillkit.retention.schedule import ReviewState
@@ -87,6 +86,8 @@ def is_untouched_starter(path: Path, drill: Drill) -> bool:
         mine = read_learner_file(path).decode("utf-8").replace("\r\n", "\n")
     except (LearnerFileError, UnicodeDecodeError):
         return False
+    from drillkit.pack.text import starter_text
+
     return mine in (starter_text(drill), _read_text(drill.starter_path))
 
 
