@@ -8,7 +8,6 @@ from pathlib import Path
 from drillkit import clock, progress
 from drillkit.errors import LearnerFileError
 from drillkit.pack.model import ANSWER_MARKER, Drill
-from drillkit.pack.text import starter_text
 from drillkit.paths import Paths
 from drillkit.retention import schedule
 from drillkit.retention.schedule import ReviewState
@@ -61,12 +60,23 @@ def attempt_path(paths: Paths, drill: Drill, now: datetime | None = None) -> Pat
 
 
 def current_attempt(paths: Paths, drill: Drill, now: datetime | None = None) -> Path:
+    """The attempt to check: an open review's, the workspace's, else the one progress remembers
+    (the learner may have `cd`'d away from the workspace they started it in)."""
     path = attempt_path(paths, drill, now)
-    if not path.exists():
-        raise LearnerFileError(
-            f"no attempt at {path}; run `drill start {drill.ref}` first, or pass --file PATH"
-        )
-    return path
+    if path.exists():
+        return path
+    earlier = remembered_attempt(paths, drill)
+    if earlier is not None:
+        return earlier
+    raise LearnerFileError(f"no attempt at {path}; run `drill start {drill.ref}` first, or pass --file PATH")
+
+
+def remembered_attempt(paths: Paths, drill: Drill) -> Path | None:
+    """The file this drill was last started or checked in, if it is still there."""
+    recorded = progress.load(paths.progress_file).progress.get(drill).file
+    if recorded and Path(recorded).is_file():
+        return Path(recorded)
+    return None
 
 
 def is_untouched_starter(path: Path, drill: Drill) -> bool:
@@ -76,6 +86,8 @@ def is_untouched_starter(path: Path, drill: Drill) -> bool:
         mine = read_learner_file(path).decode("utf-8").replace("\r\n", "\n")
     except (LearnerFileError, UnicodeDecodeError):
         return False
+    from drillkit.pack.text import starter_text
+
     return mine in (starter_text(drill), _read_text(drill.starter_path))
 
 

@@ -37,6 +37,7 @@ class DrillProgress:
     hints_used: int = 0  # len(hints_shown), kept for readers of older files
     hints_shown: list[int] = field(default_factory=list)  # indexes into the drill's hints, in order shown
     last_failed: list[str] = field(default_factory=list)  # keys of the checks that failed last time
+    file: str | None = None  # where the learner's attempt was last started or checked
     review: ReviewState = field(default_factory=ReviewState)
     # When each counted check ran (ISO, oldest first, the last HISTORY_CAP): `drill progress`
     # draws practice days from it. Optional: files written before it existed have none.
@@ -114,6 +115,7 @@ DRILL = store.record(
         "hints_used": store.integer(0),
         "hints_shown": store.array(store.integer(0, 99), max_items=100),
         "last_failed": store.array(store.text(), max_items=100),
+        "file": store.optional(store.text(4096)),
         "review": REVIEW,
         "history": store.array(store.timestamp, max_items=HISTORY_CAP),
     },

@@ -380,9 +380,14 @@ def ago(stamp: str | None, now: datetime | None = None) -> str:
 
 def started(console: Console, result: Started) -> None:
     path = shown_path(result.path)
-    n = result.drill.number
+    n = result.drill.cli_ref
     if result.created:
         console.print(f"[green]Created[/] {escape(path)}")
+        if result.earlier is not None:
+            console.print(
+                f"[dim]Your earlier attempt at {escape(shown_path(result.earlier))} is kept; "
+                "checks now use this new file.[/]"
+            )
     else:
         console.print(f"[yellow]Kept your existing attempt[/] at {escape(path)} (nothing was overwritten).")
     console.print(Padding(task_text(result.drill.task), (1, 2)))
@@ -427,18 +432,18 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
         console.print(
             f"\n[bold green]✓ All {total} checks passed[/] in {rep.seconds:.1f}s — that was drillkit's "
             "reference solution, not counted in your progress. "
-            f"Your own attempt: [bold]drill start {rep.drill}[/]"
+            f"Your own attempt: [bold]drill start {rep.ref or rep.drill}[/]"
         )
         return
     if reference:
         console.print(
-            "[dim]This file is drillkit's reference solution, so the check is not counted in your "
-            f"progress. Your own attempt: drill start {rep.drill}[/]"
+            "[dim]This file is the pack's reference solution, so the check is not counted in your "
+            f"progress. Your own attempt: drill start {rep.ref or rep.drill}[/]"
         )
     if rep.passed:
         console.print(
             f"\n[bold green]✓ All {total} checks passed[/] in {rep.seconds:.1f}s. "
-            f"Compare with the reference: [bold]drill reveal {rep.drill}[/]"
+            f"Compare with the reference: [bold]drill reveal {rep.ref or rep.drill}[/]"
         )
     else:
         console.print(
@@ -446,12 +451,13 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
             + (
                 "save the file to check again."
                 if watching
-                else f"run [bold]drill check {rep.drill}[/] again."
+                else f"run [bold]drill check {rep.ref or rep.drill}[/] again."
             )
             + (
-                f" A hint about «{checked.hint_waiting}» is waiting: [bold]drill hint {rep.drill}[/]"
+                f" A hint about «{checked.hint_waiting}» is waiting: "
+                f"[bold]drill hint {rep.ref or rep.drill}[/]"
                 if checked.hint_waiting
-                else f" Stuck? [bold]drill hint {rep.drill}[/]"
+                else f" Stuck? [bold]drill hint {rep.ref or rep.drill}[/]"
             )
         )
 
@@ -507,7 +513,7 @@ def review_started(console: Console, result: ReviewStarted, now: datetime) -> No
             f"Your earlier attempt {escape(shown_path(result.attempt))} is untouched; don't peek at it."
         )
     console.print(Padding(task_text(drill.task), (1, 2)))
-    console.print(f"Write it from memory in that file, then run: [bold]drill check {drill.number}[/]")
+    console.print(f"Write it from memory in that file, then run: [bold]drill check {drill.cli_ref}[/]")
     if result.also_due:
         rest = ", ".join(str(d.number) for d in result.also_due)
         console.print(f"[dim]Also due: drill {rest}. Run `drill review` again after this one.[/]")
@@ -676,7 +682,7 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     console.print(Panel(escape(explanation), title="why it is written this way", title_align="left"))
     if result.attempt is None:
         console.print(
-            f"[dim]No attempt found; `drill start {drill.number}` and type it yourself — "
+            f"[dim]No attempt found; `drill start {drill.cli_ref}` and type it yourself — "
             "that is the rep that sticks.[/]"
         )
 
@@ -687,7 +693,7 @@ def editing(console: Console, target: EditTarget) -> None:
 
 
 def reveal_declined(console: Console, path: Path, drill: Drill) -> None:
-    n, where = drill.number, escape(shown_path(path))
+    n, where = drill.cli_ref, escape(shown_path(path))
     if path.exists():
         console.print(f"Nothing revealed. Write your attempt in {where}, then run [bold]drill check {n}[/]")
     else:
@@ -721,11 +727,12 @@ def hinted(console: Console, result: Hinted) -> None:
         )
     if result.exhausted:
         console.print(
-            f"\nThat is every hint for drill {drill.number}. Try once more with "
-            f"[bold]drill check {drill.number}[/]; [bold]drill reveal {drill.number}[/] shows the reference."
+            f"\nThat is every hint for drill {drill.cli_ref}. Try once more with "
+            f"[bold]drill check {drill.cli_ref}[/]; "
+            f"[bold]drill reveal {drill.cli_ref}[/] shows the reference."
         )
     else:
-        console.print(f"\nStill stuck after trying? [bold]drill hint {drill.number}[/] gives the next one.")
+        console.print(f"\nStill stuck after trying? [bold]drill hint {drill.cli_ref}[/] gives the next one.")
 
 
 def reset_done(console: Console, result: Reset) -> None:
@@ -921,10 +928,12 @@ def validation(console: Console, result: object) -> None:
     runs = len(result.results)
     if result.clean:
         drills = len(result.pack.drills) if result.pack else 0
-        console.print(
-            f"[bold green]✓ pack {escape(name)} is valid[/]: {drills} drill{'s' if drills != 1 else ''}, "
-            f"{runs} file{'s' if runs != 1 else ''} checked against Postgres, every one as labelled."
+        ran = (
+            f"{plural(runs, 'file')} checked against Postgres, every one as labelled."
+            if runs
+            else "the format only (no file was run)."
         )
+        console.print(f"[bold green]✓ pack {escape(name)} is valid[/]: {plural(drills, 'drill')}, {ran}")
     else:
         problems = len(result.findings) + len(bad)
         console.print(
@@ -957,7 +966,9 @@ def mutation_report(console: Console, pack: object, report: object) -> None:
                 f"      [red]survived[/] {escape(r.mutant.id)} (line {r.mutant.line}): "
                 f"{escape(r.mutant.description)}"
             )
-            console.print(Padding(_syntax(r.mutant.diff.rstrip(), "diff", wrap=False), (0, 0, 0, 8)))
+            for line in r.mutant.diff.rstrip().splitlines():  # whole lines even when piped: the edit matters
+                style = "red" if line.startswith("-") else "green" if line.startswith("+") else "dim"
+                console.print(Text("        " + line, style=style), soft_wrap=True)
         for r in drill.equivalent_killed:
             console.print(
                 f"      [yellow]marked equivalent, but a check rejects it:[/] {escape(r.mutant.id)}"

@@ -85,6 +85,7 @@ class CheckReport:
     statements: list[str] = field(default_factory=list)  # sent while your file ran
     check_statements: list[str] = field(default_factory=list)  # sent while checks called your code
     pack: str = ""
+    ref: str = ""  # how to name the drill in a command: "3", or "practice:upsert" from another pack
 
     @property
     def passed(self) -> bool:

@@ -222,3 +222,25 @@ def test_validate_runs_each_case_kind(tmp_path: Path) -> None:
     kinds = {r.case.kind: r.ok for r in result.results}
     assert kinds == {"solution": False, "starter": False, "answer": False} or not result.clean
     assert not result.clean
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.id)
+def test_mutation_score_of_every_drill(pack: Pack, drill_home: Path, monkeypatch) -> None:
+    """`drill validate --mutants`: the checks catch at least 95 % of the wrong answers derived
+    from each reference solution (issue 15's bar), and no mark of an equivalent mutant is stale."""
+    from drillkit.commands.validate import mutation_report
+    from drillkit.paths import resolve_paths
+
+    monkeypatch.setenv("DRILL_HOME", str(drill_home))
+    _, report = mutation_report(resolve_paths(), str(pack.root))
+    assert [d.drill for d in report.drills] == [d.slug for d in pack.drills]
+    weak = {
+        d.drill: [r.mutant.id for r in d.survivors]
+        for d in report.drills
+        if d.score is not None and d.score < 0.95
+    }
+    assert weak == {}
+    assert [(d.drill, d.unknown_equivalent) for d in report.drills if d.unknown_equivalent] == []
+    assert [
+        (d.drill, [r.mutant.id for r in d.equivalent_killed]) for d in report.drills if d.equivalent_killed
+    ] == []

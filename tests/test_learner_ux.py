@@ -372,7 +372,7 @@ def test_unknown_slug_suggests_the_close_one(learner: Learner) -> None:
     result = learner.drill("check", "selct")
     assert result.code == 2
     assert f"did you mean `select` (drill {SELECT.number})?" in one_clear_line(result.stderr)
-    with pytest.raises(UnknownDrillError, match="Name one by number"):
+    with pytest.raises(UnknownDrillError, match="name one by number"):
         PACK.get("xyzzy")  # nothing close: the general hint
 
 
@@ -469,3 +469,21 @@ def test_list_still_imports_nothing_heavy(learner: Learner) -> None:
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     heavy = {"typer", "pygments", "rich._emoji_codes", "rich.live", "rich.syntax", "fsrs", "difflib"}
     assert imported & heavy == set()
+
+
+def test_the_workspace_follows_the_learner(learner: Learner, tmp_path: Path) -> None:
+    """Started in one folder, checked from another: the attempt progress remembers is used,
+    and a second `drill start` elsewhere says where the first one is."""
+    drill = PACK.get("3")
+    assert learner.drill("start", "3").code == 0
+    first = learner.attempt(drill)
+    first.write_text(first.read_text(encoding="utf-8") + "docs = []\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    moved = Learner(learner.home, elsewhere, learner.env)
+    checked = moved.drill("check", "3", "--json")
+    assert checked.code == 1 and checked.json["file"] == str(first.resolve())
+    again = moved.drill("start", "3")
+    assert again.code == 0 and "earlier attempt" in " ".join(again.stdout.split())
+    assert str(first.name) in again.stdout and moved.attempt(drill).is_file()
+    assert moved.drill("check", "3", "--json").json["file"] == str(moved.attempt(drill).resolve())

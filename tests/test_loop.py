@@ -104,7 +104,7 @@ def test_reset_keeps_a_backup(learner: Learner) -> None:
     assert refused.code == 2 and attempt.read_text(encoding="utf-8") == "docs = 'my attempt'\n"
     result = learner.drill("reset", N, "--yes")
     assert result.code == 0
-    (backup,) = (learner.workspace / "backups").glob(f"{SELECT.stem}-*.py")
+    (backup,) = (learner.workspace / SELECT.pack_id / "backups").glob(f"{SELECT.stem}-*.py")
     assert backup.read_text(encoding="utf-8") == "docs = 'my attempt'\n"
     assert backup.name in result.stdout
     assert attempt.read_text(encoding="utf-8").startswith(f"# Drill {N} · {SELECT.title}")
@@ -206,6 +206,7 @@ CHECK_SHAPE = {
     "check_statements": list,
     "review": (dict, type(None)),
     "pack": str,
+    "ref": str,
 }
 RESULT_SHAPE = {
     "name": str,

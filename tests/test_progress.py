@@ -45,6 +45,7 @@ def test_round_trip_and_schema_version(tmp_path: Path) -> None:
                         "hints_used": 0,
                         "hints_shown": [],
                         "last_failed": [],
+                        "file": None,
                         "review": {
                             "step": -1,
                             "due": None,

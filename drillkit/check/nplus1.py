@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from drillkit.check.framework import Context, Fail, show_sql
 from drillkit.check.recorder import Statement
+
+if TYPE_CHECKING:  # imported where used: loading a checks file must not cost drillkit's process SQLAlchemy
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ def _count(ctx: Context, scenario: Callable[[Session], None]) -> list[Statement]
 
 def measure(ctx: Context, scenario: Callable[[Session], None], grow: str, count_rows: str) -> Growth:
     """Run `scenario`, commit the `grow` SQL, run it again; `count_rows` says how big the data is."""
+    from sqlalchemy import text
+
     before_rows = ctx.rows(count_rows)[0][0]
     before = _count(ctx, scenario)
     with ctx.truth.begin() as conn:

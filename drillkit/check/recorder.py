@@ -7,11 +7,11 @@ because learner code holds its own references to the sandbox objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import ORMExecuteState, Session
+if TYPE_CHECKING:  # imported when installed: drillkit's own process reads Statements without SQLAlchemy
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import ORMExecuteState, Session
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class Recorder:
         return any(s is session for s in self.closed_sessions)
 
     def install(self, engine: Engine) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
         event.listen(engine, "before_cursor_execute", self._on_cursor)
         event.listen(Session, "do_orm_execute", self._on_orm_execute)
         self._wrap_session_methods()
@@ -61,6 +64,8 @@ class Recorder:
         self.orm_executes.append(OrmExecute(state.session, state.statement, state.is_update, state.is_delete))
 
     def _wrap_session_methods(self) -> None:
+        from sqlalchemy.orm import Session
+
         recorder = self
         flush, query, close = Session.flush, Session.query, Session.close
 

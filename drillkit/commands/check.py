@@ -67,6 +67,8 @@ def check_drill(
         entry.record_attempt(stamp)  # count, last time, and the history `drill progress` draws
         entry.last_result = "passed" if report.passed else "failed"
         entry.last_failed = [r.key for r in report.results if r.status == "failed" and r.key]
+        if path.resolve() != review_file(paths, drill, entry.review).resolve():
+            entry.file = str(path.resolve())  # where the attempt lives, wherever the next check runs
         if report.passed and not entry.first_passed_at:
             entry.first_passed_at = stamp
         note = _reschedule(entry, path, report.passed, moment, paths, drill)

@@ -86,7 +86,10 @@ def _clone(paths: Paths, url: str) -> AddedPack:
             stdin=subprocess.DEVNULL,
         )
         if done.returncode != 0:
-            reason = (done.stderr.strip().splitlines() or ["git clone failed"])[-1]
+            # git's own words: the `fatal:` line says why (not a repository, no such host, ...)
+            lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+            fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal:")]
+            reason = " ".join(fatal) or (lines[-1] if lines else "git clone failed")
             raise ConfigError(f"cannot clone {url}: {reason}")
         pack = load_pack(tmp / "pack")
         target = paths.pack_clones / pack.id

@@ -88,12 +88,12 @@ class Reset:
 
 
 def reset_drill(paths: Paths, drill: Drill, now: str | None = None) -> Reset:
-    """Put the starter back; the old attempt is kept under workspace/backups/."""
+    """Put the starter back; the old attempt is kept under <workspace>/<pack>/backups/."""
     path = workspace_file(paths, drill)
     backup = None
     if path.exists():
         stamp = now or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        backup = paths.workspace / "backups" / f"{drill.stem}-{stamp}.py"
+        backup = paths.workspace / drill.pack_id / "backups" / f"{drill.stem}-{stamp}.py"
         n = 1
         while backup.exists():
             n += 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from drillkit.attempts import workspace_file
+from drillkit import progress
+from drillkit.attempts import remembered_attempt, workspace_file
 from drillkit.errors import LearnerFileError
 from drillkit.pack.model import Drill
 from drillkit.pack.text import starter_text
@@ -18,6 +19,7 @@ class Started:
     drill: Drill
     path: Path
     created: bool  # False: an attempt was already there and was left alone
+    earlier: Path | None = None  # an attempt elsewhere (another workspace), left alone
 
 
 def start_drill(paths: Paths, drill: Drill) -> Started:
@@ -40,4 +42,6 @@ def start_drill(paths: Paths, drill: Drill) -> Started:
         return Started(drill, path, created=False)
     except OSError as exc:
         raise LearnerFileError(f"cannot write {shown(path)}: {exc.strerror}") from None
-    return Started(drill, path, created=True)
+    earlier = remembered_attempt(paths, drill)
+    progress.update(paths.progress_file, lambda p: setattr(p.of(drill), "file", str(path)))
+    return Started(drill, path, created=True, earlier=earlier if earlier != path else None)

@@ -7,9 +7,9 @@ any of them (pack.yaml, a drill.yaml, the cards) is noticed with a few stat() ca
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -30,9 +30,9 @@ def stamp(path: Path) -> Stamp | None:
 
 def cached(root: Path, cache_dir: Path | None, parse: Callable[[], tuple[Any, list[Path]]]) -> Any:
     """`parse()` returns (data, files it read); its result is stored keyed by those files' stamps."""
-    target = (
-        cache_dir / f"pack-{hashlib.sha1(str(root).encode()).hexdigest()[:16]}.json" if cache_dir else None
-    )
+    # Named after the folder itself (no hashlib: `drill list` would pay for importing it).
+    name = re.sub(r"[^A-Za-z0-9]+", "_", str(root)).strip("_")[-120:]
+    target = cache_dir / f"pack-{name}.json" if cache_dir else None
     if target is not None:
         hit = _read(target)
         if hit is not None:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drillkit.errors import ConfigError, UnknownDrillError
-from drillkit.pack import registry
 from drillkit.pack.load import load_pack
 from drillkit.pack.model import Drill, Pack
 from drillkit.paths import Paths, builtin_packs_dir
@@ -45,6 +44,10 @@ def builtin_sources() -> list[Source]:
 
 
 def added_sources(paths: Paths) -> list[Source]:
+    if not paths.packs_file.exists():  # nothing added yet: the common case, read on every `drill list`
+        return []
+    from drillkit.pack import registry  # only when the learner added packs
+
     reg = registry.load(paths.packs_file)
     return [Source(a.id, "added", a.source, Path(a.path)) for a in reg.packs.values()]
 
@@ -109,7 +112,11 @@ def open_pack(paths: Paths, pack_id: str) -> Pack:
 
 
 def active_id(paths: Paths, env: Mapping[str, str] = os.environ) -> str:
-    chosen = env.get(PACK_ENV, "").strip() or registry.load(paths.packs_file).active
+    chosen = env.get(PACK_ENV, "").strip()
+    if not chosen and paths.packs_file.exists():  # a `drill pack use` choice
+        from drillkit.pack import registry
+
+        chosen = registry.load(paths.packs_file).active or ""
     if chosen:
         return chosen
     builtin = builtin_sources()
@@ -129,7 +136,12 @@ def resolve_drill(paths: Paths, ref: str, env: Mapping[str, str] = os.environ) -
     text = ref.strip()
     if ":" in text:
         pack_id, _, rest = text.partition(":")
-        return open_pack(paths, pack_id.strip()).get(rest)
+        drill = open_pack(paths, pack_id.strip()).get(rest)
+        if drill.pack_id != active_id(paths, env):
+            from dataclasses import replace
+
+            drill = replace(drill, outside_active=True)
+        return drill
     return active_pack(paths, env).get(text)
 
 

@@ -46,6 +46,13 @@ class Drill:
     hints: tuple[Hint, ...]
     folder: Path  # <pack>/<slug>/
     solution_path: Path
+    outside_active: bool = False  # reached as PACK:SLUG while another pack is active
+
+    @property
+    def cli_ref(self) -> str:
+        """How commands printed for the learner name this drill: its number in the active
+        pack, `pack:slug` when it belongs to another one."""
+        return self.ref if self.outside_active else str(self.number)
 
     @property
     def stem(self) -> str:
@@ -135,7 +142,7 @@ class Pack:
         span = str(first.number) if first is last else f"{first.number}-{last.number}"
         examples = ", ".join(d.slug for d in self.drills[:2])
         return (
-            f"no drill {text!r} in pack {self.id!r}{guess} Name one by number ({span}) or slug "
+            f"no drill {text!r} in pack {self.id!r}{guess} name one by number ({span}) or slug "
             f"({examples}{', ...' if len(self.drills) > 2 else ''}): see `drill list`"
         )
 

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -65,7 +66,7 @@ class Validation:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "pack": self.pack.id if self.pack else None,
+            "pack": self.pack.id if self.pack else _pack_id(self.root),
             "root": str(self.root),
             "clean": self.clean,
             "findings": [
@@ -85,6 +86,15 @@ class Validation:
                 for r in self.results
             ],
         }
+
+
+def _pack_id(root: Path) -> str | None:
+    """The id a pack.yaml declares, read loosely (for reports on a pack that did not load)."""
+    try:
+        match = re.search(r"^id:\s*['\"]?([\w-]+)", (root / "pack.yaml").read_text(encoding="utf-8"), re.M)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return match.group(1) if match else None
 
 
 HEADER = re.compile(r"#\s*(expect|check|message):\s*(.+)")
@@ -125,13 +135,34 @@ def check_format(root: Path) -> tuple[Pack | None, list[Finding]]:
 
     index = root / "pack.yaml"
     meta, findings = schema.check_file(index, schema.PACK, rel(index))
-    if meta is None or findings:
+    if not isinstance(meta, dict):
         return None, findings
-    slugs = [d.get("slug") for d in meta.get("drills") or [] if isinstance(d, dict)]
+    # Go on past schema findings: an author wants every problem in one run. A shape so wrong
+    # that the cross-references cannot be read is what the schema findings already describe.
+    with suppress(TypeError, AttributeError, ValueError):
+        findings += _cross_references(root, meta, rel)
+    if findings:
+        return None, findings
+    try:
+        pack = load_pack(root)
+    except DrillkitError as exc:
+        return None, [Finding(rel(index), None, str(exc))]
+    for drill in pack.drills:
+        findings += _check_declarations(drill, rel)
+    return pack, findings
+
+
+def _cross_references(root: Path, meta: dict, rel: Callable[[Path], str]) -> list[Finding]:
+    """Slugs, sections, fixtures, each drill's files and drill.yaml, cards and self-check."""
+    index = root / "pack.yaml"
+    findings: list[Finding] = []
+    solutions = root / str(meta.get("solutions") or "solutions")
+    entries = [d for d in meta.get("drills") or [] if isinstance(d, dict)]
+    slugs = [d.get("slug") for d in entries]
     for slug in {s for s in slugs if slugs.count(s) > 1}:
         findings.append(Finding(rel(index), None, f"drill slug {slug!r} is used twice"))
     sections, fixtures = meta.get("sections") or {}, meta.get("fixtures") or {}
-    for entry in meta.get("drills") or []:
+    for entry in entries:
         slug = entry.get("slug")
         if entry.get("section") and entry["section"] not in sections:
             findings.append(
@@ -155,6 +186,9 @@ def check_format(root: Path) -> tuple[Pack | None, list[Finding]]:
         for name in ("drill.yaml", "starter.py", "checks.py"):
             if not (folder / name).is_file():
                 findings.append(Finding(rel(folder / name), None, "missing: every drill needs it", slug))
+        if not (solutions / f"{slug}.py").is_file():
+            solution = rel(solutions / f"{slug}.py")
+            findings.append(Finding(solution, None, "missing: the reference solution", slug))
         if (folder / "drill.yaml").is_file():
             _, more = schema.check_file(folder / "drill.yaml", schema.DRILL, rel(folder / "drill.yaml"))
             findings += [Finding(f.file, f.line, f.message, slug) for f in more]
@@ -182,19 +216,7 @@ def check_format(root: Path) -> tuple[Pack | None, list[Finding]]:
                                 f"{e.get('id')!r} names drill {slug!r}, which the pack does not have",
                             )
                         )
-    if findings:
-        return None, findings
-    try:
-        pack = load_pack(root)
-    except DrillkitError as exc:
-        return None, [Finding(rel(index), None, str(exc))]
-    for drill in pack.drills:
-        if not drill.solution_path.is_file():
-            findings.append(
-                Finding(rel(drill.solution_path), None, "missing: the reference solution", drill.slug)
-            )
-        findings += _check_declarations(drill, rel)
-    return pack, findings
+    return findings
 
 
 def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Finding]:
@@ -380,7 +402,10 @@ def validate(
     """Format first; then, if it is sound and `check` is given, the behaviour and the giveaways."""
     pack, findings = check_format(root)
     result = Validation(root, pack, findings)
-    if pack is None or check is None:
+    if pack is None:
+        return result
+    if check is None:  # the format only: the hints can still quote the answer
+        result.findings += giveaways(pack, [])
         return result
     todo, more = cases(pack, only)
     result.findings += more
@@ -405,7 +430,7 @@ def junit(validation: Validation) -> str:
     if validation.findings:
         body = "\n".join(str(f) for f in validation.findings)
         lines.append(
-            f"    <failure message={quoteattr(f'{len(validation.findings)} findings')}>"
+            f"    <failure message={quoteattr(plural(len(validation.findings), 'finding'))}>"
             f"{_escape(body)}</failure>"
         )
     lines.append("  </testcase>")
@@ -420,6 +445,12 @@ def junit(validation: Validation) -> str:
         lines.append("  </testcase>")
     lines.append("</testsuite>")
     return "\n".join(lines) + "\n"
+
+
+def plural(count: int, word: str) -> str:
+    from drillkit.check.framework import plural as words
+
+    return words(count, word)
 
 
 def _escape(text: str) -> str:

@@ -70,6 +70,7 @@ def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_
         statements=outcome.statements,
         check_statements=outcome.check_statements,
         pack=drill.pack_id,
+        ref=drill.cli_ref,
     )
 
 

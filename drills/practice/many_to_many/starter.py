@@ -35,5 +35,5 @@ class Document(Base):
 
 def docs_tagged(session, name):
     """The documents carrying the tag called `name`, in id order."""
-    # `drill show` lists what to add; `drill hint` nudges.
+    # The task says what to add; `drill hint` nudges.
     return []

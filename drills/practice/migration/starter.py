@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "9b3e6a1c5d20"
-down_revision = None  # which revision does this one build on? See `drill show`.
+down_revision = None  # which revision does this one build on? The task names it.
 
 
 def upgrade() -> None:

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import inspect
 from contextlib import suppress
-from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from drillkit.check import Checks, Context, Fail
 
 from ..common import add_style_check
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 checks = Checks()
+
+
+def SELECT_1() -> object:
+    from sqlalchemy import text  # here, not at import: drillkit's own process loads this file too
+
+    return text("SELECT 1")
 
 
 class RouteError(Exception):
@@ -78,6 +84,8 @@ def yields_session(ctx: Context) -> None:
     gen, db = _start(ctx)
     other_gen, other = _start(ctx)
     try:
+        from sqlalchemy.orm import Session
+
         if not isinstance(db, Session):
             raise Fail(
                 "get_db yields something that is not a Session",
@@ -98,7 +106,7 @@ def yields_session(ctx: Context) -> None:
                 actual=f"bound to {db.get_bind()!r}"[:200],
                 help="the sandbox's SessionLocal makes sessions bound to the drill's database",
             )
-        db.execute(text("SELECT 1"))
+        db.execute(SELECT_1())
     finally:
         # Our cleanup must not hide the finding above behind the learner's own errors.
         with suppress(Exception):
@@ -110,7 +118,7 @@ def yields_session(ctx: Context) -> None:
 @checks.add("the session is closed after the request finishes", requires=[yields_session])
 def closed_after_success(ctx: Context) -> None:
     gen, db = _start(ctx)
-    db.execute(text("SELECT 1"))
+    db.execute(SELECT_1())
     try:
         next(gen)
     except StopIteration:
@@ -127,7 +135,7 @@ def closed_after_success(ctx: Context) -> None:
 )
 def closed_after_error(ctx: Context) -> None:
     gen, db = _start(ctx)
-    db.execute(text("SELECT 1"))
+    db.execute(SELECT_1())
     try:
         gen.throw(RouteError("the route failed"))
     except RouteError:
