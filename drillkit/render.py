@@ -430,7 +430,7 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
     if rep.passed and reference:
         # Comparing the reference with itself teaches nothing: no `drill reveal` pointer here.
         console.print(
-            f"\n[bold green]✓ All {total} checks passed[/] in {rep.seconds:.1f}s — that was drillkit's "
+            f"\n[bold green]✓ All {total} checks passed[/] in {rep.seconds:.1f}s — that was the pack's "
             "reference solution, not counted in your progress. "
             f"Your own attempt: [bold]drill start {rep.ref or rep.drill}[/]"
         )
