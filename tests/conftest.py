@@ -26,6 +26,11 @@ from drillkit.pack.model import Drill, Pack
 from drillkit.paths import Paths, resolve_paths
 from drillkit.run.space import connect, list_run_schemas
 
+# Tests that create OS users call useradd/runuser, which live in sbin; a minimal PATH lacks it.
+for _sbin in ("/usr/sbin", "/sbin"):
+    if _sbin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + _sbin
+
 REPO = Path(__file__).resolve().parent.parent
 
 
