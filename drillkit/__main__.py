@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     # SIGTERM unwinds like Ctrl-C, so `finally` blocks and atexit hooks run.
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)  # a closed terminal: clean up like SIGTERM, exit 129
     try:
         _dispatch(sys.argv[1:] if argv is None else argv)
     except (KeyboardInterrupt, Interrupted) as exc:
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         # The work is done and reported: a late Ctrl-C must not turn success into a crash.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         raise
     else:
         return

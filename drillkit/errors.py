@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
     OK = 0
     CHECK_FAILED = 1
     USAGE = 2
+    HUNG_UP = 129  # the terminal closed (SIGHUP)
     INTERRUPTED = 130
     TERMINATED = 143
 
@@ -57,5 +58,6 @@ class Interrupted(BaseException):
     `except Exception` on the way (in drillkit or a library) can swallow it."""
 
     def __init__(self, signum: int) -> None:
-        self.exit_code = ExitCode.INTERRUPTED if signum == signal.SIGINT else ExitCode.TERMINATED
+        codes = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGHUP: ExitCode.HUNG_UP}
+        self.exit_code = codes.get(signum, ExitCode.TERMINATED)
         super().__init__("interrupted")

@@ -102,7 +102,7 @@ def harness_processes(parent: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_interrupt_stops_child_and_drops_schema(
     learner: Learner, tmp_path: Path, sig: int, code: int
 ) -> None:

@@ -106,7 +106,7 @@ def run_space(db: Database, fixture: Fixture) -> Iterator[RunSpace]:
         yield RunSpace(name, learner_url, conn)
     finally:
         # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
         try:
             problem = _drop(db, conn, name)
         finally:
