@@ -50,11 +50,13 @@ def pending_hint(drill: Drill, shown: list[int], failed: list[str]) -> str | Non
 def hint_drill(paths: Paths, drill: Drill) -> Hinted:
     """Unlock one more hint (never the solution) and remember which ones were used."""
     picked: list[int | None] = [None]
+    failed_before: list[str] = []
     shown: list[int] = []
 
     def record(p: progress.Progress) -> None:
         entry = p.of(drill)
         entry.hints_shown = [i for i in entry.hints_shown if 0 <= i < len(drill.hints)]
+        failed_before[:] = entry.last_failed
         choice = next_hint(drill, entry.hints_shown, entry.last_failed)
         if choice is not None:
             entry.hints_shown.append(choice)
@@ -65,7 +67,7 @@ def hint_drill(paths: Paths, drill: Drill) -> Hinted:
     loaded = progress.update(paths.progress_file, record)
     choice = picked[0]
     about = None
-    if choice is not None and drill.hints[choice].check:
+    if choice is not None and drill.hints[choice].check in failed_before:  # about a miss of theirs
         from drillkit.check.loader import load_checks
 
         try:
