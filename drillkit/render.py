@@ -16,6 +16,7 @@ from rich.text import Text
 
 from drillkit import clock
 from drillkit.pack.text import logical_lines
+from drillkit.words import plural
 
 if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
     from rich.syntax import Syntax
@@ -89,10 +90,6 @@ def _printable_report(rep: CheckReport) -> CheckReport:
 def warning(console: Console, text: str | None) -> None:
     if text:
         console.print(f"[yellow]warning:[/] {escape(text)}", soft_wrap=True)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def relative(when: datetime, now: datetime) -> str:

@@ -19,7 +19,8 @@ rule), `drillkit.check.schema` (reflection in the child), `drillkit.check.sql` (
 """
 
 from drillkit.check.database import Column, DatabaseView, ForeignKey
-from drillkit.check.framework import Check, Checks, Context, Fail, Mismatch, plural, show_sql, watching
+from drillkit.check.framework import Check, Checks, Context, Fail, Mismatch, show_sql, watching
+from drillkit.words import plural
 
 __all__ = [
     "Check",

@@ -58,11 +58,6 @@ class Fail(Exception):
         self.sql = sql
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """`1 statement`, `3 statements`: counts in failure messages read as sentences."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
-
-
 def Mismatch(
     what: str, expected: object, actual: object, *, help: str | None = None, sql: str | None = None
 ) -> Fail:

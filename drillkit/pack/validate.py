@@ -25,6 +25,7 @@ from drillkit.pack import schema
 from drillkit.pack.model import ANSWER_MARKER, Drill, Pack
 from drillkit.pack.schema import Finding
 from drillkit.results import CheckReport
+from drillkit.words import plural
 
 CaseKind = Literal["solution", "starter", "answer"]
 
@@ -445,12 +446,6 @@ def junit(validation: Validation) -> str:
         lines.append("  </testcase>")
     lines.append("</testsuite>")
     return "\n".join(lines) + "\n"
-
-
-def plural(count: int, word: str) -> str:
-    from drillkit.check.framework import plural as words
-
-    return words(count, word)
 
 
 def _escape(text: str) -> str:
