@@ -241,20 +241,6 @@ def array(item: Spec, max_items: int = 1000) -> Spec:
     return check
 
 
-def int_key(minimum: int = 0) -> Spec:
-    """An object key that is a whole number written as text ("3")."""
-
-    def check(value: Any, where: str) -> int:
-        if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 9:
-            raise Invalid(f"{where} {_brief(value)} is not a number")
-        number_ = int(value)
-        if number_ < minimum:
-            raise Invalid(f"{where} {_brief(value)} is below {minimum}")
-        return number_
-
-    return check
-
-
 def obj(specs: Mapping[str, Spec], required: Collection[str] = ()) -> Spec:
     """A JSON object with these keys (a dict of the checked values); an unknown key is refused."""
 

@@ -44,7 +44,9 @@ class Checker:
         self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
         self.output_file = self.tmp / "output.txt"
         self.status_file = self.tmp / "status.txt"  # the check running now, for a timeout message
-        self.token = os.urandom(16).hex()  # the run's secret: the worker signs its report with it
+        from drillkit.run import protocol  # deferred like the rest: this module loads before anything
+
+        self.token = protocol.new_token()  # the run's secret: the worker signs its report with it
         # No path for learner code to find: an unnamed file (O_TMPFILE), known by descriptor.
         self._result = tempfile.TemporaryFile(dir=self.tmp)  # noqa: SIM115 (closed in discard)
         job_r, self._job_w = os.pipe()
