@@ -32,7 +32,10 @@ from drillkit.run.env import child_env
 
 TYPE_CHECKING = False  # not typing's: importing typing would delay the child's start
 if TYPE_CHECKING:
+    from typing import IO
+
     from drillkit.run.guard import GuardStatus
+    from drillkit.run.zygote import Zygote
 
 _prestarted: Checker | None = None
 _take_lock = threading.Lock()
@@ -40,7 +43,10 @@ GUARD_STATUS_LIMIT = 64 * 1024
 
 
 class Checker:
-    def __init__(self) -> None:
+    """One run's checker child: a fresh interpreter (`python -m drillkit.run.guard`), or a
+    fork of a zygote (zygote.py) when one is given; the rest of the run is the same."""
+
+    def __init__(self, zygote: Zygote | None = None) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
         self.output_file = self.tmp / "output.txt"
         self.status_file = self.tmp / "status.txt"  # the check running now, for a timeout message
@@ -50,38 +56,57 @@ class Checker:
         # No path for learner code to find: an unnamed file (O_TMPFILE), known by descriptor.
         self._result = tempfile.TemporaryFile(dir=self.tmp)  # noqa: SIM115 (closed in discard)
         job_r, self._job_w = os.pipe()
-        # PR_SET_PDEATHSIG fires when the *thread* that started the child ends: a Checker is
-        # used up (waited for, discarded) by the thread that made it, or by the main thread.
         self._guard_r, guard_w = os.pipe()
+        # The lifeline: nothing is written to it; when its write end (ours alone: os.pipe()
+        # descriptors are not inherited) closes, because we are done or dead, the guard
+        # kills the run.
+        lifeline_r, self._lifeline_w = os.pipe()
+        # Temp files of the learner and of checks (e.g. an Alembic script dir) land in our
+        # own folder, which discard() removes even after a SIGKILL.
+        env = {**child_env(), "TMPDIR": str(self.tmp)}
+        self._proc: subprocess.Popen[bytes] | None = None
         try:
             # Read-write: the worker reads back what the learner printed, for the checks.
             with self.output_file.open("w+b") as output:
-                self.proc = subprocess.Popen(
-                    # -P: no cwd on sys.path; the harness puts the learner's folder there itself.
-                    [
-                        sys.executable,
-                        "-P",
-                        "-m",
-                        "drillkit.run.guard",  # it forks the worker, which runs harness.py
-                        str(job_r),
-                        str(guard_w),
-                        str(self._result.fileno()),
-                        str(os.getpid()),
-                        str(self.tmp),
-                    ],
-                    # Temp files of the learner and of checks (e.g. an Alembic script dir) land
-                    # in our own folder, which discard() removes even after a SIGKILL.
-                    env={**child_env(), "TMPDIR": str(self.tmp)},
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=output,
-                    pass_fds=(job_r, guard_w, self._result.fileno()),
-                    start_new_session=True,  # its own process group: we can kill all it spawns
-                )
+                fds = [job_r, guard_w, self._result.fileno(), output.fileno(), lifeline_r]
+                if zygote is not None:
+                    self.pid = zygote.fork(fds, env, str(self.tmp))
+                else:
+                    self._proc = self._spawn(fds, env, output)
+                    self.pid = self._proc.pid
+        except BaseException:
+            for fd in (self._job_w, self._guard_r, self._lifeline_w):
+                os.close(fd)
+            self._result.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         finally:
-            os.close(job_r)
-            os.close(guard_w)
+            for fd in (job_r, guard_w, lifeline_r):
+                os.close(fd)
         self._closed = False
+
+    def _spawn(self, fds: list[int], env: dict[str, str], output: IO[bytes]) -> subprocess.Popen[bytes]:
+        job_r, guard_w, result, _, lifeline_r = fds
+        return subprocess.Popen(
+            # -P: no cwd on sys.path; the harness puts the learner's folder there itself.
+            [
+                sys.executable,
+                "-P",
+                "-m",
+                "drillkit.run.guard",  # it forks the worker, which runs harness.py
+                str(job_r),
+                str(guard_w),
+                str(result),
+                str(lifeline_r),
+                str(self.tmp),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            pass_fds=(job_r, guard_w, result, lifeline_r),
+            start_new_session=True,  # its own process group: we can kill all it spawns
+        )
 
     def send(
         self, pack_id: str, pack_root: Path, slug: str, path: Path, env: dict[str, str], timeout: float
@@ -136,32 +161,47 @@ class Checker:
         except OSError:
             return "", 0
 
-    def wait(self, timeout: float) -> int:
-        """Wait for the child to exit; raises subprocess.TimeoutExpired.
+    def wait(self, timeout: float, cancel_fd: int | None = None) -> bool:
+        """Wait for the child (the guard) to exit: True; False if `cancel_fd` became
+        readable first; raises subprocess.TimeoutExpired.
 
         Popen.wait(timeout) polls with sleeps of up to 50 ms, which a check would feel on
-        every run; a pidfd wakes us the moment the child exits (Linux 5.3+).
+        every run; a pidfd wakes us the moment the child exits (Linux 5.3+). A zygote's
+        fork is not our child: its pidfd is the only way to wait for it.
         """
         if hasattr(os, "pidfd_open"):
             import select
 
             try:
-                pidfd = os.pidfd_open(self.proc.pid)
+                pidfd = os.pidfd_open(self.pid)
             except OSError:
-                pass  # an old kernel, or the child was already reaped
-            else:
+                pidfd = None  # an old kernel, or the child is gone already
+            if pidfd is not None:
                 try:
-                    ready, _, _ = select.select([pidfd], [], [], timeout)
+                    waiting = [pidfd] if cancel_fd is None else [pidfd, cancel_fd]
+                    ready, _, _ = select.select(waiting, [], [], timeout)
                 finally:
                     os.close(pidfd)
                 if not ready:
-                    raise subprocess.TimeoutExpired(self.proc.args, timeout)
-        return self.proc.wait(timeout=timeout)
+                    raise subprocess.TimeoutExpired(self.args, timeout)
+                if pidfd not in ready:
+                    return False
+        if self._proc is not None:
+            self._proc.wait(timeout=timeout)
+        return True
+
+    @property
+    def args(self) -> list[str]:
+        return self._proc.args if self._proc is not None else ["drillkit zygote fork", str(self.pid)]  # type: ignore[return-value]
 
     def kill(self) -> None:
         with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+            os.killpg(self.pid, signal.SIGKILL)
+        if self._proc is not None:
+            self._proc.wait()
+        else:
+            with suppress(subprocess.TimeoutExpired):
+                self.wait(5.0)  # SIGKILL is not refused; the guard is gone in a moment
 
     def discard(self) -> None:
         """Kill the child if it still runs, and remove its files."""
@@ -171,8 +211,9 @@ class Checker:
             self._closed = True
         # Always the whole group: the learner's own subprocesses outlive a child that exited.
         self.kill()
-        with suppress(OSError):
-            os.close(self._guard_r)
+        for fd in (self._guard_r, self._lifeline_w):
+            with suppress(OSError):
+                os.close(fd)
         self._result.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -7,14 +7,17 @@
 `split()` is the first thing the child does, before it imports drillkit's worker code or
 SQLAlchemy: it forks. The original process becomes the guard and never returns; the fork
 (the worker) goes on to run the harness (harness.py): import SQLAlchemy, run the learner's
-file and the checks. Forking this early keeps the fork cheap and the guard small. The
-guard exists because the worker cannot be trusted to end itself — a learner's loop may
-hold it, and it may have spawned processes of its own:
+file and the checks. Forking this early keeps the fork cheap and the guard small. (A
+guard forked by the zygote, zygote.py, finds everything imported already.) The guard
+exists because the worker cannot be trusted to end itself — a learner's loop may hold it,
+and it may have spawned processes of its own:
 
-- the CLI dies (even `kill -9`): the kernel tells the guard (PR_SET_PDEATHSIG), and the
-  guard kills the whole process group, the worker and everything it spawned (a cleaner
-  outside the group then removes the run's temp folder);
-- the CLI is stopped (Ctrl-Z, a debugger) or hangs: the guard keeps the run's own deadline
+- the owner dies (even `kill -9`) or gives the run up: the lifeline, a pipe whose only
+  write end the owner holds, reads EOF, and the guard kills the whole process group, the
+  worker and everything it spawned (a cleaner outside the group then removes the run's
+  temp folder). A pipe works whoever forked the guard: the CLI, or the zygote for the
+  check server;
+- the owner is stopped (Ctrl-Z, a debugger) or hangs: the guard keeps the run's own deadline
   (the timeout plus a grace second, from when learner code starts) and kills the group;
 - the worker ends: the guard writes how (exit code or signal, CPU time) and the names of
   the checks the worker sealed before learner code ran, to a pipe only it holds, then
@@ -153,27 +156,26 @@ def _group_alive(group: int) -> bool:
     return False
 
 
-def split(cli_pid: int, status_fd: int, worker_fds: tuple[int, ...], folder: str) -> int:
+def split(lifeline_fd: int, status_fd: int, worker_fds: tuple[int, ...], folder: str) -> int:
     """Fork into guard and worker. Returns the write end of the seal pipe, in the worker
     only; the guard supervises and never returns. `worker_fds` are closed in the guard;
-    `folder` (the run's temp folder) is removed if the CLI dies."""
-    # Installed before the kernel is asked, so the parent's death always finds the handler.
+    `folder` (the run's temp folder) is removed if the owner dies (EOF on `lifeline_fd`)."""
     signal.signal(signal.SIGTERM, lambda signum, frame: _orphaned(folder))
-    die_with_parent(signal.SIGTERM, cli_pid)
     seal_r, seal_w = os.pipe()
     guard = os.getpid()
     worker = os.fork()
     if worker == 0:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.close(seal_r)
-        os.close(status_fd)  # the guard's channel to the CLI: never the learner's
+        os.close(status_fd)  # the guard's channel to the owner: never the learner's
+        os.close(lifeline_fd)
         die_with_parent(signal.SIGKILL, guard)
         return seal_w
     os.close(seal_w)
     for fd in worker_fds:
         os.close(fd)
     try:
-        _supervise(worker, seal_r, status_fd)
+        _supervise(worker, seal_r, status_fd, lifeline_fd, folder)
     finally:  # whatever happened in the guard, nothing of the run may outlive it
         _kill_group()
 
@@ -192,13 +194,13 @@ def tell(seal_fd: int, *, timeout: float, checks: list[str], cpu_seconds: int) -
         os.close(seal_fd)
 
 
-def _supervise(worker: int, seal_fd: int, status_fd: int) -> None:
+def _supervise(worker: int, seal_fd: int, status_fd: int, lifeline_fd: int, folder: str) -> None:
     pidfd = _pidfd(worker)
     sealed: dict[str, Any] | None = None
     chunks: list[bytes] = []
     deadline: float | None = None
     while True:
-        waiting = [seal_fd] if seal_fd >= 0 else []
+        waiting = [seal_fd, lifeline_fd] if seal_fd >= 0 else [lifeline_fd]
         if pidfd is not None:
             waiting.append(pidfd)
         if pidfd is None:  # no pidfd (old kernel, not Linux): poll
@@ -208,6 +210,8 @@ def _supervise(worker: int, seal_fd: int, status_fd: int) -> None:
         else:
             wait = max(deadline - time.monotonic(), 0.0)
         ready, _, _ = select.select(waiting, [], [], wait)
+        if lifeline_fd in ready:  # nothing is ever written to it: readable means EOF
+            _orphaned(folder)
         if seal_fd in ready:
             seal_fd = _read_seal(seal_fd, chunks)
             if seal_fd < 0:
@@ -284,8 +288,8 @@ def _report(
 
 
 def _main() -> None:
-    job_fd, status_fd, result_fd, cli_pid = (int(arg) for arg in sys.argv[1:5])
-    seal_fd = split(cli_pid, status_fd, worker_fds=(job_fd, result_fd), folder=sys.argv[5])
+    job_fd, status_fd, result_fd, lifeline_fd = (int(arg) for arg in sys.argv[1:5])
+    seal_fd = split(lifeline_fd, status_fd, worker_fds=(job_fd, result_fd), folder=sys.argv[5])
     from drillkit.run import harness  # the worker, from here on
 
     harness.main(job_fd, result_fd, seal_fd)

@@ -185,6 +185,47 @@ def preload() -> None:
     import drillkit.check.framework  # noqa: F401
 
 
+def preload_all() -> None:
+    """For the zygote, whose imports every fork shares for free: also what a run imports
+    late (the driver, drillkit's check helpers) and what some drills need (asyncio,
+    Alembic). Never a pack's checks, never drillkit.sandbox: those belong to one run."""
+    import importlib
+
+    preload()
+    for name in (
+        "psycopg",
+        "psycopg.types.datetime",
+        "psycopg.types.json",
+        "psycopg.types.numeric",
+        "psycopg.types.uuid",
+        "mmap",
+        "resource",
+        "queue",
+        "zoneinfo",
+        "ctypes.util",
+        "drillkit.store",
+        "drillkit.errors",
+        "drillkit.clock",
+        "drillkit.run.env",
+        "drillkit.check.loader",
+        "drillkit.check.models",
+        "drillkit.check.nplus1",
+        "drillkit.check.recorder",
+        "drillkit.check.schema",
+        "drillkit.check.sql",
+        "sqlalchemy.ext.asyncio",
+        "alembic.command",
+        "alembic.config",
+    ):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # an optional extra: the run that needs it imports (or misses) it itself
+    from sqlalchemy.util import preloaded
+
+    preloaded.import_prefix("sqlalchemy")  # what SQLAlchemy would load at the first mapper
+
+
 RESERVE = 16 * 1024 * 1024  # address space kept back for writing the report after a MemoryError
 
 

@@ -6,8 +6,8 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from drillkit.attempts import is_untouched_starter
 from drillkit.db.server import Database, sqlalchemy_url
 from drillkit.errors import Interrupted
-from drillkit.pack.model import Drill
+from drillkit.pack.model import Drill, Fixture
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult, not_run
 from drillkit.run import child as checker
 from drillkit.run import limits, protocol
@@ -26,6 +26,7 @@ from drillkit.store import read_learner_file
 
 if TYPE_CHECKING:
     from drillkit.check.framework import Checks
+    from drillkit.run.zygote import Zygote
 
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 300.0  # runs older than runschema.ORPHAN_AGE_SECONDS may be swept by others
@@ -40,19 +41,38 @@ def validate_learner_file(path: Path) -> Path:
     return path
 
 
-def check_file(drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_TIMEOUT) -> CheckReport:
+SpaceFactory = Callable[[Database, Fixture], AbstractContextManager[RunSpace]]
+
+
+class Cancelled(Exception):
+    """The run's owner went away (the check server's client hung up): stop, clean up."""
+
+
+def check_file(
+    drill: Drill,
+    path: Path,
+    db: Database,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    zygote: Zygote | None = None,
+    spaces: SpaceFactory = run_space,
+    cancel_fd: int | None = None,
+) -> CheckReport:
+    """Check one learner file. The check server passes its zygote (forks instead of fresh
+    interpreters), its pool of ready run spaces, and its client's socket (readable: the
+    client hung up, raise Cancelled); the CLI's own fallback uses neither."""
     path = validate_learner_file(path).resolve()
     started = time.monotonic()
     # The child is started (or was prestarted) first: its imports overlap the schema setup.
-    child = checker.take()
+    child = checker.take() if zygote is None else checker.Checker(zygote)
     try:
-        with _signals_as_interrupts(), run_space(db, drill.fixture) as space:
+        with _signals_as_interrupts(), spaces(db, drill.fixture) as space:
             env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
             # A child that died before its job came: its exit code and output say why.
             with suppress(BrokenPipeError):
                 child.send(drill.pack_id, drill.folder.parent, drill.slug, path, env, timeout)
             checks = _load_checks(drill)  # while the child runs on the other core
-            outcome = _run_child(child, checks, timeout)
+            outcome = _run_child(child, checks, timeout, cancel_fd)
             child.kill()  # nothing of the learner's may still talk to the database now
             results = _merge(checks, outcome, space)
     finally:
@@ -85,16 +105,21 @@ def _load_checks(drill: Drill) -> Checks | CheckResult:
         return checker_error(FIRST_CHECK, exc)
 
 
-def _run_child(child: Checker, checks: Checks | CheckResult, timeout: float) -> RunOutcome:
-    outcome = _wait_for(child, checks, timeout)
+def _run_child(
+    child: Checker, checks: Checks | CheckResult, timeout: float, cancel_fd: int | None
+) -> RunOutcome:
+    outcome = _wait_for(child, checks, timeout, cancel_fd)
     outcome.output, size = child.output(OUTPUT_SHOWN)
     outcome.output_truncated = size > OUTPUT_SHOWN
     return outcome
 
 
-def _wait_for(child: Checker, checks: Checks | CheckResult, timeout: float) -> RunOutcome:
+def _wait_for(
+    child: Checker, checks: Checks | CheckResult, timeout: float, cancel_fd: int | None
+) -> RunOutcome:
     try:
-        child.wait(timeout)
+        if not child.wait(timeout, cancel_fd):
+            raise Cancelled()
     except subprocess.TimeoutExpired:
         child.kill()
         return _timed_out(timeout, checks, during=_read_small(child.status_file))

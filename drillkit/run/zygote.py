@@ -1,0 +1,175 @@
+"""The forkserver: one process that has imported what every worker needs, and forks a fresh
+guard + worker per check instead of starting a new interpreter.
+
+    python -P -m drillkit.run.zygote <control-fd>
+
+Most of a cold checker child's time is the interpreter's start and `import sqlalchemy`
+(a quarter of a second here). The zygote pays that once: it imports the harness's
+preloads, then waits on its control socket. Each request carries the run's descriptors
+(SCM_RIGHTS: job pipe, guard status pipe, result file, output file, lifeline) and its
+environment; the zygote forks, and the fork becomes the run's guard exactly as a fresh
+child would (`guard.split`, then the harness in the worker). The answer is the guard's pid.
+
+What keeps a fork as clean as a fresh process: the zygote never opens a database
+connection, never starts a thread, never imports a pack's checks and never runs learner
+code, so nothing of one run (a connection, a lock held by another thread, a cached
+checks module) can cross into the next. It is single-threaded and serves one request at
+a time; a fork takes a few milliseconds. Its children are reaped by the kernel (SIGCHLD
+ignored); each guard watches its lifeline, so a run ends when its owner does, whatever
+becomes of the zygote. EOF on the control socket (the owner closed it or died) ends the
+zygote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from typing import IO
+
+MAX_FDS = 5
+REQUEST_LIMIT = 1024 * 1024
+READY = b"ready"
+START_TIMEOUT = 30.0  # seconds for the preloads on a loaded machine
+
+
+class ZygoteError(OSError):
+    """The zygote could not be started or did not fork: the owner starts a fresh child instead."""
+
+
+class Zygote:
+    """The owner's end: starts the zygote process and asks it for forks (any thread may)."""
+
+    def __init__(self, env: dict[str, str], stderr: IO[bytes] | int = subprocess.DEVNULL) -> None:
+        # SEQPACKET: one request, its descriptors and its answer are each one message.
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", "drillkit.run.zygote", str(theirs.fileno())],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # a Ctrl-C in the owner's terminal is not the zygote's
+            )
+        finally:
+            theirs.close()
+        self._sock = ours
+        self._lock = threading.Lock()
+        ours.settimeout(START_TIMEOUT)
+        try:
+            ready = ours.recv(64)
+        except OSError as exc:
+            self.close()
+            raise ZygoteError(f"the zygote did not start: {exc}") from None
+        if ready != READY:
+            self.close()
+            raise ZygoteError(f"the zygote did not start (exit code {self.proc.poll()})")
+        ours.settimeout(10.0)
+
+    def fork(self, fds: list[int], env: dict[str, str], folder: str) -> int:
+        """A new guard for one run, with these descriptors (see _become_run); its pid."""
+        request = json.dumps({"env": env, "folder": folder}).encode("utf-8")
+        with self._lock:
+            try:
+                socket.send_fds(self._sock, [request], fds)
+                reply = self._sock.recv(4096)
+            except OSError as exc:
+                raise ZygoteError(f"the zygote did not answer: {exc}") from None
+        try:
+            answer = json.loads(reply)
+            return int(answer["pid"])
+        except (ValueError, KeyError, TypeError):
+            raise ZygoteError(f"the zygote could not fork: {reply[:200]!r}") from None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        self._sock.close()  # EOF: the zygote leaves its loop and exits
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def serve(control: socket.socket) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the guards
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner's Ctrl-C is the owner's
+    control.sendall(READY)
+    while True:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(control, REQUEST_LIMIT, MAX_FDS)
+        except OSError:
+            return
+        if not message:
+            for fd in fds:
+                os.close(fd)
+            return
+        try:
+            request = json.loads(message)
+            pid = _fork_run(control, fds, request)
+        except Exception as exc:  # a malformed request: the owner hears why, the zygote lives on
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        else:
+            reply = {"pid": pid}
+        finally:
+            for fd in fds:
+                os.close(fd)  # the fork has its own copies; the next run must not inherit them
+        try:
+            control.sendall(json.dumps(reply).encode("utf-8"))
+        except OSError:
+            return
+
+
+def _fork_run(control: socket.socket, fds: list[int], request: dict) -> int:
+    if len(fds) != MAX_FDS:
+        raise ValueError(f"expected {MAX_FDS} descriptors, got {len(fds)}")
+    env, folder = dict(request["env"]), str(request["folder"])
+    pid = os.fork()
+    if pid:
+        return pid
+    # The child: from here on it must never return into the zygote's loop.
+    try:
+        _become_run(control, fds, env, folder)
+    finally:
+        os._exit(70)
+
+
+def _become_run(control: socket.socket, fds: list[int], env: dict[str, str], folder: str) -> None:
+    from drillkit.run import guard, harness
+
+    job_fd, status_fd, result_fd, output_fd, lifeline_fd = fds
+    os.setsid()  # its own process group, which the owner kills as a whole
+    control.close()  # learner code must not be able to ask the zygote for anything
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the guard waits for its worker itself
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    os.close(null)
+    os.close(output_fd)
+    os.environ.clear()
+    os.environ.update(env)
+    seal_fd = guard.split(lifeline_fd, status_fd, worker_fds=(job_fd, result_fd), folder=folder)
+    harness.main(job_fd, result_fd, seal_fd)
+
+
+def _main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    from drillkit.run import guard, harness  # noqa: F401 (imported once, for every fork)
+
+    harness.preload_all()
+    serve(control)
+
+
+if __name__ == "__main__":
+    _main()
