@@ -543,7 +543,7 @@ def test_a_lone_surrogate_in_a_report_is_kept_exact() -> None:
 GUARDED = """
 import os, sys, time
 from drillkit.run import guard
-seal_fd = guard.split(os.getppid(), int(sys.argv[1]), (), folder="/nonexistent/drillkit-test")
+seal_fd = guard.split(int(sys.argv[4]), int(sys.argv[1]), (), folder="/nonexistent/drillkit-test")
 guard.tell(seal_fd, timeout=float(sys.argv[2]), checks=["check %d" % i for i in range(200)], cpu_seconds=7)
 if sys.argv[3] == "exit":
     os._exit(3)
@@ -551,15 +551,19 @@ time.sleep(600)
 """
 
 
-def guarded(timeout: float, then: str) -> tuple[subprocess.Popen[bytes], int]:
+def guarded(timeout: float, then: str) -> tuple[subprocess.Popen[bytes], int, int]:
+    """A guard over a worker that exits or sleeps; the status pipe's read end and the
+    lifeline's write end (the owner is alive while it is open)."""
     status_r, status_w = os.pipe()
+    lifeline_r, lifeline_w = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-c", GUARDED, str(status_w), str(timeout), then],
-        pass_fds=(status_w,),
+        [sys.executable, "-c", GUARDED, str(status_w), str(timeout), then, str(lifeline_r)],
+        pass_fds=(status_w, lifeline_r),
         start_new_session=True,
     )
     os.close(status_w)
-    return proc, status_r
+    os.close(lifeline_r)
+    return proc, status_r, lifeline_w
 
 
 def read_status(status_r: int) -> dict:
@@ -569,18 +573,31 @@ def read_status(status_r: int) -> dict:
 
 def test_the_guard_reports_the_sealed_checks_even_when_the_worker_exits_at_once() -> None:
     for _ in range(10):  # the seal and the worker's exit arrive together: both must be read
-        proc, status_r = guarded(5, "exit")
+        proc, status_r, lifeline_w = guarded(5, "exit")
         status = read_status(status_r)
         proc.wait(timeout=30)
+        os.close(lifeline_w)
         assert status["checks"] == [f"check {i}" for i in range(200)]
         assert (status["exit"], status["cpu_limit"], status["deadline"]) == (3, 7, False)
 
 
 def test_the_guard_keeps_the_deadline_and_kills_the_group() -> None:
-    proc, status_r = guarded(0.3, "sleep")
+    proc, status_r, lifeline_w = guarded(0.3, "sleep")
     started = time.monotonic()
     status = read_status(status_r)  # EOF: the guard has written and killed its group
+    os.close(lifeline_w)
     assert status["deadline"] is True
     assert time.monotonic() - started < 5
     proc.wait(timeout=5)
+    assert wait_for(lambda: not group_members(proc.pid), 2.0)
+
+
+def test_the_guard_kills_the_group_when_its_owner_lets_go_of_the_lifeline() -> None:
+    proc, status_r, lifeline_w = guarded(60, "sleep")
+    assert wait_for(lambda: len(group_members(proc.pid)) == 2, 5.0)  # guard and worker
+    started = time.monotonic()
+    os.close(lifeline_w)  # the owner is done or dead: a pipe needs no parent-child tie
+    proc.wait(timeout=5)
+    os.close(status_r)
+    assert time.monotonic() - started < 3  # long before the run's own 60 s deadline
     assert wait_for(lambda: not group_members(proc.pid), 2.0)
