@@ -19,6 +19,7 @@ import sys
 import traceback
 import types
 import warnings
+from contextlib import suppress
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -217,10 +218,8 @@ def preload_all() -> None:
         "alembic.command",
         "alembic.config",
     ):
-        try:
+        with suppress(ImportError):  # an optional extra: the run that needs it imports it itself
             importlib.import_module(name)
-        except ImportError:
-            pass  # an optional extra: the run that needs it imports (or misses) it itself
     from sqlalchemy.util import preloaded
 
     preloaded.import_prefix("sqlalchemy")  # what SQLAlchemy would load at the first mapper

@@ -8,9 +8,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drillkit.attempts import is_untouched_starter
 from drillkit.db.server import Database, sqlalchemy_url
@@ -48,6 +48,52 @@ class Cancelled(Exception):
     """The run's owner went away (the check server's client hung up): stop, clean up."""
 
 
+@dataclass(frozen=True)
+class RunJob:
+    """What a run needs to know of its drill: where its checks are and what it is seeded with.
+    (The check server gets this from its client, not a whole pack.)"""
+
+    pack_id: str
+    pack_root: Path
+    slug: str
+    fixture: Fixture
+
+    @classmethod
+    def of(cls, drill: Drill) -> RunJob:
+        return cls(drill.pack_id, drill.folder.parent, drill.slug, drill.fixture)
+
+    def to_json(self) -> dict[str, Any]:
+        fixture = self.fixture
+        return {
+            "pack_id": self.pack_id,
+            "pack_root": str(self.pack_root),
+            "slug": self.slug,
+            "fixture": {
+                "name": fixture.name,
+                "sql": None if fixture.sql is None else str(fixture.sql),
+                "python": None if fixture.python is None else str(fixture.python),
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunJob:
+        """Raises KeyError, TypeError or ValueError on anything but what to_json writes."""
+        raw = data["fixture"]
+
+        def path(value: object) -> Path | None:
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                raise TypeError("a fixture path is not text")
+            return Path(value)
+
+        fields = (data["pack_id"], data["pack_root"], data["slug"], raw["name"])
+        if not all(isinstance(f, str) for f in fields):
+            raise TypeError("a job field is not text")
+        fixture = Fixture(raw["name"], sql=path(raw["sql"]), python=path(raw["python"]))
+        return cls(data["pack_id"], Path(data["pack_root"]), data["slug"], fixture)
+
+
 def check_file(
     drill: Drill,
     path: Path,
@@ -58,35 +104,24 @@ def check_file(
     spaces: SpaceFactory = run_space,
     cancel_fd: int | None = None,
 ) -> CheckReport:
-    """Check one learner file. The check server passes its zygote (forks instead of fresh
-    interpreters), its pool of ready run spaces, and its client's socket (readable: the
-    client hung up, raise Cancelled); the CLI's own fallback uses neither."""
+    """Check one learner file (see run_job), reported for its drill."""
     path = validate_learner_file(path).resolve()
     started = time.monotonic()
-    # The child is started (or was prestarted) first: its imports overlap the schema setup.
-    child = checker.take() if zygote is None else checker.Checker(zygote)
-    try:
-        with _signals_as_interrupts(), spaces(db, drill.fixture) as space:
-            env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
-            # A child that died before its job came: its exit code and output say why.
-            with suppress(BrokenPipeError):
-                child.send(drill.pack_id, drill.folder.parent, drill.slug, path, env, timeout)
-            checks = _load_checks(drill)  # while the child runs on the other core
-            outcome = _run_child(child, checks, timeout, cancel_fd)
-            child.kill()  # nothing of the learner's may still talk to the database now
-            results = _merge(checks, outcome, space)
-    finally:
-        child.discard()
+    outcome = run_job(RunJob.of(drill), path, db, timeout, zygote=zygote, spaces=spaces, cancel_fd=cancel_fd)
+    return make_report(drill, path, outcome, time.monotonic() - started)
+
+
+def make_report(drill: Drill, path: Path, outcome: RunOutcome, seconds: float) -> CheckReport:
     return CheckReport(
         drill=drill.number,
         slug=drill.slug,
         title=drill.title,
         file=str(path),
-        results=results,
+        results=outcome.results,
         output=outcome.output,
         output_truncated=outcome.output_truncated,
         untouched_starter=is_untouched_starter(path, drill),
-        seconds=round(time.monotonic() - started, 3),
+        seconds=round(seconds, 3),
         statements=outcome.statements,
         check_statements=outcome.check_statements,
         pack=drill.pack_id,
@@ -94,13 +129,46 @@ def check_file(
     )
 
 
-def _load_checks(drill: Drill) -> Checks | CheckResult:
+def run_job(
+    job: RunJob,
+    path: Path,
+    db: Database,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    zygote: Zygote | None = None,
+    spaces: SpaceFactory = run_space,
+    cancel_fd: int | None = None,
+) -> RunOutcome:
+    """Run one learner file and all its drill's checks; the outcome holds every check's result.
+
+    The check server passes its zygote (forks instead of fresh interpreters), its pool of
+    ready run spaces, and its client's socket (readable: the client hung up, raise
+    Cancelled); the CLI's own fallback uses neither.
+    """
+    # The child is started (or was prestarted) first: its imports overlap the schema setup.
+    child = checker.take() if zygote is None else checker.Checker(zygote)
+    try:
+        with _signals_as_interrupts(), spaces(db, job.fixture) as space:
+            env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
+            # A child that died before its job came: its exit code and output say why.
+            with suppress(BrokenPipeError):
+                child.send(job.pack_id, job.pack_root, job.slug, path, env, timeout)
+            checks = _load_checks(job)  # while the child runs on the other core
+            outcome = _run_child(child, checks, timeout, cancel_fd)
+            child.kill()  # nothing of the learner's may still talk to the database now
+            outcome.results = _merge(checks, outcome, space)
+    finally:
+        child.discard()
+    return outcome
+
+
+def _load_checks(job: RunJob) -> Checks | CheckResult:
     """The drill's checks, or the checker error that loading them raised."""
     from drillkit.check.framework import checker_error
     from drillkit.check.loader import load_checks
 
     try:
-        return load_checks(drill.pack_id, drill.folder.parent, drill.slug)
+        return load_checks(job.pack_id, job.pack_root, job.slug)
     except Exception as exc:  # the pack's checks.py is broken: the author's problem, said as such
         return checker_error(FIRST_CHECK, exc)
 

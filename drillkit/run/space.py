@@ -89,12 +89,23 @@ def with_credentials(url: str, user: str, password: str) -> str:
 @contextmanager
 def run_space(db: Database, fixture: Fixture) -> Iterator[RunSpace]:
     """Create role + schema (+ the drill's fixture) in two round trips; drop both afterwards."""
+    space = create_space(db, fixture, sweep=True)
+    try:
+        yield space
+    finally:
+        release_space(db, space)
+
+
+def create_space(db: Database, fixture: Fixture, *, sweep: bool = False) -> RunSpace:
+    """A new run space; `sweep` first drops what killed runs left behind. The check
+    server's pool makes these ahead of time, and sweeps once when it starts."""
     import psycopg
 
     conn = connect(db)
     name = new_schema_name()
     try:
-        sweep_orphans(conn, orphan_age(db))
+        if sweep:
+            sweep_orphans(conn, orphan_age(db))
         try:
             learner_url = _create(db, conn, name, fixture)
         except psycopg.Error as exc:
@@ -103,20 +114,26 @@ def run_space(db: Database, fixture: Fixture) -> Iterator[RunSpace]:
                 f"cannot create the run schema at {db.display}: {reason} "
                 "(the user needs CREATE on the database)"
             ) from None
-        yield RunSpace(name, learner_url, conn)
+    except BaseException:
+        release_space(db, RunSpace(name, "", conn))
+        raise
+    return RunSpace(name, learner_url, conn)
+
+
+def release_space(db: Database, space: RunSpace) -> None:
+    """Drop the run's schema and role and close its connection; never raises."""
+    # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    try:
+        problem = _drop(db, space.conn, space.schema)
     finally:
-        # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
-        try:
-            problem = _drop(db, conn, name)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        if problem:
-            print(
-                f"warning: could not drop the run's schema and role {name} ({problem}); "
-                "a later check drops them, `drill doctor` lists them meanwhile",
-                file=sys.stderr,
-            )
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    if problem:
+        print(
+            f"warning: could not drop the run's schema and role {space.schema} ({problem}); "
+            "a later check drops them, `drill doctor` lists them meanwhile",
+            file=sys.stderr,
+        )
 
 
 def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture) -> str:

@@ -1,0 +1,180 @@
+"""Ready run spaces, made ahead of time: a check takes one instead of waiting for its DDL.
+
+The check server keeps a few seeded run spaces (schema + throwaway role + fixture, as
+`space.create_space` makes them) for each fixture it was recently asked for. A check takes
+one, uses it once, and gives it back to be dropped; one background thread drops the used
+ones first (nothing of a run outlives it for long) and then refills. A space is never
+used twice, so no run sees another's rows, role or leftovers. Spaces are keyed by the
+fixture *and* its files' modification times: a pack author's edit is never served stale.
+
+Every ready space is named like any run (`drill_run_<time>_<pid>_...`) with the server's
+pid: the orphan sweep of other processes leaves them alone while the server lives, and
+drops them if it was killed. `close()` drops them all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from drillkit.db.server import Database
+from drillkit.errors import DrillkitError
+from drillkit.pack.model import Fixture
+from drillkit.run.space import RunSpace, connect, create_space, orphan_age, release_space, sweep_orphans
+
+READY_PER_FIXTURE = 2  # two learners (or a learner and `drill watch`) on one drill at once
+FIXTURES_KEPT = 8  # the most recently used fixtures; older ones are let go
+SWEEP_SECONDS = 60.0  # how often the filler also drops what killed runs left behind
+
+Key = tuple[Fixture, tuple[int, ...]]
+
+
+def fixture_key(fixture: Fixture) -> Key:
+    """The fixture and when its files last changed (0: missing, which create_space reports)."""
+
+    def mtime(path: Path | None) -> int:
+        if path is None:
+            return -1
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    return fixture, (mtime(fixture.sql), mtime(fixture.python))
+
+
+class SpacePool:
+    """Thread-safe: any number of checks may take spaces at once."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        per_fixture: int = READY_PER_FIXTURE,
+        create: Callable[[Database, Fixture], RunSpace] = create_space,
+        release: Callable[[Database, RunSpace], None] = release_space,
+    ) -> None:
+        self.db = db
+        self.per_fixture = per_fixture
+        self._create, self._release = create, release
+        self._ready: OrderedDict[Key, deque[RunSpace]] = OrderedDict()  # most recent last
+        self._used: deque[RunSpace] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self.made = self.taken_ready = 0  # for `drill doctor` and the benchmarks
+        self._thread = threading.Thread(target=self._work, name="drillkit-space-pool", daemon=True)
+        self._thread.start()
+
+    @contextmanager
+    def take(self, db: Database, fixture: Fixture) -> Iterator[RunSpace]:
+        """A fresh run space for one check (the pool's `runner.SpaceFactory`)."""
+        space = self._pop(fixture_key(fixture))
+        if space is None:  # none ready (the first check of this fixture): made right now
+            space = self._create(self.db, fixture)
+        try:
+            yield space
+        finally:
+            self._give_back(space)
+
+    def ready(self) -> int:
+        with self._cond:
+            return sum(len(q) for q in self._ready.values())
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop refilling, and drop every ready and used space (before the server exits)."""
+        with self._cond:
+            self._closed = True
+            for queue in self._ready.values():
+                self._used.extend(queue)
+            self._ready.clear()
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def _pop(self, key: Key) -> RunSpace | None:
+        with self._cond:
+            if self._closed:
+                return None
+            queue = self._ready.get(key)
+            if queue is None:
+                self._ready[key] = queue = deque()
+                for _old, spaces in self._evict():
+                    self._used.extend(spaces)
+            self._ready.move_to_end(key)
+            self._cond.notify_all()  # the filler tops this fixture up
+            if queue:
+                self.taken_ready += 1
+                return queue.popleft()
+            return None
+
+    def _evict(self) -> list[tuple[Key, deque[RunSpace]]]:
+        gone = []
+        while len(self._ready) > FIXTURES_KEPT:
+            gone.append(self._ready.popitem(last=False))
+        return gone
+
+    def _give_back(self, space: RunSpace) -> None:
+        with self._cond:
+            self._used.append(space)
+            self._cond.notify_all()
+        if self._closed:
+            self._drain()
+
+    def _work(self) -> None:
+        """Drop used spaces, then fill, then sweep now and then; until closed and drained."""
+        next_sweep = 0.0
+        while True:
+            with self._cond:
+                while not self._used and not self._closed and self._wanted() is None:
+                    self._cond.wait(timeout=max(next_sweep - time.monotonic(), 0.1))
+                    if time.monotonic() >= next_sweep:
+                        break
+                closed = self._closed
+                wanted = None if closed else self._wanted()
+            self._drain()
+            if closed:
+                return
+            if time.monotonic() >= next_sweep:
+                self._sweep()
+                next_sweep = time.monotonic() + SWEEP_SECONDS
+            if wanted is not None:
+                self._fill(wanted)
+
+    def _wanted(self) -> Key | None:
+        """The most recently used fixture that is short of ready spaces."""
+        for key in reversed(self._ready):
+            if len(self._ready[key]) < self.per_fixture:
+                return key
+        return None
+
+    def _fill(self, key: Key) -> None:
+        try:
+            space = self._create(self.db, key[0])
+        except (DrillkitError, OSError):
+            time.sleep(1.0)  # the database is down or the fixture is broken: a check will say so
+            with self._cond, suppress(KeyError):
+                if not self._ready[key]:
+                    del self._ready[key]  # asked for again by the next check, which reports why
+            return
+        with self._cond:
+            queue = self._ready.get(key)
+            if queue is None or self._closed:
+                self._used.append(space)  # evicted or closing meanwhile
+            else:
+                queue.append(space)
+                self.made += 1
+
+    def _drain(self) -> None:
+        while True:
+            with self._cond:
+                if not self._used:
+                    return
+                space = self._used.popleft()
+            self._release(self.db, space)
+
+    def _sweep(self) -> None:
+        with suppress(Exception), connect(self.db) as conn:  # a courtesy: the next sweep retries
+            sweep_orphans(conn, orphan_age(self.db))
