@@ -19,8 +19,8 @@ import sys
 import traceback
 import types
 import warnings
-from contextlib import suppress
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
