@@ -85,7 +85,7 @@ def _dispatch(args: list[str]) -> None:
         print(f"drill {version()}")
         sys.exit(ExitCode.OK)
 
-    if args[:1] == ["check"] and not {"--help", "-h"} & set(args):
+    if args[:1] == ["check"] and not {"--help", "-h"} & set(args) and not _check_server_likely():
         from drillkit.run import child as checker
 
         checker.prestart()  # its imports run while we import Typer and prepare the run
@@ -116,6 +116,22 @@ def _dispatch(args: list[str]) -> None:
             raise
         _fail("interrupted", ExitCode.INTERRUPTED)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _check_server_likely() -> bool:
+    """A check server runs for this data dir (or will be started): no child of our own to
+    prestart, whose interpreter start would only compete with the server for the CPU."""
+    from drillkit.checkserver.address import disabled
+
+    if disabled():
+        return False
+    from drillkit.checkserver.client import any_running
+    from drillkit.paths import resolve_paths
+
+    try:
+        return any_running(resolve_paths().locks)
+    except DrillkitError:
+        return False  # the command itself reports a bad setting
 
 
 def _whole_summaries(command: object) -> None:

@@ -68,6 +68,22 @@ class RunOutcome:
             check_statements=[_text(s, "statement") for s in _list(data["check_statements"], "statements")],
         )
 
+    @classmethod
+    def from_json(cls, data: object) -> RunOutcome:
+        """What the check server sent (to_json's shape); raises UntrustedResult on anything else."""
+        if not isinstance(data, dict) or set(data) != OUTCOME_KEYS:
+            raise UntrustedResult(f"the outcome has keys {_keys(data)}")
+        truncated = data["output_truncated"]
+        if not isinstance(truncated, bool):
+            raise UntrustedResult("output_truncated is not a boolean")
+        return cls(
+            [_check_result(item) for item in _list(data["results"], "results")],
+            output=_text(data["output"], "output"),
+            output_truncated=truncated,
+            statements=[_text(s, "statement") for s in _list(data["statements"], "statements")],
+            check_statements=[_text(s, "statement") for s in _list(data["check_statements"], "statements")],
+        )
+
 
 @dataclass
 class CheckReport:
@@ -113,6 +129,7 @@ class UntrustedResult(ValueError):
 
 # What the child sends; `output`/`output_truncated` are read by the parent from the file.
 CHILD_KEYS = frozenset({"results", "statements", "check_statements"})
+OUTCOME_KEYS = CHILD_KEYS | {"output", "output_truncated"}
 _RESULT_FIELDS = {f.name for f in fields(CheckResult)}
 _STATUSES = frozenset(get_args(CheckStatus))
 

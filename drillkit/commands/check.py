@@ -45,13 +45,21 @@ class Checked:
 def check_drill(
     paths: Paths, drill: Drill, file: Path | None, timeout: float, now: datetime | None = None
 ) -> Checked:
+    from drillkit.checkserver import client
     from drillkit.db import control, idle
-    from drillkit.run.runner import check_file, validate_learner_file
+    from drillkit.store import read_learner_file
 
-    path = validate_learner_file(file if file is not None else current_attempt(paths, drill, now))
+    path = file if file is not None else current_attempt(paths, drill, now)
+    read_learner_file(path)  # a LearnerFileError (exit 2) before any process is started
+    path = path.resolve()
     with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
         db = control.resolve(paths)
-        report = check_file(drill, path, db, timeout=timeout)
+        # The check server answers warm checks; without it, the run happens in our own tree.
+        report = client.check(paths, db, drill, path, timeout)
+        if report is None:
+            from drillkit.run.runner import check_file
+
+            report = check_file(drill, path, db, timeout=timeout)
     if report.untouched_starter or is_reference(drill, path) or report.checker_failed:
         # Neither the blank starter nor the shipped answer (the README's smoke test, or a copy)
         # says anything about the learner's recall, nor does a run the checker itself broke:

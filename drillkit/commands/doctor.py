@@ -128,6 +128,33 @@ def _leftovers(paths: Paths) -> Finding:
     return Finding("run schemas", False, detail, fix)
 
 
+def _check_server(paths: Paths) -> Finding:
+    """The check server answers warm checks; without it checks still work, only slower."""
+    from drillkit.checkserver import client
+    from drillkit.db import control
+
+    db = control.resolve(paths)
+    try:
+        client.connect(paths, db, start=True).close()  # starts it, as the next check would
+        state = client.status(paths, db)
+    except client.Unavailable as exc:
+        off = str(exc).startswith("switched off")
+        fix = None if off else "checks still work, each in processes of its own (slower)"
+        return Finding("check server", off, str(exc), fix)
+    detail = (
+        f"running (pid {state.pid}): {state.checks} check{'' if state.checks == 1 else 's'} "
+        f"answered, {state.ready} run schema{'' if state.ready == 1 else 's'} ready"
+    )
+    if state.fallback:
+        return Finding(
+            "check server",
+            False,
+            f"{detail}, but no zygote: {state.fallback}",
+            "each check starts Python anew",
+        )
+    return Finding("check server", True, detail)
+
+
 FIXES = {
     "database": f"{EXTERNAL_FIX}; for the embedded one, `drill db reset` starts over",
     "progress": "run any drill command: a broken file is moved aside and reported",
@@ -140,6 +167,7 @@ CHECKS: tuple[Callable[[Paths], Finding], ...] = (
     _progress,
     _workspace,
     _database,
+    _check_server,
     _leftovers,
 )
 

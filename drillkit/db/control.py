@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from drillkit.checkserver.address import stop_all
 from drillkit.db import idle, server
 from drillkit.db.server import Database
 from drillkit.paths import Paths
@@ -23,12 +24,15 @@ def resolve(paths: Paths, env: Mapping[str, str] = os.environ) -> Database:
 
 
 def stop(paths: Paths) -> bool:
-    """Stop the embedded server and its watchdog; False if the server was not running."""
+    """Stop the check servers (they drop their ready run schemas first), the watchdog and
+    the embedded server; False if the embedded server was not running."""
+    stop_all(paths.locks)
     idle.stop_watchdog(paths.locks)
     return server.stop_embedded(paths)
 
 
 def reset(paths: Paths) -> None:
     """Stop everything and delete the embedded server's folder, pgdata (progress lives elsewhere)."""
+    stop_all(paths.locks)
     idle.stop_watchdog(paths.locks)
     server.reset_embedded(paths)

@@ -189,6 +189,7 @@ def stop_watchdog(locks: Path) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    from drillkit.checkserver.address import stop_all
     from drillkit.db import server as database
     from drillkit.paths import resolve_paths
 
@@ -214,7 +215,7 @@ def main(argv: list[str]) -> int:
             idle,
             last_used=last_used,
             server_running=lambda: database.embedded_status(paths).pid is not None,
-            stop_server=lambda: database.stop_embedded(paths),
+            stop_server=lambda: (stop_all(paths.locks), database.stop_embedded(paths)),
             try_exclusive=lambda: _try_flock(usage),
         )
     return 0

@@ -208,7 +208,7 @@ def _start_failed(paths: Paths, exc: BaseException, program: str | None) -> Data
 def _clear_stale_pid_file(pgdata: Path) -> None:
     """A pid file whose process is dead (or a zombie) would make pgserver think it runs."""
     pid_file = pgdata / "postmaster.pid"
-    if pid_file.exists() and _postmaster_pid(pgdata) is None:
+    if pid_file.exists() and postmaster_pid(pgdata) is None:
         pid_file.unlink(missing_ok=True)
 
 
@@ -220,13 +220,13 @@ class EmbeddedStatus:
 
 
 def embedded_status(paths: Paths) -> EmbeddedStatus:
-    pid = _postmaster_pid(paths.pgdata)
+    pid = postmaster_pid(paths.pgdata)
     return EmbeddedStatus(paths.pgdata, (paths.pgdata / "PG_VERSION").exists(), pid)
 
 
 def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
     """Fast-shutdown the embedded server; False if it was not running."""
-    pid = _postmaster_pid(paths.pgdata)
+    pid = postmaster_pid(paths.pgdata)
     if pid is None:
         return False
     os.kill(pid, signal.SIGINT)  # SIGINT = Postgres "fast shutdown"
@@ -255,7 +255,7 @@ def reset_embedded(paths: Paths) -> None:
     auth.password_file(paths.home).unlink(missing_ok=True)
 
 
-def _postmaster_pid(pgdata: Path) -> int | None:
+def postmaster_pid(pgdata: Path) -> int | None:
     try:
         first = (pgdata / "postmaster.pid").read_text().splitlines()[0]
         pid = int(first)

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from contextlib import AbstractContextManager, suppress
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from drillkit.attempts import is_untouched_starter
 from drillkit.db.server import Database, sqlalchemy_url
-from drillkit.errors import Interrupted
 from drillkit.pack.model import Drill, Fixture
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult, not_run
 from drillkit.run import child as checker
 from drillkit.run import limits, protocol
 from drillkit.run.child import Checker
 from drillkit.run.env import sandbox_env
+from drillkit.run.interrupts import signals_as_interrupts
+from drillkit.run.job import RunJob, make_report
 from drillkit.run.space import RunSpace, run_space
 from drillkit.store import read_learner_file
 
@@ -48,52 +46,6 @@ class Cancelled(Exception):
     """The run's owner went away (the check server's client hung up): stop, clean up."""
 
 
-@dataclass(frozen=True)
-class RunJob:
-    """What a run needs to know of its drill: where its checks are and what it is seeded with.
-    (The check server gets this from its client, not a whole pack.)"""
-
-    pack_id: str
-    pack_root: Path
-    slug: str
-    fixture: Fixture
-
-    @classmethod
-    def of(cls, drill: Drill) -> RunJob:
-        return cls(drill.pack_id, drill.folder.parent, drill.slug, drill.fixture)
-
-    def to_json(self) -> dict[str, Any]:
-        fixture = self.fixture
-        return {
-            "pack_id": self.pack_id,
-            "pack_root": str(self.pack_root),
-            "slug": self.slug,
-            "fixture": {
-                "name": fixture.name,
-                "sql": None if fixture.sql is None else str(fixture.sql),
-                "python": None if fixture.python is None else str(fixture.python),
-            },
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunJob:
-        """Raises KeyError, TypeError or ValueError on anything but what to_json writes."""
-        raw = data["fixture"]
-
-        def path(value: object) -> Path | None:
-            if value is None:
-                return None
-            if not isinstance(value, str):
-                raise TypeError("a fixture path is not text")
-            return Path(value)
-
-        fields = (data["pack_id"], data["pack_root"], data["slug"], raw["name"])
-        if not all(isinstance(f, str) for f in fields):
-            raise TypeError("a job field is not text")
-        fixture = Fixture(raw["name"], sql=path(raw["sql"]), python=path(raw["python"]))
-        return cls(data["pack_id"], Path(data["pack_root"]), data["slug"], fixture)
-
-
 def check_file(
     drill: Drill,
     path: Path,
@@ -109,24 +61,6 @@ def check_file(
     started = time.monotonic()
     outcome = run_job(RunJob.of(drill), path, db, timeout, zygote=zygote, spaces=spaces, cancel_fd=cancel_fd)
     return make_report(drill, path, outcome, time.monotonic() - started)
-
-
-def make_report(drill: Drill, path: Path, outcome: RunOutcome, seconds: float) -> CheckReport:
-    return CheckReport(
-        drill=drill.number,
-        slug=drill.slug,
-        title=drill.title,
-        file=str(path),
-        results=outcome.results,
-        output=outcome.output,
-        output_truncated=outcome.output_truncated,
-        untouched_starter=is_untouched_starter(path, drill),
-        seconds=round(seconds, 3),
-        statements=outcome.statements,
-        check_statements=outcome.check_statements,
-        pack=drill.pack_id,
-        ref=drill.cli_ref,
-    )
 
 
 def run_job(
@@ -148,7 +82,7 @@ def run_job(
     # The child is started (or was prestarted) first: its imports overlap the schema setup.
     child = checker.take() if zygote is None else checker.Checker(zygote)
     try:
-        with _signals_as_interrupts(), spaces(db, job.fixture) as space:
+        with signals_as_interrupts(), spaces(db, job.fixture) as space:
             env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
             # A child that died before its job came: its exit code and output say why.
             with suppress(BrokenPipeError):
@@ -295,30 +229,3 @@ def _failed_first(
     names = checks.names if not isinstance(checks, CheckResult) else []
     results = [CheckResult(FIRST_CHECK, "failed", rationale=rationale, actual=actual, help=help)]
     return RunOutcome(results + not_run(names))
-
-
-@contextmanager
-def _signals_as_interrupts() -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into an exception so `finally` blocks drop the schema.
-
-    Only the main thread can install handlers, and only it receives signals. A check run on a
-    worker thread (mutants are checked in a pool) leaves them to the main thread, which stops
-    handing out work and waits for the running checks to end and drop their schemas.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    fired = False
-
-    def handler(signum: int, frame: object) -> None:
-        nonlocal fired
-        if not fired:  # later signals must not interrupt the cleanup the first one started
-            fired = True
-            raise Interrupted(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

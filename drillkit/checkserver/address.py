@@ -1,0 +1,86 @@
+"""Where a check server lives: a socket, a lock (held for its lifetime, its pid inside) and a log.
+
+One server per data dir *and* database: the name carries a digest of the database URL, so
+`DRILL_DATABASE_URL=... drill check` never talks to a server bound to another database.
+Only the standard library: the client's warm path imports this.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import signal
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV = "DRILL_CHECK_SERVER"  # "off": every check in a fresh process tree, as before the server
+SOCKET_PATH_LIMIT = 107  # sun_path holds 108 bytes with the terminating NUL
+
+
+@dataclass(frozen=True)
+class Address:
+    socket: Path
+    lock: Path
+    log: Path
+
+
+def disabled(env: Mapping[str, str] = os.environ) -> bool:
+    return env.get(ENV, "").strip().lower() in ("off", "0", "no", "false")
+
+
+def address(locks: Path, libpq_url: str) -> Address:
+    key = hashlib.sha256(libpq_url.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return Address(locks / f"check-{key}.sock", locks / f"check-{key}.lock", locks / f"check-{key}.log")
+
+
+def too_long(addr: Address) -> bool:
+    return len(os.fsencode(addr.socket)) > SOCKET_PATH_LIMIT
+
+
+def holder(lock: Path) -> int | None:
+    """The pid of the server holding `lock`, or None if no server holds it."""
+    try:
+        handle = lock.open("r")
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:  # held: a server lives
+            try:
+                return int(handle.read().strip() or "0") or None
+            except ValueError:
+                return None
+        return None
+
+
+def running(locks: Path) -> list[tuple[Path, int]]:
+    """Every live check server of this data dir (any database): its lock and pid."""
+    try:
+        locks_found = sorted(locks.glob("check-*.lock"))
+    except OSError:
+        return []
+    found = []
+    for lock in locks_found:
+        pid = holder(lock)
+        if pid is not None:
+            found.append((lock, pid))
+    return found
+
+
+def stop_all(locks: Path, wait_seconds: float = 15.0) -> int:
+    """SIGTERM every check server of this data dir and wait until each has dropped its
+    ready run spaces and let go of its lock (so the database may be stopped next)."""
+    servers = running(locks)
+    for _lock, pid in servers:
+        if pid != os.getpid():
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline and any(holder(lock) is not None for lock, _ in servers):
+        time.sleep(0.02)
+    return len(servers)

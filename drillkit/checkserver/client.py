@@ -1,0 +1,238 @@
+"""`drill check`'s side of the check server: ask it, start it if none runs, or say why not.
+
+No SQLAlchemy, no psycopg: a warm check here is a socket, one request and one reply. When
+the server cannot be used (switched off with DRILL_CHECK_SERVER=off, a data dir path too
+long for a socket, a server that does not start or dies mid-check) `check` returns None
+and the caller runs the check in its own process tree, the way drillkit always could.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drillkit import errors
+from drillkit.checkserver import wire
+from drillkit.checkserver.address import Address, address, disabled, too_long
+from drillkit.db.server import Database
+from drillkit.errors import DrillkitError, Interrupted
+from drillkit.pack.model import Drill
+from drillkit.paths import Paths
+from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult
+from drillkit.run.interrupts import signals_as_interrupts
+from drillkit.run.job import RunJob, make_report
+
+START_SECONDS = 30.0  # for the server to bind its socket (its imports come after)
+CANCEL_SECONDS = 15.0  # after a Ctrl-C: for the server to kill the run and drop its schema
+
+
+class Unavailable(Exception):
+    """The check server cannot be used; the message says why (for `drill doctor`)."""
+
+
+@dataclass(frozen=True)
+class Status:
+    pid: int
+    since: float
+    checks: int
+    ready: int
+    zygote: bool
+    fallback: str | None
+
+
+def server_address(paths: Paths, db: Database) -> Address:
+    """One server per data dir, database, Python and drillkit install: a server started by
+    another version of drillkit (or another venv) is never asked to run this one's jobs."""
+    from drillkit import __file__ as package
+    from drillkit import __version__
+
+    return address(paths.locks, "\0".join([db.libpq_url, sys.executable, package, __version__]))
+
+
+def check(paths: Paths, db: Database, drill: Drill, path: Path, timeout: float) -> CheckReport | None:
+    """The drill's report from the check server; None: check it here instead."""
+    try:
+        sock = connect(paths, db, start=True)
+    except Unavailable:
+        return None
+    started = time.monotonic()
+    request = {"op": "check", "job": RunJob.of(drill).to_json(), "file": str(path), "timeout": timeout}
+    with sock:
+        try:
+            with signals_as_interrupts():
+                wire.send(sock, request)
+                reply = wire.receive(sock, wire.REPLY_LIMIT)
+        except Interrupted:
+            _cancel(sock)
+            raise
+        except OSError:
+            return None  # the server died mid-check (killed, crashed): the run is redone here
+    outcome = _outcome(reply)
+    return make_report(drill, path, outcome, time.monotonic() - started)
+
+
+def _outcome(reply: dict[str, Any]) -> RunOutcome:
+    if reply.get("ok") is True:
+        try:
+            return RunOutcome.from_json(reply.get("outcome"))
+        except UntrustedResult as exc:
+            return _checker_error(f"the check server's reply was malformed ({exc})")
+    error = reply.get("error")
+    if isinstance(error, dict):
+        raise _as_error(error)
+    return _checker_error(str(reply.get("internal") or "the check server failed")[-4000:])
+
+
+def _checker_error(detail: str) -> RunOutcome:
+    """drillkit's own failure, never blamed on the learner (and never recorded)."""
+    return RunOutcome(
+        [
+            CheckResult(
+                FIRST_CHECK,
+                "error",
+                rationale="drillkit's check server failed while checking this file (not your mistake)",
+                actual=detail,
+                help="please report this; `DRILL_CHECK_SERVER=off drill check ...` checks without it",
+            )
+        ]
+    )
+
+
+def _as_error(error: dict[str, Any]) -> DrillkitError:
+    """The server's DrillkitError, as the same class here (one line, the same exit code)."""
+    cls = getattr(errors, str(error.get("type")), None)
+    message = str(error.get("message", "the check server refused the check"))
+    if (
+        isinstance(cls, type)
+        and issubclass(cls, DrillkitError)
+        and cls is not errors.DatabaseUnavailableError
+    ):
+        return cls(message)
+    return errors.DatabaseUnavailableError(message) if cls else DrillkitError(message)
+
+
+def _cancel(sock: socket.socket) -> None:
+    """Tell the server the run is off (EOF on its side), and wait until it has killed the run
+    and dropped its schema: a Ctrl-C leaves nothing behind, with the server as without it."""
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+        ready, _, _ = select.select([sock], [], [], CANCEL_SECONDS)
+        if ready:
+            sock.recv(1)
+
+
+def connect(paths: Paths, db: Database, *, start: bool) -> socket.socket:
+    """A connection to this data dir's check server, started first if `start`; raises Unavailable."""
+    if disabled():
+        raise Unavailable("switched off (DRILL_CHECK_SERVER=off): each check starts its own processes")
+    addr = server_address(paths, db)
+    if too_long(addr):
+        raise Unavailable(f"the data dir's path is too long for a Unix socket ({addr.socket})")
+    try:
+        return _connect(addr)
+    except OSError:
+        if not start:
+            raise Unavailable("not running; the next check starts it") from None
+    _start(paths, db, addr)
+    try:
+        return _connect(addr)
+    except OSError as exc:
+        raise Unavailable(f"started, but its socket refused us: {exc.strerror or exc}") from None
+
+
+def _connect(addr: Address) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(addr.socket))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _start(paths: Paths, db: Database, addr: Address) -> None:
+    from drillkit.db.idle import idle_seconds
+    from drillkit.db.server import postmaster_pid
+
+    settings = {
+        "home": str(paths.home),
+        "kind": db.kind,
+        "url": db.libpq_url,
+        "socket": str(addr.socket),
+        "lock": str(addr.lock),
+        "idle": idle_seconds(),
+        "postmaster": postmaster_pid(paths.pgdata) if db.kind == "embedded" else None,
+    }
+    try:
+        paths.locks.mkdir(parents=True, exist_ok=True)
+        log = addr.log.open("ab")
+    except OSError as exc:
+        raise Unavailable(f"cannot write its log {addr.log}: {exc.strerror}") from None
+    with log:
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-P", "-m", "drillkit.checkserver.daemon"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                cwd="/",
+                start_new_session=True,  # a Ctrl-C in this terminal is not the server's
+            )
+        except OSError as exc:
+            raise Unavailable(f"cannot start it: {exc.strerror or exc}") from None
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(json.dumps(settings).encode() + b"\n")
+        proc.stdin.close()
+        ready, _, _ = select.select([proc.stdout], [], [], START_SECONDS)
+        line = proc.stdout.readline() if ready else b""
+    except OSError:
+        line = b""
+    finally:
+        proc.stdout.close()
+    if not line.startswith(b"ready"):
+        with suppress(OSError):
+            proc.kill()
+        raise Unavailable(f"it did not start (see {addr.log})")
+
+
+def status(paths: Paths, db: Database) -> Status:
+    """The running server's status; raises Unavailable (with why) when none answers."""
+    with connect(paths, db, start=False) as sock:
+        try:
+            sock.settimeout(5)
+            wire.send(sock, {"op": "status"})
+            reply = wire.receive(sock, wire.REQUEST_LIMIT)
+            data = reply["status"]
+            return Status(**{k: data[k] for k in Status.__dataclass_fields__})
+        except (OSError, KeyError, TypeError) as exc:
+            raise Unavailable(f"it did not answer ({exc})") from None
+
+
+def drain(paths: Paths, db: Database) -> list[str]:
+    """Wait until the server has dropped every used run space; the ready spaces' schemas."""
+    try:
+        sock = connect(paths, db, start=False)
+    except Unavailable:
+        return []
+    with sock:
+        wire.send(sock, {"op": "drain"})
+        return list(wire.receive(sock, wire.REPLY_LIMIT).get("ready", []))
+
+
+def any_running(locks: Path) -> bool:
+    """Cheap: is there a check server's socket in this data dir at all (before resolving
+    the database)? `drill check` then skips prestarting a checker child of its own."""
+    try:
+        return any(name.startswith("check-") and name.endswith(".sock") for name in os.listdir(locks))
+    except OSError:
+        return False

@@ -1,0 +1,250 @@
+"""The check server process (started by client.py, never by hand).
+
+    python -P -m drillkit.checkserver.daemon      (its settings as JSON on stdin)
+
+It takes its lock (one server per data dir and database: a loser exits at once), binds its
+socket (0600, in the data dir's `locks/`), says `ready` on stdout, then answers each client
+on a thread of its own: a check (run.service.CheckService: a fork of the zygote, a ready run
+space), its status (for `drill doctor`), a drain (tests and benchmarks: wait until every
+used run space is dropped), or stop. A client that hangs up mid-check cancels it: the run's
+process group is killed and its space dropped, as after a Ctrl-C in a lone `drill check`.
+
+It exits, dropping every ready run space first, when: idle for the data dir's idle period
+(DRILL_DB_IDLE_MINUTES; 0 keeps it), SIGTERM (`drill db stop`, the idle watchdog), the
+embedded Postgres is gone, or its socket was taken away. Its stderr is its log.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from drillkit.checkserver import wire
+from drillkit.checkserver.address import Address
+from drillkit.db.server import Database, process_alive
+from drillkit.errors import DrillkitError
+from drillkit.run.runner import MAX_TIMEOUT, Cancelled, RunJob, validate_learner_file
+from drillkit.run.service import CheckService
+
+LOOK_SECONDS = 2.0  # how often the server looks at its idle time, Postgres and its socket
+
+
+class Server:
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.db = Database(settings["kind"], settings["url"])
+        self.home = Path(settings["home"])
+        socket_path = Path(settings["socket"])
+        self.addr = Address(socket_path, Path(settings["lock"]), socket_path.with_suffix(".log"))
+        self.idle: float | None = settings.get("idle")
+        self.postmaster: int | None = settings.get("postmaster")
+        self.started = time.time()
+        self.last_used = time.monotonic()
+        self.active: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.service: CheckService | None = None
+        self.listener: socket.socket | None = None
+
+    # --- life ---------------------------------------------------------------------------
+
+    def bind(self) -> socket.socket:
+        with suppress(FileNotFoundError):
+            self.addr.socket.unlink()  # a dead server's: we hold the lock, so nobody else's
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)  # 0600 from the start: no moment when others could connect
+        try:
+            listener.bind(str(self.addr.socket))
+        finally:
+            os.umask(old)
+        listener.listen(64)
+        self.listener = listener
+        self.inode = self.addr.socket.stat().st_ino
+        return listener
+
+    def serve(self) -> None:
+        listener = self.listener
+        assert listener is not None
+        listener.settimeout(LOOK_SECONDS)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                if self._should_exit():
+                    break
+                continue
+            except OSError:
+                break
+            with self.lock:
+                self.last_used = time.monotonic()
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _should_exit(self) -> bool:
+        with self.lock:
+            busy = bool(self.active)
+            quiet = time.monotonic() - self.last_used
+        if self.postmaster is not None and not process_alive(self.postmaster):
+            return True  # the embedded server was stopped: nothing to check against
+        try:
+            if self.addr.socket.stat().st_ino != self.inode:
+                return True  # another server replaced our socket (`drill db reset`, a race)
+        except OSError:
+            return True
+        return not busy and self.idle is not None and quiet >= self.idle
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        if self.listener is not None:
+            with suppress(OSError):
+                if self.addr.socket.stat().st_ino == self.inode:
+                    self.addr.socket.unlink()
+            self.listener.close()
+        with self.lock:
+            for conn in self.active:  # their runs see the hang-up and end (killed, dropped)
+                with suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + 10
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.service is not None:
+            self.service.close()
+
+    # --- one client ---------------------------------------------------------------------
+
+    def _answer(self, conn: socket.socket) -> None:
+        with self.lock:
+            self.active.add(conn)
+        try:
+            with conn:
+                if not self._same_user(conn):
+                    return
+                conn.settimeout(30)
+                request = wire.receive(conn, wire.REQUEST_LIMIT)
+                conn.settimeout(None)
+                reply = self._handle(request, conn)
+                if reply is not None:
+                    wire.send(conn, reply)
+        except (OSError, ValueError):
+            pass  # the client went away: its run (if any) was cancelled and cleaned up
+        finally:
+            with self.lock:
+                self.active.discard(conn)
+                self.last_used = time.monotonic()
+
+    @staticmethod
+    def _same_user(conn: socket.socket) -> bool:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        uid = int.from_bytes(creds[4:8], sys.byteorder)
+        return uid == os.getuid()
+
+    def _handle(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any] | None:
+        op = request.get("op")
+        if op == "check":
+            return self._check(request, conn)
+        if op == "status":
+            return {"ok": True, "status": self.status()}
+        if op == "drain":
+            if self.service is not None:
+                self.service.pool.drain()
+            return {"ok": True, "ready": self.service.pool.names() if self.service else []}
+        if op == "stop":
+            threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGTERM), daemon=True).start()
+            return {"ok": True}
+        return {"ok": False, "internal": f"unknown request {str(op)[:40]!r}"}
+
+    def _check(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any] | None:
+        assert self.service is not None
+        started = time.monotonic()
+        try:
+            job = RunJob.from_json(request["job"])
+            path = validate_learner_file(Path(request["file"]))
+            timeout = min(max(float(request["timeout"]), 0.1), MAX_TIMEOUT)
+        except DrillkitError as exc:
+            return {"ok": False, "error": _error(exc)}
+        except (KeyError, TypeError, ValueError) as exc:
+            return {"ok": False, "internal": f"a malformed request: {exc}"}
+        try:
+            outcome = self.service.run(job, path, timeout, cancel_fd=conn.fileno())
+        except Cancelled:
+            self.service.pool.drain()  # the client waits for this: a Ctrl-C leaves nothing behind
+            return None
+        except DrillkitError as exc:
+            return {"ok": False, "error": _error(exc)}
+        except Exception:
+            return {"ok": False, "internal": traceback.format_exc()[-4000:]}
+        return {"ok": True, "outcome": outcome.to_json(), "seconds": time.monotonic() - started}
+
+    def status(self) -> dict[str, Any]:
+        service = self.service
+        return {
+            "pid": os.getpid(),
+            "since": self.started,
+            "checks": service.checks if service else 0,
+            "ready": service.pool.ready() if service else 0,
+            "zygote": service is not None and service.fallback is None,
+            "fallback": service.fallback if service else None,
+        }
+
+
+def _error(exc: DrillkitError) -> dict[str, Any]:
+    return {"type": type(exc).__name__, "message": str(exc), "exit_code": int(exc.exit_code)}
+
+
+def main() -> int:
+    settings = json.loads(sys.stdin.readline())
+    server = Server(settings)
+    locks = server.home / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    lock = server.addr.lock.open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("ready (another server)", flush=True)  # the client connects to that one
+        return 0
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    signal.signal(signal.SIGTERM, lambda signum, frame: server.stopping.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the starting terminal is not ours
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    stop_watch = threading.Thread(target=_close_on_stop, args=(server,), daemon=True)
+    try:
+        server.bind()
+        print("ready", flush=True)
+        _detach_stdout()
+        server.service = CheckService(server.db, stderr=sys.stderr.fileno())
+        stop_watch.start()
+        server.serve()
+    finally:
+        server.shutdown()
+        lock.close()
+    return 0
+
+
+def _close_on_stop(server: Server) -> None:
+    """SIGTERM only sets an event (a handler must not clean up mid-accept): close the
+    listener from here, so the accept loop wakes at once."""
+    server.stopping.wait()
+    if server.listener is not None:
+        with suppress(OSError):
+            server.listener.shutdown(socket.SHUT_RDWR)
+
+
+def _detach_stdout() -> None:
+    """The client reads stdout only until `ready`: nothing later may block on that pipe."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
