@@ -79,16 +79,24 @@ def _dispatch(args: list[str]) -> None:
             _fail(str(exc), int(exc.exit_code))
         sys.exit(ExitCode.OK)
 
+    if args[:1] == ["check"] and not {"--help", "-h"} & set(args) and not _check_server_likely():
+        from drillkit.run import child as checker
+
+        checker.prestart()  # its imports run while we prepare the run (no server to ask)
+
+    plain_check = fastpath.parse_check(args)
+    if plain_check is not None:  # `drill check`, on every save: no Typer either
+        try:
+            code = fastpath.check_command(plain_check)
+        except DrillkitError as exc:
+            _fail(str(exc), int(exc.exit_code))
+        sys.exit(code)
+
     if args in (["--version"], ["-V"]):  # answered without importing Typer, like `list`
         from drillkit import version
 
         print(f"drill {version()}")
         sys.exit(ExitCode.OK)
-
-    if args[:1] == ["check"] and not {"--help", "-h"} & set(args) and not _check_server_likely():
-        from drillkit.run import child as checker
-
-        checker.prestart()  # its imports run while we import Typer and prepare the run
 
     import typer.main
 

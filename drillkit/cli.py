@@ -13,7 +13,6 @@ from rich.markup import escape
 
 from drillkit import clock, fastpath, jsonout, render
 from drillkit.attempts import workspace_file
-from drillkit.commands import check as check_cmd
 from drillkit.commands import listing, practice, retention
 from drillkit.commands import reveal as reveal_cmd
 from drillkit.commands import start as start_cmd
@@ -22,7 +21,7 @@ from drillkit.pack import catalog
 from drillkit.pack.model import Drill, Pack
 from drillkit.paths import Paths, resolve_paths
 from drillkit.retention.sessions import ReadKey, run_selfcheck
-from drillkit.run.runner import DEFAULT_TIMEOUT, MAX_TIMEOUT
+from drillkit.run.limits_values import DEFAULT_TIMEOUT, MAX_TIMEOUT, MIN_TIMEOUT
 
 app = typer.Typer(
     help="Type SQLAlchemy 2.0 yourself; check it against a real, disposable Postgres.",
@@ -46,7 +45,7 @@ DirOpt = Annotated[
 # Capped well below the age at which other runs sweep a schema as orphaned.
 TimeoutOpt = Annotated[
     float,
-    typer.Option(help="Seconds your code may run before it is stopped.", min=0.1, max=MAX_TIMEOUT),
+    typer.Option(help="Seconds your code may run before it is stopped.", min=MIN_TIMEOUT, max=MAX_TIMEOUT),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
@@ -100,17 +99,9 @@ def check(
     sql: Annotated[bool, typer.Option("--sql", help="Show every SQL statement your code sent.")] = False,
 ) -> None:
     """Run your file against a fresh Postgres schema and report each check."""
-    paths = resolve_paths(workspace)
-    now = clock.now()
-    checked = check_cmd.check_drill(paths, _drill(paths, drill), file, timeout, now=now)
-    render.warning(err, checked.warning)
-    if as_json:
-        review = checked.review.to_json() if checked.review else None
-        print(json.dumps({**checked.report.to_json(), "review": review}, indent=2))
-    else:
-        render.report(out, checked, sql=sql)
-        render.review_note(out, checked.review, checked.report.drill, now)
-    raise typer.Exit(ExitCode.OK if checked.report.passed else ExitCode.CHECK_FAILED)
+    # Also reached without Typer (see fastpath.py): one function prints for both roads.
+    args = fastpath.CheckArgs(drill, file, workspace, timeout, as_json, sql)
+    raise typer.Exit(fastpath.check_command(args))
 
 
 @app.command()

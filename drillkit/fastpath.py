@@ -1,13 +1,16 @@
-"""`drill list`, answered before Typer is imported: it runs on every glance at the drills.
+"""`drill list` and `drill check`, answered before Typer is imported: they run on every glance
+at the drills and on every save. (Typer imports pydantic: ~0.1 s, more than a warm check.)
 
-Only the plain forms are recognised here (`list`, `--json`, `--dir PATH`, `--dir=PATH`); anything
-else (`--help`, a typo, a new option) returns None and goes through the full Typer CLI, which
-calls the same `list_command` below, so both roads print the same thing.
+Only the plain forms are recognised here (`list`, `--json`, `--dir PATH`, `--dir=PATH`; for
+`check`, a drill and its documented options); anything else (`--help`, a typo, a new option,
+a value out of range) returns None and goes through the full Typer CLI, which calls the
+same `*_command` functions below, so both roads print the same thing.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -31,6 +34,91 @@ def parse_list(argv: list[str]) -> tuple[Path | None, bool] | None:
         else:
             return None
     return workspace, as_json
+
+
+@dataclass(frozen=True)
+class CheckArgs:
+    drill: str
+    file: Path | None = None
+    workspace: Path | None = None
+    timeout: float | None = None
+    as_json: bool = False
+    sql: bool = False
+
+
+def parse_check(argv: list[str]) -> CheckArgs | None:
+    """The arguments of a plain `check` invocation, else None (Typer parses, and explains)."""
+    if not argv or argv[0] != "check":
+        return None
+    options: dict[str, object] = {}
+    positional: list[str] = []
+    names = {"--file": "file", "-f": "file", "--dir": "workspace", "--timeout": "timeout"}
+    rest = iter(argv[1:])
+    for arg in rest:
+        name, eq, inline = arg.partition("=")
+        if arg in ("--json", "--sql"):
+            options["as_json" if arg == "--json" else "sql"] = True
+        elif name in names and name.startswith("--") and eq and inline:
+            options[names[name]] = inline
+        elif arg in names:
+            value = next(rest, None)
+            if value is None or value.startswith("-"):
+                return None
+            options[names[arg]] = value
+        elif not arg.startswith("-") and not positional:
+            positional.append(arg)
+        else:
+            return None
+    if len(positional) != 1:
+        return None
+    timeout = None
+    if "timeout" in options:
+        try:
+            timeout = float(str(options["timeout"]))
+        except ValueError:
+            return None
+        from drillkit.run.limits_values import MAX_TIMEOUT, MIN_TIMEOUT
+
+        if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:  # also NaN
+            return None
+    return CheckArgs(
+        positional[0],
+        file=Path(str(options["file"])) if "file" in options else None,
+        workspace=Path(str(options["workspace"])) if "workspace" in options else None,
+        timeout=timeout,
+        as_json=bool(options.get("as_json")),
+        sql=bool(options.get("sql")),
+    )
+
+
+def check_command(args: CheckArgs) -> int:
+    """Run the check, print the report; the exit code (0 passed, 1 failed)."""
+    from drillkit import clock
+    from drillkit.commands.check import check_drill
+    from drillkit.errors import ExitCode
+    from drillkit.pack.catalog import resolve_drill
+    from drillkit.paths import resolve_paths
+    from drillkit.run.limits_values import DEFAULT_TIMEOUT
+
+    paths = resolve_paths(args.workspace)
+    now = clock.now()
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    checked = check_drill(paths, resolve_drill(paths, args.drill), args.file, timeout, now=now)
+    from rich.console import Console
+
+    from drillkit import render
+
+    render.warning(Console(stderr=True, highlight=False), checked.warning)
+    if args.as_json:
+        import json
+
+        review = checked.review.to_json() if checked.review else None
+        print(json.dumps({**checked.report.to_json(), "review": review}, indent=2))
+    else:
+        out = Console(highlight=False)
+        render.report(out, checked, sql=args.sql)
+        render.review_note(out, checked.review, checked.report.drill, now)
+    return ExitCode.OK if checked.report.passed else ExitCode.CHECK_FAILED
 
 
 def list_command(workspace: Path | None, as_json: bool) -> None:

@@ -130,8 +130,9 @@ def _cancel(sock: socket.socket) -> None:
             sock.recv(1)
 
 
-def connect(paths: Paths, db: Database, *, start: bool) -> socket.socket:
-    """A connection to this data dir's check server, started first if `start`; raises Unavailable."""
+def connect(paths: Paths, db: Database, *, start: bool, retry: bool = False) -> socket.socket:
+    """A connection to this data dir's check server, started first if `start`; raises
+    Unavailable. After a failed start, checks do not try again for a while (`retry` does)."""
     if disabled():
         raise Unavailable("switched off (DRILL_CHECK_SERVER=off): each check starts its own processes")
     addr = server_address(paths, db)
@@ -142,11 +143,38 @@ def connect(paths: Paths, db: Database, *, start: bool) -> socket.socket:
     except OSError:
         if not start:
             raise Unavailable("not running; the next check starts it") from None
-    _start(paths, db, addr)
+    failed = _failed_recently(addr)
+    if failed and not retry:  # each check would pay for a start that fails again
+        raise Unavailable(failed)
+    try:
+        _start(paths, db, addr)
+    except Unavailable as exc:
+        with suppress(OSError):
+            _failure_mark(addr).write_text(str(exc), encoding="utf-8")
+        raise
+    with suppress(OSError):
+        _failure_mark(addr).unlink(missing_ok=True)
     try:
         return _connect(addr)
     except OSError as exc:
         raise Unavailable(f"started, but its socket refused us: {exc.strerror or exc}") from None
+
+
+RETRY_SECONDS = 60.0
+
+
+def _failure_mark(addr: Address) -> Path:
+    return addr.lock.with_suffix(".failed")
+
+
+def _failed_recently(addr: Address) -> str | None:
+    mark = _failure_mark(addr)
+    try:
+        if time.time() - mark.stat().st_mtime < RETRY_SECONDS:
+            return mark.read_text(encoding="utf-8", errors="replace")[:500]
+    except OSError:
+        pass
+    return None
 
 
 def _connect(addr: Address) -> socket.socket:

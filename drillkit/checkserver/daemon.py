@@ -33,7 +33,9 @@ from drillkit.checkserver import wire
 from drillkit.checkserver.address import Address
 from drillkit.db.server import Database, process_alive
 from drillkit.errors import DrillkitError
-from drillkit.run.runner import MAX_TIMEOUT, Cancelled, RunJob, validate_learner_file
+from drillkit.run.job import RunJob
+from drillkit.run.limits_values import MAX_TIMEOUT, MIN_TIMEOUT
+from drillkit.run.runner import Cancelled, validate_learner_file
 from drillkit.run.service import CheckService
 
 LOOK_SECONDS = 2.0  # how often the server looks at its idle time, Postgres and its socket
@@ -167,7 +169,7 @@ class Server:
         try:
             job = RunJob.from_json(request["job"])
             path = validate_learner_file(Path(request["file"]))
-            timeout = min(max(float(request["timeout"]), 0.1), MAX_TIMEOUT)
+            timeout = min(max(float(request["timeout"]), MIN_TIMEOUT), MAX_TIMEOUT)
         except DrillkitError as exc:
             return {"ok": False, "error": _error(exc)}
         except (KeyError, TypeError, ValueError) as exc:

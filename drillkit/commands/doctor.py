@@ -135,7 +135,7 @@ def _check_server(paths: Paths) -> Finding:
 
     db = control.resolve(paths)
     try:
-        client.connect(paths, db, start=True).close()  # starts it, as the next check would
+        client.connect(paths, db, start=True, retry=True).close()  # starts it, as the next check would
         state = client.status(paths, db)
     except client.Unavailable as exc:
         off = str(exc).startswith("switched off")

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from drillkit.check.framework import Checks
     from drillkit.run.zygote import Zygote
 
-DEFAULT_TIMEOUT = 10.0
-MAX_TIMEOUT = 300.0  # runs older than runschema.ORPHAN_AGE_SECONDS may be swept by others
+from drillkit.run.limits_values import DEFAULT_TIMEOUT
+
 STDERR_LIMIT = 4000
 OUTPUT_SHOWN = 64 * 1024  # of the learner's output, in the report
 

@@ -20,8 +20,10 @@ from drillkit.db.server import Database
 from drillkit.pack.model import Drill
 from drillkit.results import CheckReport, RunOutcome
 from drillkit.run.env import child_env
+from drillkit.run.job import RunJob
+from drillkit.run.limits_values import DEFAULT_TIMEOUT
 from drillkit.run.pool import SpacePool
-from drillkit.run.runner import DEFAULT_TIMEOUT, RunJob, check_file, run_job
+from drillkit.run.runner import check_file, run_job
 from drillkit.run.zygote import Zygote, ZygoteError
 
 
