@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from drillkit.checkserver.address import stop_all
 from drillkit.db import server as database
 from drillkit.pack.catalog import builtin_sources, load_source
 from drillkit.pack.model import Drill, Pack
@@ -99,6 +100,19 @@ class Learner:
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def run_schemas(home: Path) -> set[str]:
+    """The run schemas and roles of checks, once every finished check's are dropped: what a
+    check left behind shows here. The check server's ready spaces (made ahead for the next
+    checks, never used yet) are not a check's, and are left out."""
+    from drillkit.checkserver import client
+
+    paths = resolve_paths(env={"DRILL_HOME": str(home)})
+    db = database.resolve(paths)
+    ready = set(client.drain(paths, db))
+    with connect(db) as conn:
+        return set(list_run_schemas(conn)) - ready
+
+
 @pytest.fixture(scope="session")
 def drill_home() -> Iterator[Path]:
     # Not under pytest's 0700 tmp dir: the embedded server runs as another user when root.
@@ -107,6 +121,7 @@ def drill_home() -> Iterator[Path]:
     paths = resolve_paths(env={"DRILL_HOME": str(home)})
     db = database.resolve(paths)
     yield home
+    stop_all(paths.locks)  # the check servers drop their ready run spaces as they go
     with connect(db) as conn:
         leftovers = list_run_schemas(conn)
     if db.kind == "embedded":

@@ -22,7 +22,7 @@ from drillkit.db import auth, pgserver
 from drillkit.db import server as database
 from drillkit.paths import resolve_paths
 from drillkit.run.space import connect, list_run_schemas, sweep_orphans
-from tests.conftest import REPO, Learner
+from tests.conftest import REPO, Learner, run_schemas
 
 SOLUTION = REPO / "solutions" / "sqlalchemy" / "select.py"
 EXTERNAL = bool(os.environ.get("DRILL_DATABASE_URL"))
@@ -194,9 +194,7 @@ for database in ("template1", "postgres"):
 
 
 def test_a_run_role_cannot_pin_itself_in_another_database(learner: Learner, tmp_path: Path) -> None:
-    url = admin_url(learner.home)
-    with connect(url) as conn:
-        before = set(list_run_schemas(conn))
+    before = run_schemas(learner.home)
     attack = tmp_path / "pin.py"
     attack.write_text(PIN, encoding="utf-8")
     result = learner.drill("check", "3", "--file", str(attack), "--json")
@@ -206,8 +204,7 @@ def test_a_run_role_cannot_pin_itself_in_another_database(learner: Learner, tmp_
     assert outcomes["postgres"] == "ALLOWED"  # the drill database: DROP OWNED BY reaches it
     if not EXTERNAL:
         assert outcomes["template1"] == "denied"
-    with connect(url) as conn:
-        assert set(list_run_schemas(conn)) == before
+    assert run_schemas(learner.home) == before
 
 
 CLEANUP_BLOCKED = """

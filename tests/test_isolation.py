@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from drillkit.checkserver.address import stop_all
 from drillkit.db import server as database
 from drillkit.paths import resolve_paths
 from drillkit.run.space import connect, list_run_schemas
@@ -114,7 +115,9 @@ def test_interrupt_stops_child_and_drops_schema(
     proc = subprocess.Popen(
         [sys.executable, "-m", "drillkit", "check", N, "--file", str(loop), "--timeout", "60"],
         cwd=learner.cwd,
-        env=learner.env,
+        # The CLI's own process tree (the fallback); test_check_server.py interrupts a
+        # check that the check server runs.
+        env={**learner.env, "DRILL_CHECK_SERVER": "off"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -252,6 +255,7 @@ def test_server_without_createrole_still_works(learner: Learner) -> None:
         line = one_line(refused.stderr)
         assert "cannot create the run schema" in line
     finally:
+        stop_all(learner.home / "locks")  # its check server holds ready schemas of these users
         with connect(url) as conn:
             conn.execute("REVOKE CREATE ON DATABASE postgres FROM drill_test_limited")
             conn.execute("DROP ROLE IF EXISTS drill_test_limited; DROP ROLE IF EXISTS drill_test_nocreate")

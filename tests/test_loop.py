@@ -10,10 +10,7 @@ import sys
 import threading
 import time
 
-from drillkit.db import server as database
-from drillkit.paths import resolve_paths
-from drillkit.run.space import connect, list_run_schemas
-from tests.conftest import Learner, builtin_pack
+from tests.conftest import Learner, builtin_pack, run_schemas
 
 PACK = builtin_pack()
 SELECT = PACK.get("select")
@@ -295,9 +292,7 @@ def test_watch_rechecks_on_save_and_stops_cleanly(learner: Learner) -> None:
     finally:
         code, stderr = watcher.stop()
     assert code == 130 and "Traceback" not in stderr
-    url = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)})).libpq_url
-    with connect(url) as conn:
-        assert [s for s in list_run_schemas(conn) if s.split("_")[3] == str(watcher.proc.pid)] == []
+    assert run_schemas(learner.home) == set()
 
 
 def test_watch_follows_the_learner_to_the_next_drill(learner: Learner) -> None:

@@ -51,17 +51,18 @@ def validate_pack(
     if not behaviour:
         return validate(root, None)
     from drillkit.db import control, idle
-    from drillkit.run.runner import check_file
+    from drillkit.run.service import CheckService
 
     with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a run
-        db = control.resolve(paths)
+        service = CheckService(control.resolve(paths))  # forks and ready schemas: many files to check
 
         def check(case: Case) -> CheckReport:
-            return check_file(case.drill, case.file, db, timeout=timeout)
+            return service.check(case.drill, case.file, timeout=timeout)
 
-        return validate(
-            root, check, only=only, workers=workers or max(2, os.cpu_count() or 2), progress=progress
-        )
+        with service:
+            return validate(
+                root, check, only=only, workers=workers or max(2, os.cpu_count() or 2), progress=progress
+            )
 
 
 def mutation_report(
@@ -79,15 +80,18 @@ def mutation_report(
     from drillkit.db import control, idle
     from drillkit.pack.load import load_pack
     from drillkit.pack.mutation_score import mutate_and_score, outcome_of
-    from drillkit.run.runner import check_file
+    from drillkit.run.service import CheckService
 
     pack = load_pack(pack_root(paths, target))
     drills = [d for d in pack.drills if only is None or only in (d.slug, str(d.number))]
     if not drills:
         raise ConfigError(pack.unknown(only or ""))
     scores = []
-    with idle.in_use(paths.locks), tempfile.TemporaryDirectory(prefix="drillkit-mutants-") as tmp:
-        db = control.resolve(paths)
+    with (
+        idle.in_use(paths.locks),
+        tempfile.TemporaryDirectory(prefix="drillkit-mutants-") as tmp,
+        CheckService(control.resolve(paths)) as service,
+    ):
         for drill in drills:
 
             def run(source: str, drill: Drill = drill) -> Outcome:
@@ -96,7 +100,7 @@ def mutation_report(
                 path = Path(tmp) / f"{drill.slug}_{digest}.py"
                 path.write_text(source, encoding="utf-8")
                 try:
-                    return outcome_of(check_file(drill, path, db, timeout=timeout))
+                    return outcome_of(service.check(drill, path, timeout=timeout))
                 finally:
                     path.unlink(missing_ok=True)
 

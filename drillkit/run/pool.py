@@ -29,7 +29,6 @@ from drillkit.run.space import RunSpace, connect, create_space, orphan_age, rele
 READY_PER_FIXTURE = 2  # two learners (or a learner and `drill watch`) on one drill at once
 FIXTURES_KEPT = 8  # the most recently used fixtures; older ones are let go
 SWEEP_SECONDS = 60.0  # how often the filler also drops what killed runs left behind
-SWEEP_EVERY = 1.0  # at most this often a check sweeps before it takes its space (one query)
 
 Key = tuple[Fixture, tuple[int, ...]]
 
@@ -66,7 +65,6 @@ class SpacePool:
         self._used: deque[RunSpace] = deque()
         self._cond = threading.Condition()
         self._closed = False
-        self._last_sweep = float("-inf")
         self._dropping = 0  # used spaces being dropped right now
         self.made = self.taken_ready = 0  # for `drill doctor` and the benchmarks
         self._thread = threading.Thread(target=self._work, name="drillkit-space-pool", daemon=True)
@@ -75,10 +73,13 @@ class SpacePool:
     @contextmanager
     def take(self, db: Database, fixture: Fixture) -> Iterator[RunSpace]:
         """A fresh run space for one check (the pool's `runner.SpaceFactory`)."""
-        self._sweep_now_and_then()  # each check may find what a killed run left, as without a pool
         space = self._pop(fixture_key(fixture))
         if space is None:  # none ready (the first check of this fixture): made right now
             space = self._create(self.db, fixture)
+        elif space.conn is not None:
+            # Every check drops what killed runs left behind, as without a pool: one query.
+            with suppress(Exception):
+                sweep_orphans(space.conn, orphan_age(self.db))
         try:
             yield space
         finally:
@@ -196,15 +197,6 @@ class SpacePool:
                 with self._cond:
                     self._dropping -= 1
                     self._cond.notify_all()
-
-    def _sweep_now_and_then(self) -> None:
-        now = time.monotonic()
-        with self._cond:
-            due = now - self._last_sweep >= SWEEP_EVERY
-            if due:
-                self._last_sweep = now
-        if due:
-            self._sweep()
 
     def _sweep(self) -> None:
         with suppress(Exception), connect(self.db) as conn:  # a courtesy: the next sweep retries

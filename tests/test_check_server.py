@@ -1,0 +1,256 @@
+"""The check server: started by `drill check`, answers warm checks, falls back, leaves nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from drillkit.checkserver import client
+from drillkit.checkserver.address import running, stop_all
+from drillkit.db import server as database
+from drillkit.pack.model import Fixture
+from drillkit.paths import Paths, resolve_paths
+from drillkit.run.pool import SpacePool
+from drillkit.run.space import RunSpace
+from tests.conftest import Learner, builtin_pack, run_schemas
+
+PACK = builtin_pack()
+SELECT = PACK.drill("select")
+N = str(SELECT.number)
+
+
+def home_paths(learner: Learner) -> Paths:
+    return resolve_paths(env={"DRILL_HOME": str(learner.home)})
+
+
+def status(learner: Learner) -> client.Status:
+    paths = home_paths(learner)
+    return client.status(paths, database.resolve(paths))
+
+
+def test_a_check_starts_the_server_and_the_next_check_is_answered_by_it(learner: Learner) -> None:
+    first = learner.drill("check", N, "--file", str(SELECT.solution_path))
+    assert (first.code, first.stderr) == (0, ""), first.stdout
+    before = status(learner)
+    wrong = SELECT.answers_dir / "fail_oldest_first.py"
+    second = learner.drill("check", N, "--file", str(wrong), "--json")
+    assert second.code == 1 and second.json["passed"] is False
+    after = status(learner)
+    assert after.pid == before.pid and after.checks == before.checks + 1
+    assert after.zygote and after.fallback is None
+    doctor = learner.drill("doctor")
+    assert f"✓ check server: running (pid {after.pid})" in doctor.stdout, doctor.stdout
+
+
+def test_switched_off_every_check_runs_in_its_own_processes(learner: Learner, tmp_path: Path) -> None:
+    home = tmp_path / "home"  # a data dir of its own: no server may appear in it
+    env = {"DRILL_CHECK_SERVER": "off", "DRILL_HOME": str(home)}
+    if "DRILL_DATABASE_URL" not in learner.env:
+        pytest.skip("a second embedded server would be needed; the shared one has a check server")
+    result = learner.drill("check", N, "--file", str(SELECT.solution_path), **env)
+    assert result.code == 0, result.stdout + result.stderr
+    assert running(home / "locks") == []
+    doctor = learner.drill("doctor", **env)
+    assert "✓ check server: switched off" in doctor.stdout, doctor.stdout
+
+
+def test_off_means_no_server_even_when_one_would_be_started(learner: Learner) -> None:
+    stop_all(learner.home / "locks")
+    result = learner.drill("check", N, "--file", str(SELECT.solution_path), DRILL_CHECK_SERVER="off")
+    assert (result.code, result.stderr) == (0, ""), result.stdout
+    assert running(learner.home / "locks") == []
+
+
+def test_a_server_that_cannot_start_is_a_fallback_and_a_doctor_line(learner: Learner, tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)  # the socket's path is longer than a socket allows
+    deep.mkdir(parents=True)
+    env = {"DRILL_HOME": str(deep), "DRILL_DATABASE_URL": admin_url(learner)}
+    result = learner.drill("check", N, "--file", str(SELECT.solution_path), **env)
+    assert (result.code, result.stderr) == (0, ""), result.stdout
+    doctor = learner.drill("doctor", **env)
+    line = next(x for x in doctor.stdout.splitlines() if "check server" in x)
+    assert "✗ check server: the data dir's path is too long for a Unix socket" in line, doctor.stdout
+    assert "checks still work" in doctor.stdout
+    stop_all(deep / "locks")
+
+
+def admin_url(learner: Learner) -> str:
+    return database.resolve(home_paths(learner)).libpq_url
+
+
+KILLS_THE_SERVER = """
+import os, signal
+os.kill(int(open({pidfile!r}).read()), signal.SIGKILL)  # the check server, mid-check
+{solution}
+"""
+
+
+def test_learner_code_that_kills_the_server_gets_a_real_check(learner: Learner, tmp_path: Path) -> None:
+    learner.drill("check", N, "--file", str(SELECT.solution_path))
+    pidfile = tmp_path / "server.pid"
+    pidfile.write_text(str(status(learner).pid))
+    attack = tmp_path / "kills.py"
+    solution = SELECT.solution_path.read_text(encoding="utf-8")
+    attack.write_text(KILLS_THE_SERVER.format(pidfile=str(pidfile), solution=solution), encoding="utf-8")
+    result = learner.drill("check", N, "--file", str(attack), "--json")
+    # Redone in the CLI's own process tree: there the kill hits a pid that is gone.
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.code == 0 and result.json["passed"] is True, result.stdout
+    assert run_schemas(learner.home) == set()
+    again = learner.drill("check", N, "--file", str(SELECT.solution_path))  # a new server
+    assert again.code == 0 and status(learner).pid != int(pidfile.read_text())
+
+
+def test_db_stop_stops_the_server_and_its_ready_schemas_go_with_it(learner: Learner) -> None:
+    learner.drill("check", N, "--file", str(SELECT.solution_path))
+    pid = status(learner).pid
+    stop_all(learner.home / "locks")
+    assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+    assert run_schemas(learner.home) == set()
+    assert running(learner.home / "locks") == []
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_the_server_leaves_after_the_idle_period(learner: Learner) -> None:
+    stop_all(learner.home / "locks")
+    quick = learner.drill("check", N, "--file", str(SELECT.solution_path), DRILL_DB_IDLE_MINUTES="0.05")
+    assert quick.code == 0, quick.stdout + quick.stderr
+    locks = learner.home / "locks"
+    assert len(running(locks)) == 1
+    deadline = time.monotonic() + 20
+    while running(locks) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running(locks) == [], "the check server outlived its idle period"
+    assert run_schemas(learner.home) == set()
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_an_interrupt_mid_check_kills_the_run_and_drops_its_schema(
+    learner: Learner, tmp_path: Path, sig: int, code: int
+) -> None:
+    import subprocess
+    import sys
+
+    learner.drill("check", N, "--file", str(SELECT.solution_path))  # the server is up
+    marker = tmp_path / "running"
+    loop = tmp_path / "loop.py"
+    loop.write_text(f"open({str(marker)!r}, 'w').close()\nwhile True:\n    pass\n", encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "drillkit", "check", N, "--file", str(loop), "--timeout", "60"],
+        cwd=learner.cwd,
+        env=learner.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the learner's loop never ran"
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == code and "interrupted" in stderr and "Traceback" not in stderr
+    assert run_schemas(learner.home) == set()  # dropped before the CLI returned
+    assert not _loops_running(loop)
+
+
+def _loops_running(loop: Path) -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(loop).encode() in (entry / "cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def test_an_edited_check_is_seen_by_the_running_server(learner: Learner, tmp_path: Path) -> None:
+    root = tmp_path / "mypack"
+    assert learner.drill("new", str(root)).code == 0
+    assert learner.drill("pack", "add", str(root)).code == 0
+    checks = root / "add_book" / "checks.py"
+    ref, solution = "mypack:add_book", str(root / "solutions" / "add_book.py")
+    passed = learner.drill("check", ref, "--file", solution, "--json")
+    assert passed.code == 0, passed.stdout + passed.stderr
+    checks.write_text(
+        checks.read_text(encoding="utf-8")
+        + "\n\n@checks.add('an edit the server must see')\ndef edited(ctx):\n    raise Fail('edited')\n",
+        encoding="utf-8",
+    )
+    failed = learner.drill("check", ref, "--file", solution, "--json")
+    results = {r["name"]: r["status"] for r in failed.json["results"]}
+    assert results.get("an edit the server must see") == "failed", failed.stdout
+
+
+# --- the pool, with fake spaces ----------------------------------------------------------------
+
+
+class FakeSpaces:
+    def __init__(self) -> None:
+        self.made: list[str] = []
+        self.dropped: list[str] = []
+
+    def create(self, db: object, fixture: Fixture) -> RunSpace:
+        name = f"space{len(self.made)}_{fixture.name}"
+        self.made.append(name)
+        return RunSpace(name, "", None)  # type: ignore[arg-type]
+
+    def release(self, db: object, space: RunSpace) -> None:
+        self.dropped.append(space.schema)
+
+
+def wait_until(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_the_pool_hands_out_each_space_once_and_drops_every_one() -> None:
+    fake = FakeSpaces()
+    pool = SpacePool(None, per_fixture=2, create=fake.create, release=fake.release)  # type: ignore[arg-type]
+    first_fixture = Fixture("a")
+    with pool.take(None, first_fixture) as space:  # type: ignore[arg-type]
+        assert space.schema == "space0_a"  # none ready yet: made on the spot
+    assert wait_until(lambda: pool.ready() == 2)
+    used = []
+    for _ in range(5):
+        with pool.take(None, first_fixture) as space:  # type: ignore[arg-type]
+            used.append(space.schema)
+    assert len(set(used)) == 5  # never twice
+    pool.drain()
+    assert set(used) | {"space0_a"} <= set(fake.dropped)
+    assert pool.taken_ready >= 1
+    pool.close()
+    assert sorted(fake.dropped) == sorted(fake.made)  # the ready ones too
+
+
+def test_the_pool_serves_no_space_of_an_edited_fixture(tmp_path: Path) -> None:
+    fake = FakeSpaces()
+    pool = SpacePool(None, per_fixture=1, create=fake.create, release=fake.release)  # type: ignore[arg-type]
+    sql = tmp_path / "seed.sql"
+    sql.write_text("CREATE TABLE t (id int);")
+    fixture = Fixture("f", sql=sql)
+    with pool.take(None, fixture):  # type: ignore[arg-type]
+        pass
+    assert wait_until(lambda: pool.ready() == 1)
+    stale = pool.names()
+    sql.write_text("CREATE TABLE t (id int, more int);")
+    os.utime(sql, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    with pool.take(None, fixture) as space:  # type: ignore[arg-type]
+        assert space.schema not in stale
+    pool.close()
+    assert sorted(fake.dropped) == sorted(fake.made)
