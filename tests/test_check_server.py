@@ -245,3 +245,33 @@ def test_the_pool_serves_no_space_of_an_edited_fixture(tmp_path: Path) -> None:
         assert space.schema not in stale
     pool.close()
     assert sorted(fake.dropped) == sorted(fake.made)
+
+
+def test_a_warm_check_imports_neither_sqlalchemy_nor_psycopg_nor_typer(learner: Learner) -> None:
+    """The client's whole job is a socket and a report: the heavy imports are the server's."""
+    import subprocess
+    import sys
+
+    assert learner.drill("check", N, "--file", str(SELECT.solution_path)).code == 0  # the server is up
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "drillkit",
+            "check",
+            N,
+            "--file",
+            str(SELECT.solution_path),
+        ],
+        cwd=learner.cwd,
+        env=learner.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
+    assert "drillkit" in imported  # the measurement works
+    assert imported & {"sqlalchemy", "psycopg", "typer", "pydantic"} == set()

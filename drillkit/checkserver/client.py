@@ -28,6 +28,7 @@ from drillkit.errors import DrillkitError, Interrupted
 from drillkit.pack.model import Drill
 from drillkit.paths import Paths
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult
+from drillkit.run.env import child_env
 from drillkit.run.interrupts import signals_as_interrupts
 from drillkit.run.job import RunJob, make_report
 
@@ -65,7 +66,13 @@ def check(paths: Paths, db: Database, drill: Drill, path: Path, timeout: float) 
     except Unavailable:
         return None
     started = time.monotonic()
-    request = {"op": "check", "job": RunJob.of(drill).to_json(), "file": str(path), "timeout": timeout}
+    request = {
+        "op": "check",
+        "job": RunJob.of(drill).to_json(),
+        "file": str(path),
+        "timeout": timeout,
+        "env": child_env(),  # learner code sees this terminal's environment, not the server's
+    }
     with sock:
         try:
             with signals_as_interrupts():

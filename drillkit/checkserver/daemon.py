@@ -170,12 +170,15 @@ class Server:
             job = RunJob.from_json(request["job"])
             path = validate_learner_file(Path(request["file"]))
             timeout = min(max(float(request["timeout"]), MIN_TIMEOUT), MAX_TIMEOUT)
+            env = request["env"]
+            if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
+                raise TypeError("the environment is not text")
         except DrillkitError as exc:
             return {"ok": False, "error": _error(exc)}
         except (KeyError, TypeError, ValueError) as exc:
             return {"ok": False, "internal": f"a malformed request: {exc}"}
         try:
-            outcome = self.service.run(job, path, timeout, cancel_fd=conn.fileno())
+            outcome = self.service.run(job, path, timeout, cancel_fd=conn.fileno(), env=env)
         except Cancelled:
             self.service.pool.drain()  # the client waits for this: a Ctrl-C leaves nothing behind
             return None

@@ -46,7 +46,7 @@ class Checker:
     """One run's checker child: a fresh interpreter (`python -m drillkit.run.guard`), or a
     fork of a zygote (zygote.py) when one is given; the rest of the run is the same."""
 
-    def __init__(self, zygote: Zygote | None = None) -> None:
+    def __init__(self, zygote: Zygote | None = None, base_env: dict[str, str] | None = None) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
         self.output_file = self.tmp / "output.txt"
         self.status_file = self.tmp / "status.txt"  # the check running now, for a timeout message
@@ -63,7 +63,8 @@ class Checker:
         lifeline_r, self._lifeline_w = os.pipe()
         # Temp files of the learner and of checks (e.g. an Alembic script dir) land in our
         # own folder, which discard() removes even after a SIGKILL.
-        env = {**child_env(), "TMPDIR": str(self.tmp)}
+        # The environment of the `drill check` that asked (the check server passes its client's).
+        env = {**(child_env() if base_env is None else base_env), "TMPDIR": str(self.tmp)}
         self._proc: subprocess.Popen[bytes] | None = None
         try:
             # Read-write: the worker reads back what the learner printed, for the checks.

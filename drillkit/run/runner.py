@@ -72,15 +72,17 @@ def run_job(
     zygote: Zygote | None = None,
     spaces: SpaceFactory = run_space,
     cancel_fd: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunOutcome:
     """Run one learner file and all its drill's checks; the outcome holds every check's result.
 
     The check server passes its zygote (forks instead of fresh interpreters), its pool of
     ready run spaces, and its client's socket (readable: the client hung up, raise
-    Cancelled); the CLI's own fallback uses neither.
+    Cancelled) and its client's environment (`env.child_env()` of that process); the CLI's
+    own fallback uses none of them.
     """
     # The child is started (or was prestarted) first: its imports overlap the schema setup.
-    child = checker.take() if zygote is None else checker.Checker(zygote)
+    child = checker.take() if zygote is None and env is None else checker.Checker(zygote, env)
     try:
         with signals_as_interrupts(), spaces(db, job.fixture) as space:
             env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)

@@ -58,17 +58,21 @@ class CheckService:
             return self._zygote
 
     def run(
-        self, job: RunJob, path: Path, timeout: float = DEFAULT_TIMEOUT, cancel_fd: int | None = None
+        self,
+        job: RunJob,
+        path: Path,
+        timeout: float = DEFAULT_TIMEOUT,
+        cancel_fd: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> RunOutcome:
         self.checks += 1
         zygote = self.zygote()
+        kwargs = {"spaces": self.pool.take, "cancel_fd": cancel_fd, "env": env}
         try:
-            return run_job(
-                job, path, self.db, timeout, zygote=zygote, spaces=self.pool.take, cancel_fd=cancel_fd
-            )
+            return run_job(job, path, self.db, timeout, zygote=zygote, **kwargs)
         except ZygoteError as exc:  # it died between our look and the fork: a fresh child instead
             self.fallback = str(exc)
-            return run_job(job, path, self.db, timeout, spaces=self.pool.take, cancel_fd=cancel_fd)
+            return run_job(job, path, self.db, timeout, **kwargs)
 
     def check(self, drill: Drill, path: Path, timeout: float = DEFAULT_TIMEOUT) -> CheckReport:
         """`runner.check_file`, through this service (the in-process callers' entry)."""
