@@ -35,6 +35,26 @@ for _sbin in ("/usr/sbin", "/sbin"):
 REPO = Path(__file__).resolve().parent.parent
 
 
+def os_users_lock():
+    """useradd/userdel refuse to run while another holds /etc/passwd's lock: the test
+    workers (pytest -n) take turns."""
+    from filelock import FileLock
+
+    return FileLock(os.path.join(tempfile.gettempdir(), "drillkit-tests-os-users.lock"), timeout=120)
+
+
+def ensure_os_user(name: str, *options: str) -> Any:
+    """The OS user `name` (root only), created with `options` if missing."""
+    import pwd
+
+    with os_users_lock():
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(["useradd", *options, name], check=True, capture_output=True)
+            return pwd.getpwnam(name)
+
+
 @cache
 def builtin_pack() -> Pack:
     """The default built-in pack (the first in drills/packs.txt): what a new learner practises.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import resource
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from drillkit.check.loader import package_name
 from drillkit.results import FIRST_CHECK, UntrustedResult
 from drillkit.run import limits, protocol
 from drillkit.run.space import connect, sweep_orphans
-from tests.conftest import REPO, Learner, builtin_pack
+from tests.conftest import REPO, Learner, builtin_pack, ensure_os_user
 from tests.test_isolation import admin_url
 
 PACK = builtin_pack()
@@ -180,12 +179,8 @@ def test_the_learner_runs_under_os_limits(learner: Learner, tmp_path: Path) -> N
 
 
 def non_root_user() -> str:
-    name = "drillkit-child"
-    try:
-        pwd.getpwnam(name)
-    except KeyError:  # created once per machine, like a lab account; never removed (harmless)
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
-        pwd.getpwnam(name)
+    name = "drillkit-child"  # created once per machine, like a lab account; never removed (harmless)
+    ensure_os_user(name, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin")
     return name
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -22,7 +21,7 @@ from drillkit.db import auth, pgserver
 from drillkit.db import server as database
 from drillkit.paths import resolve_paths
 from drillkit.run.space import connect, list_run_schemas, sweep_orphans
-from tests.conftest import REPO, Learner, run_schemas
+from tests.conftest import REPO, Learner, ensure_os_user, os_users_lock, run_schemas
 
 SOLUTION = REPO / "solutions" / "sqlalchemy" / "select.py"
 EXTERNAL = bool(os.environ.get("DRILL_DATABASE_URL"))
@@ -376,8 +375,7 @@ def test_another_os_user_runs_their_own_server_side_by_side(learner: Learner) ->
     user = f"drilltest{os.getpid()}"
     base = Path(tempfile.mkdtemp(prefix="drillkit-test-otheruser-"))
     os.chmod(base, 0o755)
-    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", user], check=True, capture_output=True)
-    entry = pwd.getpwnam(user)
+    entry = ensure_os_user(user, "--create-home", "--shell", "/bin/sh")
     home = Path(entry.pw_dir)
     venv = base / "venv"
     env = {
@@ -429,7 +427,8 @@ def test_another_os_user_runs_their_own_server_side_by_side(learner: Learner) ->
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
         time.sleep(0.2)
-        subprocess.run(["userdel", "--remove", user], capture_output=True)
+        with os_users_lock():
+            subprocess.run(["userdel", "--remove", user], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
         if made_lockfile:
             lockfile.unlink(missing_ok=True)

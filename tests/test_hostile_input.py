@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pwd
 import resource
 import shutil
 import signal
@@ -35,7 +34,7 @@ from drillkit.errors import LearnerFileError, ProgressFileError
 from drillkit.progress import DrillProgress, PackProgress
 from drillkit.results import CheckReport, CheckResult
 from drillkit.retention.schedule import CardState, ReviewState
-from tests.conftest import REPO, Learner, Result, builtin_pack
+from tests.conftest import REPO, Learner, Result, builtin_pack, ensure_os_user
 
 SOLUTION = REPO / "solutions" / "sqlalchemy" / "select.py"
 DRILL = builtin_pack().get("3")
@@ -458,15 +457,7 @@ def other_user() -> Iterator[OtherUser]:
     site = sysconfig.get_paths()
     uid = gid = None
     if os.geteuid() == 0:
-        try:
-            entry = pwd.getpwnam(OTHER_USER)
-        except KeyError:
-            subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER],
-                check=True,
-                capture_output=True,
-            )
-            entry = pwd.getpwnam(OTHER_USER)
+        entry = ensure_os_user(OTHER_USER, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin")
         uid, gid = entry.pw_uid, entry.pw_gid
     # The system Python: the default one may live under /root (mode 700).
     python = "/usr/bin/python3" if uid is not None and Path("/usr/bin/python3").exists() else sys.executable

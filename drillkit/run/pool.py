@@ -76,7 +76,7 @@ class SpacePool:
         space = self._pop(fixture_key(fixture))
         if space is None:  # none ready (the first check of this fixture): made right now
             space = self._create(self.db, fixture)
-        elif space.conn is not None:
+        if space.conn is not None:
             # Every check drops what killed runs left behind, as without a pool: one query.
             with suppress(Exception):
                 sweep_orphans(space.conn, orphan_age(self.db))
