@@ -14,6 +14,7 @@ drops them if it was killed. `close()` drops them all.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -78,8 +79,10 @@ class SpacePool:
             space = self._create(self.db, fixture)
         if space.conn is not None:
             # Every check drops what killed runs left behind, as without a pool: one query.
-            with suppress(Exception):
+            try:
                 sweep_orphans(space.conn, orphan_age(self.db))
+            except Exception as exc:  # the next check retries; the server's log says why
+                print(f"sweep failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         try:
             yield space
         finally:
