@@ -213,7 +213,7 @@ def wait_until(condition, seconds: float = 5.0) -> bool:
 
 def test_the_pool_hands_out_each_space_once_and_drops_every_one() -> None:
     fake = FakeSpaces()
-    pool = SpacePool(None, per_fixture=2, create=fake.create, release=fake.release)  # type: ignore[arg-type]
+    pool = SpacePool(None, per_fixture=2, create=fake.create, release=fake.release, sweeps=False)  # type: ignore[arg-type]
     first_fixture = Fixture("a")
     with pool.take(None, first_fixture) as space:  # type: ignore[arg-type]
         assert space.schema == "space0_a"  # none ready yet: made on the spot
@@ -232,7 +232,7 @@ def test_the_pool_hands_out_each_space_once_and_drops_every_one() -> None:
 
 def test_the_pool_serves_no_space_of_an_edited_fixture(tmp_path: Path) -> None:
     fake = FakeSpaces()
-    pool = SpacePool(None, per_fixture=1, create=fake.create, release=fake.release)  # type: ignore[arg-type]
+    pool = SpacePool(None, per_fixture=1, create=fake.create, release=fake.release, sweeps=False)  # type: ignore[arg-type]
     sql = tmp_path / "seed.sql"
     sql.write_text("CREATE TABLE t (id int);")
     fixture = Fixture("f", sql=sql)

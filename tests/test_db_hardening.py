@@ -286,7 +286,10 @@ def test_a_failed_cleanup_warns_is_reported_and_retried(learner: Learner, pinned
     check = learner.drill("check", "3", "--file", str(SOLUTION))
     assert (check.code, check.stderr) == (0, "")
     with connect(url) as conn:
-        assert name not in list_run_schemas(conn)
+        logs = "".join(
+            p.read_text(errors="replace")[-2000:] for p in (learner.home / "locks").glob("check-*.log")
+        )
+        assert name not in list_run_schemas(conn), logs
     doctor = learner.drill("doctor")
     assert "✓ run schemas" in doctor.stdout, doctor.stdout
 

@@ -58,10 +58,12 @@ class SpacePool:
         per_fixture: int = READY_PER_FIXTURE,
         create: Callable[[Database, Fixture], RunSpace] = create_space,
         release: Callable[[Database, RunSpace], None] = release_space,
+        sweeps: bool = True,
     ) -> None:
         self.db = db
         self.per_fixture = per_fixture
         self._create, self._release = create, release
+        self._sweeps = sweeps
         self._ready: OrderedDict[Key, deque[RunSpace]] = OrderedDict()  # most recent last
         self._used: deque[RunSpace] = deque()
         self._cond = threading.Condition()
@@ -74,15 +76,11 @@ class SpacePool:
     @contextmanager
     def take(self, db: Database, fixture: Fixture) -> Iterator[RunSpace]:
         """A fresh run space for one check (the pool's `runner.SpaceFactory`)."""
+        if self._sweeps:
+            self._sweep()  # every check drops what killed runs left behind, as without a pool
         space = self._pop(fixture_key(fixture))
         if space is None:  # none ready (the first check of this fixture): made right now
             space = self._create(self.db, fixture)
-        if space.conn is not None:
-            # Every check drops what killed runs left behind, as without a pool: one query.
-            try:
-                sweep_orphans(space.conn, orphan_age(self.db))
-            except Exception as exc:  # the next check retries; the server's log says why
-                print(f"sweep failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         try:
             yield space
         finally:
@@ -157,7 +155,7 @@ class SpacePool:
             self._drain()
             if closed:
                 return
-            if time.monotonic() >= next_sweep:
+            if time.monotonic() >= next_sweep and self._sweeps:
                 self._sweep()
                 next_sweep = time.monotonic() + SWEEP_SECONDS
             if wanted is not None:
@@ -202,5 +200,8 @@ class SpacePool:
                     self._cond.notify_all()
 
     def _sweep(self) -> None:
-        with suppress(Exception), connect(self.db) as conn:  # a courtesy: the next sweep retries
-            sweep_orphans(conn, orphan_age(self.db))
+        try:
+            with connect(self.db) as conn:
+                sweep_orphans(conn, orphan_age(self.db))
+        except Exception as exc:  # the next check retries; the server's log says why
+            print(f"sweep failed: {type(exc).__name__}: {exc}", file=sys.stderr)
