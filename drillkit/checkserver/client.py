@@ -56,7 +56,10 @@ def server_address(paths: Paths, db: Database) -> Address:
     from drillkit import __file__ as package
     from drillkit import __version__
 
-    return address(paths.locks, "\0".join([db.libpq_url, sys.executable, package, __version__]))
+    # The kind too: the embedded server's URL given as DRILL_DATABASE_URL is "external"
+    # (other machines may share it: orphans are swept only after ten minutes).
+    key = [db.kind, db.libpq_url, sys.executable, package, __version__]
+    return address(paths.locks, "\0".join(key))
 
 
 def check(paths: Paths, db: Database, drill: Drill, path: Path, timeout: float) -> CheckReport | None:
