@@ -276,3 +276,14 @@ def test_a_warm_check_imports_neither_sqlalchemy_nor_psycopg_nor_typer(learner: 
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert "drillkit" in imported  # the measurement works
     assert imported & {"sqlalchemy", "psycopg", "typer", "pydantic"} == set()
+
+
+def test_no_server_lingers_for_a_database_that_cannot_be_reached(learner: Learner) -> None:
+    from drillkit.checkserver.address import holder
+    from drillkit.db.server import Database
+
+    url = "postgresql://nobody@127.0.0.1:1/nothing"
+    result = learner.drill("check", N, "--file", str(SELECT.solution_path), DRILL_DATABASE_URL=url)
+    assert result.code == 2 and "cannot connect" in result.stderr, result.stderr
+    lock = client.server_address(home_paths(learner), Database("external", url)).lock
+    assert wait_until(lambda: holder(lock) is None, 15.0), "a check server stayed for an unreachable database"

@@ -32,7 +32,7 @@ from typing import Any
 from drillkit.checkserver import wire
 from drillkit.checkserver.address import Address
 from drillkit.db.server import Database, process_alive
-from drillkit.errors import DrillkitError
+from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.run.job import RunJob
 from drillkit.run.limits_values import MAX_TIMEOUT, MIN_TIMEOUT
 from drillkit.run.runner import Cancelled, validate_learner_file
@@ -55,6 +55,7 @@ class Server:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.service: CheckService | None = None
+        self.unreachable = False  # the database refused a check: leave at the next look
         self.listener: socket.socket | None = None
 
     # --- life ---------------------------------------------------------------------------
@@ -100,6 +101,8 @@ class Server:
             if self.addr.socket.stat().st_ino != self.inode:
                 return True  # another server replaced our socket (`drill db reset`, a race)
         except OSError:
+            return True
+        if not busy and self.unreachable:
             return True
         return not busy and self.idle is not None and quiet >= self.idle
 
@@ -182,6 +185,9 @@ class Server:
         except Cancelled:
             self.service.pool.drain()  # the client waits for this: a Ctrl-C leaves nothing behind
             return None
+        except DatabaseUnavailableError as exc:
+            self.unreachable = True  # a wrong DRILL_DATABASE_URL: no server lingers for it
+            return {"ok": False, "error": _error(exc)}
         except DrillkitError as exc:
             return {"ok": False, "error": _error(exc)}
         except Exception:
