@@ -19,14 +19,13 @@ from drillkit.run.child import Checker
 from drillkit.run.env import sandbox_env
 from drillkit.run.interrupts import signals_as_interrupts
 from drillkit.run.job import RunJob, make_report
+from drillkit.run.limits_values import DEFAULT_TIMEOUT
 from drillkit.run.space import RunSpace, run_space
 from drillkit.store import read_learner_file
 
 if TYPE_CHECKING:
     from drillkit.check.framework import Checks
     from drillkit.run.zygote import Zygote
-
-from drillkit.run.limits_values import DEFAULT_TIMEOUT
 
 STDERR_LIMIT = 4000
 OUTPUT_SHOWN = 64 * 1024  # of the learner's output, in the report
@@ -46,20 +45,18 @@ class Cancelled(Exception):
     """The run's owner went away (the check server's client hung up): stop, clean up."""
 
 
+JobRunner = Callable[[RunJob, Path, float], RunOutcome]
+
+
 def check_file(
-    drill: Drill,
-    path: Path,
-    db: Database,
-    timeout: float = DEFAULT_TIMEOUT,
-    *,
-    zygote: Zygote | None = None,
-    spaces: SpaceFactory = run_space,
-    cancel_fd: int | None = None,
+    drill: Drill, path: Path, db: Database, timeout: float = DEFAULT_TIMEOUT, *, run: JobRunner | None = None
 ) -> CheckReport:
-    """Check one learner file (see run_job), reported for its drill."""
+    """Check one learner file, reported for its drill: by `run_job` in a fresh child, or
+    by `run` (a CheckService's, which forks from its zygote into its ready spaces)."""
     path = validate_learner_file(path).resolve()
     started = time.monotonic()
-    outcome = run_job(RunJob.of(drill), path, db, timeout, zygote=zygote, spaces=spaces, cancel_fd=cancel_fd)
+    job = RunJob.of(drill)
+    outcome = run(job, path, timeout) if run is not None else run_job(job, path, db, timeout)
     return make_report(drill, path, outcome, time.monotonic() - started)
 
 

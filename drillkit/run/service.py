@@ -76,13 +76,7 @@ class CheckService:
 
     def check(self, drill: Drill, path: Path, timeout: float = DEFAULT_TIMEOUT) -> CheckReport:
         """`runner.check_file`, through this service (the in-process callers' entry)."""
-        self.checks += 1
-        zygote = self.zygote()
-        try:
-            return check_file(drill, path, self.db, timeout, zygote=zygote, spaces=self.pool.take)
-        except ZygoteError as exc:
-            self.fallback = str(exc)
-            return check_file(drill, path, self.db, timeout, spaces=self.pool.take)
+        return check_file(drill, path, self.db, timeout, run=self.run)
 
     def close(self) -> None:
         with self._lock:
