@@ -202,7 +202,6 @@ def _start(paths: Paths, db: Database, addr: Address) -> None:
     from drillkit.db.server import postmaster_pid
 
     settings = {
-        "home": str(paths.home),
         "kind": db.kind,
         "url": db.libpq_url,
         "socket": str(addr.socket),

@@ -5,12 +5,12 @@
 It takes its lock (one server per data dir and database: a loser exits at once), binds its
 socket (0600, in the data dir's `locks/`), says `ready` on stdout, then answers each client
 on a thread of its own: a check (run.service.CheckService: a fork of the zygote, a ready run
-space), its status (for `drill doctor`), a drain (tests and benchmarks: wait until every
-used run space is dropped), or stop. A client that hangs up mid-check cancels it: the run's
+space), its status (for `drill doctor`), or a drain (tests and benchmarks: wait until
+every used run space is dropped). A client that hangs up mid-check cancels it: the run's
 process group is killed and its space dropped, as after a Ctrl-C in a lone `drill check`.
 
 It exits, dropping every ready run space first, when: idle for the data dir's idle period
-(DRILL_DB_IDLE_MINUTES; 0 keeps it), SIGTERM (`drill db stop`, the idle watchdog), the
+(DRILL_DB_IDLE_MINUTES; 0 keeps it), SIGTERM (`address.stop_all`: `drill db stop`, the idle watchdog), the
 embedded Postgres is gone, or its socket was taken away. Its stderr is its log.
 """
 
@@ -44,7 +44,6 @@ LOOK_SECONDS = 2.0  # how often the server looks at its idle time, Postgres and 
 class Server:
     def __init__(self, settings: dict[str, Any]) -> None:
         self.db = Database(settings["kind"], settings["url"])
-        self.home = Path(settings["home"])
         socket_path = Path(settings["socket"])
         self.addr = Address(socket_path, Path(settings["lock"]), socket_path.with_suffix(".log"))
         self.idle: float | None = settings.get("idle")
@@ -60,7 +59,7 @@ class Server:
 
     # --- life ---------------------------------------------------------------------------
 
-    def bind(self) -> socket.socket:
+    def bind(self) -> None:
         with suppress(FileNotFoundError):
             self.addr.socket.unlink()  # a dead server's: we hold the lock, so nobody else's
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -72,7 +71,6 @@ class Server:
         listener.listen(64)
         self.listener = listener
         self.inode = self.addr.socket.stat().st_ino
-        return listener
 
     def serve(self) -> None:
         listener = self.listener
@@ -161,9 +159,6 @@ class Server:
             if self.service is not None:
                 self.service.pool.drain()
             return {"ok": True, "ready": self.service.pool.names() if self.service else []}
-        if op == "stop":
-            threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGTERM), daemon=True).start()
-            return {"ok": True}
         return {"ok": False, "internal": f"unknown request {str(op)[:40]!r}"}
 
     def _check(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any] | None:
@@ -207,14 +202,13 @@ class Server:
 
 
 def _error(exc: DrillkitError) -> dict[str, Any]:
-    return {"type": type(exc).__name__, "message": str(exc), "exit_code": int(exc.exit_code)}
+    return {"type": type(exc).__name__, "message": str(exc)}  # the client raises the same class
 
 
 def main() -> int:
     settings = json.loads(sys.stdin.readline())
     server = Server(settings)
-    locks = server.home / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
+    server.addr.lock.parent.mkdir(parents=True, exist_ok=True)
     lock = server.addr.lock.open("a+")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

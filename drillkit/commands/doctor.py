@@ -12,6 +12,7 @@ from drillkit import progress
 from drillkit.db.server import EXTERNAL_FIX
 from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
+from drillkit.words import plural
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,8 @@ def _check_server(paths: Paths) -> Finding:
         fix = None if off else "checks still work, each in processes of its own (slower)"
         return Finding("check server", off, str(exc), fix)
     detail = (
-        f"running (pid {state.pid}): {state.checks} check{'' if state.checks == 1 else 's'} "
-        f"answered, {state.ready} run schema{'' if state.ready == 1 else 's'} ready"
+        f"running (pid {state.pid}): {plural(state.checks, 'check')} answered, "
+        f"{plural(state.ready, 'run schema')} ready"
     )
     if state.fallback:
         return Finding(

@@ -98,7 +98,7 @@ def run_space(db: Database, fixture: Fixture) -> Iterator[RunSpace]:
 
 def create_space(db: Database, fixture: Fixture, *, sweep: bool = False) -> RunSpace:
     """A new run space; `sweep` first drops what killed runs left behind. The check
-    server's pool makes these ahead of time, and sweeps once when it starts."""
+    server's pool makes these ahead of time (and sweeps itself, before each check)."""
     import psycopg
 
     conn = connect(db)
