@@ -105,6 +105,17 @@ class Learner:
         """The progress file as stored."""
         return json.loads(Path(self.env["DRILL_PROGRESS"]).read_text(encoding="utf-8"))
 
+    def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        """`drill ARGS` left running (for tests that signal it); stdout and stderr piped."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "drillkit", *args],
+            cwd=self.cwd,
+            env={**self.env, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def drill(self, *args: str, timeout: float = 120, input: str | None = None, **env: str) -> Result:
         """Run `drill ARGS`; `input` is piped to stdin (never a terminal), else stdin is empty."""
         proc = subprocess.run(

@@ -130,21 +130,12 @@ def test_the_server_leaves_after_the_idle_period(learner: Learner) -> None:
 def test_an_interrupt_mid_check_kills_the_run_and_drops_its_schema(
     learner: Learner, tmp_path: Path, sig: int, code: int
 ) -> None:
-    import subprocess
-    import sys
 
     learner.drill("check", N, "--file", str(SELECT.solution_path))  # the server is up
     marker = tmp_path / "running"
     loop = tmp_path / "loop.py"
     loop.write_text(f"open({str(marker)!r}, 'w').close()\nwhile True:\n    pass\n", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "drillkit", "check", N, "--file", str(loop), "--timeout", "60"],
-        cwd=learner.cwd,
-        env=learner.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = learner.start("check", N, "--file", str(loop), "--timeout", "60")
     deadline = time.monotonic() + 30
     while not marker.exists():
         assert time.monotonic() < deadline and proc.poll() is None, "the learner's loop never ran"

@@ -75,14 +75,7 @@ def wait_for(condition, timeout: float) -> bool:
 
 
 def started_check(learner: Learner, path: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "drillkit", "check", N, "--file", str(path), "--json", *args],
-        cwd=learner.cwd,
-        env=learner.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return learner.start("check", N, "--file", str(path), "--json", *args)
 
 
 def spinning_file(tmp_path: Path, spawn: bool = True) -> tuple[Path, Path]:

@@ -112,16 +112,9 @@ def test_interrupt_stops_child_and_drops_schema(
     url = admin_url(learner)
     with connect(url) as conn:
         before = set(list_run_schemas(conn))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "drillkit", "check", N, "--file", str(loop), "--timeout", "60"],
-        cwd=learner.cwd,
-        # The CLI's own process tree (the fallback); test_check_server.py interrupts a
-        # check that the check server runs.
-        env={**learner.env, "DRILL_CHECK_SERVER": "off"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # The CLI's own process tree (the fallback); test_check_server.py interrupts a check that
+    # the check server runs.
+    proc = learner.start("check", N, "--file", str(loop), "--timeout", "60", DRILL_CHECK_SERVER="off")
     deadline = time.monotonic() + 30
     while True:  # wait until the run schema exists: the learner's loop is then running
         with connect(url) as conn:
@@ -261,6 +254,21 @@ def test_server_without_createrole_still_works(learner: Learner) -> None:
             conn.execute("DROP ROLE IF EXISTS drill_test_limited; DROP ROLE IF EXISTS drill_test_nocreate")
 
 
+def _socket_open(pid: int) -> bool:
+    """Whether `drill` (pid) holds a socket: its connection to the check server."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd).startswith("socket:"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def one_line(stderr: str) -> str:
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
@@ -268,23 +276,22 @@ def one_line(stderr: str) -> str:
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.03, 0.08, 0.15, 0.3])
-def test_ctrl_c_at_any_moment_is_clean(learner: Learner, tmp_path: Path, delay: float) -> None:
-    """From the moment drillkit's own code runs (its checker child exists), Ctrl-C is clean.
-    (Before that, during interpreter start-up, Python itself prints the KeyboardInterrupt.)"""
+@pytest.mark.parametrize("server", ["off", "on"])
+def test_ctrl_c_at_any_moment_is_clean(learner: Learner, tmp_path: Path, delay: float, server: str) -> None:
+    """From the moment drillkit's own code runs, Ctrl-C is clean: without the check server,
+    once its checker child exists; with it, once `drill` has connected to it. (Before that,
+    during interpreter start-up, Python itself prints the KeyboardInterrupt.)"""
     mine = tmp_path / "mine.py"
     mine.write_text(SELECT.solution_path.read_text(encoding="utf-8"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "drillkit", "check", N, "--file", str(mine)],
-        cwd=learner.cwd,
-        env=learner.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    if server == "on":
+        assert learner.drill("check", N, "--file", str(mine)).code == 0  # the server is up
+    proc = learner.start("check", N, "--file", str(mine), DRILL_CHECK_SERVER=server)
+    started = harness_processes if server == "off" else _socket_open
     deadline = time.monotonic() + 30
-    while not harness_processes(proc.pid) and proc.poll() is None:
+    while not started(proc.pid) and proc.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.005)
+    assert proc.poll() is None, "the check ended before the moment this test interrupts"
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
