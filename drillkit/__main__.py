@@ -129,11 +129,10 @@ def _dispatch(args: list[str]) -> None:
 def _check_server_likely() -> bool:
     """A check server runs for this data dir (or will be started): no child of our own to
     prestart, whose interpreter start would only compete with the server for the CPU."""
-    from drillkit.checkserver.address import disabled
+    from drillkit.checkserver.address import any_running, disabled
 
     if disabled():
         return False
-    from drillkit.checkserver.client import any_running
     from drillkit.paths import resolve_paths
 
     try:

@@ -84,3 +84,12 @@ def stop_all(locks: Path, wait_seconds: float = 15.0) -> int:
     while time.monotonic() < deadline and any(holder(lock) is not None for lock, _ in servers):
         time.sleep(0.02)
     return len(servers)
+
+
+def any_running(locks: Path) -> bool:
+    """Cheap: is there a check server's socket in this data dir at all (before resolving
+    the database)? `drill check` then skips prestarting a checker child of its own."""
+    try:
+        return any(name.startswith("check-") and name.endswith(".sock") for name in os.listdir(locks))
+    except OSError:
+        return False

@@ -9,7 +9,6 @@ and the caller runs the check in its own process tree, the way drillkit always c
 from __future__ import annotations
 
 import json
-import os
 import select
 import socket
 import subprocess
@@ -264,12 +263,3 @@ def drain(paths: Paths, db: Database) -> list[str]:
     with sock:
         wire.send(sock, {"op": "drain"})
         return list(wire.receive(sock, wire.REPLY_LIMIT).get("ready", []))
-
-
-def any_running(locks: Path) -> bool:
-    """Cheap: is there a check server's socket in this data dir at all (before resolving
-    the database)? `drill check` then skips prestarting a checker child of its own."""
-    try:
-        return any(name.startswith("check-") and name.endswith(".sock") for name in os.listdir(locks))
-    except OSError:
-        return False
