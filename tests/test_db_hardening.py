@@ -21,7 +21,7 @@ from drillkit.db import auth, pgserver
 from drillkit.db import server as database
 from drillkit.paths import resolve_paths
 from drillkit.run.space import connect, list_run_schemas, sweep_orphans
-from tests.conftest import REPO, Learner, ensure_os_user, os_users_lock, run_schemas
+from tests.conftest import REPO, Learner, copy_within_reach, ensure_os_user, os_users_lock, run_schemas
 
 SOLUTION = REPO / "solutions" / "sqlalchemy" / "select.py"
 EXTERNAL = bool(os.environ.get("DRILL_DATABASE_URL"))
@@ -370,7 +370,8 @@ def _processes_of(uid: int) -> list[int]:
 @embedded_only
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"), reason="creates an OS user: root only")
 def test_another_os_user_runs_their_own_server_side_by_side(learner: Learner) -> None:
-    """Slow (a venv of its own, ~20 s): a second learner on the machine, with root's server up."""
+    """A second learner on the machine, with root's server up: drillkit as installed for them
+    (a copy they can read, with the embedded server's binaries), their own data dir and server."""
     # Where pgserver's fixed lock lands without XDG_RUNTIME_DIR; a root pgserver leaves it 0644.
     lockfile = Path(tempfile.gettempdir()) / ".lockfile"
     made_lockfile = not lockfile.exists()
@@ -380,23 +381,20 @@ def test_another_os_user_runs_their_own_server_side_by_side(learner: Learner) ->
     os.chmod(base, 0o755)
     entry = ensure_os_user(user, "--create-home", "--shell", "/bin/sh")
     home = Path(entry.pw_dir)
-    venv = base / "venv"
+    # The system Python: the default one may live under /root (mode 700).
+    python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+    drill = [python, "-m", "drillkit"]
     env = {
         "HOME": str(home),
-        "PATH": f"{venv}/bin:/usr/bin:/bin",
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": copy_within_reach(base / "copy", embedded_server=True),
+        "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
         "NO_COLOR": "1",
         "DRILL_DB_IDLE_MINUTES": "0",  # no watchdog to outlive the test
     }
     as_them = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": [], "env": env, "cwd": home}
     try:
-        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "-q", str(REPO)],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
         theirs = home / "03_select.py"
         theirs.write_text(SOLUTION.read_text(encoding="utf-8") + "# theirs\n", encoding="utf-8")
         os.chown(theirs, entry.pw_uid, entry.pw_gid)
@@ -404,7 +402,7 @@ def test_another_os_user_runs_their_own_server_side_by_side(learner: Learner) ->
         ours.write_text(SOLUTION.read_text(encoding="utf-8") + "# ours\n", encoding="utf-8")
 
         proc = subprocess.Popen(
-            [str(venv / "bin" / "drill"), "check", "3", "--file", str(theirs)],
+            [*drill, "check", "3", "--file", str(theirs)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -422,10 +420,7 @@ def test_another_os_user_runs_their_own_server_side_by_side(learner: Learner) ->
         secret = auth.password_file(pgdata.parent).stat()
         assert (secret.st_uid, stat.S_IMODE(secret.st_mode)) == (entry.pw_uid, 0o600)
     finally:
-        if (venv / "bin" / "drill").exists():
-            subprocess.run(
-                [str(venv / "bin" / "drill"), "db", "stop"], capture_output=True, timeout=60, **as_them
-            )
+        subprocess.run([*drill, "db", "stop"], capture_output=True, timeout=60, **as_them)
         for pid in _processes_of(entry.pw_uid):  # only what this test started as them
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)

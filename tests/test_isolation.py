@@ -143,8 +143,8 @@ def test_concurrent_checks_all_work(learner: Learner) -> None:
         mine = learner.cwd / f"mine_{drill.filename}"
         mine.write_text(drill.solution_path.read_text(encoding="utf-8") + "# mine\n", encoding="utf-8")
 
-    def run(drill) -> int:
-        return learner.drill(
+    def run(drill) -> int:  # separate `drill` processes: two terminals at once
+        return learner.process(
             "check", str(drill.number), "--file", str(learner.cwd / f"mine_{drill.filename}")
         ).code
 

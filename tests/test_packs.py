@@ -162,7 +162,8 @@ def test_a_pack_from_a_git_url(learner: Learner) -> None:
 
 def test_a_pack_from_an_installed_distribution(learner: Learner, tmp_path: Path) -> None:
     """`pip install drillkit-pack-foo` is all a learner does: the pack registers itself under the
-    `drillkit.packs` entry point group. A dist-info on the path is what pip leaves behind."""
+    `drillkit.packs` entry point group. A dist-info on the path is what pip leaves behind.
+    Real processes: the path a fresh interpreter starts with is the point."""
     site = tmp_path / "site"
     package = site / "drillkit_pack_shelf"
     root = make_pack(learner, "shelf-src")
@@ -173,15 +174,15 @@ def test_a_pack_from_an_installed_distribution(learner: Learner, tmp_path: Path)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: drillkit-pack-shelf\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(f"[drillkit.packs]\n{pack_id(root)} = drillkit_pack_shelf\n")
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-    listed = learner.drill("pack", "list", **env)
+    listed = learner.process("pack", "list", **env)
     assert listed.code == 0 and pack_id(root) in listed.stdout and "drillkit-pack-shelf" in listed.stdout
-    assert learner.drill("pack", "use", pack_id(root), **env).code == 0
-    assert learner.drill("list", **env).stdout.startswith(f"Pack {pack_id(root)}")
-    assert learner.drill("validate", pack_id(root), "--format-only", **env).code == 0
+    assert learner.process("pack", "use", pack_id(root), **env).code == 0
+    assert learner.process("list", **env).stdout.startswith(f"Pack {pack_id(root)}")
+    assert learner.process("validate", pack_id(root), "--format-only", **env).code == 0
     solution = package / "solutions" / "add_book.py"
-    assert learner.drill("check", "add_book", "--file", str(solution), **env).code == 0
+    assert learner.process("check", "add_book", "--file", str(solution), **env).code == 0
     # Uninstalled: the active pack is gone, said in one line.
-    gone = learner.drill("list")
+    gone = learner.process("list")
     assert gone.code == 2 and "no pack" in gone.stderr and "Traceback" not in gone.stderr
 
 

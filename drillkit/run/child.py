@@ -223,7 +223,7 @@ def prestart() -> None:
     global _prestarted
     if _prestarted is None:
         _prestarted = Checker()
-        atexit.register(_discard_unused)
+        atexit.register(discard_prestarted)
 
 
 def take() -> Checker:
@@ -234,6 +234,10 @@ def take() -> Checker:
     return checker if checker is not None else Checker()
 
 
-def _discard_unused() -> None:
-    if _prestarted is not None:
-        _prestarted.discard()
+def discard_prestarted() -> None:
+    """End a prestarted child whose job never came (at exit, or after an in-process run)."""
+    global _prestarted
+    with _take_lock:
+        checker, _prestarted = _prestarted, None
+    if checker is not None:
+        checker.discard()
