@@ -156,9 +156,7 @@ class Server:
         if op == "status":
             return {"ok": True, "status": self.status()}
         if op == "drain":
-            if self.service is not None:
-                self.service.pool.drain()
-            return {"ok": True, "ready": self.service.pool.names() if self.service else []}
+            return {"ok": True, "ready": self.service.pool.drain(refilled=True) if self.service else []}
         return {"ok": False, "internal": f"unknown request {str(op)[:40]!r}"}
 
     def _check(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any] | None:

@@ -69,6 +69,7 @@ class SpacePool:
         self._cond = threading.Condition()
         self._closed = False
         self._dropping = 0  # used spaces being dropped right now
+        self._filling = 0  # ready spaces being made right now (in the database, not yet listed)
         self.taken_ready = 0  # checks served a space made ahead of time (tests look)
         self._thread = threading.Thread(target=self._work, name="drillkit-space-pool", daemon=True)
         self._thread.start()
@@ -95,12 +96,21 @@ class SpacePool:
         with self._cond:
             return sorted(space.schema for queue in self._ready.values() for space in queue)
 
-    def drain(self, timeout: float = 30.0) -> None:
-        """Wait until every used space has been dropped (tests and benchmarks count leftovers)."""
+    def drain(self, timeout: float = 30.0, *, refilled: bool = False) -> list[str]:
+        """Wait until every used space has been dropped (after a cancelled check), and with
+        `refilled` until every fixture is topped up too (tests and benchmarks count leftovers).
+        The ready spaces' schemas, read at that moment: a space being made is in the database
+        before it is in the pool."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while (self._used or self._dropping) and time.monotonic() < deadline:
+            while self._busy(refilled) and time.monotonic() < deadline:
                 self._cond.wait(0.05)
+            return sorted(space.schema for queue in self._ready.values() for space in queue)
+
+    def _busy(self, refilled: bool) -> bool:
+        if self._used or self._dropping:
+            return True
+        return refilled and (self._filling > 0 or (not self._closed and self._wanted() is not None))
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop refilling, and drop every ready and used space (before the server exits)."""
@@ -152,14 +162,20 @@ class SpacePool:
                         break
                 closed = self._closed
                 wanted = None if closed else self._wanted()
+                self._filling += wanted is not None
             self._drain()
             if closed:
-                return
+                return  # (wanted is None when closed: nothing is counted as filling)
             if time.monotonic() >= next_sweep and self._sweeps:
                 self._sweep()
                 next_sweep = time.monotonic() + SWEEP_SECONDS
             if wanted is not None:
-                self._fill(wanted)
+                try:
+                    self._fill(wanted)
+                finally:
+                    with self._cond:
+                        self._filling -= 1
+                        self._cond.notify_all()
 
     def _wanted(self) -> Key | None:
         """The most recently used fixture that is short of ready spaces."""
