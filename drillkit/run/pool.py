@@ -21,11 +21,15 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drillkit.db.server import Database
 from drillkit.errors import DrillkitError
 from drillkit.pack.model import Fixture
 from drillkit.run.space import RunSpace, connect, create_space, orphan_age, release_space, sweep_orphans
+
+if TYPE_CHECKING:
+    import psycopg
 
 READY_PER_FIXTURE = 2  # two learners (or a learner and `drill watch`) on one drill at once
 FIXTURES_KEPT = 8  # the most recently used fixtures; older ones are let go
@@ -77,12 +81,14 @@ class SpacePool:
     @contextmanager
     def take(self, db: Database, fixture: Fixture) -> Iterator[RunSpace]:
         """A fresh run space for one check (the pool's `runner.SpaceFactory`)."""
-        if self._sweeps:
-            self._sweep()  # every check drops what killed runs left behind, as without a pool
         space = self._pop(fixture_key(fixture))
         if space is None:  # none ready (the first check of this fixture): made right now
             space = self._create(self.db, fixture)
         try:
+            if self._sweeps:
+                # Every check drops what killed runs left behind, as without a pool; on the
+                # space's own admin connection, which saves a server process per check.
+                self._sweep(space.conn)
             yield space
         finally:
             self._give_back(space)
@@ -214,9 +220,12 @@ class SpacePool:
                     self._dropping -= 1
                     self._cond.notify_all()
 
-    def _sweep(self) -> None:
+    def _sweep(self, conn: psycopg.Connection | None = None) -> None:
         try:
-            with connect(self.db) as conn:
+            if conn is not None:
                 sweep_orphans(conn, orphan_age(self.db))
+                return
+            with connect(self.db) as fresh:
+                sweep_orphans(fresh, orphan_age(self.db))
         except Exception as exc:  # the next check retries; the server's log says why
             print(f"sweep failed: {type(exc).__name__}: {exc}", file=sys.stderr)
