@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -292,3 +294,23 @@ def test_no_server_lingers_for_a_database_that_cannot_be_reached(learner: Learne
     assert result.code == 2 and "cannot connect" in result.stderr, result.stderr
     lock = client.server_address(home_paths(learner), Database("external", url)).lock
     assert wait_until(lambda: holder(lock) is None, 15.0), "a check server stayed for an unreachable database"
+
+
+def test_the_zygote_warm_up_runs_and_leaves_no_mapper_or_engine_behind() -> None:
+    """preload_all() swallows a failing warm-up (it is only a saving), so this calls it bare:
+    a SQLAlchemy upgrade that breaks it shows here. In a fresh interpreter, as in the zygote."""
+    script = (
+        "import gc, sys\n"
+        "from drillkit.run import harness, warmup\n"
+        "harness.preload()\n"
+        "from sqlalchemy.orm import mapperlib\n"
+        "from sqlalchemy.engine import Engine\n"
+        "warmup.warm_up()\n"
+        "gc.collect()\n"
+        "mappers = [m for r in mapperlib._mapper_registries for m in r.mappers]\n"
+        "engines = [o for o in gc.get_objects() if isinstance(o, Engine)]\n"
+        "print(len(mappers), len(engines))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0", "0"]

@@ -18,10 +18,11 @@ from drillkit.check.framework import Checks
 from drillkit.errors import ConfigError
 
 ROOT_PACKAGE = "drillkit_packs"
+_NOT_NAME = re.compile(r"\W")  # compiled once, in the zygote, not in every fork
 
 
 def package_name(pack_id: str) -> str:
-    return ROOT_PACKAGE + "." + re.sub(r"\W", "_", pack_id)
+    return ROOT_PACKAGE + "." + _NOT_NAME.sub("_", pack_id)
 
 
 def _ensure_package(name: str, path: Path | None) -> None:

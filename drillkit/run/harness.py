@@ -223,6 +223,10 @@ def preload_all() -> None:
     from sqlalchemy.util import preloaded
 
     preloaded.import_prefix("sqlalchemy")  # what SQLAlchemy would load at the first mapper
+    from drillkit.run import warmup
+
+    with suppress(Exception):  # only ever a saving: a fork that finds nothing warm still works
+        warmup.warm_up()
 
 
 RESERVE = 16 * 1024 * 1024  # address space kept back for writing the report after a MemoryError
