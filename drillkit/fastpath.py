@@ -104,17 +104,19 @@ def check_command(args: CheckArgs) -> int:
     now = clock.now()
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     checked = check_drill(paths, resolve_drill(paths, args.drill), args.file, timeout, now=now)
-    from rich.console import Console
-
-    from drillkit import render
-
-    render.warning(Console(stderr=True, highlight=False), checked.warning)
-    if args.as_json:
+    if args.as_json:  # for editors and tools, on every save: plain text, no Rich to import
         import json
 
+        if checked.warning:  # a moved-aside progress file is reported whatever the output format
+            print(f"warning: {checked.warning}", file=sys.stderr)
         review = checked.review.to_json() if checked.review else None
         print(json.dumps({**checked.report.to_json(), "review": review}, indent=2))
     else:
+        from rich.console import Console
+
+        from drillkit import render
+
+        render.warning(Console(stderr=True, highlight=False), checked.warning)
         out = Console(highlight=False)
         render.report(out, checked, sql=args.sql)
         render.review_note(out, checked.review, checked.report.drill, now)

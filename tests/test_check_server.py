@@ -255,11 +255,12 @@ def test_the_pool_serves_no_space_of_an_edited_fixture(tmp_path: Path) -> None:
     assert sorted(fake.dropped) == sorted(fake.made)
 
 
-def test_a_warm_check_imports_neither_sqlalchemy_nor_psycopg_nor_typer(learner: Learner) -> None:
-    """The client's whole job is a socket and a report: the heavy imports are the server's."""
-    import subprocess
-    import sys
-
+@pytest.mark.parametrize("as_json", [False, True], ids=["report", "json"])
+def test_a_warm_check_imports_neither_sqlalchemy_nor_psycopg_nor_typer(
+    learner: Learner, as_json: bool
+) -> None:
+    """The client's whole job is a socket and a report: the heavy imports are the server's.
+    `--json` (editors call it on every save) prints no Rich markup, and imports no Rich."""
     assert learner.drill("check", N, "--file", str(SELECT.solution_path)).code == 0  # the server is up
     proc = subprocess.run(
         [
@@ -272,7 +273,8 @@ def test_a_warm_check_imports_neither_sqlalchemy_nor_psycopg_nor_typer(learner: 
             N,
             "--file",
             str(SELECT.solution_path),
-        ],
+        ]
+        + (["--json"] if as_json else []),
         cwd=learner.cwd,
         env=learner.env,
         capture_output=True,
@@ -283,6 +285,7 @@ def test_a_warm_check_imports_neither_sqlalchemy_nor_psycopg_nor_typer(learner: 
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert "drillkit" in imported  # the measurement works
     assert imported & {"sqlalchemy", "psycopg", "typer", "pydantic"} == set()
+    assert ("rich" in imported) is not as_json
 
 
 def test_no_server_lingers_for_a_database_that_cannot_be_reached(learner: Learner) -> None:
