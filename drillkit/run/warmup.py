@@ -22,33 +22,33 @@ def warm_up() -> None:
     class Base(DeclarativeBase):
         pass
 
-    class Owner(Base):
-        __tablename__ = "owner"
+    class Parent(Base):
+        __tablename__ = "parent"
         id: Mapped[int] = mapped_column(primary_key=True)
         name: Mapped[str] = mapped_column(String(50), unique=True)
-        items: Mapped[list["Item"]] = relationship(back_populates="owner", order_by="Item.id")  # noqa: F821
+        children: Mapped[list["Child"]] = relationship(back_populates="parent", order_by="Child.id")  # noqa: F821
 
-    class Item(Base):
-        __tablename__ = "item"
+    class Child(Base):
+        __tablename__ = "child"
         id: Mapped[int] = mapped_column(primary_key=True)
         title: Mapped[str | None]
-        owner_id: Mapped[int] = mapped_column(ForeignKey("owner.id"))
-        owner: Mapped[Owner] = relationship(back_populates="items")
+        parent_id: Mapped[int] = mapped_column(ForeignKey("parent.id"))
+        parent: Mapped[Parent] = relationship(back_populates="children")
 
     class Note(Base):  # annotations as text, as in a module with `from __future__ import annotations`
         __tablename__ = "note"
         id: "Mapped[int]" = mapped_column(primary_key=True)
         body: "Mapped[str | None]"
-        item_id: "Mapped[int | None]" = mapped_column(ForeignKey("item.id"))
-        item: "Mapped[Item | None]" = relationship()  # noqa: F821 (resolved by SQLAlchemy)
+        child_id: "Mapped[int | None]" = mapped_column(ForeignKey("child.id"))
+        child: "Mapped[Child | None]" = relationship()  # noqa: F821 (resolved by SQLAlchemy)
 
     Base.registry.configure()
     dialect = engine.dialect
     for statement in (
-        select(Owner).join(Owner.items).where(Item.title == "x").order_by(Owner.id.desc()).limit(3),
-        select(func.count()).select_from(Item),
-        insert(Item).values(title="x", owner_id=1).returning(Item.id),
-        update(Item).where(Item.id == 1).values(title="y"),
+        select(Parent).join(Parent.children).where(Child.title == "x").order_by(Parent.id.desc()).limit(3),
+        select(func.count()).select_from(Child),
+        insert(Child).values(title="x", parent_id=1).returning(Child.id),
+        update(Child).where(Child.id == 1).values(title="y"),
     ):
         statement.compile(dialect=dialect)
     # The server version is parsed with a regular expression at every first connect.
@@ -56,5 +56,5 @@ def warm_up() -> None:
     dialect._get_server_version_info(version)
     engine.dispose()
     Base.registry.dispose()
-    del Base, Owner, Item, Note, engine, dialect
+    del Base, Parent, Child, Note, engine, dialect
     gc.collect()
