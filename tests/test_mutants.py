@@ -24,6 +24,7 @@ from drillkit.pack.mutation_score import (
 from drillkit.paths import resolve_paths
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult
 from drillkit.run.runner import check_file
+from drillkit.run.service import CheckService
 from tests.conftest import builtin_pack
 
 REPO = Path(__file__).resolve().parent.parent
@@ -394,13 +395,18 @@ def test_outcome_of_a_check_report():
 # --- end to end: a real drill, the real checker, real Postgres ----------------------------
 
 
-def checker_run(drill: Drill, db, timeout: float = 10.0) -> Callable[[str], Outcome]:
-    """run(): the mutant in a temp file, through `drill check`'s own checker."""
+def checker_run(
+    drill: Drill, db, timeout: float = 10.0, service: CheckService | None = None
+) -> Callable[[str], Outcome]:
+    """run(): the mutant in a temp file, through `drill check`'s own checker (a fresh child),
+    or through a CheckService's forks, as `drill validate --mutants` checks them."""
 
     def run(source: str) -> Outcome:
         with tempfile.TemporaryDirectory(prefix="drillkit-mutant-") as tmp:
             path = Path(tmp) / drill.filename
             path.write_text(source, encoding="utf-8")
+            if service is not None:
+                return outcome_of(service.check(drill, path, timeout))
             return outcome_of(check_file(drill, path, db, timeout))
 
     return run
@@ -428,8 +434,10 @@ def test_check_file_runs_off_the_main_thread(real_db):
 def test_drill_3_mutants_through_the_real_checker(real_db):
     drill = builtin_pack().get(3)
     reference = drill.solution_path.read_text(encoding="utf-8")
-    assert checker_run(drill, real_db)(reference) == Outcome("survived"), "the reference passes"
-    result = mutate_and_score(reference, checker_run(drill, real_db), {}, workers=2, drill=drill.slug)
+    with CheckService(real_db) as service:
+        run = checker_run(drill, real_db, service=service)
+        assert run(reference) == Outcome("survived"), "the reference passes"
+        result = mutate_and_score(reference, run, {}, workers=2, drill=drill.slug)
     assert result.mutants >= 8
     assert result.score is not None and 0 < result.score <= 1
     assert result.killed + len(result.survivors) == result.mutants
@@ -443,7 +451,9 @@ def test_drill_3_mutants_through_the_real_checker(real_db):
         assert any(
             line.startswith("+") and not line.startswith("+++") for line in survivor.mutant.diff.splitlines()
         )
-    # Marking every survivor equivalent makes the score whole, and says how many were marked.
+    # Marking every survivor equivalent makes the score whole, and says how many were marked
+    # (scored again on the outcomes already known: the marks, not the checker, are the point).
     marked = {s.mutant.id: "test" for s in result.survivors}
-    rescored = mutate_and_score(reference, checker_run(drill, real_db), marked, workers=2)
+    known = {r.mutant.source: r.outcome for r in result.results}
+    rescored = mutate_and_score(reference, known.__getitem__, marked, workers=2)
     assert rescored.equivalent == len(marked) and rescored.score == 1.0
