@@ -132,8 +132,6 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
 
 def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | None = None) -> RunOutcome:
     """Run the learner's file, then the drill's child-side checks; database checks are the parent's."""
-    from sqlalchemy.pool import NullPool
-
     from drillkit import sandbox
     from drillkit.check.framework import Context, run_checks
     from drillkit.check.loader import load_checks
@@ -152,8 +150,16 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     results = [failure]
     file_phase = recorder.mark()  # what follows is the checker exercising the learner's code
     if failure.status == "passed":
+        # Apart from the learner's engine, with a pool of its own: each checkout is a fresh
+        # transaction that sees only what was committed, without a new server process for
+        # every question (reflection asks one per table; a NullPool made 50 in one check).
+        # pre_ping: learner code logs in as the same role and could end this connection.
         truth = sandbox.make_engine(
-            os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV], poolclass=NullPool
+            os.environ[sandbox.URL_ENV],
+            os.environ[sandbox.SCHEMA_ENV],
+            pool_size=1,
+            max_overflow=4,
+            pool_pre_ping=True,
         )
         ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue)
 
