@@ -11,8 +11,6 @@ import io
 import itertools
 import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from drillkit.commands.start import start_drill
 from drillkit.paths import Paths, resolve_paths
 from drillkit.results import CheckReport, CheckResult
 from drillkit.retention import schedule
-from tests.conftest import REPO, builtin_pack
+from tests.conftest import REPO, builtin_pack, run_in_process
 
 NOW = datetime(2026, 11, 30, 10, 5, tzinfo=UTC)
 PACK = builtin_pack()
@@ -286,8 +284,6 @@ def test_help_never_cuts_a_description() -> None:
 
 
 def run_help(args: list[str], env: dict[str, str]) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "drillkit", *args, "--help"], env=env, cwd=REPO, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    result = run_in_process([*args, "--help"], REPO, env, None)
+    assert result.code == 0, result.stderr
+    return result.stdout
