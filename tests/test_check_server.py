@@ -108,6 +108,40 @@ def test_db_stop_stops_the_server_and_its_ready_schemas_go_with_it(learner: Lear
     assert running(learner.home / "locks") == []
 
 
+def test_a_ready_space_lost_behind_the_servers_back_is_never_handed_out(learner: Learner) -> None:
+    """After a Postgres restart the pool's ready spaces may be gone (their DDL need not have
+    reached the disk): a check then gets a fresh space, not a schema without its tables."""
+    from drillkit.checkserver import client
+    from drillkit.run.space import connect, drop_run
+
+    mine = learner.cwd / "mine.py"
+    mine.write_text(SELECT.solution_path.read_text(encoding="utf-8") + "# mine\n", encoding="utf-8")
+    assert learner.drill("check", N, "--file", str(mine)).code == 0  # the server is up, its pool filled
+    paths = learner.paths
+    db = database.resolve(paths)
+    ready = client.drain(paths, db)
+    assert ready, "the server keeps ready spaces"
+    with connect(db) as conn:
+        for name in ready:
+            drop_run(conn, name)
+    result = learner.drill("check", N, "--file", str(mine))
+    assert result.code == 0, result.stdout + result.stderr
+    assert run_schemas(learner.home) == set()
+
+
+def test_the_pool_hands_out_no_space_that_is_no_longer_there() -> None:
+    fake = FakeSpaces()
+    lost = {"space1_a", "space2_a"}
+    pool = fake.pool(2, alive=lambda space: space.schema not in lost)
+    with pool.take(None, Fixture("a")):  # type: ignore[arg-type]
+        pass
+    assert wait_until(lambda: pool.ready() == 2)  # space1_a and space2_a, both "lost"
+    with pool.take(None, Fixture("a")) as space:  # type: ignore[arg-type]
+        assert space.schema not in lost
+    pool.close()
+    assert sorted(fake.dropped) == sorted(fake.made)  # the lost one is dropped as far as it goes
+
+
 def _zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
@@ -196,6 +230,16 @@ class FakeSpaces:
     def release(self, db: object, space: RunSpace) -> None:
         self.dropped.append(space.schema)
 
+    def pool(self, per_fixture: int, alive=lambda space: True) -> SpacePool:
+        return SpacePool(
+            None,  # type: ignore[arg-type]
+            per_fixture=per_fixture,
+            create=self.create,
+            release=self.release,
+            alive=alive,
+            sweeps=False,
+        )
+
 
 def wait_until(condition, seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
@@ -208,7 +252,7 @@ def wait_until(condition, seconds: float = 5.0) -> bool:
 
 def test_the_pool_hands_out_each_space_once_and_drops_every_one() -> None:
     fake = FakeSpaces()
-    pool = SpacePool(None, per_fixture=2, create=fake.create, release=fake.release, sweeps=False)  # type: ignore[arg-type]
+    pool = fake.pool(2)
     first_fixture = Fixture("a")
     with pool.take(None, first_fixture) as space:  # type: ignore[arg-type]
         assert space.schema == "space0_a"  # none ready yet: made on the spot
@@ -229,7 +273,7 @@ def test_a_pool_drained_to_rest_names_every_space_it_made_and_did_not_drop() -> 
     """What the leftover counts rely on: a space being made when the drain asks is already
     in the database, so the drain waits for it instead of leaving it out of the ready ones."""
     fake = FakeSpaces(seconds=0.2)
-    pool = SpacePool(None, per_fixture=2, create=fake.create, release=fake.release, sweeps=False)  # type: ignore[arg-type]
+    pool = fake.pool(2)
     with pool.take(None, Fixture("a")):  # type: ignore[arg-type]
         pass
     ready = pool.drain(refilled=True)
@@ -239,7 +283,7 @@ def test_a_pool_drained_to_rest_names_every_space_it_made_and_did_not_drop() -> 
 
 def test_the_pool_serves_no_space_of_an_edited_fixture(tmp_path: Path) -> None:
     fake = FakeSpaces()
-    pool = SpacePool(None, per_fixture=1, create=fake.create, release=fake.release, sweeps=False)  # type: ignore[arg-type]
+    pool = fake.pool(1)
     sql = tmp_path / "seed.sql"
     sql.write_text("CREATE TABLE t (id int);")
     fixture = Fixture("f", sql=sql)

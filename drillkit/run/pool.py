@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING
 from drillkit.db.server import Database
 from drillkit.errors import DrillkitError
 from drillkit.pack.model import Fixture
-from drillkit.run.space import RunSpace, connect, create_space, orphan_age, release_space, sweep_orphans
+from drillkit.run.space import (
+    RunSpace,
+    connect,
+    create_space,
+    orphan_age,
+    release_space,
+    space_alive,
+    sweep_orphans,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -62,11 +70,12 @@ class SpacePool:
         per_fixture: int = READY_PER_FIXTURE,
         create: Callable[[Database, Fixture], RunSpace] = create_space,
         release: Callable[[Database, RunSpace], None] = release_space,
+        alive: Callable[[RunSpace], bool] = space_alive,
         sweeps: bool = True,
     ) -> None:
         self.db = db
         self.per_fixture = per_fixture
-        self._create, self._release = create, release
+        self._create, self._release, self._alive = create, release, alive
         self._sweeps = sweeps
         self._ready: OrderedDict[Key, deque[RunSpace]] = OrderedDict()  # most recent last
         self._used: deque[RunSpace] = deque()
@@ -82,6 +91,9 @@ class SpacePool:
     def take(self, db: Database, fixture: Fixture) -> Iterator[RunSpace]:
         """A fresh run space for one check (the pool's `runner.SpaceFactory`)."""
         space = self._pop(fixture_key(fixture))
+        if space is not None and not self._alive(space):  # lost to a Postgres restart
+            self._give_back(space)  # dropped with the used ones, as far as anything is left
+            space = None
         if space is None:  # none ready (the first check of this fixture): made right now
             space = self._create(self.db, fixture)
         try:

@@ -120,6 +120,21 @@ def create_space(db: Database, fixture: Fixture, *, sweep: bool = False) -> RunS
     return RunSpace(name, learner_url, conn)
 
 
+def space_alive(space: RunSpace) -> bool:
+    """Whether a space made ahead of time is still whole: its admin connection answers and its
+    schema exists. A Postgres restart ends the one, and may lose the other (run DDL does not
+    wait for the disk), so a pool checks before it hands a space out."""
+    import psycopg
+
+    try:
+        row = space.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", (space.schema,)
+        ).fetchone()
+    except psycopg.Error:
+        return False
+    return bool(row and row[0])
+
+
 def release_space(db: Database, space: RunSpace) -> None:
     """Drop the run's schema and role and close its connection; never raises."""
     # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
