@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ import pytest
 
 from drillkit.db import server as database
 from drillkit.paths import Paths, resolve_paths
-from tests.conftest import builtin_pack
+from tests.conftest import Result, builtin_pack, run_in_process
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("DRILL_DATABASE_URL")), reason="embedded server only")
 # Any drill whose reference solution passes will do: the point is the server under it.
@@ -34,18 +32,11 @@ def home() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def drill(home: Path, *args: str) -> subprocess.CompletedProcess:
+def drill(home: Path, *args: str) -> Result:
+    """`drill ARGS` in this process (conftest.run_in_process), with this module's home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
     env.update(DRILL_HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "drillkit", *args],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_in_process(list(args), home, env, None)
 
 
 def paths_of(home: Path) -> Paths:
@@ -53,29 +44,29 @@ def paths_of(home: Path) -> Paths:
 
 
 def test_status_stop_and_restart(home: Path) -> None:
-    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).code == 0
     status = drill(home, "db", "status")
     assert "running (pid" in status.stdout
     assert drill(home, "db", "stop").stdout.strip() == "embedded server stopped"
     assert "stopped" in drill(home, "db", "status").stdout
     assert drill(home, "db", "stop").stdout.strip() == "embedded server was not running"
-    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).code == 0
 
 
 def test_stale_pid_file_is_recovered(home: Path) -> None:
     paths = paths_of(home)
-    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).code == 0
     database.stop_embedded(paths)
     pid_file = paths.pgdata / "postmaster.pid"
     pid_file.write_text(f"4194000\n{paths.pgdata}\n0\n5432\n\n\n\nstopped\n")
     assert database.embedded_status(paths).pid is None
     result = drill(home, "check", DRILL, "--file", SOLUTION)
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
 
 
 def test_server_killed_from_outside_is_restarted(home: Path) -> None:
     paths = paths_of(home)
-    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).code == 0
     pid = database.embedded_status(paths).pid
     assert pid
     os.kill(pid, signal.SIGKILL)
@@ -84,39 +75,37 @@ def test_server_killed_from_outside_is_restarted(home: Path) -> None:
         time.sleep(0.05)
     time.sleep(0.5)  # its backends notice the dead postmaster and exit
     result = drill(home, "check", DRILL, "--file", SOLUTION)
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
 
 
 def test_corrupt_data_dir_says_how_to_fix_and_reset_fixes_it(home: Path) -> None:
     paths = paths_of(home)
-    assert drill(home, "check", DRILL, "--file", SOLUTION).returncode == 0
+    assert drill(home, "check", DRILL, "--file", SOLUTION).code == 0
     database.stop_embedded(paths)
     (paths.pgdata / "PG_VERSION").write_text("garbage\n")
     result = drill(home, "check", DRILL, "--file", SOLUTION)
-    assert result.returncode == 2
+    assert result.code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert "drill db reset" in lines[0]
     refused = drill(home, "db", "reset")  # no terminal: must not delete without --yes
-    assert refused.returncode == 2 and (paths.pgdata / "PG_VERSION").exists()
-    assert drill(home, "db", "reset", "--yes").returncode == 0
+    assert refused.code == 2 and (paths.pgdata / "PG_VERSION").exists()
+    assert drill(home, "db", "reset", "--yes").code == 0
     assert not paths.pgdata.exists()
     result = drill(home, "check", DRILL, "--file", SOLUTION)
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
 
 
 def test_doctor_reports_a_healthy_setup(home: Path) -> None:
     result = drill(home, "doctor")
-    assert result.returncode == 0, result.stdout
+    assert result.code == 0, result.stdout
     assert "✓ database: embedded PostgreSQL" in result.stdout
 
 
 def test_doctor_explains_a_bad_database_url(home: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
     env.update(DRILL_HOME=str(home), DRILL_DATABASE_URL="postgresql://x@127.0.0.1:1/y", COLUMNS="300")
-    result = subprocess.run(
-        [sys.executable, "-m", "drillkit", "doctor"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 1
+    result = run_in_process(["doctor"], home, env, None)
+    assert result.code == 1
     assert "✗ database: cannot connect" in result.stdout
     assert "fix: check DRILL_DATABASE_URL" in result.stdout
