@@ -151,7 +151,7 @@ def _zombie(pid: int) -> bool:
 
 def test_the_server_leaves_after_the_idle_period(learner: Learner) -> None:
     stop_all(learner.home / "locks")
-    quick = learner.drill("check", N, "--file", str(SELECT.solution_path), DRILL_DB_IDLE_MINUTES="0.05")
+    quick = learner.drill("check", N, "--file", str(SELECT.solution_path), DRILL_DB_IDLE_MINUTES="0.02")
     assert quick.code == 0, quick.stdout + quick.stderr
     locks = learner.home / "locks"
     assert len(running(locks)) == 1

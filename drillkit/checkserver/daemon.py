@@ -75,7 +75,9 @@ class Server:
     def serve(self) -> None:
         listener = self.listener
         assert listener is not None
-        listener.settimeout(LOOK_SECONDS)
+        # A short idle period is looked at often enough to end close to its time.
+        look = LOOK_SECONDS if not self.idle else min(LOOK_SECONDS, max(self.idle / 4, 0.1))
+        listener.settimeout(look)
         while not self.stopping.is_set():
             try:
                 conn, _ = listener.accept()
