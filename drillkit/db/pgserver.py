@@ -11,8 +11,8 @@ Three things of pgserver's are changed at run time (its files are left alone):
 - **Its log.** pgserver logs the full output of a failed initdb or pg_ctl at ERROR level,
   which Python's last-resort handler prints to stderr (over a hundred lines). Its logger
   goes to `<DRILL_HOME>/pgserver.log` instead, and the failure is kept to say it in one line.
-- **Its atexit hook** is unregistered when the start failed, so a failure is not followed
-  by a second traceback at exit.
+- **Its atexit hook** is unregistered when the start failed, or when a later start in the
+  same process replaces its handle, so no traceback follows at exit.
 """
 
 from __future__ import annotations
@@ -100,6 +100,15 @@ def _route_log(path: Path) -> None:
         pass
     logger.addHandler(_FileLog(path))
     logger.addHandler(_failure)
+
+
+def forget(module: ModuleType, pgdata: Path) -> None:
+    """Drop pgserver's handle of this data dir from an earlier start in this process (a
+    retry after a failed start, or the next command of an in-process caller), its exit hook
+    with it: that hook would otherwise run at exit and fail on the handle that is gone."""
+    stale = module.PostgresServer._instances.pop(pgdata.resolve(), None)
+    if stale is not None:
+        atexit.unregister(stale._cleanup)
 
 
 def start(server: PostgresServer) -> None:

@@ -156,7 +156,7 @@ def _get_server_url(paths: Paths) -> str:
 
     pg = pgserver.load(paths.home, paths.locks)
     pgdata = paths.pgdata
-    pg.PostgresServer._instances.pop(pgdata.resolve(), None)  # no stale handle
+    pgserver.forget(pg, pgdata)  # no stale handle (nor its exit hook)
     server = pg.get_server(pgdata, cleanup_mode=None, start=False)
     secret = auth.password_file(paths.home)
     password = auth.read_password(secret)
