@@ -238,13 +238,14 @@ def _exit_code(exc: SystemExit, err: io.StringIO) -> int:
 
 def run_schemas(home: Path) -> set[str]:
     """The run schemas and roles of checks, once every finished check's are dropped: what a
-    check left behind shows here. The check server's ready spaces (made ahead for the next
-    checks, never used yet) are not a check's, and are left out."""
+    check left behind shows here. The check servers' ready spaces (made ahead for the next
+    checks, never used yet) are not a check's, and are left out: every server of the home's,
+    also one an earlier test started for the same database under DRILL_DATABASE_URL."""
     from drillkit.checkserver import client
 
     paths = resolve_paths(env={"DRILL_HOME": str(home)})
     db = database.resolve(paths)
-    ready = set(client.drain(paths, db))
+    ready = set(client.drain(paths.locks))
     with connect(db) as conn:
         return set(list_run_schemas(conn)) - ready
 

@@ -119,7 +119,7 @@ def test_a_ready_space_lost_behind_the_servers_back_is_never_handed_out(learner:
     assert learner.drill("check", N, "--file", str(mine)).code == 0  # the server is up, its pool filled
     paths = learner.paths
     db = database.resolve(paths)
-    ready = client.drain(paths, db)
+    ready = client.drain(paths.locks)
     assert ready, "the server keeps ready spaces"
     with connect(db) as conn:
         for name in ready:

@@ -254,12 +254,20 @@ def status(paths: Paths, db: Database) -> Status:
             raise Unavailable(f"it did not answer ({exc})") from None
 
 
-def drain(paths: Paths, db: Database) -> list[str]:
-    """Wait until the server has dropped every used run space; the ready spaces' schemas."""
-    try:
-        sock = connect(paths, db, start=False)
-    except Unavailable:
-        return []
-    with sock:
-        wire.send(sock, {"op": "drain"})
-        return list(wire.receive(sock, wire.REPLY_LIMIT).get("ready", []))
+def drain(locks: Path) -> list[str]:
+    """Wait until every check server of this data dir (one per database, Python and drillkit)
+    has dropped its used run spaces and topped up its pool; their ready spaces' schemas.
+    For counting leftovers: every other run schema belongs to a running check or is one."""
+    from drillkit.checkserver.address import running
+
+    ready: list[str] = []
+    for lock, _pid in running(locks):
+        socket_path = lock.with_suffix(".sock")
+        try:
+            sock = _connect(Address(socket_path, lock, lock.with_suffix(".log")))
+        except OSError:
+            continue  # it is leaving (and drops its spaces on the way out)
+        with sock:
+            wire.send(sock, {"op": "drain"})
+            ready += wire.receive(sock, wire.REPLY_LIMIT).get("ready", [])
+    return ready
