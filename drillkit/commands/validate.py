@@ -50,16 +50,16 @@ def validate_pack(
     root = pack_root(paths, target)
     if not behaviour:
         return validate(root, None)
+    from drillkit.checkserver.batch import BatchChecker
     from drillkit.db import control, idle
-    from drillkit.run.service import CheckService
 
     with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a run
-        service = CheckService(control.resolve(paths))  # forks and ready schemas: many files to check
+        checker = BatchChecker(paths, control.resolve(paths))  # the check server: many files to check
 
         def check(case: Case) -> CheckReport:
-            return service.check(case.drill, case.file, timeout=timeout)
+            return checker.check(case.drill, case.file, timeout)
 
-        with service:
+        with checker:
             return validate(
                 root, check, only=only, workers=workers or max(2, os.cpu_count() or 2), progress=progress
             )
@@ -77,10 +77,10 @@ def mutation_report(
     """Derive wrong answers from each reference solution and run the drill's checks on every one."""
     import tempfile
 
+    from drillkit.checkserver.batch import BatchChecker
     from drillkit.db import control, idle
     from drillkit.pack.load import load_pack
     from drillkit.pack.mutation_score import mutate_and_score, outcome_of
-    from drillkit.run.service import CheckService
 
     pack = load_pack(pack_root(paths, target))
     drills = [d for d in pack.drills if only is None or only in (d.slug, str(d.number))]
@@ -90,7 +90,7 @@ def mutation_report(
     with (
         idle.in_use(paths.locks),
         tempfile.TemporaryDirectory(prefix="drillkit-mutants-") as tmp,
-        CheckService(control.resolve(paths)) as service,
+        BatchChecker(paths, control.resolve(paths)) as checker,
     ):
         for drill in drills:
 
@@ -100,7 +100,7 @@ def mutation_report(
                 path = Path(tmp) / f"{drill.slug}_{digest}.py"
                 path.write_text(source, encoding="utf-8")
                 try:
-                    return outcome_of(service.check(drill, path, timeout=timeout))
+                    return outcome_of(checker.check(drill, path, timeout))
                 finally:
                     path.unlink(missing_ok=True)
 
