@@ -13,7 +13,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -27,14 +26,21 @@ import pytest
 from rich.console import Console
 
 from drillkit import progress, render, store
-from drillkit.__main__ import main
 from drillkit.commands.check import Checked
 from drillkit.db import server as database
 from drillkit.errors import LearnerFileError, ProgressFileError
 from drillkit.progress import DrillProgress, PackProgress
 from drillkit.results import CheckReport, CheckResult
 from drillkit.retention.schedule import CardState, ReviewState
-from tests.conftest import REPO, Learner, Result, builtin_pack, copy_within_reach, ensure_os_user
+from tests.conftest import (
+    REPO,
+    Learner,
+    Result,
+    builtin_pack,
+    copy_within_reach,
+    ensure_os_user,
+    run_in_process,
+)
 
 SOLUTION = REPO / "solutions" / "sqlalchemy" / "select.py"
 DRILL = builtin_pack().get("3")
@@ -59,9 +65,7 @@ def one_warning(stderr: str) -> str:
 
 
 @pytest.fixture
-def cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[InProcess]:
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> InProcess:
     for key in [k for k in os.environ if k.startswith("DRILL_") and k != "DRILL_DATABASE_URL"]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("DRILL_HOME", str(tmp_path / "home"))
@@ -69,26 +73,15 @@ def cli(
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.chdir(tmp_path)
-    # main() installs SIGTERM/SIGPIPE handlers for a real process; give pytest its own back.
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGPIPE, signal.SIGINT)}
-    yield InProcess(capsys)
-    for sig, handler in saved.items():
-        signal.signal(sig, handler)
+    return InProcess()
 
 
-@dataclass
 class InProcess:
-    capsys: pytest.CaptureFixture[str]
+    """`drill ARGS` in this process (conftest.run_in_process), with the environment and
+    folder as the test has set them with monkeypatch."""
 
     def __call__(self, *args: str) -> Result:
-        self.capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out = self.capsys.readouterr()
-        return Result(code, out.out, out.err)
+        return run_in_process(list(args), Path.cwd(), dict(os.environ), None)
 
 
 # --- A. learner files -----------------------------------------------------------------
