@@ -34,7 +34,12 @@ def disabled(env: Mapping[str, str] = os.environ) -> bool:
 
 def address(locks: Path, libpq_url: str) -> Address:
     key = hashlib.sha256(libpq_url.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return Address(locks / f"check-{key}.sock", locks / f"check-{key}.lock", locks / f"check-{key}.log")
+    return beside(locks / f"check-{key}.lock")
+
+
+def beside(lock: Path) -> Address:
+    """A server's address from its lock: its socket and log share the lock's name."""
+    return Address(lock.with_suffix(".sock"), lock, lock.with_suffix(".log"))
 
 
 def too_long(addr: Address) -> bool:

@@ -203,7 +203,6 @@ def _start(paths: Paths, db: Database, addr: Address) -> None:
     settings = {
         "kind": db.kind,
         "url": db.libpq_url,
-        "socket": str(addr.socket),
         "lock": str(addr.lock),
         "idle": idle_seconds(),
         "postmaster": postmaster_pid(paths.pgdata) if db.kind == "embedded" else None,
@@ -258,13 +257,12 @@ def drain(locks: Path) -> list[str]:
     """Wait until every check server of this data dir (one per database, Python and drillkit)
     has dropped its used run spaces and topped up its pool; their ready spaces' schemas.
     For counting leftovers: every other run schema belongs to a running check or is one."""
-    from drillkit.checkserver.address import running
+    from drillkit.checkserver.address import beside, running
 
     ready: list[str] = []
     for lock, _pid in running(locks):
-        socket_path = lock.with_suffix(".sock")
         try:
-            sock = _connect(Address(socket_path, lock, lock.with_suffix(".log")))
+            sock = _connect(beside(lock))
         except OSError:
             continue  # it is leaving (and drops its spaces on the way out)
         with sock:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from drillkit.checkserver import wire
-from drillkit.checkserver.address import Address
+from drillkit.checkserver.address import beside
 from drillkit.db.server import Database, process_alive
 from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.run.job import RunJob
@@ -44,8 +44,7 @@ LOOK_SECONDS = 2.0  # how often the server looks at its idle time, Postgres and 
 class Server:
     def __init__(self, settings: dict[str, Any]) -> None:
         self.db = Database(settings["kind"], settings["url"])
-        socket_path = Path(settings["socket"])
-        self.addr = Address(socket_path, Path(settings["lock"]), socket_path.with_suffix(".log"))
+        self.addr = beside(Path(settings["lock"]))
         self.idle: float | None = settings.get("idle")
         self.postmaster: int | None = settings.get("postmaster")
         self.started = time.time()

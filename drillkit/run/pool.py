@@ -120,10 +120,10 @@ class SpacePool:
         The ready spaces' schemas, read at that moment: a space being made is in the database
         before it is in the pool."""
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._cond:  # a Condition over an RLock: names() may take it again
             while self._busy(refilled) and time.monotonic() < deadline:
                 self._cond.wait(0.05)
-            return sorted(space.schema for queue in self._ready.values() for space in queue)
+            return self.names()
 
     def _busy(self, refilled: bool) -> bool:
         if self._used or self._dropping:
