@@ -153,6 +153,42 @@ def test_a_fork_bomb_is_killed_with_the_group_and_reported(learner: Learner, tmp
     assert wait_for(lambda: not group_members(pgid), 2.0), f"still running: {group_members(pgid)}"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("ending", ["returns", "runs past its timeout"])
+def test_a_process_that_left_the_group_does_not_outlive_the_run(
+    learner: Learner, tmp_path: Path, ending: str
+) -> None:
+    """setsid() takes a grandchild out of the run's process group, so a group kill misses it;
+    the guard (the run's subreaper) finds it below itself and kills it all the same."""
+    marker = tmp_path / "escaped"
+    after = "time.sleep(600)\n" if ending == "runs past its timeout" else ""
+    path = write(
+        tmp_path,
+        "escape.py",
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
+        "        time.sleep(600)\n"
+        "    os._exit(0)\n"
+        f"while not os.path.exists({str(marker)!r}):\n    time.sleep(0.01)\n" + after,
+    )
+    check(learner, path, "--timeout", "2")
+    pid = int(marker.read_text())
+    try:
+        assert wait_for(lambda: not _alive(pid), 2.0), f"process {pid} outlived its run"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 # --- OS limits --------------------------------------------------------------------------------
 
 

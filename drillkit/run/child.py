@@ -195,6 +195,18 @@ class Checker:
     def args(self) -> list[str]:
         return self._proc.args if self._proc is not None else ["drillkit zygote fork", str(self.pid)]  # type: ignore[return-value]
 
+    def stop(self) -> None:
+        """End a run whose guard still runs (a timeout, a cancel): the guard kills every
+        process below it, also one that left the group (setsid), then the group; the group
+        kill here is the backstop, should the guard not answer."""
+        from drillkit.run.guard import STOP_SIGNAL
+
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, STOP_SIGNAL)
+        with suppress(subprocess.TimeoutExpired):
+            self.wait(2.0)
+        self.kill()
+
     def kill(self) -> None:
         with suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+STOP_SIGNAL = signal.SIGUSR1  # from the owner: kill the run now (its files stay for the owner)
 DEADLINE_GRACE = 1.0  # the CLI's own timeout fires first; the guard's is for a stuck CLI
 MESSAGE_LIMIT = 16 * 1024  # the seal: a few check names; the report stays far below a pipe buffer
 
@@ -104,9 +106,58 @@ def die_with_parent(sig: int, parent: int) -> None:
         os._exit(1)
 
 
+def _become_subreaper() -> None:
+    """Have the kernel hand us the run's orphans: a learner process that left the group
+    (setsid) and lost its parent is reparented to the guard instead of to init, so
+    `_kill_descendants` still finds it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _kill_descendants() -> None:
+    """SIGKILL every live process below the guard, in the group or not, until none is left
+    (each round may find what the last one's victims had just forked); reap the dead ones."""
+    for _ in range(100):
+        below = _descendants(os.getpid())
+        for pid in below:
+            with suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        if not below:
+            return
+
+
+def _descendants(root: int) -> list[int]:
+    """Live (not zombie) processes whose parent chain leads to `root`, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                state, ppid = handle.read().rsplit(b")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if state != b"Z":
+            children.setdefault(int(ppid), []).append(int(entry))
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
 def _kill_group(signum: int = 0, frame: object = None) -> NoReturn:
-    """Kill the guard's process group (the worker, what it spawned, the guard itself)."""
+    """Kill the run: every process below the guard (also one that left the group), then
+    the guard's process group (the worker, what it spawned, the guard itself)."""
     try:
+        _kill_descendants()
         os.killpg(os.getpgid(0), signal.SIGKILL)
     finally:
         os._exit(1)
@@ -116,6 +167,7 @@ def _orphaned(folder: str) -> NoReturn:
     """The CLI died: nobody else will remove the run's folder (output, temp files), so a
     cleaner in a session of its own waits for the group to be gone and removes it."""
     group = os.getpgid(0)
+    _kill_descendants()  # now, before the cleaner below is one of them
     with suppress(OSError):
         left_r, left_w = os.pipe()
         if os.fork() == 0:
@@ -130,7 +182,10 @@ def _orphaned(folder: str) -> NoReturn:
             os._exit(0)
         os.close(left_w)
         select.select([left_r], [], [], 1.0)  # EOF: the cleaner has left the group
-    _kill_group()
+    try:
+        os.killpg(group, signal.SIGKILL)  # not _kill_group: the cleaner is a descendant too
+    finally:
+        os._exit(1)
 
 
 def _group_alive(group: int) -> bool:
@@ -161,11 +216,14 @@ def split(lifeline_fd: int, status_fd: int, worker_fds: tuple[int, ...], folder:
     only; the guard supervises and never returns. `worker_fds` are closed in the guard;
     `folder` (the run's temp folder) is removed if the owner dies (EOF on `lifeline_fd`)."""
     signal.signal(signal.SIGTERM, lambda signum, frame: _orphaned(folder))
+    signal.signal(STOP_SIGNAL, _kill_group)  # the owner's `Checker.stop()`: end the run now
+    _become_subreaper()
     seal_r, seal_w = os.pipe()
     guard = os.getpid()
     worker = os.fork()
     if worker == 0:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(STOP_SIGNAL, signal.SIG_DFL)
         os.close(seal_r)
         os.close(status_fd)  # the guard's channel to the owner: never the learner's
         os.close(lifeline_fd)

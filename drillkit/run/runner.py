@@ -122,10 +122,10 @@ def _wait_for(
         if not child.wait(timeout, cancel_fd):
             raise Cancelled()
     except subprocess.TimeoutExpired:
-        child.kill()
+        child.stop()
         return _timed_out(timeout, checks, during=_read_small(child.status_file))
     except BaseException:
-        child.kill()
+        child.stop()
         raise
     return _judge(child, checks, timeout)
 
