@@ -378,3 +378,26 @@ def test_the_zygote_warm_up_runs_and_leaves_no_mapper_or_engine_behind() -> None
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["0", "0"]
+
+
+def test_a_stop_ends_the_accept_loop_at_once_not_at_its_next_look(tmp_path: Path, monkeypatch) -> None:
+    """SIGTERM (`drill db stop`, which waits for the server) wakes the loop through its pipe;
+    with a look period of an hour, only that wake-up can end `serve` within the join below."""
+    import threading
+
+    from drillkit.checkserver import daemon
+
+    monkeypatch.setattr(daemon, "LOOK_SECONDS", 3600.0)
+    lock = tmp_path / "locks" / "check-test.lock"
+    lock.parent.mkdir()
+    server = daemon.Server({"kind": "url", "url": "postgresql://nobody@/nothing", "lock": str(lock)})
+    server.bind()
+    loop = threading.Thread(target=server.serve, daemon=True)
+    loop.start()
+    time.sleep(0.1)  # in select() by now
+    assert loop.is_alive()
+    server.stop()
+    loop.join(10)
+    assert not loop.is_alive()
+    server.shutdown()
+    assert not lock.with_suffix(".sock").exists()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -55,6 +56,8 @@ class Server:
         self.service: CheckService | None = None
         self.unreachable = False  # the database refused a check: leave at the next look
         self.listener: socket.socket | None = None
+        self._wake_r, self._wake_w = os.pipe()  # stop() wakes the accept loop through it
+        os.set_blocking(self._wake_w, False)
 
     # --- life ---------------------------------------------------------------------------
 
@@ -74,21 +77,36 @@ class Server:
     def serve(self) -> None:
         listener = self.listener
         assert listener is not None
+        listener.setblocking(False)
         # A short idle period is looked at often enough to end close to its time.
         look = LOOK_SECONDS if not self.idle else min(LOOK_SECONDS, max(self.idle / 4, 0.1))
-        listener.settimeout(look)
         while not self.stopping.is_set():
             try:
-                conn, _ = listener.accept()
-            except TimeoutError:
+                readable, _, _ = select.select([listener, self._wake_r], [], [], look)
+            except OSError:
+                break
+            if self._wake_r in readable:
+                break  # stop(): `drill db stop` waits for us, so at once, not at the next look
+            if not readable:
                 if self._should_exit():
                     break
                 continue
+            try:
+                conn, _ = listener.accept()
+            except BlockingIOError:
+                continue  # the client gave up between select and accept
             except OSError:
                 break
+            conn.setblocking(True)
             with self.lock:
                 self.last_used = time.monotonic()
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def stop(self) -> None:
+        """Leave the accept loop now (the SIGTERM handler: only an event and a pipe write)."""
+        self.stopping.set()
+        with suppress(OSError):
+            os.write(self._wake_w, b"x")
 
     def _should_exit(self) -> bool:
         with self.lock:
@@ -217,30 +235,19 @@ def main() -> int:
     lock.truncate(0)
     lock.write(str(os.getpid()))
     lock.flush()
-    signal.signal(signal.SIGTERM, lambda signum, frame: server.stopping.set())
+    signal.signal(signal.SIGTERM, lambda signum, frame: server.stop())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the starting terminal is not ours
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    stop_watch = threading.Thread(target=_close_on_stop, args=(server,), daemon=True)
     try:
         server.bind()
         print("ready", flush=True)
         _detach_stdout()
         server.service = CheckService(server.db, stderr=sys.stderr.fileno())
-        stop_watch.start()
         server.serve()
     finally:
         server.shutdown()
         lock.close()
     return 0
-
-
-def _close_on_stop(server: Server) -> None:
-    """SIGTERM only sets an event (a handler must not clean up mid-accept): close the
-    listener from here, so the accept loop wakes at once."""
-    server.stopping.wait()
-    if server.listener is not None:
-        with suppress(OSError):
-            server.listener.shutdown(socket.SHUT_RDWR)
 
 
 def _detach_stdout() -> None:

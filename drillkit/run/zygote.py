@@ -169,6 +169,9 @@ def _main() -> None:
 
     harness.preload_all()
     serve(control)
+    # Nothing to flush or close: skip tearing down SQLAlchemy's modules (a tenth of a
+    # second the server's `drill db stop` would wait for).
+    os._exit(0)
 
 
 if __name__ == "__main__":
