@@ -34,6 +34,8 @@ KERNEL_FILESYSTEMS = (Path("/proc"), Path("/sys"))
 
 @dataclass(frozen=True)
 class Paths:
+    """Where drillkit keeps its data, the learner's progress and their drill files."""
+
     home: Path
     progress_file: Path
     pgdata: Path

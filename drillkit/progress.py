@@ -29,6 +29,8 @@ HISTORY_CAP = 200  # attempt times kept per drill: months of practice, a few KiB
 
 @dataclass
 class DrillProgress:
+    """A learner's record for one drill: attempts, passes, reveals, hints, reviews."""
+
     attempts: int = 0
     last_attempt: str | None = None
     last_result: Literal["passed", "failed"] | None = None
@@ -151,6 +153,8 @@ DOCUMENT = store.obj(
 
 @dataclass
 class Progress:
+    """The whole progress file: every pack's progress, keyed by pack id."""
+
     packs: dict[str, PackProgress] = field(default_factory=dict)
 
     def pack(self, pack_id: str) -> PackProgress:
@@ -242,6 +246,8 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v
 
 @dataclass(frozen=True)
 class Loaded:
+    """Progress as read, and the warning if a corrupt file was moved aside."""
+
     progress: Progress
     warning: str | None = None
 

@@ -11,7 +11,6 @@ from rich.console import Console, Group
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from drillkit import clock
@@ -20,6 +19,7 @@ from drillkit.words import plural
 
 if TYPE_CHECKING:  # annotations only: `drill list` should not pay for importing these
     from rich.syntax import Syntax
+    from rich.table import Table  # imported where a table is drawn (not by `drill list`)
 
     from drillkit.commands.activity import Activity
     from drillkit.commands.check import Checked, ReviewNote
@@ -154,7 +154,7 @@ def pack_line(result: Listing, width: int | None = None) -> Text:
 
 def listing(console: Console, result: Listing) -> None:
     console.print(pack_line(result, console.width))
-    console.print(drill_table(result, console.width))
+    console.print(drill_table(result, console.width), no_wrap=True, overflow="ellipsis")
     total = len(result.rows)
     head = f"\n{result.passed}/{total} drills passed. "
     nxt = result.next_drill
@@ -173,7 +173,7 @@ def listing(console: Console, result: Listing) -> None:
     selfcheck_table(console, result.skills, compact=True)
 
 
-def drill_table(result: Listing, width: int) -> Table:
+def drill_table(result: Listing, width: int) -> Text:
     """Every drill on one line: the full table when it fits, else a compact one without the
     section column and with short forms, whose titles are cut only if even that is too wide."""
     now = result.now
@@ -224,16 +224,33 @@ def _table(
     right: set[int],
     title_column: int | None = None,
     title_width: int | None = None,
-) -> Table:
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for i, header in enumerate(headers):
-        if i == title_column:
-            table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=title_width)
+) -> Text:
+    """Columns laid out as Rich's borderless Table would (a bold header, cells apart by GAP,
+    none wrapped), as plain lines of Text: `drill list` runs on every glance, and rich.table
+    (with the fractions and decimal modules it imports) would be a tenth of its time."""
+    widths = [max([len(h), *(row[i].cell_len for row in rows)]) for i, h in enumerate(headers)]
+    if title_column is not None and title_width is not None:
+        widths[title_column] = min(widths[title_column], title_width)
+    lines = [_row(tuple(Text(h) for h in headers), widths, right, style="bold")]
+    lines += [_row(row, widths, right) for row in rows]
+    return Text("\n").join(lines)  # printed unwrapped: a row too wide is cut with an ellipsis
+
+
+def _row(cells: tuple[Text, ...], widths: list[int], right: set[int], style: str = "") -> Text:
+    line = Text(style=style)
+    for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        cell = cell.copy()
+        if cell.cell_len > width:
+            cell.truncate(width, overflow="ellipsis")
+        if i in right:
+            cell.pad_left(width - cell.cell_len)
         else:
-            table.add_column(header, justify="right" if i in right else "left", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    return table
+            cell.pad_right(width - cell.cell_len)
+        if i:
+            line.append(" " * GAP)
+        line.append_text(cell)
+    line.rstrip()  # no trailing blanks: the last cells are often empty
+    return line
 
 
 def due_now(console: Console, result: Listing) -> None:
@@ -316,6 +333,8 @@ def packed(head: Text, items: list[Text], width: int, indent: int = 2) -> list[T
 
 
 def selfcheck_full(rows: list[SkillRow]) -> Group:
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, show_edge=False, show_header=False)
     table.add_column(justify="right")
     table.add_column()
@@ -605,6 +624,8 @@ def cards_done(console: Console, result: CardSessionResult, total: int) -> None:
 
 def marked(mark: str, style: str, body: Text) -> Table:
     """` ✓ text` whose wrapped lines stay under the text, never back at column 0."""
+    from rich.table import Table
+
     grid = Table.grid()
     grid.add_column(width=3, no_wrap=True)
     grid.add_column()
@@ -618,6 +639,8 @@ def _result(console: Console, result: CheckResult) -> None:
     if result.status == "skipped" and result.rationale:
         console.print(Padding(Text(f"skipped: {result.rationale}", style="dim"), (0, 0, 0, 5)))
     elif result.status in ("failed", "error"):
+        from rich.table import Table
+
         rows = Table.grid(padding=(0, 2))
         rows.add_column(style="bold")
         rows.add_column()
@@ -656,6 +679,8 @@ def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> N
     if result.attempt_answer is not None and diff:
         pass  # the diff below holds the reference's lines already: showing it first doubles it
     elif result.attempt_answer is not None and console.width >= SIDE_BY_SIDE_WIDTH:
+        from rich.table import Table
+
         table = Table(expand=True, show_lines=False)
         name = printable(result.attempt.name) if result.attempt else ""
         table.add_column(f"your attempt ({escape(name)})", ratio=1)  # the full path could be cut
@@ -889,6 +914,8 @@ def watch_event(console: Console, event: object) -> None:
 
 def packs(console: Console, rows: list) -> None:
     """`drill pack list`: one row a pack, the active one marked."""
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, show_edge=False)
     for name in ("", "id", "title", "version", "source", "drills", "passed"):
         table.add_column(name)

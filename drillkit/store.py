@@ -290,6 +290,8 @@ class Corrupt(ValueError):
 
 @dataclass(frozen=True)
 class Loaded(Generic[T]):
+    """A versioned file's document as read, and what was wrong with the file if it was moved aside."""
+
     document: T | None  # None: there is no file yet
     warning: str | None = None
 

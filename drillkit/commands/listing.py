@@ -17,6 +17,8 @@ from drillkit.retention.schedule import ReviewState
 
 @dataclass(frozen=True)
 class DrillRow:
+    """One drill's line of the dashboard."""
+
     drill: Drill
     status: Status | str
     attempts: int
@@ -28,6 +30,8 @@ class DrillRow:
 
 @dataclass(frozen=True)
 class SkillRow:
+    """One self-check item as the dashboard shows it."""
+
     number: int
     skill: Skill
     ticked: bool
@@ -38,6 +42,8 @@ class SkillRow:
 
 @dataclass(frozen=True)
 class Listing:
+    """`drill list`'s dashboard, ready to render."""
+
     pack: Pack
     other_packs: list[str]  # ids of the other packs drillkit sees (built-in and added)
     rows: list[DrillRow]

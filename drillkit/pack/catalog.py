@@ -27,6 +27,8 @@ PACK_ENV = "DRILL_PACK"  # overrides the active pack for one command
 
 @dataclass(frozen=True)
 class Source:
+    """Where a pack comes from (built in, added, installed), before it is loaded."""
+
     id: str
     kind: str  # "built-in", "added", "installed"
     origin: str  # shown to the learner: a path, a git URL, a distribution's entry point

@@ -17,6 +17,8 @@ ANSWER_MARKER = "# --- your answer below"
 
 @dataclass(frozen=True)
 class Hint:
+    """One step of a drill's hints, from nudge to near-answer."""
+
     text: str
     check: str | None = None  # the check (its function name) this hint is about, if any
 
@@ -32,6 +34,8 @@ class Fixture:
 
 @dataclass(frozen=True)
 class Drill:
+    """One drill of a pack: its text, files, fixture and hints (drill.yaml, resolved)."""
+
     pack_id: str
     number: int  # position in the pack, from 1
     slug: str
@@ -82,6 +86,8 @@ class Drill:
 
 @dataclass(frozen=True)
 class Flashcard:
+    """A recall card of the pack's deck."""
+
     id: str
     front: str
     back: str
@@ -89,6 +95,8 @@ class Flashcard:
 
 @dataclass(frozen=True)
 class Skill:
+    """An item of the self-check list, earned by clean passes of its drills."""
+
     id: str
     label: str
     text: str
@@ -97,6 +105,8 @@ class Skill:
 
 @dataclass(frozen=True)
 class Deck:
+    """A pack's flashcards and self-check items."""
+
     cards: tuple[Flashcard, ...]
     skills: tuple[Skill, ...]
 
@@ -113,6 +123,8 @@ class Deck:
 
 @dataclass(frozen=True)
 class Pack:
+    """A loaded pack: its metadata, its drills in order and its deck."""
+
     id: str
     title: str
     version: str
