@@ -457,7 +457,8 @@ def test_no_parenthesised_plurals() -> None:
 
 def test_list_still_imports_nothing_heavy(learner: Learner) -> None:
     """`drill list` runs on every glance: its new layout must not pull in Typer, Pygments,
-    the emoji table (Text.from_markup's default), Live or the scheduler."""
+    the emoji table (Text.from_markup's default), Live, the scheduler, or Rich's Table (with
+    the fractions and decimal modules it brings: the drill table is drawn as lines of Text)."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "drillkit", "list"],
         cwd=learner.cwd,
@@ -468,6 +469,7 @@ def test_list_still_imports_nothing_heavy(learner: Learner) -> None:
     assert proc.returncode == 0 and "Due now" in proc.stdout  # the packed "due" line was drawn
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     heavy = {"typer", "pygments", "rich._emoji_codes", "rich.live", "rich.syntax", "fsrs", "difflib"}
+    heavy |= {"rich.table", "fractions", "decimal"}
     assert imported & heavy == set()
 
 
