@@ -189,6 +189,38 @@ def test_a_process_that_left_the_group_does_not_outlive_the_run(
             os.kill(pid, signal.SIGKILL)
 
 
+def test_the_guard_finds_every_process_below_it_also_a_thread_s_child() -> None:
+    """`_descendants` walks /proc's children lists (every thread's: a learner thread may fork)
+    and must find exactly what a scan of all of /proc finds: a child, a grandchild, and a
+    child forked from a thread."""
+    from drillkit.run import guard
+
+    script = (
+        "import os, subprocess, sys, threading, time\n"
+        "kids = [subprocess.Popen(['sleep', '30'])]\n"
+        "t = threading.Thread(target=lambda: kids.append(subprocess.Popen(['sleep', '30'])))\n"
+        "t.start(); t.join()\n"  # the thread ends: its child is listed under the main thread
+        "def forker():\n"
+        "    kids.append(subprocess.Popen(['sleep', '30']))\n"
+        "    time.sleep(30)\n"  # this thread lives on, its child listed under it
+        "threading.Thread(target=forker, daemon=True).start()\n"
+        "time.sleep(0.3); print('ready', flush=True); time.sleep(30)\n"
+    )
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", f'{sys.executable} -c "$0" & wait', script], stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        walked = sorted(guard._descendants(proc.pid))
+        assert walked == sorted(guard._descendants_by_scan(proc.pid))
+        assert len(walked) == 4, walked  # python, and its three sleeps
+    finally:
+        for pid in guard._descendants_by_scan(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+
+
 # --- OS limits --------------------------------------------------------------------------------
 
 

@@ -133,6 +133,51 @@ def _kill_descendants() -> None:
 
 
 def _descendants(root: int) -> list[int]:
+    """Live (not zombie) processes whose parent chain leads to `root`: each process's
+    children from /proc/PID/task/TID/children (a few reads, however busy the machine),
+    or, where the kernel has no such file, from every /proc/PID/stat."""
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        kids = _children(pid)
+        if kids is None:
+            return _descendants_by_scan(root)
+        found.extend(kids)
+        todo.extend(kids)
+    return [pid for pid in found if _state(pid) not in (None, b"Z")]
+
+
+def _children(pid: int) -> list[int] | None:
+    """The children of every thread of `pid` (a learner thread may fork); [] if it is gone,
+    None if this kernel lists no children (CONFIG_PROC_CHILDREN)."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    kids: list[int] = []
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
+                kids.extend(int(k) for k in handle.read().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{tid}"):
+                continue  # the thread ended meanwhile
+            return None
+        except OSError:
+            continue
+    return kids
+
+
+def _state(pid: int) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _descendants_by_scan(root: int) -> list[int]:
     """Live (not zombie) processes whose parent chain leads to `root`, read from /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
