@@ -171,10 +171,12 @@ class Bench:
     # -- the figures ---------------------------------------------------------------------------
 
     def list_vs_imports(self) -> None:
+        # A tenth of a second each: three times the samples, so a noisy neighbour on a shared
+        # host moves the median less (two runs of 9 differed by up to 0.2×).
         floor_ms, value_ms = interleaved(
             lambda: timed([PYTHON, "-c", "import typer, rich"], self.env),
             lambda: self.drill("list"),
-            self.repeat,
+            3 * self.repeat,
         )
         self.add(
             "drill list", value_ms, floor_ms, LIST_RATIO * floor_ms, f"≤ {LIST_RATIO}× import typer, rich"
