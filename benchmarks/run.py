@@ -172,7 +172,7 @@ class Bench:
 
     def list_vs_imports(self) -> None:
         # A tenth of a second each: three times the samples, so a noisy neighbour on a shared
-        # host moves the median less (two runs of 9 differed by up to 0.2×).
+        # host moves the median less (two runs of 9 differed by up to 0.2x).
         floor_ms, value_ms = interleaved(
             lambda: timed([PYTHON, "-c", "import typer, rich"], self.env),
             lambda: self.drill("list"),

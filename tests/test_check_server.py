@@ -241,14 +241,15 @@ class FakeSpaces:
         self.dropped: list[str] = []
         self.seconds = seconds  # how long making one takes
 
-    def create(self, db: object, fixture: Fixture) -> RunSpace:
+    def create(self, db: object, fixture: Fixture, conn: object = None) -> RunSpace:
         name = f"space{len(self.made)}_{fixture.name}"
         self.made.append(name)
         time.sleep(self.seconds)
         return RunSpace(name, "", None)  # type: ignore[arg-type]
 
-    def release(self, db: object, space: RunSpace) -> None:
+    def release(self, db: object, space: RunSpace, keep: bool = False) -> bool:
         self.dropped.append(space.schema)
+        return False  # nothing to lend again: the fake spaces have no connection
 
     def pool(self, per_fixture: int, alive=lambda space: True) -> SpacePool:
         return SpacePool(
@@ -287,6 +288,105 @@ def test_the_pool_hands_out_each_space_once_and_drops_every_one() -> None:
     assert pool.taken_ready >= 1
     pool.close()
     assert sorted(fake.dropped) == sorted(fake.made)  # the ready ones too
+
+
+class FakeConn:
+    def __init__(self, n: int, dead: bool = False) -> None:
+        self.n, self.dead, self.closed = n, dead, False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class LendingSpaces(FakeSpaces):
+    """Spaces with a connection each, which release gives back for lending (keep=True)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[FakeConn] = []
+        self.given: list[FakeConn | None] = []  # the conn create was lent, per space made
+
+    def create(self, db: object, fixture: Fixture, conn: FakeConn | None = None) -> RunSpace:
+        from drillkit.errors import DatabaseUnavailableError
+
+        self.given.append(conn)
+        if conn is not None and conn.dead:
+            conn.close()  # as create_space does when its script fails
+            raise DatabaseUnavailableError("the lent connection is gone", "")
+        if conn is None:
+            conn = FakeConn(len(self.opened))
+            self.opened.append(conn)
+        space = super().create(db, fixture)
+        return RunSpace(space.schema, "", conn)  # type: ignore[arg-type]
+
+    def release(self, db: object, space: RunSpace, keep: bool = False) -> bool:
+        super().release(db, space)
+        if not keep:
+            space.conn.close()
+        return keep
+
+
+def test_the_pool_lends_a_dropped_space_s_connection_to_the_next_one() -> None:
+    """A new admin connection is a new Postgres backend: the one a used space was dropped
+    through makes the next space, at most IDLE_CONNECTIONS wait, and close() closes all."""
+    from drillkit.run.pool import IDLE_CONNECTIONS
+
+    fake = LendingSpaces()
+    pool = fake.pool(2)
+    for _ in range(6):
+        with pool.take(None, Fixture("a")):  # type: ignore[arg-type]
+            pass
+        assert wait_until(lambda: pool.ready() == 2)
+    pool.drain(refilled=True)
+    lent = [c for c in fake.given if c is not None]
+    assert lent and len(fake.opened) < len(fake.made)  # fills reused the connections of drops
+    assert len({id(c) for c in lent}) <= len(fake.opened)
+    open_now = [c for c in fake.opened if not c.closed]
+    assert len(open_now) <= 2 + 1 + IDLE_CONNECTIONS  # the ready spaces', a check's, the idle ones
+    pool.close()
+    assert all(c.closed for c in fake.opened) and sorted(fake.dropped) == sorted(fake.made)
+
+
+def test_a_lent_connection_that_died_is_replaced_by_a_new_one() -> None:
+    """After a Postgres restart an idle admin connection is dead: the space is made on a new
+    connection, and the check never hears of it."""
+    fake = LendingSpaces()
+    pool = fake.pool(0)  # nothing made ahead: every check makes its space on the spot
+    with pool.take(None, Fixture("a")):  # type: ignore[arg-type]
+        pass
+    pool.drain()
+    assert pool._idle, "the dropped space's connection waits to be lent"
+    pool._idle[0].dead = True
+    with pool.take(None, Fixture("a")) as space:  # type: ignore[arg-type]
+        assert not space.conn.dead and not space.conn.closed
+    assert fake.given[-2] is not None and fake.given[-2].dead and fake.given[-1] is None
+    pool.close()
+    assert sorted(fake.dropped) == sorted(fake.made)
+
+
+def test_a_connection_lent_again_keeps_nothing_a_check_set_on_it(drill_home: Path) -> None:
+    """The pack's database checks run on the space's admin connection and might SET things
+    or make temp tables; once the space is dropped for reuse, the connection is as new."""
+    from drillkit.run.space import connect, create_space, list_run_schemas, release_space
+
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(drill_home)}))
+    fixture = SELECT.fixture
+    with connect(db) as fresh:
+        defaults = fresh.execute("SELECT current_user, current_setting('search_path')").fetchone()
+    space = create_space(db, fixture)
+    conn = space.conn
+    conn.execute(f'SET ROLE "{space.schema}"')
+    conn.execute(
+        "SET search_path TO pg_catalog; SET statement_timeout = 1; CREATE TEMP TABLE scratch (x int)"
+    )
+    assert release_space(db, space, keep=True) is True
+    assert not conn.closed
+    assert conn.execute("SELECT current_user, current_setting('search_path')").fetchone() == defaults
+    assert conn.execute("SHOW statement_timeout").fetchone()[0] == "0"
+    assert conn.execute("SELECT to_regclass('pg_temp.scratch')").fetchone()[0] is None
+    assert space.schema not in list_run_schemas(conn)
+    again = create_space(db, fixture, conn=conn)  # and it makes the next space
+    assert release_space(db, again) is False and conn.closed
 
 
 def test_a_pool_drained_to_rest_names_every_space_it_made_and_did_not_drop() -> None:

@@ -10,6 +10,10 @@ fixture *and* its files' modification times: a pack author's edit is never serve
 Every ready space is named like any run (`drill_run_<time>_<pid>_...`) with the server's
 pid: the orphan sweep of other processes leaves them alone while the server lives, and
 drops them if it was killed. `close()` drops them all.
+
+Admin connections are lent again: the one a used space was dropped through (reset with
+DISCARD ALL) makes the next ready space. A new connection is a new Postgres backend, about
+4 ms of the server's CPU, which every check paid for its space before.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
     import psycopg
 
 READY_PER_FIXTURE = 2  # two learners (or a learner and `drill watch`) on one drill at once
+IDLE_CONNECTIONS = 2  # admin connections kept open between a drop and the next fill
 FIXTURES_KEPT = 8  # the most recently used fixtures; older ones are let go
 SWEEP_SECONDS = 60.0  # how often the filler also drops what killed runs left behind
 
@@ -68,8 +73,9 @@ class SpacePool:
         db: Database,
         *,
         per_fixture: int = READY_PER_FIXTURE,
-        create: Callable[[Database, Fixture], RunSpace] = create_space,
-        release: Callable[[Database, RunSpace], None] = release_space,
+        # create(db, fixture, conn=...) and release(db, space, keep=...), as space.py's
+        create: Callable[..., RunSpace] = create_space,
+        release: Callable[..., bool] = release_space,
         alive: Callable[[RunSpace], bool] = space_alive,
         sweeps: bool = True,
     ) -> None:
@@ -83,6 +89,7 @@ class SpacePool:
         self._closed = False
         self._dropping = 0  # used spaces being dropped right now
         self._filling = 0  # ready spaces being made right now (in the database, not yet listed)
+        self._idle: list[psycopg.Connection] = []  # admin connections to lend (create's `conn`)
         self.taken_ready = 0  # checks served a space made ahead of time (tests look)
         self._thread = threading.Thread(target=self._work, name="drillkit-space-pool", daemon=True)
         self._thread.start()
@@ -95,7 +102,7 @@ class SpacePool:
             self._give_back(space)  # dropped with the used ones, as far as anything is left
             space = None
         if space is None:  # none ready (the first check of this fixture): made right now
-            space = self._create(self.db, fixture)
+            space = self._make(fixture)
         try:
             if self._sweeps:
                 # Every check drops what killed runs left behind, as without a pool; on the
@@ -139,6 +146,22 @@ class SpacePool:
             self._ready.clear()
             self._cond.notify_all()
         self._thread.join(timeout)
+        with self._cond:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _make(self, fixture: Fixture) -> RunSpace:
+        """A new space, on an idle admin connection if there is one. A lent connection may
+        have died since (a Postgres restart): then once more, on a new one."""
+        with self._cond:
+            conn = self._idle.pop() if self._idle else None
+        if conn is not None:
+            try:
+                return self._create(self.db, fixture, conn=conn)
+            except DrillkitError:
+                pass  # the space was dropped and the connection closed: nothing is left
+        return self._create(self.db, fixture, conn=None)
 
     def _pop(self, key: Key) -> RunSpace | None:
         with self._cond:
@@ -204,7 +227,7 @@ class SpacePool:
 
     def _fill(self, key: Key) -> None:
         try:
-            space = self._create(self.db, key[0])
+            space = self._make(key[0])
         except (DrillkitError, OSError):
             time.sleep(1.0)  # the database is down or the fixture is broken: a check will say so
             with self._cond, suppress(KeyError):
@@ -225,12 +248,18 @@ class SpacePool:
                     return
                 space = self._used.popleft()
                 self._dropping += 1
+            kept = False
             try:
-                self._release(self.db, space)
+                kept = self._release(self.db, space, keep=not self._closed)
             finally:
                 with self._cond:
+                    if kept and len(self._idle) < IDLE_CONNECTIONS and not self._closed:
+                        self._idle.append(space.conn)
+                        kept = False
                     self._dropping -= 1
                     self._cond.notify_all()
+                if kept:  # more idle connections than needed, or closing meanwhile
+                    space.conn.close()
 
     def _sweep(self, conn: psycopg.Connection | None = None) -> None:
         try:

@@ -96,12 +96,15 @@ def run_space(db: Database, fixture: Fixture) -> Iterator[RunSpace]:
         release_space(db, space)
 
 
-def create_space(db: Database, fixture: Fixture, *, sweep: bool = False) -> RunSpace:
+def create_space(
+    db: Database, fixture: Fixture, *, sweep: bool = False, conn: psycopg.Connection | None = None
+) -> RunSpace:
     """A new run space; `sweep` first drops what killed runs left behind. The check
-    server's pool makes these ahead of time (and sweeps itself, before each check)."""
+    server's pool makes these ahead of time (and sweeps itself, before each check), on an
+    admin connection it lends (`conn`: the space keeps it, as if it had opened it)."""
     import psycopg
 
-    conn = connect(db)
+    conn = connect(db) if conn is None else conn
     name = new_schema_name()
     try:
         if sweep:
@@ -135,12 +138,15 @@ def space_alive(space: RunSpace) -> bool:
     return bool(row and row[0])
 
 
-def release_space(db: Database, space: RunSpace) -> None:
-    """Drop the run's schema and role and close its connection; never raises."""
+def release_space(db: Database, space: RunSpace, *, keep: bool = False) -> bool:
+    """Drop the run's schema and role, and close its connection; never raises. With `keep`,
+    the connection is reset first (DISCARD ALL: nothing a check set on it stays) and, if the
+    drop went through it, left open for the pool to lend again: True. Otherwise it is
+    closed: False."""
     # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     try:
-        problem = _drop(db, space.conn, space.schema)
+        problem, kept = _drop(db, space.conn, space.schema, keep=keep)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
     if problem:
@@ -149,6 +155,7 @@ def release_space(db: Database, space: RunSpace) -> None:
             "a later check drops them, `drill doctor` lists them meanwhile",
             file=sys.stderr,
         )
+    return kept
 
 
 def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture) -> str:
@@ -262,25 +269,33 @@ def drop_run(conn: psycopg.Connection, name: str) -> None:
     conn.execute(f'DROP ROLE IF EXISTS "{name}"'.encode())
 
 
-def _drop(db: Database, conn: psycopg.Connection, name: str) -> str | None:
-    """Drop the run's schema and role; never raises: returns why something stayed, or None."""
+def _drop(
+    db: Database, conn: psycopg.Connection, name: str, *, keep: bool = False
+) -> tuple[str | None, bool]:
+    """Drop the run's schema and role; never raises. Returns why something stayed (or None),
+    and whether `conn` is still open for another use (only with `keep`)."""
     import psycopg
 
+    kept = False
     try:
         try:
+            if keep:  # first undo what a check set on it (a role, a search_path, temp tables)
+                conn.execute("DISCARD ALL")
             drop_run(conn, name)
-            return None
+            kept = keep and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            return None, kept
         except psycopg.Error:
             # The first connection may have died with the learner's run. Close it first, so
             # nothing still in flight on it can land after the drop; then use a new one.
             conn.close()
             with connect(db) as fresh:
                 drop_run(fresh, name)
-            return None
+            return None, False
     except (psycopg.Error, DrillkitError) as exc:
-        return _reason(exc)
+        return _reason(exc), False
     finally:
-        conn.close()
+        if not kept:
+            conn.close()
 
 
 def _run_names(conn: psycopg.Connection) -> set[str]:
