@@ -504,3 +504,22 @@ def test_a_stop_ends_the_accept_loop_at_once_not_at_its_next_look(tmp_path: Path
     assert not loop.is_alive()
     server.shutdown()
     assert not lock.with_suffix(".sock").exists()
+
+
+def test_forgetting_stopped_servers_leaves_a_running_one_alone(tmp_path: Path) -> None:
+    import fcntl
+
+    from drillkit.checkserver.address import beside, forget_stopped
+
+    gone, alive = beside(tmp_path / "check-aaaa.lock"), beside(tmp_path / "check-bbbb.lock")
+    for addr in (gone, alive):
+        for path in (addr.lock, addr.log, addr.socket):
+            path.write_text("1\n")
+    with alive.lock.open("r+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a running server holds it
+        assert forget_stopped(tmp_path) == [gone.lock]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "check-bbbb.lock",
+        "check-bbbb.log",
+        "check-bbbb.sock",
+    ]

@@ -90,10 +90,13 @@ def test_corrupt_data_dir_says_how_to_fix_and_reset_fixes_it(home: Path) -> None
     assert "drill db reset" in lines[0]
     refused = drill(home, "db", "reset")  # no terminal: must not delete without --yes
     assert refused.code == 2 and (paths.pgdata / "PG_VERSION").exists()
+    assert list(paths.locks.glob("check-*.lock")), "the first check started a check server"
     assert drill(home, "db", "reset", "--yes").code == 0
     assert not paths.pgdata.exists()
+    assert list(paths.locks.glob("check-*")) == []  # its files named the old database
     result = drill(home, "check", DRILL, "--file", SOLUTION)
     assert result.code == 0, result.stderr
+    assert len(list(paths.locks.glob("check-*.lock"))) == 1
 
 
 def test_doctor_reports_a_healthy_setup(home: Path) -> None:

@@ -91,6 +91,25 @@ def stop_all(locks: Path, wait_seconds: float = 15.0) -> int:
     return len(servers)
 
 
+def forget_stopped(locks: Path) -> list[Path]:
+    """Remove the lock, socket and log of every check server of this data dir that no longer
+    runs (after `drill db reset` their digests name a database that is gone); the removed
+    locks. A server that holds its lock is left alone."""
+    try:
+        locks_found = sorted(locks.glob("check-*.lock"))
+    except OSError:
+        return []
+    removed = []
+    for lock in locks_found:
+        if holder(lock) is None:
+            addr = beside(lock)
+            for path in (addr.socket, addr.log, addr.lock):
+                with suppress(OSError):
+                    path.unlink()
+            removed.append(lock)
+    return removed
+
+
 def any_running(locks: Path) -> bool:
     """Cheap: is there a check server's socket in this data dir at all (before resolving
     the database)? `drill check` then skips prestarting a checker child of its own."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from drillkit.checkserver.address import stop_all
+from drillkit.checkserver.address import forget_stopped, stop_all
 from drillkit.db import idle, server
 from drillkit.db.server import Database
 from drillkit.paths import Paths
@@ -34,5 +34,6 @@ def stop(paths: Paths) -> bool:
 def reset(paths: Paths) -> None:
     """Stop everything and delete the embedded server's folder, pgdata (progress lives elsewhere)."""
     stop_all(paths.locks)
+    forget_stopped(paths.locks)  # their files name the old database's password: never used again
     idle.stop_watchdog(paths.locks)
     server.reset_embedded(paths)
