@@ -81,6 +81,58 @@ def test_learner_role_is_confined_to_its_schema(learner: Learner, tmp_path: Path
             conn.execute("DROP TABLE IF EXISTS public.drill_test_secret")
 
 
+# A view named like the drill's table, over a function of the learner's: whoever reads the
+# table runs the function, and with it whatever the learner wrote.
+TROJAN = """
+from sqlalchemy import text
+from drillkit.sandbox import engine
+
+with engine.begin() as c:
+    c.execute(text('''
+ALTER TABLE documents RENAME TO documents_real;
+CREATE FUNCTION trojan() RETURNS SETOF documents_real LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        EXECUTE 'CREATE ROLE drill_test_trojan';
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+    RETURN QUERY SELECT * FROM documents_real;
+END $$;
+CREATE VIEW documents AS SELECT * FROM trojan();
+'''))
+"""
+
+
+def test_a_database_check_reads_the_learner_s_tables_as_the_run_role(
+    learner: Learner, tmp_path: Path
+) -> None:
+    """Database checks run on drillkit's own connection (a superuser's, on the embedded
+    server). Reading a learner's view must not run the learner's function with that power."""
+    insert = PACK.get("insert")  # its database checks read `documents`
+    assert any(c.side == "database" for c in _checks(insert)), "a drill with database checks"
+    path = tmp_path / "trojan.py"
+    path.write_text(TROJAN, encoding="utf-8")
+    url = admin_url(learner)
+    try:
+        result = learner.drill("check", str(insert.number), "--file", str(path), "--json")
+        assert result.code == 1, result.stdout + result.stderr
+        with connect(url) as conn:
+            made = conn.execute(
+                "SELECT count(*) FROM pg_roles WHERE rolname = 'drill_test_trojan'"
+            ).fetchone()
+        assert made == (0,), "the learner's function ran with drillkit's own privileges"
+        assert learner.drill("check", str(insert.number), "--file", str(insert.solution_path)).code == 0
+    finally:
+        with connect(url) as conn:
+            conn.execute("DROP ROLE IF EXISTS drill_test_trojan")
+
+
+def _checks(drill):
+    from drillkit.check.loader import load_checks
+
+    return load_checks(drill.pack_id, PACK.root, drill.slug).checks
+
+
 def test_learner_does_not_see_admin_credentials(learner: Learner, tmp_path: Path) -> None:
     path = tmp_path / "peek.py"
     path.write_text("import os\nprint(sorted(k for k in os.environ if k.startswith('DRILL_')))\n")

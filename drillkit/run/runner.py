@@ -200,7 +200,7 @@ def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -
         return [first, *not_run(checks.names)]
     by_name = {r.name: r for r in child_results}
     done = {c.key: by_name[c.name].status for c in checks.of("child") if c.name in by_name}
-    view = DatabaseView(space.conn, space.schema, output=outcome.output)
+    view = DatabaseView(space.conn, space.schema, output=outcome.output, role=space.role)
     names = {c.key: c.name for c in checks.checks}
     by_name.update({r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)})
     missing = CheckResult("", "error", rationale="the check did not report a result (not your mistake)")

@@ -42,6 +42,7 @@ class RunSpace:
     schema: str
     learner_url: str  # libpq URL learner code connects with (the run role's, when allowed)
     conn: psycopg.Connection  # drillkit's own connection (autocommit), for database checks
+    role: str | None = None  # the run's role (named like the schema); None: the server refused one
 
 
 def new_schema_name() -> str:
@@ -120,7 +121,7 @@ def create_space(
     except BaseException:
         release_space(db, RunSpace(name, "", conn))
         raise
-    return RunSpace(name, learner_url, conn)
+    return RunSpace(name, learner_url, conn, role=name if learner_url != db.libpq_url else None)
 
 
 def space_alive(space: RunSpace) -> bool:
