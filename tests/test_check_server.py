@@ -291,8 +291,8 @@ def test_the_pool_hands_out_each_space_once_and_drops_every_one() -> None:
 
 
 class FakeConn:
-    def __init__(self, n: int, dead: bool = False) -> None:
-        self.n, self.dead, self.closed = n, dead, False
+    def __init__(self, n: int, broken: bool = False) -> None:
+        self.n, self.broken, self.closed = n, broken, False
 
     def close(self) -> None:
         self.closed = True
@@ -310,7 +310,7 @@ class LendingSpaces(FakeSpaces):
         from drillkit.errors import DatabaseUnavailableError
 
         self.given.append(conn)
-        if conn is not None and conn.dead:
+        if conn is not None and conn.broken:
             conn.close()  # as create_space does when its script fails
             raise DatabaseUnavailableError("the lent connection is gone", "")
         if conn is None:
@@ -356,10 +356,10 @@ def test_a_lent_connection_that_died_is_replaced_by_a_new_one() -> None:
         pass
     pool.drain()
     assert pool._idle, "the dropped space's connection waits to be lent"
-    pool._idle[0].dead = True
+    pool._idle[0].broken = True
     with pool.take(None, Fixture("a")) as space:  # type: ignore[arg-type]
-        assert not space.conn.dead and not space.conn.closed
-    assert fake.given[-2] is not None and fake.given[-2].dead and fake.given[-1] is None
+        assert not space.conn.broken and not space.conn.closed
+    assert fake.given[-2] is not None and fake.given[-2].broken and fake.given[-1] is None
     pool.close()
     assert sorted(fake.dropped) == sorted(fake.made)
 
@@ -375,11 +375,12 @@ def test_a_connection_lent_again_keeps_nothing_a_check_set_on_it(drill_home: Pat
         defaults = fresh.execute("SELECT current_user, current_setting('search_path')").fetchone()
     space = create_space(db, fixture)
     conn = space.conn
-    conn.execute(f'SET ROLE "{space.schema}"')
-    conn.execute(
-        "SET search_path TO pg_catalog; SET statement_timeout = 1; CREATE TEMP TABLE scratch (x int)"
-    )
-    assert release_space(db, space, keep=True) is True
+    try:
+        conn.execute(f'SET ROLE "{space.schema}"')
+        conn.execute("SET search_path TO pg_catalog; SET statement_timeout = '5min'")
+        conn.execute("CREATE TEMP TABLE scratch (x int)")
+    finally:
+        assert release_space(db, space, keep=True) is True
     assert not conn.closed
     assert conn.execute("SELECT current_user, current_setting('search_path')").fetchone() == defaults
     assert conn.execute("SHOW statement_timeout").fetchone()[0] == "0"
@@ -387,6 +388,44 @@ def test_a_connection_lent_again_keeps_nothing_a_check_set_on_it(drill_home: Pat
     assert space.schema not in list_run_schemas(conn)
     again = create_space(db, fixture, conn=conn)  # and it makes the next space
     assert release_space(db, again) is False and conn.closed
+
+
+def test_a_connection_a_check_reconfigured_is_closed_not_lent(drill_home: Path) -> None:
+    """What DISCARD ALL cannot reset, the connection object's own settings (a pack's check
+    or fixture might change them): such a connection is dropped through, then closed."""
+    from psycopg.rows import dict_row
+
+    from drillkit.run.space import create_space, release_space
+
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(drill_home)}))
+    space = create_space(db, SELECT.fixture)
+    space.conn.row_factory = dict_row  # type: ignore[assignment]
+    assert release_space(db, space, keep=True) is False
+    assert space.conn.closed
+    assert space.schema not in run_schemas_of(db)
+
+
+def run_schemas_of(db: database.Database) -> list[str]:
+    from drillkit.run.space import connect, list_run_schemas
+
+    with connect(db) as conn:
+        return list_run_schemas(conn)
+
+
+def test_the_pool_keeps_at_most_a_few_idle_connections() -> None:
+    from drillkit.run.pool import IDLE_CONNECTIONS
+
+    fake = LendingSpaces()
+    pool = fake.pool(0)  # each check makes its space on the spot: nothing is lent to fills
+    spaces = [pool.take(None, Fixture("a")) for _ in range(IDLE_CONNECTIONS + 2)]  # type: ignore[arg-type]
+    conns = [cm.__enter__().conn for cm in spaces]
+    for cm in spaces:
+        cm.__exit__(None, None, None)
+    pool.drain()
+    assert len(pool._idle) == IDLE_CONNECTIONS
+    assert sum(c.closed for c in conns) == 2  # the ones beyond the cap
+    pool.close()
+    assert all(c.closed for c in conns)
 
 
 def test_a_pool_drained_to_rest_names_every_space_it_made_and_did_not_drop() -> None:

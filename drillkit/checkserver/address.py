@@ -101,7 +101,15 @@ def forget_stopped(locks: Path) -> list[Path]:
         return []
     removed = []
     for lock in locks_found:
-        if holder(lock) is None:
+        try:
+            handle = lock.open("r")
+        except OSError:
+            continue
+        with handle:
+            try:  # held while the files go: a server starting now waits, then finds none
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a server lives
             addr = beside(lock)
             for path in (addr.socket, addr.log, addr.lock):
                 with suppress(OSError):

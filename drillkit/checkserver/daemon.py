@@ -139,6 +139,9 @@ class Server:
             time.sleep(0.02)
         if self.service is not None:
             self.service.close()
+        for fd in (self._wake_r, self._wake_w):
+            with suppress(OSError):
+                os.close(fd)
 
     # --- one client ---------------------------------------------------------------------
 

@@ -34,6 +34,6 @@ def stop(paths: Paths) -> bool:
 def reset(paths: Paths) -> None:
     """Stop everything and delete the embedded server's folder, pgdata (progress lives elsewhere)."""
     stop_all(paths.locks)
-    forget_stopped(paths.locks)  # their files name the old database's password: never used again
+    forget_stopped(paths.locks)  # named after a digest of the old database's URL: never used again
     idle.stop_watchdog(paths.locks)
     server.reset_embedded(paths)

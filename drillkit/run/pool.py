@@ -160,7 +160,8 @@ class SpacePool:
             try:
                 return self._create(self.db, fixture, conn=conn)
             except DrillkitError:
-                pass  # the space was dropped and the connection closed: nothing is left
+                if not getattr(conn, "broken", False):
+                    raise  # the fixture, or a refused CREATE: a new connection would not help
         return self._create(self.db, fixture, conn=None)
 
     def _pop(self, key: Key) -> RunSpace | None:

@@ -56,7 +56,11 @@ def connect(db: Database | str) -> psycopg.Connection:
     url = db if isinstance(db, str) else db.libpq_url
     try:
         # Run schemas are throwaway: their DDL need not wait for the WAL to reach the disk.
-        return psycopg.connect(url, autocommit=True, connect_timeout=5, options="-c synchronous_commit=off")
+        # No prepared statements: a connection lent again (run/pool.py) is reset with DISCARD
+        # ALL, which older psycopg versions would not know had deallocated them.
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=5, options="-c synchronous_commit=off")
+        conn.prepare_threshold = None
+        return conn
     except psycopg.Error as exc:
         shown = db.display if isinstance(db, Database) else "the run role"
         external = isinstance(db, Database) and db.kind == "external"
@@ -275,28 +279,43 @@ def _drop(
 ) -> tuple[str | None, bool]:
     """Drop the run's schema and role; never raises. Returns why something stayed (or None),
     and whether `conn` is still open for another use (only with `keep`)."""
-    import psycopg
-
     kept = False
     try:
         try:
             if keep:  # first undo what a check set on it (a role, a search_path, temp tables)
                 conn.execute("DISCARD ALL")
             drop_run(conn, name)
-            kept = keep and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            kept = keep and _as_new(conn)
             return None, kept
-        except psycopg.Error:
+        except Exception:  # psycopg's, or a pack's check that reconfigured the connection object
             # The first connection may have died with the learner's run. Close it first, so
             # nothing still in flight on it can land after the drop; then use a new one.
             conn.close()
             with connect(db) as fresh:
                 drop_run(fresh, name)
             return None, False
-    except (psycopg.Error, DrillkitError) as exc:
+    except Exception as exc:
         return _reason(exc), False
     finally:
         if not kept:
             conn.close()
+
+
+def _as_new(conn: psycopg.Connection) -> bool:
+    """Whether the connection object is as `connect` made it (DISCARD ALL resets only the
+    server's side): idle, autocommit, tuples, no transaction characteristics."""
+    import psycopg
+    from psycopg.rows import tuple_row
+
+    return (
+        conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        and conn.autocommit
+        and conn.row_factory is tuple_row
+        and conn.read_only is None
+        and conn.isolation_level is None
+        and conn.deferrable is None
+        and conn.prepare_threshold is None
+    )
 
 
 def _run_names(conn: psycopg.Connection) -> set[str]:
