@@ -189,6 +189,40 @@ def test_a_process_that_left_the_group_does_not_outlive_the_run(
             os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.parametrize("ending", ["returns", "runs past its timeout"])
+def test_a_process_that_keeps_forking_away_does_not_outlive_the_run(
+    learner: Learner, tmp_path: Path, ending: str
+) -> None:
+    """A process in a session of its own that forks and exits over and over is never in the
+    same place twice: each list of processes the guard reads is out of date at once. The
+    guard chases it until it has no child left (found by a trial: it escaped 6 runs of 6)."""
+    beat = tmp_path / "heartbeat"
+    after = "time.sleep(600)\n" if ending == "runs past its timeout" else "time.sleep(1)\n"
+    path = write(
+        tmp_path,
+        "hopper.py",
+        "import os, time\n"
+        "end = time.time() + 20\n"  # bounded, should the test fail
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    n = 0\n"
+        "    while time.time() < end:\n"
+        "        if os.fork():\n"
+        "            os._exit(0)\n"
+        "        n += 1\n"
+        "        if n % 20 == 0:\n"
+        f"            open({str(beat)!r}, 'w').write(str(time.time()))\n"
+        "    os._exit(0)\n" + after,
+    )
+    check(learner, path, "--timeout", "2")
+    time.sleep(0.5)  # a survivor beats many times a second
+    last = beat.stat().st_mtime if beat.exists() else None
+    time.sleep(1.0)
+    now = beat.stat().st_mtime if beat.exists() else None
+    assert last is not None, "the hopper never ran"
+    assert now == last, "a process of the run is still forking after the check"
+
+
 def test_the_guard_finds_every_process_below_it_also_a_thread_s_child() -> None:
     """`_descendants` walks /proc's children lists (every thread's: a learner thread may fork)
     and must find exactly what a scan of all of /proc finds: a child, a grandchild, and a

@@ -117,19 +117,31 @@ def _become_subreaper() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
+KILL_SECONDS = 2.0  # how long the guard chases what is below it (a stuck D-state process)
+
+
 def _kill_descendants() -> None:
-    """SIGKILL every live process below the guard, in the group or not, until none is left
-    (each round may find what the last one's victims had just forked); reap the dead ones."""
-    for _ in range(100):
+    """SIGKILL every process below the guard, in the group or not, until the guard has no
+    child at all, dead or alive. As the run's subreaper it inherits every orphan below it,
+    so no child means nothing of the run is left: a process that forks and exits over and
+    over (hopping out of each list read) keeps a child of the guard's alive, and is chased
+    until a SIGKILL catches it. Zombies are reaped first, each round: a hopper leaves
+    hundreds, and walking them would give it time."""
+    deadline = time.monotonic() + KILL_SECONDS
+    while True:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            return  # no child, so nothing below
         below = _descendants(os.getpid())
         for pid in below:
             with suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        with suppress(ChildProcessError):
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
+        if time.monotonic() > deadline:
+            return  # unkillable for now (uninterruptible sleep): the group kill still follows
         if not below:
-            return
+            time.sleep(0.001)  # the killed are not dead yet: let them go before looking again
 
 
 def _descendants(root: int) -> list[int]:
