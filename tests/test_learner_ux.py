@@ -136,6 +136,27 @@ def test_last_pass_ends_the_watch_with_the_first_review_note(db_paths: Paths) ->
     assert len(progress.load(db_paths.progress_file).progress.get(last).history) == 1
 
 
+def test_a_save_seen_half_done_is_checked_once_done(db_paths: Paths) -> None:
+    """An editor that saves in place truncates, then writes: the watch sees the empty file
+    first, waits for it to fill, and checks (and counts) only what the save wrote."""
+    import threading
+
+    write_attempt(db_paths, SELECT, mine(SELECT))
+    path = attempt_file(db_paths, SELECT)
+    events: list[object] = []
+
+    def saves():
+        yield set()  # the first check is done: now the learner saves
+        path.write_text("", encoding="utf-8")  # truncated ...
+        threading.Timer(0.05, lambda: path.write_text(mine(SELECT) + "# again\n", encoding="utf-8")).start()
+        yield {path}  # ... and seen before the write lands
+
+    watch(db_paths, PACK, SELECT, timeout=30, show=events.append, changes=saves())
+    checks = [e for e in events if isinstance(e, Checked)]
+    assert len(checks) == 2 and all(c.report.passed for c in checks), [c.report.results for c in checks]
+    assert len(progress.load(db_paths.progress_file).progress.get(SELECT).history) == 2
+
+
 # --- flashcards: again comes back ------------------------------------------------------
 
 

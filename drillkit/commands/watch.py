@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,20 @@ def file_changes(folder: Path) -> Iterator[set[Path]]:
         yield {Path(p).resolve() for _, p in changes}
 
 
+SETTLE_SECONDS = 0.15  # how long an emptied file may stay empty before it is checked as such
+
+
+def _settle(path: Path, seconds: float = SETTLE_SECONDS) -> None:
+    """An editor that saves in place truncates first, then writes: a file seen empty is
+    given a moment to fill, so the half-done save is not checked (and counted) on its own."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sig = _signature(path)
+        if sig is not None and sig[1] > 0:
+            return
+        time.sleep(0.01)
+
+
 def _signature(path: Path) -> tuple[int, int, int] | None:
     try:
         stat = path.stat()
@@ -91,6 +106,7 @@ def watch(
     stream = iter(changes if changes is not None else file_changes(paths.workspace))
     while True:
         if pending:
+            _settle(path)
             checked = _signature(path)
             passed = _check(paths, target, timeout, show)
             nxt = list_drills(paths, pack).next_drill if passed and follow else target
