@@ -161,6 +161,23 @@ def test_syntax_error_human_output_has_no_traceback(learner: Learner, tmp_path: 
     assert "cannot parse" in result.stdout
 
 
+def test_a_traceback_quotes_the_line_that_ran_even_if_the_file_changed_since(
+    learner: Learner, tmp_path: Path
+) -> None:
+    """In `drill watch` the learner may save again while the check runs: the error must show
+    the line of the version that raised, not what is on disk by the time it is reported."""
+    source = (
+        "import pathlib\n"
+        "pathlib.Path(__file__).write_text('# saved again\\n' * 5)\n"
+        "raise RuntimeError('from the version that ran')\n"
+    )
+    path = write(tmp_path, "changing.py", source)
+    failure = first_failure(learner.drill("check", N, "--file", str(path), "--json"))
+    assert "changing.py, line 3" in failure["actual"], failure["actual"]
+    assert "raise RuntimeError('from the version that ran')" in failure["actual"], failure["actual"]
+    assert "saved again" not in failure["actual"]
+
+
 def test_infinite_loop_is_stopped(learner: Learner, tmp_path: Path) -> None:
     path = write(tmp_path, "loop.py", "while True:\n    pass\n")
     failure = first_failure(learner.drill("check", N, "--file", str(path), "--timeout", "1", "--json"))

@@ -13,6 +13,7 @@ and 2 are the capped output file the CLI reads itself.
 
 from __future__ import annotations
 
+import linecache
 import os
 import signal
 import sys
@@ -76,6 +77,9 @@ def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]
             actual=f"byte {exc.start} cannot be decoded",
             help="save the file as UTF-8 (every modern editor can)",
         )
+    # Tracebacks quote the lines that ran, not the file as it is by then (a save during the
+    # run, in `drill watch`): an entry without an mtime is never reloaded from disk.
+    linecache.cache[str(path)] = (len(source), None, source.splitlines(keepends=True), str(path))
     try:
         return compile(source, str(path), "exec"), None
     except (SyntaxError, ValueError) as exc:
