@@ -214,13 +214,38 @@ def test_a_process_that_keeps_forking_away_does_not_outlive_the_run(
         f"            open({str(beat)!r}, 'w').write(str(time.time()))\n"
         "    os._exit(0)\n" + after,
     )
-    check(learner, path, "--timeout", "2")
-    time.sleep(0.5)  # a survivor beats many times a second
+    check(learner, path, "--timeout", "1")
+    time.sleep(0.3)  # a survivor beats many times a second
     last = beat.stat().st_mtime if beat.exists() else None
-    time.sleep(1.0)
+    time.sleep(0.6)
     now = beat.stat().st_mtime if beat.exists() else None
     assert last is not None, "the hopper never ran"
     assert now == last, "a process of the run is still forking after the check"
+
+
+def test_the_guard_stops_chasing_only_when_it_has_no_child_left() -> None:
+    """The chase's invariant, without the race: a walk that comes back empty while a child of
+    the guard still lives (a hopper between two homes looks just like that) is not the end."""
+    script = (
+        "import os, signal, subprocess, sys\n"
+        "from drillkit.run import guard\n"
+        "child = subprocess.Popen(['sleep', '30'], start_new_session=True)\n"
+        "real, calls = guard._descendants, []\n"
+        "def walk(root):\n"
+        "    calls.append(root)\n"
+        "    return [] if len(calls) == 1 else real(root)\n"  # the first walk misses it
+        "guard._descendants = walk\n"
+        "guard._kill_descendants()\n"
+        "try:\n"
+        "    os.kill(child.pid, 0)\n"  # reaped by the chase: no such process any more
+        "    print('alive', len(calls)); child.kill()\n"
+        "except ProcessLookupError:\n"
+        "    print('gone', len(calls))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    status, walks = out.stdout.split()
+    assert status == "gone" and int(walks) >= 2, out.stdout
 
 
 def test_the_guard_finds_every_process_below_it_also_a_thread_s_child() -> None:
