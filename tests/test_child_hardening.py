@@ -227,7 +227,7 @@ def test_the_guard_stops_chasing_only_when_it_has_no_child_left() -> None:
     """The chase's invariant, without the race: a walk that comes back empty while a child of
     the guard still lives (a hopper between two homes looks just like that) is not the end."""
     script = (
-        "import os, signal, subprocess, sys\n"
+        "import os, subprocess\n"
         "from drillkit.run import guard\n"
         "child = subprocess.Popen(['sleep', '30'], start_new_session=True)\n"
         "real, calls = guard._descendants, []\n"
