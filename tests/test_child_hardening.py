@@ -223,6 +223,33 @@ def test_a_process_that_keeps_forking_away_does_not_outlive_the_run(
     assert now == last, "a process of the run is still forking after the check"
 
 
+@pytest.mark.parametrize("how", ["kills", "stops"])
+def test_a_process_of_a_run_whose_guard_was_killed_does_not_outlive_it(
+    learner: Learner, tmp_path: Path, how: str
+) -> None:
+    """Learner code runs as the guard's user and can kill (or stop) the guard itself; a
+    process of its own in another session then escapes the group kill. The check server's
+    zygote, a subreaper too, adopts it and kills it (found by a trial)."""
+    marker = tmp_path / "sleeper"
+    sig = "SIGKILL" if how == "kills" else "SIGSTOP"
+    path = write(
+        tmp_path,
+        "killer.py",
+        "import os, signal, subprocess, time\n"
+        "p = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+        f"open({str(marker)!r}, 'w').write(str(p.pid))\n"
+        f"os.kill(os.getppid(), signal.{sig})\n"
+        "time.sleep(600)\n",
+    )
+    check(learner, path, "--timeout", "1")
+    pid = int(marker.read_text())
+    try:
+        assert wait_for(lambda: not _alive(pid), 5.0), f"process {pid} outlived its run"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_the_guard_stops_chasing_only_when_it_has_no_child_left() -> None:
     """The chase's invariant, without the race: a walk that comes back empty while a child of
     the guard still lives (a hopper between two homes looks just like that) is not the end."""
@@ -230,11 +257,11 @@ def test_the_guard_stops_chasing_only_when_it_has_no_child_left() -> None:
         "import os, subprocess\n"
         "from drillkit.run import guard\n"
         "child = subprocess.Popen(['sleep', '30'], start_new_session=True)\n"
-        "real, calls = guard._descendants, []\n"
+        "real, calls = guard.descendants, []\n"
         "def walk(root):\n"
         "    calls.append(root)\n"
         "    return [] if len(calls) == 1 else real(root)\n"  # the first walk misses it
-        "guard._descendants = walk\n"
+        "guard.descendants = walk\n"
         "guard._kill_descendants()\n"
         "try:\n"
         "    os.kill(child.pid, 0)\n"  # reaped by the chase: no such process any more
@@ -249,7 +276,7 @@ def test_the_guard_stops_chasing_only_when_it_has_no_child_left() -> None:
 
 
 def test_the_guard_finds_every_process_below_it_also_a_thread_s_child() -> None:
-    """`_descendants` walks /proc's children lists (every thread's: a learner thread may fork)
+    """`descendants` walks /proc's children lists (every thread's: a learner thread may fork)
     and must find exactly what a scan of all of /proc finds: a child, a grandchild, and a
     child forked from a thread."""
     from drillkit.run import guard
@@ -270,7 +297,7 @@ def test_the_guard_finds_every_process_below_it_also_a_thread_s_child() -> None:
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
-        walked = sorted(guard._descendants(proc.pid))
+        walked = sorted(guard.descendants(proc.pid))
         assert walked == sorted(guard._descendants_by_scan(proc.pid))
         assert len(walked) == 4, walked  # python, and its three sleeps
     finally:

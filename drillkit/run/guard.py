@@ -106,7 +106,7 @@ def die_with_parent(sig: int, parent: int) -> None:
         os._exit(1)
 
 
-def _become_subreaper() -> None:
+def become_subreaper() -> None:
     """Have the kernel hand us the run's orphans: a learner process that left the group
     (setsid) and lost its parent is reparented to the guard instead of to init, so
     `_kill_descendants` still finds it."""
@@ -134,7 +134,7 @@ def _kill_descendants() -> None:
                 pass
         except ChildProcessError:
             return  # no child, so nothing below
-        below = _descendants(os.getpid())
+        below = descendants(os.getpid())
         for pid in below:
             with suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -144,7 +144,7 @@ def _kill_descendants() -> None:
             time.sleep(0.001)  # the killed are not dead yet: let them go before looking again
 
 
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
     """Live (not zombie) processes whose parent chain leads to `root`: each process's
     children from /proc/PID/task/TID/children (a few reads, however busy the machine),
     or, where the kernel has no such file, from every /proc/PID/stat."""
@@ -152,7 +152,7 @@ def _descendants(root: int) -> list[int]:
     todo = [root]
     while todo:
         pid = todo.pop()
-        kids = _children(pid)
+        kids = children(pid)
         if kids is None:
             return _descendants_by_scan(root)
         found.extend(kids)
@@ -160,7 +160,7 @@ def _descendants(root: int) -> list[int]:
     return [pid for pid in found if _state(pid) not in (None, b"Z")]
 
 
-def _children(pid: int) -> list[int] | None:
+def children(pid: int) -> list[int] | None:
     """The children of every thread of `pid` (a learner thread may fork); [] if it is gone,
     None if this kernel lists no children (CONFIG_PROC_CHILDREN)."""
     try:
@@ -274,7 +274,7 @@ def split(lifeline_fd: int, status_fd: int, worker_fds: tuple[int, ...], folder:
     `folder` (the run's temp folder) is removed if the owner dies (EOF on `lifeline_fd`)."""
     signal.signal(signal.SIGTERM, lambda signum, frame: _orphaned(folder))
     signal.signal(STOP_SIGNAL, _kill_group)  # the owner's `Checker.stop()`: end the run now
-    _become_subreaper()
+    become_subreaper()
     seal_r, seal_w = os.pipe()
     guard = os.getpid()
     worker = os.fork()

@@ -24,17 +24,22 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
+from contextlib import suppress
 from typing import IO
 
 MAX_FDS = 5
 REQUEST_LIMIT = 1024 * 1024
 READY = b"ready"
 START_TIMEOUT = 30.0  # seconds for the preloads on a loaded machine
+SWEEP_SECONDS = 1.0  # how often an idle zygote looks for strays (see _kill_strays)
+STRAY_CHASE_SECONDS = 0.5
 
 
 class ZygoteError(OSError):
@@ -101,24 +106,35 @@ class Zygote:
 
 
 def serve(control: socket.socket) -> None:
+    from drillkit.run import guard
+
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the guards
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner's Ctrl-C is the owner's
+    guard.become_subreaper()  # a run whose guard was killed leaves its orphans to us
+    guards: set[int] = set()
     control.sendall(READY)
+    control.settimeout(SWEEP_SECONDS)
     while True:
         try:
             message, fds, _flags, _addr = socket.recv_fds(control, REQUEST_LIMIT, MAX_FDS)
+        except TimeoutError:
+            if not select.select([control], [], [], 0)[0]:  # an EOF first: the owner is gone
+                _kill_strays(guards)
+            continue
         except OSError:
             return
         if not message:
             for fd in fds:
                 os.close(fd)
             return
+        _kill_strays(guards)
         try:
             request = json.loads(message)
             pid = _fork_run(control, fds, request)
         except Exception as exc:  # a malformed request: the owner hears why, the zygote lives on
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         else:
+            guards.add(pid)
             reply = {"pid": pid}
         finally:
             for fd in fds:
@@ -127,6 +143,30 @@ def serve(control: socket.socket) -> None:
             control.sendall(json.dumps(reply).encode("utf-8"))
         except OSError:
             return
+
+
+def _kill_strays(guards: set[int]) -> None:
+    """Kill every child of ours that is not a guard we forked, with all below it. The only
+    other children a zygote can have are a run's processes adopted after its guard died
+    (learner code can kill its own guard): nothing of a run may outlive it. A stray that
+    forks and exits over and over is adopted again each time, and chased a little while.
+    Not while the owner is gone: a dying guard's cleaner (guard._orphaned) is then ours."""
+    from drillkit.run import guard
+
+    deadline = time.monotonic() + STRAY_CHASE_SECONDS
+    while True:
+        children = guard.children(os.getpid())
+        if children is None:
+            return  # a kernel that lists no children: nothing to go by
+        guards.intersection_update(children)  # the guards that ended are forgotten
+        strays = [pid for pid in children if pid not in guards]
+        if not strays or time.monotonic() > deadline:
+            return
+        for pid in strays:
+            for below in [*guard.descendants(pid), pid]:
+                with suppress(OSError):
+                    os.kill(below, signal.SIGKILL)
+        time.sleep(0.001)
 
 
 def _fork_run(control: socket.socket, fds: list[int], request: dict) -> int:
