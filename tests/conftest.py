@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from drillkit.checkserver.address import stop_all
+from drillkit.db import control
 from drillkit.db import server as database
 from drillkit.pack.catalog import builtin_sources, load_source
 from drillkit.pack.model import Drill, Pack
@@ -262,7 +263,7 @@ def drill_home() -> Iterator[Path]:
     with connect(db) as conn:
         leftovers = list_run_schemas(conn)
     if db.kind == "embedded":
-        database.stop_embedded(paths)
+        control.stop(paths)  # the server, and its idle watchdog with it (else it waits a minute)
     shutil.rmtree(home, ignore_errors=True)
     assert leftovers == [], f"run schemas left behind: {leftovers}"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from drillkit.db import auth, pgserver
+from drillkit.db import auth, control, pgserver
 from drillkit.db import server as database
 from drillkit.paths import resolve_paths
 from drillkit.run.space import connect, list_run_schemas, sweep_orphans
@@ -43,7 +43,7 @@ def fresh_home() -> Iterator[Path]:
     home = Path(tempfile.mkdtemp(prefix="drillkit-test-hardening-"))
     os.chmod(home, 0o755)
     yield home
-    database.stop_embedded(resolve_paths(env={"DRILL_HOME": str(home)}))
+    control.stop(resolve_paths(env={"DRILL_HOME": str(home)}))  # server, check server, watchdog
     shutil.rmtree(home, ignore_errors=True)
 
 
@@ -347,7 +347,7 @@ def test_a_full_disk_is_one_line_pointing_at_the_log(tmp_path: Path) -> None:
         assert "No space left on device" in lines[0] and str(log) in lines[0], lines[0]
         assert "initdb" in log.read_text(encoding="utf-8")
     finally:
-        database.stop_embedded(resolve_paths(env={"DRILL_HOME": str(mount / "home")}))
+        control.stop(resolve_paths(env={"DRILL_HOME": str(mount / "home")}))
         subprocess.run(["umount", str(mount)], check=True)
         mount.rmdir()
 

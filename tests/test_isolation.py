@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from drillkit.checkserver.address import stop_all
+from drillkit.db import control
 from drillkit.db import server as database
 from drillkit.paths import resolve_paths
 from drillkit.run.space import connect, list_run_schemas
@@ -255,7 +256,7 @@ def test_embedded_server_starts_once_under_a_race(tmp_path: Path) -> None:
         ]
         assert len(postmasters) == 1
     finally:
-        database.stop_embedded(resolve_paths(env={"DRILL_HOME": str(home)}))
+        control.stop(resolve_paths(env={"DRILL_HOME": str(home)}))
 
 
 def _is_postmaster_of(proc: Path, pgdata: Path) -> bool:

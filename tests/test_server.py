@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from drillkit.db import control
 from drillkit.db import server as database
 from drillkit.paths import Paths, resolve_paths
 from tests.conftest import Result, builtin_pack, run_in_process
@@ -28,7 +29,7 @@ def home() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="drillkit-test-server-"))
     os.chmod(path, 0o755)
     yield path
-    database.stop_embedded(resolve_paths(env={"DRILL_HOME": str(path)}))
+    control.stop(resolve_paths(env={"DRILL_HOME": str(path)}))
     shutil.rmtree(path, ignore_errors=True)
 
 
