@@ -223,15 +223,18 @@ def test_a_process_that_keeps_forking_away_does_not_outlive_the_run(
     assert now == last, "a process of the run is still forking after the check"
 
 
-@pytest.mark.parametrize("how", ["kills", "stops"])
+@pytest.mark.parametrize("how", ["kills", "stops", "stops, server off"])
 def test_a_process_of_a_run_whose_guard_was_killed_does_not_outlive_it(
     learner: Learner, tmp_path: Path, how: str
 ) -> None:
     """Learner code runs as the guard's user and can kill (or stop) the guard itself; a
-    process of its own in another session then escapes the group kill. The check server's
-    zygote, a subreaper too, adopts it and kills it (found by a trial)."""
+    process of its own in another session then escapes the group kill. A killed guard's
+    orphans go to the check server's zygote, a subreaper too, which kills them; a stopped
+    guard is woken to do its work, with or without the server (found by a trial)."""
     marker = tmp_path / "sleeper"
     sig = "SIGKILL" if how == "kills" else "SIGSTOP"
+    if how.endswith("server off"):
+        learner.env["DRILL_CHECK_SERVER"] = "off"
     path = write(
         tmp_path,
         "killer.py",

@@ -202,6 +202,7 @@ class Checker:
         from drillkit.run.guard import STOP_SIGNAL
 
         with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGCONT)  # learner code may have stopped its guard
             os.kill(self.pid, STOP_SIGNAL)
         with suppress(subprocess.TimeoutExpired):
             self.wait(2.0)
