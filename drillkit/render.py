@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.padding import Padding
-from rich.panel import Panel
 from rich.text import Text
 
 from drillkit import clock
@@ -421,6 +420,8 @@ def report(console: Console, checked: Checked, *, sql: bool = False, watching: b
     for result in rep.results:
         _result(console, result)
     if rep.output.strip():
+        from rich.panel import Panel
+
         more = " (cut short)" if rep.output_truncated else ""
         console.print(
             Panel(
@@ -549,17 +550,20 @@ class CardScreen:
     """The terminal side of a flashcard session (implements sessions.CardView)."""
 
     def __init__(self, console: Console, now: datetime) -> None:
+        from rich.panel import Panel
+
         self.console = console
         self.now = now
+        self.panel = Panel
 
     def front(self, card: Flashcard, position: int, total: int, *, repeat: bool = False) -> None:
         title = f"card {position} of {total}" + (" · missed earlier, once more" if repeat else "")
         self.console.print()
-        self.console.print(Panel(Text(reflow(card.front)), title=title, title_align="left"))
+        self.console.print(self.panel(Text(reflow(card.front)), title=title, title_align="left"))
         self.console.print("[dim]Say the answer out loud, then press any key to flip (q stops).[/]")
 
     def back(self, card: Flashcard) -> None:
-        self.console.print(Panel(Text(reflow(card.back)), border_style="cyan"))
+        self.console.print(self.panel(Text(reflow(card.back)), border_style="cyan"))
         self.console.print(
             "How well did you know it?  [bold]1[/] again  [bold]2[/] hard  [bold]3[/] good  [bold]4[/] easy"
         )
@@ -673,6 +677,8 @@ def findings(console: Console, items: list) -> None:
 
 def revealed(console: Console, result: Revealed, *, full: bool, diff: bool) -> None:
     drill = result.drill
+    from rich.panel import Panel
+
     code = (result.solution if full else result.answer).rstrip()
     console.print(f"[bold]Drill {drill.number} · {escape(drill.title)}[/] — reference solution")
     mine = printable((result.attempt_answer or "").rstrip()) or "# (empty)"
