@@ -63,14 +63,18 @@ def holder(lock: Path) -> int | None:
         return None
 
 
-def running(locks: Path) -> list[tuple[Path, int]]:
-    """Every live check server of this data dir (any database): its lock and pid."""
+def _server_locks(locks: Path) -> list[Path]:
+    """The lock of every check server this data dir has had, running or not."""
     try:
-        locks_found = sorted(locks.glob("check-*.lock"))
+        return sorted(locks.glob("check-*.lock"))
     except OSError:
         return []
+
+
+def running(locks: Path) -> list[tuple[Path, int]]:
+    """Every live check server of this data dir (any database): its lock and pid."""
     found = []
-    for lock in locks_found:
+    for lock in _server_locks(locks):
         pid = holder(lock)
         if pid is not None:
             found.append((lock, pid))
@@ -95,12 +99,8 @@ def forget_stopped(locks: Path) -> list[Path]:
     """Remove the lock, socket and log of every check server of this data dir that no longer
     runs (after `drill db reset` their digests name a database that is gone); the removed
     locks. A server that holds its lock is left alone."""
-    try:
-        locks_found = sorted(locks.glob("check-*.lock"))
-    except OSError:
-        return []
     removed = []
-    for lock in locks_found:
+    for lock in _server_locks(locks):
         try:
             handle = lock.open("r")
         except OSError:
