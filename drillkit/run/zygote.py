@@ -16,8 +16,9 @@ code, so nothing of one run (a connection, a lock held by another thread, a cach
 checks module) can cross into the next. It is single-threaded and serves one request at
 a time; a fork takes a few milliseconds. Its children are reaped by the kernel (SIGCHLD
 ignored); each guard watches its lifeline, so a run ends when its owner does, whatever
-becomes of the zygote. EOF on the control socket (the owner closed it or died) ends the
-zygote.
+becomes of the zygote. It is a child subreaper like each guard: what a run leaves after
+learner code killed its guard is adopted here, and killed (`_kill_strays`). EOF on the
+control socket (the owner closed it or died) ends the zygote.
 """
 
 from __future__ import annotations
