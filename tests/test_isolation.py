@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -94,6 +96,12 @@ ALTER TABLE documents RENAME TO documents_real;
 CREATE FUNCTION trojan() RETURNS SETOF documents_real LANGUAGE plpgsql AS $$
 BEGIN
     BEGIN
+        RESET ROLE;  -- whatever role the reader took on: back to its session's own
+        -- A superuser may write files as the server's OS user, in a read-only transaction too.
+        COPY (SELECT session_user) TO 'WHERE/who';
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+    BEGIN
         EXECUTE 'CREATE ROLE drill_test_trojan';
     EXCEPTION WHEN OTHERS THEN NULL;
     END;
@@ -104,19 +112,21 @@ CREATE VIEW documents AS SELECT * FROM trojan();
 """
 
 
-def test_a_database_check_reads_the_learner_s_tables_as_the_run_role(
-    learner: Learner, tmp_path: Path
-) -> None:
-    """Database checks run on drillkit's own connection (a superuser's, on the embedded
-    server). Reading a learner's view must not run the learner's function with that power."""
+def test_a_database_check_reads_the_learner_s_tables_as_the_run_role(learner: Learner) -> None:
+    """Drillkit's own connection is a superuser's on the embedded server. Reading a learner's
+    view must not run the learner's function with that power, not even after `RESET ROLE`:
+    the database checks read on a session of the run role's own."""
     insert = PACK.get("insert")  # its database checks read `documents`
     assert any(c.side == "database" for c in _checks(insert)), "a drill with database checks"
-    path = tmp_path / "trojan.py"
-    path.write_text(TROJAN, encoding="utf-8")
+    where = Path(tempfile.mkdtemp(prefix="drillkit-test-trojan-"))
+    where.chmod(0o777)  # as root, the server runs as another OS user
+    path = where / "trojan.py"
+    path.write_text(TROJAN.replace("WHERE", str(where)), encoding="utf-8")
     url = admin_url(learner)
     try:
         result = learner.drill("check", str(insert.number), "--file", str(path), "--json")
         assert result.code == 1, result.stdout + result.stderr
+        assert not (where / "who").exists(), "the learner's function wrote a file as the server"
         with connect(url) as conn:
             made = conn.execute(
                 "SELECT count(*) FROM pg_roles WHERE rolname = 'drill_test_trojan'"
@@ -126,6 +136,33 @@ def test_a_database_check_reads_the_learner_s_tables_as_the_run_role(
     finally:
         with connect(url) as conn:
             conn.execute("DROP ROLE IF EXISTS drill_test_trojan")
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def test_a_lock_the_learner_left_behind_does_not_hang_the_database_checks(
+    learner: Learner, tmp_path: Path
+) -> None:
+    """A learner's session can outlive the learner's processes (a query of theirs still
+    running on the server) and hold a lock on the table a database check reads: the run's
+    sessions are ended before the checks read, which never wait for long anyway."""
+    insert = PACK.get("insert")
+    path = tmp_path / "lock.py"
+    path.write_text(
+        "import psycopg, time\n"
+        "from drillkit.sandbox import engine\n"
+        "url = engine.url.render_as_string(hide_password=False).replace('postgresql+psycopg', 'postgresql')\n"
+        "c = psycopg.connect(url, autocommit=True)\n"
+        "c.pgconn.send_query(b'BEGIN; LOCK TABLE documents IN ACCESS EXCLUSIVE MODE; '\n"
+        "                    b'SELECT pg_sleep(3600)')\n"
+        "c.pgconn.flush()\n"
+        "time.sleep(0.5)\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    result = learner.drill("check", str(insert.number), "--file", str(path), "--json", "--timeout", "5")
+    assert result.code == 1, result.stdout + result.stderr
+    assert time.monotonic() - started < 20, "the database checks waited on the learner's lock"
+    assert learner.drill("check", str(insert.number), "--file", str(insert.solution_path)).code == 0
 
 
 def _checks(drill):

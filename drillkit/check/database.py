@@ -47,12 +47,12 @@ _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 class DatabaseView:
     """Read-only questions about the run schema, answered by the catalogs and the rows."""
 
-    def __init__(
-        self, conn: psycopg.Connection, schema: str, output: str = "", *, role: str | None = None
-    ) -> None:
-        self.conn = conn  # drillkit's own (admin) connection
+    def __init__(self, conn: psycopg.Connection, schema: str, output: str = "") -> None:
+        # For a check, a connection of the run's own role (runner.py): the names a check
+        # reads are the learner's objects, and a view over a function of theirs runs that
+        # function as whoever reads it, with that session's rights.
+        self.conn = conn
         self.schema = schema
-        self.role = role  # the run's role, which owns the schema (None: the server refused roles)
         self._output = output
 
     def output(self) -> str:
@@ -63,13 +63,7 @@ class DatabaseView:
         """Run a query in the run schema; parameters as `:name`, like SQLAlchemy's text()."""
         query = _NAMED.sub(lambda m: f"%({m.group(1)})s", sql.replace("%", "%%"))
         with self.conn.transaction():
-            # The names in the query are the learner's objects: a view over a function of
-            # theirs would run it as whoever asks. So ask as the run's own role, and read only:
-            # on drillkit's connection (a superuser's, on the embedded server) it could do anything.
-            setup = "SET TRANSACTION READ ONLY;"
-            if self.role is not None:
-                setup += f'SET LOCAL ROLE "{self.role}";'
-            self.conn.execute(f'{setup}SET LOCAL search_path TO "{self.schema}"'.encode())
+            self.conn.execute(f'SET TRANSACTION READ ONLY; SET LOCAL search_path TO "{self.schema}"'.encode())
             return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
 
     def tables(self) -> list[str]:

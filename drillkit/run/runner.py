@@ -20,7 +20,7 @@ from drillkit.run.env import sandbox_env
 from drillkit.run.interrupts import signals_as_interrupts
 from drillkit.run.job import RunJob, make_report
 from drillkit.run.limits_values import DEFAULT_TIMEOUT
-from drillkit.run.space import RunSpace, run_space
+from drillkit.run.space import RunSpace, reader, run_space
 from drillkit.store import read_learner_file
 
 if TYPE_CHECKING:
@@ -200,9 +200,13 @@ def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -
         return [first, *not_run(checks.names)]
     by_name = {r.name: r for r in child_results}
     done = {c.key: by_name[c.name].status for c in checks.of("child") if c.name in by_name}
-    view = DatabaseView(space.conn, space.schema, output=outcome.output, role=space.role)
     names = {c.key: c.name for c in checks.checks}
-    by_name.update({r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)})
+    if checks.of("database"):
+        with reader(space) as conn:
+            view = DatabaseView(conn, space.schema, output=outcome.output)
+            by_name.update(
+                {r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)}
+            )
     missing = CheckResult("", "error", rationale="the check did not report a result (not your mistake)")
     return [first] + [by_name.get(c.name) or replace(missing, name=c.name) for c in checks.checks]
 

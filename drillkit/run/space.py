@@ -50,7 +50,7 @@ def new_schema_name() -> str:
     return f"{PREFIX}{int(time.time())}_{os.getpid()}_{secrets.token_hex(3)}"
 
 
-def connect(db: Database | str) -> psycopg.Connection:
+def connect(db: Database | str, options: str = "") -> psycopg.Connection:
     import psycopg
 
     url = db if isinstance(db, str) else db.libpq_url
@@ -58,7 +58,9 @@ def connect(db: Database | str) -> psycopg.Connection:
         # Run schemas are throwaway: their DDL need not wait for the WAL to reach the disk.
         # No prepared statements: a connection lent again (run/pool.py) is reset with DISCARD
         # ALL, which older psycopg versions would not know had deallocated them.
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=5, options="-c synchronous_commit=off")
+        conn = psycopg.connect(
+            url, autocommit=True, connect_timeout=5, options=f"-c synchronous_commit=off {options}".strip()
+        )
         conn.prepare_threshold = None
         return conn
     except psycopg.Error as exc:
@@ -126,6 +128,26 @@ def create_space(
         release_space(db, RunSpace(name, "", conn))
         raise
     return RunSpace(name, learner_url, conn, role=name if learner_url != db.libpq_url else None)
+
+
+READ_TIMEOUTS = "-c statement_timeout=30s -c lock_timeout=10s"  # a database check never hangs
+
+
+@contextmanager
+def reader(space: RunSpace) -> Iterator[psycopg.Connection]:
+    """A connection for the database checks, logged in as the run's own role: they read the
+    learner's objects (a view over a function of theirs runs it with the reader's rights),
+    so never on drillkit's admin session. The learner's own sessions are ended first: the
+    learner's processes are gone, but a backend of theirs may still hold a lock."""
+    if space.role is not None:
+        space.conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (space.role,)
+        )
+    conn = connect(space.learner_url, options=READ_TIMEOUTS)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def space_alive(space: RunSpace) -> bool:
