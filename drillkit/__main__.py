@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     # SIGTERM unwinds like Ctrl-C, so `finally` blocks and atexit hooks run.
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)  # a closed terminal: clean up like SIGTERM, exit 129
+    _ignore_zero_size()
     try:
         _dispatch(sys.argv[1:] if argv is None else argv)
     except (KeyboardInterrupt, Interrupted) as exc:
@@ -52,6 +53,17 @@ def main(argv: list[str] | None = None) -> None:
     else:
         return
     _interrupted(code)
+
+
+def _ignore_zero_size() -> None:
+    """COLUMNS=0 (or LINES=0) means "unknown", as for shutil.get_terminal_size; Rich would
+    take it as a terminal zero cells wide and print nothing at all, errors included."""
+    import os
+
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) == 0:
+            del os.environ[name]
 
 
 def _interrupted(code: int) -> None:

@@ -476,6 +476,15 @@ def test_no_parenthesised_plurals() -> None:
     assert found == []
 
 
+def test_a_terminal_width_of_zero_is_taken_as_unknown(learner: Learner) -> None:
+    """COLUMNS=0 is "unknown" to Python; to Rich it was a terminal with no room, so every
+    command, its errors too, printed nothing (found by a trial)."""
+    listing = learner.drill("list", COLUMNS="0")
+    assert listing.code == 0 and "drills passed" in listing.stdout, listing.stdout
+    unknown = learner.drill("check", "99", COLUMNS="0")
+    assert unknown.code == 2 and unknown.stderr.startswith("drill: error:"), unknown.stderr
+
+
 def test_list_still_imports_nothing_heavy(learner: Learner) -> None:
     """`drill list` runs on every glance: its new layout must not pull in Typer, Pygments,
     the emoji table (Text.from_markup's default), Live, the scheduler, or Rich's Table (with
