@@ -323,8 +323,8 @@ def packed(head: Text, items: list[Text], width: int, indent: int = 2) -> list[T
     empty = True  # no item on the current line yet
     for item in items:
         piece = item if empty else Text(" · ") + item
-        if not empty and lines[-1].cell_len + piece.cell_len > width:
-            lines.append(Text(" " * indent) + item)
+        if lines[-1].cell_len + piece.cell_len > width and (not empty or head.cell_len > indent):
+            lines.append(Text(" " * indent) + item)  # the first item too, if the head leaves no room
         else:
             lines[-1] += piece
         empty = False

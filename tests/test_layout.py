@@ -132,6 +132,18 @@ def test_what_next_is_one_sentence_and_selfcheck_items_stay_whole(paths: Paths, 
         assert any(reason in line for line in waiting), (reason, waiting)
 
 
+@pytest.mark.parametrize("width", [30, 40])
+def test_on_a_narrow_terminal_no_selfcheck_item_is_split(paths: Paths, width: int) -> None:
+    """The first item too: when the heading leaves no room for it, it starts the next line.
+    (An item wider than the terminal itself cannot help wrapping.)"""
+    con = console(width)
+    result = list_drills(paths, PACK, now=NOW)
+    render.listing(con, result)
+    lines = lines_of(con)
+    for skill in DECK.skills:
+        assert any(f"] {skill.label}" in line for line in lines), f"{skill.label!r} split across lines"
+
+
 # --- check reports and doctor ----------------------------------------------------------
 
 LONG_NAME = (
