@@ -197,7 +197,7 @@ def test_a_process_that_keeps_forking_away_does_not_outlive_the_run(
     same place twice: each list of processes the guard reads is out of date at once. The
     guard chases it until it has no child left (found by a trial: it escaped 6 runs of 6)."""
     beat = tmp_path / "heartbeat"
-    after = "time.sleep(600)\n" if ending == "runs past its timeout" else "time.sleep(1)\n"
+    after = "time.sleep(600)\n" if ending == "runs past its timeout" else "time.sleep(0.3)\n"
     path = write(
         tmp_path,
         "hopper.py",
@@ -212,7 +212,9 @@ def test_a_process_that_keeps_forking_away_does_not_outlive_the_run(
         "        n += 1\n"
         "        if n % 20 == 0:\n"
         f"            open({str(beat)!r}, 'w').write(str(time.time()))\n"
-        "    os._exit(0)\n" + after,
+        "    os._exit(0)\n"
+        f"while not os.path.exists({str(beat)!r}) and time.time() < end:\n"  # the hopper runs
+        "    time.sleep(0.01)\n" + after,
     )
     check(learner, path, "--timeout", "1")
     time.sleep(0.3)  # a survivor beats many times a second

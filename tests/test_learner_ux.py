@@ -136,11 +136,14 @@ def test_last_pass_ends_the_watch_with_the_first_review_note(db_paths: Paths) ->
     assert len(progress.load(db_paths.progress_file).progress.get(last).history) == 1
 
 
-def test_a_save_seen_half_done_is_checked_once_done(db_paths: Paths) -> None:
+def test_a_save_seen_half_done_is_checked_once_done(db_paths: Paths, monkeypatch) -> None:
     """An editor that saves in place truncates, then writes: the watch sees the empty file
     first, waits for it to fill, and checks (and counts) only what the save wrote."""
     import threading
 
+    from drillkit.commands import watch as watching
+
+    monkeypatch.setattr(watching, "SETTLE_SECONDS", 5.0)  # the write below lands well within it
     write_attempt(db_paths, SELECT, mine(SELECT))
     path = attempt_file(db_paths, SELECT)
     events: list[object] = []

@@ -64,10 +64,10 @@ def file_changes(folder: Path) -> Iterator[set[Path]]:
 SETTLE_SECONDS = 0.15  # how long an emptied file may stay empty before it is checked as such
 
 
-def _settle(path: Path, seconds: float = SETTLE_SECONDS) -> None:
+def _settle(path: Path) -> None:
     """An editor that saves in place truncates first, then writes: a file seen empty is
     given a moment to fill, so the half-done save is not checked (and counted) on its own."""
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
         sig = _signature(path)
         if sig is not None and sig[1] > 0:
