@@ -365,7 +365,7 @@ def test_a_lent_connection_that_died_is_replaced_by_a_new_one() -> None:
 
 
 def test_a_connection_lent_again_keeps_nothing_a_check_set_on_it(drill_home: Path) -> None:
-    """The pack's database checks run on the space's admin connection and might SET things
+    """A pack's Python fixture (seed(conn)) runs on the space's admin connection and might SET things
     or make temp tables; once the space is dropped for reuse, the connection is as new."""
     from drillkit.run.space import connect, create_space, list_run_schemas, release_space
 
@@ -391,7 +391,7 @@ def test_a_connection_lent_again_keeps_nothing_a_check_set_on_it(drill_home: Pat
 
 
 def test_a_connection_a_check_reconfigured_is_closed_not_lent(drill_home: Path) -> None:
-    """What DISCARD ALL cannot reset, the connection object's own settings (a pack's check
+    """What DISCARD ALL cannot reset, the connection object's own settings (a pack's fixture
     or fixture might change them): such a connection is dropped through, then closed."""
     from psycopg.rows import dict_row
 

@@ -160,6 +160,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def assert_gone(pid: int, seconds: float) -> None:
+    """`pid` (a process of a finished run) ends within `seconds`; killed here either way."""
+    try:
+        assert wait_for(lambda: not _alive(pid), seconds), f"process {pid} outlived its run"
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize("ending", ["returns", "runs past its timeout"])
 def test_a_process_that_left_the_group_does_not_outlive_the_run(
     learner: Learner, tmp_path: Path, ending: str
@@ -181,12 +190,7 @@ def test_a_process_that_left_the_group_does_not_outlive_the_run(
         f"while not os.path.exists({str(marker)!r}):\n    time.sleep(0.01)\n" + after,
     )
     check(learner, path, "--timeout", "2")
-    pid = int(marker.read_text())
-    try:
-        assert wait_for(lambda: not _alive(pid), 2.0), f"process {pid} outlived its run"
-    finally:
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    assert_gone(int(marker.read_text()), 2.0)
 
 
 @pytest.mark.parametrize("ending", ["returns", "runs past its timeout"])
@@ -247,12 +251,7 @@ def test_a_process_of_a_run_whose_guard_was_killed_does_not_outlive_it(
         "time.sleep(600)\n",
     )
     check(learner, path, "--timeout", "1")
-    pid = int(marker.read_text())
-    try:
-        assert wait_for(lambda: not _alive(pid), 5.0), f"process {pid} outlived its run"
-    finally:
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    assert_gone(int(marker.read_text()), 5.0)
 
 
 def test_the_guard_stops_chasing_only_when_it_has_no_child_left() -> None:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -249,25 +249,22 @@ class SpacePool:
                     return
                 space = self._used.popleft()
                 self._dropping += 1
-            kept = False
+            reusable = lent = False
             try:
-                kept = self._release(self.db, space, keep=not self._closed)
+                reusable = self._release(self.db, space, keep=not self._closed)
             finally:
                 with self._cond:
-                    if kept and len(self._idle) < IDLE_CONNECTIONS and not self._closed:
+                    lent = reusable and len(self._idle) < IDLE_CONNECTIONS and not self._closed
+                    if lent:
                         self._idle.append(space.conn)
-                        kept = False
                     self._dropping -= 1
                     self._cond.notify_all()
-                if kept:  # more idle connections than needed, or closing meanwhile
-                    space.conn.close()
+            if reusable and not lent:  # more idle connections than needed, or closing meanwhile
+                space.conn.close()
 
     def _sweep(self, conn: psycopg.Connection | None = None) -> None:
         try:
-            if conn is not None:
-                sweep_orphans(conn, orphan_age(self.db))
-                return
-            with connect(self.db) as fresh:
-                sweep_orphans(fresh, orphan_age(self.db))
+            with nullcontext(conn) if conn is not None else connect(self.db) as on:
+                sweep_orphans(on, orphan_age(self.db))
         except Exception as exc:  # the next check retries; the server's log says why
             print(f"sweep failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -167,9 +167,9 @@ def space_alive(space: RunSpace) -> bool:
 
 def release_space(db: Database, space: RunSpace, *, keep: bool = False) -> bool:
     """Drop the run's schema and role, and close its connection; never raises. With `keep`,
-    the connection is reset first (DISCARD ALL: nothing a check set on it stays) and, if the
-    drop went through it, left open for the pool to lend again: True. Otherwise it is
-    closed: False."""
+    the connection is reset first (DISCARD ALL: nothing a pack's Python fixture set on it
+    stays) and, if the drop went through it, left open for the pool to lend again: True.
+    Otherwise it is closed: False."""
     # A second Ctrl-C must not abort the cleanup half-way: hold signals until it is done.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     try:
@@ -304,12 +304,12 @@ def _drop(
     kept = False
     try:
         try:
-            if keep:  # first undo what a check set on it (a role, a search_path, temp tables)
+            if keep:  # first undo what a fixture's seed(conn) set (a role, a search_path, temp tables)
                 conn.execute("DISCARD ALL")
             drop_run(conn, name)
             kept = keep and _as_new(conn)
             return None, kept
-        except Exception:  # psycopg's, or a pack's check that reconfigured the connection object
+        except Exception:  # psycopg's, or a pack's fixture that reconfigured the connection object
             # The first connection may have died with the learner's run. Close it first, so
             # nothing still in flight on it can land after the drop; then use a new one.
             conn.close()
