@@ -220,7 +220,10 @@ def test_a_process_that_keeps_forking_away_does_not_outlive_the_run(
         f"while not os.path.exists({str(beat)!r}) and time.time() < end:\n"  # the hopper runs
         "    time.sleep(0.01)\n" + after,
     )
-    check(learner, path, "--timeout", "1")
+    for timeout in ("1", "5"):  # a loaded machine may time the run out before the hopper ran
+        check(learner, path, "--timeout", timeout)
+        if beat.exists():
+            break
     time.sleep(0.3)  # a survivor beats many times a second
     last = beat.stat().st_mtime if beat.exists() else None
     time.sleep(0.6)
@@ -250,7 +253,12 @@ def test_a_process_of_a_run_whose_guard_was_killed_does_not_outlive_it(
         f"os.kill(os.getppid(), signal.{sig})\n"
         "time.sleep(600)\n",
     )
-    check(learner, path, "--timeout", "1")
+    # A stopped guard is woken only by the timeout, so it is short; on a loaded machine the
+    # learner's code may not even have started by then, which proves nothing: try once more.
+    for timeout in ("1", "5"):
+        check(learner, path, "--timeout", timeout)
+        if marker.exists():
+            break
     assert_gone(int(marker.read_text()), 5.0)
 
 
