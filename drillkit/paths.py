@@ -16,9 +16,8 @@ import errno
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from drillkit.errors import ConfigError
 from drillkit.store import shown
@@ -32,8 +31,8 @@ MAX_PROGRESS_NAME_BYTES = 200
 KERNEL_FILESYSTEMS = (Path("/proc"), Path("/sys"))
 
 
-@dataclass(frozen=True)
-class Paths:
+# A NamedTuple, not a frozen dataclass: `drill list` imports it (see drillkit/pack/model.py).
+class Paths(NamedTuple):
     """Where drillkit keeps its data, the learner's progress and their drill files."""
 
     home: Path

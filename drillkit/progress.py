@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from drillkit import clock, store
 from drillkit.errors import ProgressFileError
@@ -244,8 +244,8 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
-@dataclass(frozen=True)
-class Loaded:
+# A NamedTuple, not a frozen dataclass: `drill list` imports it (see drillkit/pack/model.py).
+class Loaded(NamedTuple):
     """Progress as read, and the warning if a corrupt file was moved aside."""
 
     progress: Progress

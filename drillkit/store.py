@@ -26,9 +26,10 @@ import stat
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from types import MappingProxyType
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from drillkit import clock
 from drillkit.errors import DrillkitError, LearnerFileError
@@ -288,16 +289,15 @@ class Corrupt(ValueError):
     """The file is there and readable but is not a document we can use: move it aside."""
 
 
-@dataclass(frozen=True)
-class Loaded(Generic[T]):
+# A NamedTuple, not a frozen dataclass: `drill list` imports it (see drillkit/pack/model.py).
+class Loaded(NamedTuple, Generic[T]):
     """A versioned file's document as read, and what was wrong with the file if it was moved aside."""
 
     document: T | None  # None: there is no file yet
     warning: str | None = None
 
 
-@dataclass(frozen=True)
-class VersionedFile(Generic[T]):
+class VersionedFile(NamedTuple, Generic[T]):
     """A JSON document with a `"version"` field, its schema and its migrations.
 
     `build` turns a current-version document into the typed value (raising Invalid, or
@@ -311,7 +311,7 @@ class VersionedFile(Generic[T]):
     version: int
     build: Callable[[Any], T]
     dump: Callable[[T], dict[str, Any]]
-    migrations: Mapping[int, Migration] = field(default_factory=dict)
+    migrations: Mapping[int, Migration] = MappingProxyType({})
     error: type[DrillkitError] = DrillkitError
     elsewhere: str = ""  # how to use another file, for messages: "set DRILL_PROGRESS"
     limit: int = DOCUMENT_LIMIT

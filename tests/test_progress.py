@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import multiprocessing
 from pathlib import Path
@@ -74,7 +73,7 @@ def test_drill_accessors_key_by_pack_and_slug(tmp_path: Path) -> None:
     assert p.packs[pack.id].drills[drill.slug].attempts == 4
     assert p.get(drill).attempts == 4
     # Another pack's drill with the same slug is kept apart.
-    other = dataclasses.replace(drill, pack_id="other")
+    other = drill._replace(pack_id="other")
     assert p.get(other).attempts == 0
     p.of(other).attempts = 1
     assert p.get(drill).attempts == 4 and set(p.packs) == {pack.id, "other"}

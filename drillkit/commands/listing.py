@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from drillkit import clock, progress
 from drillkit.attempts import workspace_file
@@ -15,8 +15,8 @@ from drillkit.retention import schedule
 from drillkit.retention.schedule import ReviewState
 
 
-@dataclass(frozen=True)
-class DrillRow:
+# A NamedTuple, not a frozen dataclass: `drill list` imports it (see drillkit/pack/model.py).
+class DrillRow(NamedTuple):
     """One drill's line of the dashboard."""
 
     drill: Drill
@@ -28,8 +28,7 @@ class DrillRow:
     review_due: bool
 
 
-@dataclass(frozen=True)
-class SkillRow:
+class SkillRow(NamedTuple):
     """One self-check item as the dashboard shows it."""
 
     number: int
@@ -40,8 +39,7 @@ class SkillRow:
     short_why: str | None = None  # the same in a few words, for the dashboard's one-line list
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(NamedTuple):
     """`drill list`'s dashboard, ready to render."""
 
     pack: Pack

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from drillkit.errors import ConfigError, UnknownDrillError
 from drillkit.pack.load import load_pack
@@ -25,8 +25,8 @@ ENTRY_POINT_GROUP = "drillkit.packs"
 PACK_ENV = "DRILL_PACK"  # overrides the active pack for one command
 
 
-@dataclass(frozen=True)
-class Source:
+# A NamedTuple, not a frozen dataclass: `drill list` imports it (see drillkit/pack/model.py).
+class Source(NamedTuple):
     """Where a pack comes from (built in, added, installed), before it is loaded."""
 
     id: str
@@ -140,9 +140,7 @@ def resolve_drill(paths: Paths, ref: str, env: Mapping[str, str] = os.environ) -
         pack_id, _, rest = text.partition(":")
         drill = open_pack(paths, pack_id.strip()).get(rest)
         if drill.pack_id != active_id(paths, env):
-            from dataclasses import replace
-
-            drill = replace(drill, outside_active=True)
+            drill = drill._replace(outside_active=True)
         return drill
     return active_pack(paths, env).get(text)
 
