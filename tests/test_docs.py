@@ -36,5 +36,12 @@ def test_the_guide_names_the_public_check_api_and_every_pack_key() -> None:
     assert [key for key in keys if f"{key}:" not in GUIDE and key != "progress_v2"] == []
 
 
+def test_the_guide_names_every_kind_a_drill_may_allow() -> None:
+    from drillkit.check.framework import ALLOWABLE
+
+    assert "Checks(allows=" in GUIDE
+    assert [kind for kind in sorted(ALLOWABLE) if f"`{kind}`" not in GUIDE] == []
+
+
 def test_the_readme_links_the_guide() -> None:
     assert "docs/writing-a-pack.md" in README

@@ -87,11 +87,6 @@ def test_learner_role_is_confined_to_its_schema(learner: Learner, tmp_path: Path
 # A view named like the drill's table, over a function of the learner's: whoever reads the
 # table runs the function, and with it whatever the learner wrote.
 TROJAN = """
-from sqlalchemy import text
-from drillkit.sandbox import engine
-
-with engine.begin() as c:
-    c.execute(text('''
 ALTER TABLE documents RENAME TO documents_real;
 CREATE FUNCTION trojan() RETURNS SETOF documents_real LANGUAGE plpgsql AS $$
 BEGIN
@@ -108,35 +103,90 @@ BEGIN
     RETURN QUERY SELECT * FROM documents_real;
 END $$;
 CREATE VIEW documents AS SELECT * FROM trojan();
-'''))
 """
 
 
 def test_a_database_check_reads_the_learner_s_tables_as_the_run_role(learner: Learner) -> None:
     """Drillkit's own connection is a superuser's on the embedded server. Reading a learner's
     view must not run the learner's function with that power, not even after `RESET ROLE`:
-    the database checks read on a session of the run role's own."""
+    the database checks read on a session of the run role's own. (A drill that does not
+    allow views and functions fails such a run before reading; this is the reader itself.)"""
+    from drillkit.check.database import DatabaseView
+    from drillkit.run.space import create_space, end_sessions, reader, release_space
+
     insert = PACK.get("insert")  # its database checks read `documents`
-    assert any(c.side == "database" for c in _checks(insert)), "a drill with database checks"
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)}))
     where = Path(tempfile.mkdtemp(prefix="drillkit-test-trojan-"))
     where.chmod(0o777)  # as root, the server runs as another OS user
-    path = where / "trojan.py"
-    path.write_text(TROJAN.replace("WHERE", str(where)), encoding="utf-8")
-    url = admin_url(learner)
+    space = create_space(db, insert.fixture)
     try:
-        result = learner.drill("check", str(insert.number), "--file", str(path), "--json")
-        assert result.code == 1, result.stdout + result.stderr
+        with connect(space.learner_url) as mine:  # as learner code would, with the run's URL
+            mine.execute(f'SET search_path TO "{space.schema}"'.encode())
+            mine.execute(TROJAN.replace("WHERE", str(where)).encode())
+        end_sessions(space)
+        with reader(space) as conn:
+            rows = DatabaseView(conn, space.schema).rows("SELECT count(*) FROM documents")
+        assert rows and rows[0][0] > 0, "the view was read"
         assert not (where / "who").exists(), "the learner's function wrote a file as the server"
-        with connect(url) as conn:
-            made = conn.execute(
-                "SELECT count(*) FROM pg_roles WHERE rolname = 'drill_test_trojan'"
-            ).fetchone()
-        assert made == (0,), "the learner's function ran with drillkit's own privileges"
-        assert learner.drill("check", str(insert.number), "--file", str(insert.solution_path)).code == 0
+        made = space.conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'drill_test_trojan'")
+        assert made.fetchone() == (0,), "the learner's function ran with drillkit's own privileges"
     finally:
-        with connect(url) as conn:
+        release_space(db, space)
+        with connect(admin_url(learner)) as conn:
             conn.execute("DROP ROLE IF EXISTS drill_test_trojan")
         shutil.rmtree(where, ignore_errors=True)
+
+
+# Each a wrong answer to the insert drill (a row titled "wrong", owned by user 2) plus
+# something in the run schema that changes what the checks' plain SQL means.
+WRONG_INSERT = """
+from sqlalchemy import text
+from drillkit.sandbox import engine
+
+with engine.begin() as c:
+    c.execute(text("INSERT INTO documents (title, body, owner_id) VALUES ('wrong', 'x', 2)"))
+    c.execute(text(SQL))
+print(4242)
+"""
+FORGERIES = {
+    # The one that passed before: the checks read the view's made-up row.
+    "view": "ALTER TABLE documents RENAME TO documents_real; CREATE VIEW documents AS "
+    "SELECT id, title, body, owner_id, created_at FROM documents_real WHERE owner_id <> 2 "
+    "UNION ALL SELECT 4242, 'Q2 Report', 'x', 1, now()",
+    "operator": "CREATE FUNCTION yes(varchar, varchar) RETURNS boolean LANGUAGE sql AS 'SELECT true';"
+    "CREATE OPERATOR = (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = yes)",
+    "role setting": "ALTER ROLE CURRENT_USER SET transform_null_equals = on",
+    "policy": "ALTER TABLE documents ENABLE ROW LEVEL SECURITY; ALTER TABLE documents FORCE ROW "
+    "LEVEL SECURITY; CREATE POLICY hide ON documents USING (owner_id <> 2)",
+    "inheritance": "CREATE TABLE more () INHERITS (documents)",
+    "rule": "CREATE RULE quiet AS ON UPDATE TO documents DO INSTEAD NOTHING",
+    "collation": 'CREATE COLLATION mine FROM "C"',
+}
+
+
+def test_every_kind_a_drill_may_allow_has_a_forgery_above() -> None:
+    from drillkit.check.framework import ALLOWABLE
+
+    assert set(FORGERIES) | {"function"} >= ALLOWABLE  # the operator's forgery makes a function
+
+
+@pytest.mark.parametrize("kind", list(FORGERIES))
+def test_a_run_that_redefines_what_the_checks_sql_means_fails(
+    learner: Learner, tmp_path: Path, kind: str
+) -> None:
+    """A learner owns the run schema, so can make a view named like the checked table, an
+    `=` of their own, a policy that hides rows, ...: any such object (or a setting of the
+    run role) the drill does not allow fails the run before a check reads anything."""
+    insert = PACK.get("insert")
+    path = tmp_path / "forged.py"
+    path.write_text(WRONG_INSERT.replace("text(SQL)", f"text({FORGERIES[kind]!r})"), encoding="utf-8")
+    result = learner.drill("check", str(insert.number), "--file", str(path), "--json")
+    assert result.code == 1, result.stdout + result.stderr
+    failure = result.json["results"][0]
+    assert failure["status"] == "failed", failure
+    assert "database objects or settings this drill does not ask for" in failure["rationale"], failure
+    assert any(made.startswith(kind) for made in failure["actual"].split("; ")), failure["actual"]
+    assert all(r["status"] == "skipped" for r in result.json["results"][1:]), "no check read anything"
 
 
 def test_a_lock_the_learner_left_behind_does_not_hang_the_database_checks(
@@ -386,3 +436,35 @@ def test_ctrl_c_at_any_moment_is_clean(learner: Learner, tmp_path: Path, delay: 
     _, stderr = proc.communicate(timeout=60)
     assert "Traceback" not in stderr, stderr
     assert proc.returncode in (0, 130), (proc.returncode, stderr)  # 0: it had already finished
+
+
+def test_what_the_fixture_made_is_not_counted_and_a_drill_can_allow_a_kind(
+    learner: Learner, tmp_path: Path
+) -> None:
+    """The scan is a difference: objects a pack's fixture made are the baseline, and a drill
+    that teaches views (say) allows them with `Checks(allows={"view"})`."""
+    from drillkit.check import Checks
+    from drillkit.pack.model import Fixture
+    from drillkit.run import tamper
+    from drillkit.run.space import create_space, release_space
+
+    sql = tmp_path / "fixture.sql"
+    sql.write_text(
+        "CREATE TABLE t (x int); CREATE VIEW seeded AS SELECT x FROM t;"
+        "CREATE FUNCTION helper() RETURNS int LANGUAGE sql AS 'SELECT 1';",
+        encoding="utf-8",
+    )
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)}))
+    space = create_space(db, Fixture("with-a-view", sql=sql))
+    try:
+        assert ("view", "seeded") in space.baseline and ("function", "helper()") in space.baseline
+        assert tamper.gained(space.baseline, tamper.scan(space.conn, space.schema, space.role)) == []
+        with connect(space.learner_url) as mine:
+            mine.execute(f'SET search_path TO "{space.schema}"; CREATE VIEW mine AS SELECT 1'.encode())
+        after = tamper.scan(space.conn, space.schema, space.role)
+        assert tamper.gained(space.baseline, after) == ["view mine"]
+        assert tamper.gained(space.baseline, after, Checks(allows={"view"}).allows) == []
+    finally:
+        release_space(db, space)
+    with pytest.raises(ValueError, match="not \\['views'\\]"):
+        Checks(allows={"views"})

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from drillkit.check.recorder import Recorder, Statement
 
 Side = Literal["child", "database"]
+# Objects a run may create only when its drill allows them: each can change what plain SQL on
+# the learner's tables means (a view named like a table, an `=` of the learner's, ...).
+ALLOWABLE = frozenset({"function", "operator", "view", "rule", "policy", "collation", "inheritance"})
 CheckFn = Callable[[Any], str | None]
 
 
@@ -79,9 +82,22 @@ class Check:
 
 @dataclass
 class Checks:
-    """A drill's checks, in order. A check module makes one: `checks = Checks()`."""
+    """A drill's checks, in order. A check module makes one: `checks = Checks()`.
+
+    `allows`: kinds of database object the drill asks the learner to create, of those that
+    change what a check's SQL means (see ALLOWABLE); any other such object the run makes
+    fails it before a check reads anything (drillkit/run/tamper.py).
+    """
 
     checks: list[Check] = field(default_factory=list)
+    allows: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        allows = frozenset(self.allows)
+        unknown = sorted(allows - ALLOWABLE)
+        if unknown:
+            raise ValueError(f"Checks(allows=...) knows {sorted(ALLOWABLE)}, not {unknown}")
+        self.allows = allows
 
     def add(self, name: str, *, requires: Sequence[CheckFn | str] = ()) -> Callable[[CheckFn], CheckFn]:
         """A check run in the child process, with the learner's module loaded."""

@@ -14,13 +14,13 @@ from drillkit.db.server import Database, sqlalchemy_url
 from drillkit.pack.model import Drill, Fixture
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult, not_run
 from drillkit.run import child as checker
-from drillkit.run import limits, protocol
+from drillkit.run import limits, protocol, tamper
 from drillkit.run.child import Checker
 from drillkit.run.env import sandbox_env
 from drillkit.run.interrupts import signals_as_interrupts
 from drillkit.run.job import RunJob, make_report
 from drillkit.run.limits_values import DEFAULT_TIMEOUT
-from drillkit.run.space import RunSpace, reader, run_space
+from drillkit.run.space import RunSpace, end_sessions, reader, run_space
 from drillkit.store import read_learner_file
 
 if TYPE_CHECKING:
@@ -188,6 +188,18 @@ def _tampered(problem: str, checks: Checks | CheckResult) -> RunOutcome:
     )
 
 
+def _made_what_changes_sql(made: list[str], checks: Checks) -> RunOutcome:
+    shown = "; ".join(made[:3]) + (f"; and {len(made) - 3} more" if len(made) > 3 else "")
+    return _failed_first(
+        "your code made database objects or settings this drill does not ask for",
+        actual=shown,
+        help="checks read your tables with plain SQL, and views, rules, policies, functions, "
+        "operators, collations, inherited tables and role settings can change what that SQL "
+        "means: a drill allows only those it asks for",
+        checks=checks,
+    )
+
+
 def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -> list[CheckResult]:
     """The child's results and the database checks, in the order the drill declares them."""
     from drillkit.check.database import DatabaseView
@@ -198,6 +210,20 @@ def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -
     first, *child_results = outcome.results or [CheckResult(FIRST_CHECK, "error", rationale="no result")]
     if first.status != "passed":
         return [first, *not_run(checks.names)]
+    import psycopg
+
+    try:
+        end_sessions(space)
+        now = tamper.scan(space.conn, space.schema, space.role)
+    except psycopg.Error as exc:  # the server went away, say: nothing can be vouched for
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        error = CheckResult(
+            FIRST_CHECK, "error", rationale=f"could not read the run schema after your code ran: {why}"
+        )
+        return [error, *not_run(checks.names)]
+    made = tamper.gained(space.baseline, now, checks.allows)
+    if made:
+        return _made_what_changes_sql(made, checks).results
     by_name = {r.name: r for r in child_results}
     done = {c.key: by_name[c.name].status for c in checks.of("child") if c.name in by_name}
     names = {c.key: c.name for c in checks.checks}

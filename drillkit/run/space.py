@@ -29,6 +29,7 @@ from drillkit.db.auth import scram_verifier
 from drillkit.db.server import EXTERNAL_FIX, Database, process_alive
 from drillkit.errors import ConfigError, DatabaseUnavailableError, DrillkitError
 from drillkit.pack.model import Fixture
+from drillkit.run import tamper
 
 if TYPE_CHECKING:
     import psycopg
@@ -43,6 +44,7 @@ class RunSpace:
     learner_url: str  # libpq URL learner code connects with (the run role's, when allowed)
     conn: psycopg.Connection  # drillkit's own connection (autocommit), for database checks
     role: str | None = None  # the run's role (named like the schema); None: the server refused one
+    baseline: tamper.Objects = frozenset()  # what tamper.scan found once the fixture was in
 
 
 def new_schema_name() -> str:
@@ -118,6 +120,8 @@ def create_space(
             sweep_orphans(conn, orphan_age(db))
         try:
             learner_url = _create(db, conn, name, fixture)
+            role = name if learner_url != db.libpq_url else None
+            baseline = tamper.scan(conn, name, role)
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseUnavailableError(
@@ -127,22 +131,30 @@ def create_space(
     except BaseException:
         release_space(db, RunSpace(name, "", conn))
         raise
-    return RunSpace(name, learner_url, conn, role=name if learner_url != db.libpq_url else None)
+    return RunSpace(name, learner_url, conn, role=role, baseline=baseline)
 
 
 READ_TIMEOUTS = "-c statement_timeout=30s -c lock_timeout=10s"  # a database check never hangs
+
+
+def end_sessions(space: RunSpace) -> None:
+    """End the run role's sessions, and wait (up to 5 s each) until they are gone: the
+    learner's processes are, but a backend of theirs may still be running a statement, hold
+    a lock, or commit after the run's objects were scanned."""
+    if space.role is None:
+        return  # learner code logged in as drillkit itself: its sessions are not told apart
+    wait = ", 5000" if space.conn.info.server_version >= 140000 else ""  # PostgreSQL 14+
+    space.conn.execute(
+        f"SELECT pg_terminate_backend(pid{wait}) FROM pg_stat_activity WHERE usename = %s".encode(),
+        (space.role,),
+    )
 
 
 @contextmanager
 def reader(space: RunSpace) -> Iterator[psycopg.Connection]:
     """A connection for the database checks, logged in as the run's own role: they read the
     learner's objects (a view over a function of theirs runs it with the reader's rights),
-    so never on drillkit's admin session. The learner's own sessions are ended first: the
-    learner's processes are gone, but a backend of theirs may still hold a lock."""
-    if space.role is not None:
-        space.conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (space.role,)
-        )
+    so never on drillkit's admin session. Call end_sessions first."""
     conn = connect(space.learner_url, options=READ_TIMEOUTS)
     try:
         yield conn

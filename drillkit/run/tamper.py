@@ -1,0 +1,67 @@
+"""What a run schema must not gain: objects that change what a check's SQL means.
+
+Checks read the learner's tables with plain SQL (`FROM documents WHERE title = :t`), and a
+schema's owner can redefine those words inside it: a view named like the table, a rule, a
+row-level security policy that hides rows, an operator `=` or a function `count` that wins
+over the built-in one, a collation, a table inheriting from the checked one (its rows
+show up in the parent's), or settings of the run role itself (`ALTER ROLE ... SET`). Any
+of these made by the learner's run, and not asked for by the drill (`Checks(allows=...)`),
+fails the run before a check reads anything.
+
+The catalogs are read on drillkit's admin connection with `search_path` set to
+`pg_catalog` alone, so no operator or function of the learner's can take part in the scan.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
+
+# (kind, what) for every such object of the schema, and every setting of the role.
+_SCAN = """
+WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+SELECT 'function', p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+UNION ALL
+SELECT 'operator', o.oprname::text || ' (' || coalesce(format_type(o.oprleft, NULL), 'none') || ', '
+    || coalesce(format_type(o.oprright, NULL), 'none') || ')'
+FROM pg_operator o, ns WHERE o.oprnamespace = ns.oid
+UNION ALL
+SELECT 'view', c.relname::text FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND c.relkind IN ('v', 'm')
+UNION ALL
+SELECT 'rule', r.rulename::text || ' on ' || c.relname::text
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class, ns
+WHERE c.relnamespace = ns.oid AND c.relkind NOT IN ('v', 'm')
+UNION ALL
+SELECT 'policy', p.polname::text || ' on ' || c.relname::text
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid, ns WHERE c.relnamespace = ns.oid
+UNION ALL
+SELECT 'policy', 'row-level security on ' || c.relname::text
+FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND (c.relrowsecurity OR c.relforcerowsecurity)
+UNION ALL
+SELECT 'collation', l.collname::text FROM pg_collation l, ns WHERE l.collnamespace = ns.oid
+UNION ALL
+SELECT 'inheritance', c.relname::text || ' inherits from ' || p.relname::text
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent, ns
+WHERE c.relnamespace = ns.oid
+UNION ALL
+SELECT 'role setting', unnest(s.setconfig)
+FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = %(role)s
+"""
+
+Objects = frozenset[tuple[str, str]]
+
+
+def scan(conn: psycopg.Connection, schema: str, role: str | None) -> Objects:
+    """Every object of the kinds above in `schema`, and every setting of `role`."""
+    with conn.transaction():
+        conn.execute("SET LOCAL search_path TO pg_catalog")
+        rows = conn.execute(_SCAN, {"schema": schema, "role": role}).fetchall()
+    return frozenset((str(kind), str(what)) for kind, what in rows)
+
+
+def gained(before: Objects, after: Objects, allows: frozenset[str] = frozenset()) -> list[str]:
+    """What the run made that the drill does not allow, as the learner would name it."""
+    return sorted(f"{kind} {what}" for kind, what in after - before if kind not in allows)
