@@ -468,3 +468,19 @@ def test_what_the_fixture_made_is_not_counted_and_a_drill_can_allow_a_kind(
         release_space(db, space)
     with pytest.raises(ValueError, match="not \\['views'\\]"):
         Checks(allows={"views"})
+
+
+def test_a_run_that_changes_its_role_s_password_is_still_checked(learner: Learner, tmp_path: Path) -> None:
+    """A role may change its own password, and learner code runs as the run's role: the
+    database checks still log in to read what it made (the right answer passes)."""
+    insert = PACK.get("insert")
+    path = tmp_path / "password.py"
+    path.write_text(
+        insert.solution_path.read_text(encoding="utf-8")
+        + "\nfrom sqlalchemy import text\n"
+        + "session.execute(text(\"ALTER ROLE CURRENT_USER PASSWORD 'mine now'\"))\n"
+        + "session.commit()\n",
+        encoding="utf-8",
+    )
+    result = learner.drill("check", str(insert.number), "--file", str(path))
+    assert result.code == 0, result.stdout + result.stderr

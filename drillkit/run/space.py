@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from drillkit.db.auth import scram_verifier
 from drillkit.db.server import EXTERNAL_FIX, Database, process_alive
@@ -155,7 +155,15 @@ def reader(space: RunSpace) -> Iterator[psycopg.Connection]:
     """A connection for the database checks, logged in as the run's own role: they read the
     learner's objects (a view over a function of theirs runs it with the reader's rights),
     so never on drillkit's admin session. Call end_sessions first."""
-    conn = connect(space.learner_url, options=READ_TIMEOUTS)
+    try:
+        conn = connect(space.learner_url, options=READ_TIMEOUTS)
+    except DatabaseUnavailableError:
+        if space.role is None:
+            raise
+        # A role may change its own password, and learner code runs as the role: set it back.
+        password = unquote(urlsplit(space.learner_url).password or "")
+        space.conn.execute(f"ALTER ROLE \"{space.role}\" PASSWORD '{scram_verifier(password)}'".encode())
+        conn = connect(space.learner_url, options=READ_TIMEOUTS)
     try:
         yield conn
     finally:
