@@ -484,3 +484,24 @@ def test_a_run_that_changes_its_role_s_password_is_still_checked(learner: Learne
     )
     result = learner.drill("check", str(insert.number), "--file", str(path))
     assert result.code == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["DROP OWNED BY CURRENT_USER CASCADE", "ALTER TABLE documents RENAME TO papers"],
+    ids=["schema", "table"],
+)
+def test_a_run_that_drops_what_the_checks_read_is_the_learner_s_failure(
+    learner: Learner, tmp_path: Path, sql: str
+) -> None:
+    """Not a checker error ("not your mistake, please report"): the checker is fine, the
+    learner's code took away the table its SQL reads."""
+    insert = PACK.get("insert")
+    path = tmp_path / "dropper.py"
+    path.write_text(WRONG_INSERT.replace("SQL", repr(sql)).replace("'wrong', 'x', 2", "'Q2 Report', 'x', 1"))
+    result = learner.drill("check", str(insert.number), "--file", str(path), "--json")
+    assert result.code == 1, result.stdout + result.stderr
+    statuses = [r["status"] for r in result.json["results"]]
+    assert "error" not in statuses, result.json["results"]
+    failed = next(r for r in result.json["results"] if r["status"] == "failed")
+    assert failed["rationale"] == "a table or column this check reads is not there", failed

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from drillkit.check.framework import Fail
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -61,10 +63,23 @@ class DatabaseView:
 
     def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run a query in the run schema; parameters as `:name`, like SQLAlchemy's text()."""
+        import psycopg
+
         query = _NAMED.sub(lambda m: f"%({m.group(1)})s", sql.replace("%", "%%"))
-        with self.conn.transaction():
-            self.conn.execute(f'SET TRANSACTION READ ONLY; SET LOCAL search_path TO "{self.schema}"'.encode())
-            return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
+        try:
+            with self.conn.transaction():
+                scope = f'SET TRANSACTION READ ONLY; SET LOCAL search_path TO "{self.schema}"'
+                self.conn.execute(scope.encode())
+                return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+            # The learner's doing (a dropped or renamed table, a model without the column), not
+            # the checker's: `drill validate` runs every check on the reference solution.
+            raise Fail(
+                "a table or column this check reads is not there",
+                expected="the drill's tables as its fixture made them, and what the task asks for",
+                actual=str(exc).strip().splitlines()[0],
+                help="your code dropped or renamed something the checks read, or never made it",
+            ) from None
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(
