@@ -161,6 +161,13 @@ FORGERIES = {
     "inheritance": "CREATE TABLE more () INHERITS (documents)",
     "rule": "CREATE RULE quiet AS ON UPDATE TO documents DO INSTEAD NOTHING",
     "collation": 'CREATE COLLATION mine FROM "C"',
+    # Read as the real column: a PostgreSQL 18 virtual column is computed as it is read.
+    "generated": "ALTER TABLE documents RENAME COLUMN title TO stored_title; ALTER TABLE documents "
+    "ADD COLUMN title varchar(200) GENERATED ALWAYS AS (CASE WHEN stored_title = 'wrong' "
+    "THEN 'Q2 Report' ELSE stored_title END) STORED",
+    # Another run of the learner's (another role) could then add a view after the scan.
+    "grant": "DO $$ BEGIN EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO PUBLIC', "
+    "current_schema()); END $$",
 }
 
 

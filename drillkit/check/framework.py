@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 Side = Literal["child", "database"]
 # Objects a run may create only when its drill allows them: each can change what plain SQL on
 # the learner's tables means (a view named like a table, an `=` of the learner's, ...).
-ALLOWABLE = frozenset({"function", "operator", "view", "rule", "policy", "collation", "inheritance"})
+ALLOWABLE = frozenset(
+    {"function", "operator", "view", "rule", "policy", "collation", "inheritance", "generated", "grant"}
+)
 CheckFn = Callable[[Any], str | None]
 
 

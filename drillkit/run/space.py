@@ -58,10 +58,17 @@ def connect(db: Database | str, options: str = "") -> psycopg.Connection:
     url = db if isinstance(db, str) else db.libpq_url
     try:
         # Run schemas are throwaway: their DDL need not wait for the WAL to reach the disk.
+        # search_path pg_catalog: no unqualified name in drillkit's own SQL can resolve to an
+        # object a learner made (on PostgreSQL 14 and older anyone may create in `public`, and
+        # an exact-type operator there would beat a built-in one that needs a cast, and run
+        # with drillkit's rights). Fixtures and checks set the run schema's path themselves.
         # No prepared statements: a connection lent again (run/pool.py) is reset with DISCARD
         # ALL, which older psycopg versions would not know had deallocated them.
         conn = psycopg.connect(
-            url, autocommit=True, connect_timeout=5, options=f"-c synchronous_commit=off {options}".strip()
+            url,
+            autocommit=True,
+            connect_timeout=5,
+            options=f"-c synchronous_commit=off -c search_path=pg_catalog {options}".strip(),
         )
         conn.prepare_threshold = None
         return conn

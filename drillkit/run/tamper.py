@@ -4,12 +4,15 @@ Checks read the learner's tables with plain SQL (`FROM documents WHERE title = :
 schema's owner can redefine those words inside it: a view named like the table, a rule, a
 row-level security policy that hides rows, an operator `=` or a function `count` that wins
 over the built-in one, a collation, a table inheriting from the checked one (its rows
-show up in the parent's), or settings of the run role itself (`ALTER ROLE ... SET`). Any
-of these made by the learner's run, and not asked for by the drill (`Checks(allows=...)`),
-fails the run before a check reads anything.
+show up in the parent's), a generated column computed when read, or settings of the run
+role itself (`ALTER ROLE ... SET`). Or it can let another role in to do so after this scan
+(a grant on the schema, a table or a column; membership in the run role, which a role
+could grant on PostgreSQL 15 and older); another run of the same learner is such a role.
+Any of these made by the learner's run, and not asked for by the drill
+(`Checks(allows=...)`), fails the run before a check reads anything.
 
-The catalogs are read on drillkit's admin connection with `search_path` set to
-`pg_catalog` alone, so no operator or function of the learner's can take part in the scan.
+The catalogs are read on drillkit's admin connection, whose `search_path` is `pg_catalog`
+alone (space.connect), so no operator or function of the learner's takes part in the scan.
 """
 
 from __future__ import annotations
@@ -47,8 +50,28 @@ SELECT 'inheritance', c.relname::text || ' inherits from ' || p.relname::text
 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent, ns
 WHERE c.relnamespace = ns.oid
 UNION ALL
+SELECT 'generated', c.relname::text || '.' || a.attname::text
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid, ns
+WHERE c.relnamespace = ns.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
+UNION ALL
+SELECT 'grant', g.privilege_type || ' on schema to '
+    || CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END
+FROM pg_namespace n, aclexplode(n.nspacl) g, ns WHERE n.oid = ns.oid AND g.grantee <> n.nspowner
+UNION ALL
+SELECT 'grant', g.privilege_type || ' on ' || c.relname::text || ' to '
+    || CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END
+FROM pg_class c, aclexplode(c.relacl) g, ns WHERE c.relnamespace = ns.oid AND g.grantee <> c.relowner
+UNION ALL
+SELECT 'grant', g.privilege_type || ' on ' || c.relname::text || '.' || a.attname::text || ' to '
+    || CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid, aclexplode(a.attacl) g, ns
+WHERE c.relnamespace = ns.oid AND g.grantee <> c.relowner
+UNION ALL
 SELECT 'role setting', unnest(s.setconfig)
 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = %(role)s
+UNION ALL
+SELECT 'role member', m.member::regrole::text
+FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE r.rolname = %(role)s
 """
 
 Objects = frozenset[tuple[str, str]]
@@ -56,9 +79,7 @@ Objects = frozenset[tuple[str, str]]
 
 def scan(conn: psycopg.Connection, schema: str, role: str | None) -> Objects:
     """Every object of the kinds above in `schema`, and every setting of `role`."""
-    with conn.transaction():
-        conn.execute("SET LOCAL search_path TO pg_catalog")
-        rows = conn.execute(_SCAN, {"schema": schema, "role": role}).fetchall()
+    rows = conn.execute(_SCAN, {"schema": schema, "role": role}).fetchall()
     return frozenset((str(kind), str(what)) for kind, what in rows)
 
 
