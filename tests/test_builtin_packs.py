@@ -244,3 +244,38 @@ def test_mutation_score_of_every_drill(pack: Pack, drill_home: Path, monkeypatch
     assert [
         (d.drill, [r.mutant.id for r in d.equivalent_killed]) for d in report.drills if d.equivalent_killed
     ] == []
+
+
+def test_the_sqlalchemy_pack_s_seed_constants_are_what_its_fixture_seeds(drill_home: Path) -> None:
+    """Its checks compare rows with SEED_* in common.py (drill 6: nothing else changed); a
+    fixture edited without them would fail right answers."""
+    import sys
+
+    import psycopg
+
+    from drillkit.check.loader import load_checks, package_name
+    from drillkit.db import server
+    from drillkit.paths import resolve_paths
+    from drillkit.run.space import fixture_sql
+
+    pack = next(p for p in PACKS if p.id == "sqlalchemy")
+    drill = pack.get("update")
+    load_checks(pack.id, pack.root, drill.slug)  # imports the pack's common module
+    common = sys.modules[f"{package_name(pack.id)}.common"]
+    db = server.resolve(resolve_paths(env={"DRILL_HOME": str(drill_home)}))
+    with psycopg.connect(db.libpq_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS t_seed CASCADE; CREATE SCHEMA t_seed")
+        try:
+            assert drill.fixture.sql is not None
+            conn.execute(f"SET search_path TO t_seed; {fixture_sql(drill.fixture.sql)}".encode())
+            documents = conn.execute(
+                "SELECT id, title, body, owner_id, created_at FROM documents ORDER BY id"
+            )
+            rows = documents.fetchall()
+            assert tuple(r[:4] for r in rows) == common.SEED_DOCUMENTS
+            assert {r[0]: r[4] for r in rows} == common.SEED_CREATED_AT
+            assert (
+                tuple(conn.execute("SELECT id, email FROM users ORDER BY id").fetchall()) == common.SEED_USERS
+            )
+        finally:
+            conn.execute("RESET search_path; DROP SCHEMA IF EXISTS t_seed CASCADE")

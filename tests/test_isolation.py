@@ -512,3 +512,33 @@ def test_a_run_that_drops_what_the_checks_read_is_the_learner_s_failure(
     assert "error" not in statuses, result.json["results"]
     failed = next(r for r in result.json["results"] if r["status"] == "failed")
     assert failed["rationale"] == "a table or column this check reads is not there", failed
+
+
+def test_a_column_s_facts_come_from_the_catalogs_not_from_names(learner: Learner) -> None:
+    """A learner's enum or domain can be named like a type a check wants ("email(255)",
+    "text"), and a default can merely mention nextval( (found by a trial): `builtin`,
+    `length` and `numbered` are read from the catalogs."""
+    from drillkit.check.database import DatabaseView
+    from drillkit.pack.model import Fixture
+    from drillkit.run.space import create_space, reader, release_space
+
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)}))
+    space = create_space(db, Fixture("empty"))
+    try:
+        with connect(space.learner_url) as mine:
+            mine.execute(
+                f"""SET search_path TO "{space.schema}";
+                CREATE TYPE "email(255)" AS ENUM ('a@b.c'); CREATE DOMAIN "text" AS pg_catalog.text;
+                CREATE TABLE t (
+                    fake int DEFAULT length('nextval('), ser serial, ident int GENERATED ALWAYS AS IDENTITY,
+                    enum "email(255)", dom "{space.schema}"."text", arr text[], real varchar(200), plain text
+                )""".encode()
+            )
+        with reader(space) as conn:
+            cols = DatabaseView(conn, space.schema).columns("t")
+    finally:
+        release_space(db, space)
+    assert {n: c.numbered for n, c in cols.items() if c.numbered} == {"ser": True, "ident": True}
+    assert [n for n, c in cols.items() if not c.builtin] == ["enum", "dom", "arr"]
+    assert {n: c.length for n, c in cols.items() if c.length is not None} == {"real": 200}
+    assert cols["enum"].type == '"email(255)"' and cols["real"].type == "character varying(200)"

@@ -19,21 +19,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Column:
+    """A column as Postgres has it. Judge a column's type by `builtin` as well as `type`: a
+    learner's enum or domain can be named like anything ("text", "email(255)")."""
+
     name: str
     type: str  # as Postgres spells it: "integer", "character varying(200)", "text", ...
     nullable: bool
     default: str | None
     identity: bool  # GENERATED ... AS IDENTITY
-
-    @property
-    def numbered(self) -> bool:
-        """Postgres fills it in: an identity column, or a serial's nextval() default."""
-        return self.identity or "nextval(" in (self.default or "")
-
-    @property
-    def length(self) -> int | None:
-        match = re.search(r"\((\d+)\)", self.type)
-        return int(match.group(1)) if match else None
+    builtin: bool = True  # one of PostgreSQL's own scalar types: no enum, domain, array or own type
+    length: int | None = None  # the limit of a varchar(n) or char(n)
+    numbered: bool = False  # Postgres fills it in: identity, or a serial's nextval() of its sequence
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,27 @@ class ForeignKey:
     table: str
     referred: tuple[str, ...]
 
+
+# A column's facts from the catalogs, not from the text of its type or default: a learner's
+# enum named "email(255)" has no length, and a default that merely mentions "nextval(" numbers
+# nothing. Numbered: an identity, or exactly `nextval('seq'::regclass)` of a sequence.
+_COLUMNS = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+    pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '',
+    t.typnamespace = 'pg_catalog'::regnamespace AND t.typtype = 'b' AND t.typcategory <> 'A',
+    CASE WHEN t.typnamespace = 'pg_catalog'::regnamespace AND t.typname IN ('varchar', 'bpchar')
+        AND a.atttypmod > 4 THEN a.atttypmod - 4 END,
+    a.attidentity <> '' OR (
+        pg_get_expr(d.adbin, d.adrelid) ~ '^nextval\\(''[^'']+''::regclass\\)$'
+        AND EXISTS (
+            SELECT 1 FROM pg_depend p JOIN pg_class s ON s.oid = p.refobjid AND s.relkind = 'S'
+            WHERE p.classid = 'pg_attrdef'::regclass AND p.objid = d.oid))
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -90,17 +107,9 @@ class DatabaseView:
         return [r[0] for r in rows]
 
     def columns(self, table: str) -> dict[str, Column]:
-        rows = self.conn.execute(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
-            "pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '' "
-            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum",
-            (self.schema, table),
-        ).fetchall()
-        return {r[0]: Column(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+        rows = self.conn.execute(_COLUMNS, (self.schema, table)).fetchall()
+        own = f"{self.schema}."  # a type of the learner's: named without the run schema
+        return {r[0]: Column(r[0], r[1].removeprefix(own), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows}
 
     def _constraints(self, table: str, kind: str) -> list[tuple[list[str], str | None, list[str]]]:
         rows = self.conn.execute(

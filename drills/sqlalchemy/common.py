@@ -6,7 +6,7 @@ Imported by each drill's checks.py as `from ..common import ...`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
@@ -53,14 +53,27 @@ def add_style_check(checks: Checks) -> None:
 
 
 # --- the seeded data (fixtures/seeded.sql) --------------------------------------------------
-# (id, title, body, owner_id); tests/test_builtin_pack.py holds this equal to the fixture.
-SEED_DOCUMENTS: tuple[tuple[int, str, str, int], ...] = (
+# tests/test_builtin_packs.py holds these equal to what the fixture seeds.
+SEED_DOCUMENTS: tuple[tuple[int, str, str, int], ...] = (  # (id, title, body, owner_id)
     (1, "Onboarding notes", "Where things live.", 1),
     (2, "Budget 2026", "Numbers.", 2),
     (3, "Kickoff agenda", "Goals, owners, dates.", 1),
     (4, "Retro notes", "Keep, drop, try.", 2),
     (5, "Q1 Report draft", "Revenue grew.", 1),
     (6, "Design doc", "Boxes and arrows.", 1),
+)
+SEED_CREATED_AT: dict[int, datetime] = {  # document id -> created_at
+    1: datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    2: datetime(2026, 1, 15, 10, 30, tzinfo=UTC),
+    3: datetime(2026, 1, 10, 8, 15, tzinfo=UTC),
+    4: datetime(2026, 4, 1, 16, 0, tzinfo=UTC),
+    5: datetime(2026, 5, 20, 11, 45, tzinfo=UTC),
+    6: datetime(2026, 2, 14, 14, 0, tzinfo=UTC),
+}
+SEED_USERS: tuple[tuple[int, str], ...] = (  # (id, email)
+    (1, "ada@example.com"),
+    (2, "grace@example.com"),
+    (3, "linus@example.com"),
 )
 
 
@@ -151,7 +164,7 @@ def python_filter_failure(statements: Sequence[Statement]) -> Fail:
 
 def title_column(db: DatabaseView) -> None:
     column = require_column(require_table(db, "documents"), "documents", "title")
-    if not column.type.startswith("character varying") or column.length != 200:
+    if not (column.builtin and column.type.startswith("character varying")) or column.length != 200:
         raise Fail(
             "`title` does not have the 200-character limit",
             expected="character varying(200)",
@@ -163,6 +176,6 @@ def title_column(db: DatabaseView) -> None:
 
 def body_column(db: DatabaseView) -> None:
     column = require_column(require_table(db, "documents"), "documents", "body")
-    if not column.type.startswith(("character varying", "text")):
+    if not (column.builtin and column.type.startswith(("character varying", "text"))):
         raise Fail("`body` is not a text column", expected="varchar or text", actual=column.type)
     require_not_null(column, "documents")

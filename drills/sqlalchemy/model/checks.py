@@ -34,13 +34,13 @@ def primary_key(db: DatabaseView) -> None:
             help="one of mapped_column()'s options makes a column the primary key",
         )
     column = columns["id"]
-    if column.type not in ("integer", "bigint", "smallint"):
+    if not column.builtin or column.type not in ("integer", "bigint", "smallint"):
         raise Fail("`id` is not an integer", expected="integer", actual=column.type)
     if not column.numbered:
         raise Fail(
             "`id` has no automatic numbering, so every insert would need an id by hand",
             expected="an IDENTITY or SERIAL column (what an integer primary key gets by default)",
-            actual=f"{column.type} with no default",
+            actual=f"default {column.default}" if column.default else f"{column.type} with no default",
             help="an integer primary key is numbered by Postgres unless you switch that off: "
             "look for an autoincrement option",
         )

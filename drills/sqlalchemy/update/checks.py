@@ -8,7 +8,7 @@ from __future__ import annotations
 from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
 from drillkit.check.sql import written_by_hand
 
-from ..common import SEED_DOCUMENTS, add_style_check
+from ..common import SEED_CREATED_AT, SEED_DOCUMENTS, SEED_USERS, add_style_check
 
 checks = Checks()
 
@@ -65,14 +65,28 @@ def renamed(db: DatabaseView) -> None:
     )
 
 
-@checks.database("no other document changed")
+def _elsewhere(db: DatabaseView) -> list[str]:
+    """Changes outside documents' title, body and owner: created_at, and the users."""
+    created = dict(db.rows("SELECT id, created_at FROM documents"))
+    found = [
+        f"document {i}'s created_at is now {created[i]:%Y-%m-%d %H:%M}"
+        for i, when in SEED_CREATED_AT.items()
+        if i in created and created[i] != when
+    ]
+    users = db.rows("SELECT id, email FROM users ORDER BY id")
+    found += [f"user {u[0]} is now {u[1]!r}" for u in users if u not in SEED_USERS]
+    found += [f"user {i} is gone" for i, _ in SEED_USERS if i not in {u[0] for u in users}]
+    return found
+
+
+@checks.database("nothing else changed: the other documents, document 5's other columns, the users")
 def others_untouched(db: DatabaseView) -> None:
     expected = tuple((i, "Final", *rest) if i == 5 else (i, t, *rest) for i, t, *rest in SEED_DOCUMENTS)
-    changed = _differences(db, expected)
+    changed = _differences(db, expected) + _elsewhere(db)
     if changed:
         raise Fail(
-            "other rows were changed, added or removed",
-            expected="only document 5 differs from the seed data",
+            "other rows or columns were changed, added or removed",
+            expected="only document 5's title differs from the seed data",
             actual="; ".join(changed)[:500],
             help="an update without a WHERE, or an extra add(), touches more than you meant",
         )

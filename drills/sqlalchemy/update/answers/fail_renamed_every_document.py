@@ -1,6 +1,6 @@
 # expect: fail
-# check: no other document changed
-# message: other rows were changed
+# check: nothing else changed: the other documents, document 5's other columns, the users
+# message: other rows or columns were changed
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
