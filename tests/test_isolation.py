@@ -112,7 +112,7 @@ def test_a_database_check_reads_the_learner_s_tables_as_the_run_role(learner: Le
     the database checks read on a session of the run role's own. (A drill that does not
     allow views and functions fails such a run before reading; this is the reader itself.)"""
     from drillkit.check.database import DatabaseView
-    from drillkit.run.space import create_space, end_sessions, reader, release_space
+    from drillkit.run.space import create_space, reader, release_space, shut_out
 
     insert = PACK.get("insert")  # its database checks read `documents`
     db = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)}))
@@ -123,8 +123,8 @@ def test_a_database_check_reads_the_learner_s_tables_as_the_run_role(learner: Le
         with connect(space.learner_url) as mine:  # as learner code would, with the run's URL
             mine.execute(f'SET search_path TO "{space.schema}"'.encode())
             mine.execute(TROJAN.replace("WHERE", str(where)).encode())
-        end_sessions(space)
         with reader(space) as conn:
+            shut_out(space, conn.info.backend_pid)
             rows = DatabaseView(conn, space.schema).rows("SELECT count(*) FROM documents")
         assert rows and rows[0][0] > 0, "the view was read"
         assert not (where / "who").exists(), "the learner's function wrote a file as the server"
@@ -542,3 +542,56 @@ def test_a_column_s_facts_come_from_the_catalogs_not_from_names(learner: Learner
     assert [n for n, c in cols.items() if not c.builtin] == ["enum", "dom", "arr"]
     assert {n: c.length for n, c in cols.items() if c.length is not None} == {"real": 200}
     assert cols["enum"].type == '"email(255)"' and cols["real"].type == "character varying(200)"
+
+
+def test_once_shut_out_only_the_reader_sees_the_run_schema(learner: Learner) -> None:
+    """Another process with the run's password (another run of the learner's, say) must not
+    change the schema between the scan and the database checks' reads: after shut_out, the
+    run's role has no session but the reader's, and cannot log in again (found by a trial)."""
+    import psycopg
+
+    from drillkit.errors import DatabaseUnavailableError
+    from drillkit.pack.model import Fixture
+    from drillkit.run.space import create_space, reader, release_space, shut_out
+
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)}))
+    space = create_space(db, Fixture("empty"))
+    try:
+        other = connect(space.learner_url)
+        with reader(space) as conn:
+            shut_out(space, conn.info.backend_pid)
+            with pytest.raises(psycopg.OperationalError):
+                other.execute("SELECT 1")
+            with pytest.raises(DatabaseUnavailableError):
+                connect(space.learner_url)
+            assert conn.execute("SELECT current_user").fetchone() == (space.role,)
+    finally:
+        other.close()
+        release_space(db, space)
+
+
+def test_a_run_that_uses_up_its_role_s_connections_is_still_checked(learner: Learner, tmp_path: Path) -> None:
+    """Sessions still sleeping on the server after the learner's processes are gone can use up
+    the run role's connection limit: the reader ends them and logs in (the right answer passes)."""
+    insert = PACK.get("insert")
+    path = tmp_path / "hog.py"
+    path.write_text(
+        insert.solution_path.read_text(encoding="utf-8") + "\nimport psycopg\n"
+        "url = session.get_bind().url.render_as_string(hide_password=False)\n"
+        "url = url.replace('postgresql+psycopg', 'postgresql')\n"
+        "session.close()\n"
+        "session.get_bind().dispose()\n"  # every slot of the role's limit goes to a sleeper
+        "hogs = 0\n"
+        "while hogs < 64:\n"
+        "    try:\n"
+        "        c = psycopg.connect(url, autocommit=True)\n"
+        "    except psycopg.OperationalError:\n"
+        "        break\n"
+        "    c.pgconn.send_query(b'SELECT pg_sleep(3600)')\n"
+        "    c.pgconn.flush()\n"
+        "    hogs += 1\n"
+        "assert 0 < hogs < 64, hogs\n",
+        encoding="utf-8",
+    )
+    result = learner.drill("check", str(insert.number), "--file", str(path))
+    assert result.code == 0, result.stdout + result.stderr

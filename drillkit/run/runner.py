@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager, ExitStack, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,10 +20,12 @@ from drillkit.run.env import sandbox_env
 from drillkit.run.interrupts import signals_as_interrupts
 from drillkit.run.job import RunJob, make_report
 from drillkit.run.limits_values import DEFAULT_TIMEOUT
-from drillkit.run.space import RunSpace, end_sessions, reader, run_space
+from drillkit.run.space import RunSpace, reader, run_space, shut_out
 from drillkit.store import read_learner_file
 
 if TYPE_CHECKING:
+    import psycopg
+
     from drillkit.check.framework import Checks
     from drillkit.run.zygote import Zygote
 
@@ -202,18 +204,32 @@ def _made_what_changes_sql(made: list[str], checks: Checks) -> RunOutcome:
 
 def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -> list[CheckResult]:
     """The child's results and the database checks, in the order the drill declares them."""
-    from drillkit.check.database import DatabaseView
-    from drillkit.check.framework import run_checks
-
     if isinstance(checks, CheckResult):
         return [checks]
     first, *child_results = outcome.results or [CheckResult(FIRST_CHECK, "error", rationale="no result")]
     if first.status != "passed":
         return [first, *not_run(checks.names)]
+    with ExitStack() as stack:
+        # The reader logs in before the run's role is shut out: from then on no session but
+        # drillkit's sees the run schema, so nothing can change between the scan and the reads.
+        conn = stack.enter_context(reader(space)) if checks.of("database") else None
+        problem = _sealed_and_scanned(space, checks, keep_pid=conn.info.backend_pid if conn else None)
+        if problem is not None:
+            return problem
+        by_name = {r.name: r for r in child_results}
+        if conn is not None:
+            by_name.update(_database_checks(checks, conn, space, outcome, by_name))
+    missing = CheckResult("", "error", rationale="the check did not report a result (not your mistake)")
+    return [first] + [by_name.get(c.name) or replace(missing, name=c.name) for c in checks.checks]
+
+
+def _sealed_and_scanned(space: RunSpace, checks: Checks, keep_pid: int | None) -> list[CheckResult] | None:
+    """Shut the run's role out, then look for what changes the checks' SQL: the results that
+    end the run there, or None."""
     import psycopg
 
     try:
-        end_sessions(space)
+        shut_out(space, keep_pid)
         now = tamper.scan(space.conn, space.schema, space.role)
     except psycopg.Error as exc:  # the server went away, say: nothing can be vouched for
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -222,19 +238,19 @@ def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -
         )
         return [error, *not_run(checks.names)]
     made = tamper.gained(space.baseline, now, checks.allows)
-    if made:
-        return _made_what_changes_sql(made, checks).results
-    by_name = {r.name: r for r in child_results}
-    done = {c.key: by_name[c.name].status for c in checks.of("child") if c.name in by_name}
+    return _made_what_changes_sql(made, checks).results if made else None
+
+
+def _database_checks(
+    checks: Checks, conn: psycopg.Connection, space: RunSpace, outcome: RunOutcome, done_by_name: dict
+) -> dict[str, CheckResult]:
+    from drillkit.check.database import DatabaseView
+    from drillkit.check.framework import run_checks
+
+    done = {c.key: done_by_name[c.name].status for c in checks.of("child") if c.name in done_by_name}
     names = {c.key: c.name for c in checks.checks}
-    if checks.of("database"):
-        with reader(space) as conn:
-            view = DatabaseView(conn, space.schema, output=outcome.output)
-            by_name.update(
-                {r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)}
-            )
-    missing = CheckResult("", "error", rationale="the check did not report a result (not your mistake)")
-    return [first] + [by_name.get(c.name) or replace(missing, name=c.name) for c in checks.checks]
+    view = DatabaseView(conn, space.schema, output=outcome.output)
+    return {r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)}
 
 
 def _read_small(path: Path, limit: int = 500) -> str:

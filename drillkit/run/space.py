@@ -144,16 +144,25 @@ def create_space(
 READ_TIMEOUTS = "-c statement_timeout=30s -c lock_timeout=10s"  # a database check never hangs
 
 
-def end_sessions(space: RunSpace) -> None:
-    """End the run role's sessions, and wait (up to 5 s each) until they are gone: the
-    learner's processes are, but a backend of theirs may still be running a statement, hold
-    a lock, or commit after the run's objects were scanned."""
+def shut_out(space: RunSpace, keep_pid: int | None = None) -> None:
+    """No new logins for the run's role, and every session of it ended but `keep_pid` (the
+    reader's). The learner's processes are gone, but a backend of theirs may still run a
+    statement or hold a lock, and another process that has the run's password (another run
+    of the learner's) could log in to change the schema after it was scanned. The drop
+    makes the role NOLOGIN anyway."""
     if space.role is None:
         return  # learner code logged in as drillkit itself: its sessions are not told apart
+    space.conn.execute(f'ALTER ROLE "{space.role}" NOLOGIN'.encode())  # committed before the ending
+    _end_sessions(space, keep_pid)
+
+
+def _end_sessions(space: RunSpace, keep_pid: int | None = None) -> None:
+    """End the run role's sessions but `keep_pid`, waiting (up to 5 s each) until they are gone."""
     wait = ", 5000" if space.conn.info.server_version >= 140000 else ""  # PostgreSQL 14+
     space.conn.execute(
-        f"SELECT pg_terminate_backend(pid{wait}) FROM pg_stat_activity WHERE usename = %s".encode(),
-        (space.role,),
+        f"SELECT pg_terminate_backend(pid{wait}) FROM pg_stat_activity "
+        "WHERE usename = %s AND pid <> %s".encode(),
+        (space.role, keep_pid or 0),
     )
 
 
@@ -161,13 +170,15 @@ def end_sessions(space: RunSpace) -> None:
 def reader(space: RunSpace) -> Iterator[psycopg.Connection]:
     """A connection for the database checks, logged in as the run's own role: they read the
     learner's objects (a view over a function of theirs runs it with the reader's rights),
-    so never on drillkit's admin session. Call end_sessions first."""
+    so never on drillkit's admin session. Log in before shut_out, which spares its session."""
     try:
         conn = connect(space.learner_url, options=READ_TIMEOUTS)
     except DatabaseUnavailableError:
         if space.role is None:
             raise
-        # A role may change its own password, and learner code runs as the role: set it back.
+        # Learner code runs as the role: it may have used up the role's connection limit
+        # (sessions still sleeping on the server), or changed the role's own password.
+        _end_sessions(space)
         password = unquote(urlsplit(space.learner_url).password or "")
         space.conn.execute(f"ALTER ROLE \"{space.role}\" PASSWORD '{scram_verifier(password)}'".encode())
         conn = connect(space.learner_url, options=READ_TIMEOUTS)
