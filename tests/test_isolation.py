@@ -493,16 +493,24 @@ def test_a_run_that_changes_its_role_s_password_is_still_checked(learner: Learne
     assert result.code == 0, result.stdout + result.stderr
 
 
+GONE = "a table or column this check reads is not there"
+UNREADABLE = "this check could not read what your code left in the database"
+
+
 @pytest.mark.parametrize(
-    "sql",
-    ["DROP OWNED BY CURRENT_USER CASCADE", "ALTER TABLE documents RENAME TO papers"],
-    ids=["schema", "table"],
+    ("sql", "rationale"),
+    [
+        ("DROP OWNED BY CURRENT_USER CASCADE", GONE),
+        ("ALTER TABLE documents RENAME TO papers", GONE),
+        ("ALTER TABLE documents ALTER COLUMN title TYPE integer USING 0", UNREADABLE),
+    ],
+    ids=["schema", "table", "column type"],
 )
-def test_a_run_that_drops_what_the_checks_read_is_the_learner_s_failure(
-    learner: Learner, tmp_path: Path, sql: str
+def test_a_run_that_spoils_what_the_checks_read_is_the_learner_s_failure(
+    learner: Learner, tmp_path: Path, sql: str, rationale: str
 ) -> None:
     """Not a checker error ("not your mistake, please report"): the checker is fine, the
-    learner's code took away the table its SQL reads."""
+    learner's code took away (or spoiled) what its SQL reads (found by trials)."""
     insert = PACK.get("insert")
     path = tmp_path / "dropper.py"
     path.write_text(WRONG_INSERT.replace("SQL", repr(sql)).replace("'wrong', 'x', 2", "'Q2 Report', 'x', 1"))
@@ -511,7 +519,7 @@ def test_a_run_that_drops_what_the_checks_read_is_the_learner_s_failure(
     statuses = [r["status"] for r in result.json["results"]]
     assert "error" not in statuses, result.json["results"]
     failed = next(r for r in result.json["results"] if r["status"] == "failed")
-    assert failed["rationale"] == "a table or column this check reads is not there", failed
+    assert failed["rationale"] == rationale, failed
 
 
 def test_a_column_s_facts_come_from_the_catalogs_not_from_names(learner: Learner) -> None:
@@ -532,16 +540,21 @@ def test_a_column_s_facts_come_from_the_catalogs_not_from_names(learner: Learner
                 CREATE TABLE t (
                     fake int DEFAULT length('nextval('), ser serial, ident int GENERATED ALWAYS AS IDENTITY,
                     enum "email(255)", dom "{space.schema}"."text", arr text[], real varchar(200), plain text
-                )""".encode()
+                );
+                CREATE UNIQUE INDEX never ON t (real) WHERE false;
+                CREATE UNIQUE INDEX expr ON t (plain, (ser::text));
+                CREATE UNIQUE INDEX really ON t (ser, ident)""".encode()
             )
         with reader(space) as conn:
-            cols = DatabaseView(conn, space.schema).columns("t")
+            view = DatabaseView(conn, space.schema)
+            cols, uniques = view.columns("t"), view.unique_column_sets("t")
     finally:
         release_space(db, space)
     assert {n: c.numbered for n, c in cols.items() if c.numbered} == {"ser": True, "ident": True}
     assert [n for n, c in cols.items() if not c.builtin] == ["enum", "dom", "arr"]
     assert {n: c.length for n, c in cols.items() if c.length is not None} == {"real": 200}
     assert cols["enum"].type == '"email(255)"' and cols["real"].type == "character varying(200)"
+    assert uniques == [["ser", "ident"]], "an index with a WHERE or an expression makes nothing unique"
 
 
 def test_once_shut_out_only_the_reader_sees_the_run_schema(learner: Learner) -> None:

@@ -97,6 +97,15 @@ class DatabaseView:
                 actual=str(exc).strip().splitlines()[0],
                 help="your code dropped or renamed something the checks read, or never made it",
             ) from None
+        except (psycopg.DataError, psycopg.errors.UndefinedFunction, psycopg.errors.DatatypeMismatch) as exc:
+            # Values or types the learner's code left that the check's SQL cannot read: a column
+            # changed to another type, a timestamp of 'infinity' (the reference passes the same).
+            raise Fail(
+                "this check could not read what your code left in the database",
+                expected="the drill's tables with the types and kinds of values it gave them",
+                actual=str(exc).strip().splitlines()[0],
+                help="your code changed a column's type or stored a value the task does not ask for",
+            ) from None
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(
@@ -133,14 +142,16 @@ class DatabaseView:
         return [ForeignKey(tuple(c), str(t), tuple(r)) for c, t, r in self._constraints(table, "f")]
 
     def unique_column_sets(self, table: str) -> list[list[str]]:
-        """Columns made unique by a constraint or by a unique index."""
+        """Columns made unique by a constraint or by a unique index: one on plain columns, for
+        every row (an index with a WHERE, or on an expression, makes nothing unique as such)."""
         sets = [c for c, _, _ in self._constraints(table, "u")]
         rows = self.conn.execute(
             "SELECT ARRAY(SELECT attname FROM unnest(i.indkey) WITH ORDINALITY u(n, o) "
             "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o) "
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = %s AND i.indisunique AND NOT i.indisprimary",
+            "WHERE n.nspname = %s AND c.relname = %s AND i.indisunique AND NOT i.indisprimary "
+            "AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL",
             (self.schema, table),
         ).fetchall()
         return sets + [list(r[0]) for r in rows]
