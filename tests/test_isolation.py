@@ -608,3 +608,55 @@ def test_a_run_that_uses_up_its_role_s_connections_is_still_checked(learner: Lea
     )
     result = learner.drill("check", str(insert.number), "--file", str(path))
     assert result.code == 0, result.stdout + result.stderr
+
+
+def test_a_run_with_more_objects_than_the_server_has_locks_is_still_dropped(learner: Learner) -> None:
+    """One DROP SCHEMA ... CASCADE locks every object at once; a learner's file can make more
+    (thousands of enum types) than the lock table holds, and that drop failed at every later
+    sweep too (found by a trial). The objects then go a batch at a time, whatever their kind.
+    (The server's "out of shared memory" is simulated: thousands of types take seconds to make.)"""
+    import psycopg
+
+    from drillkit.pack.model import Fixture
+    from drillkit.run import space as spaces
+
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)}))
+    space = spaces.create_space(db, Fixture("empty"))
+    with connect(space.learner_url) as mine:
+        mine.execute(
+            f"""SET search_path TO "{space.schema}";
+            CREATE DOMAIN d AS int; CREATE TYPE r AS RANGE (subtype = int4); CREATE TABLE t (x int, y int);
+            CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE VIEW v AS SELECT 1;
+            CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq);
+            CREATE STATISTICS st ON x, y FROM t; CREATE TEXT SEARCH CONFIGURATION c (COPY = simple);
+            DO $$ BEGIN FOR i IN 1..{spaces.PIECE_BATCH * 2 + 5} LOOP
+                EXECUTE format('CREATE TYPE e%s AS ENUM ()', i); END LOOP; END $$""".encode()
+        )
+
+    class LockTableFull:
+        """The admin connection, on a server whose lock table holds 50 objects: a DROP SCHEMA
+        of a schema with more fails as a full lock table does."""
+
+        def __init__(self, conn: psycopg.Connection) -> None:
+            self.conn, self.failed = conn, False
+
+        def execute(self, query, params=None):
+            if b"DROP SCHEMA" in (query if isinstance(query, bytes) else b""):
+                objects = self.conn.execute(
+                    "SELECT count(*) FROM pg_depend WHERE refobjid = %s::regnamespace", (space.schema,)
+                ).fetchone()[0]
+                if objects > 50:
+                    self.failed = True
+                    raise psycopg.errors.OutOfMemory("out of shared memory")
+            return self.conn.execute(query, params)
+
+    full = LockTableFull(space.conn)
+    try:
+        spaces.drop_run(full, space.schema)  # type: ignore[arg-type]
+    finally:
+        spaces.release_space(db, space)  # a no-op once dropped
+    assert full.failed
+    with connect(db) as conn:
+        assert space.schema not in spaces.list_run_schemas(conn)
+        gone = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (space.schema,)).fetchone()
+    assert gone == (0,)

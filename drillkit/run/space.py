@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -321,17 +321,64 @@ def drop_run(conn: psycopg.Connection, name: str) -> None:
 
     Raises psycopg.Error (or DatabaseUnavailableError) when something stays behind.
     """
+    import psycopg
+
     row = conn.execute(_ROLE_SQL, (name,)).fetchone()
     role_exists, elsewhere = (bool(row[0]), list(row[1])) if row else (False, [])
+    # Usually one round trip. Otherwise the schema goes first, in its own transaction: it is
+    # gone even if the role must stay.
+    script = _drop_sql(name, role_exists, drop_role=not elsewhere)
+    try:
+        conn.execute(script)
+    except psycopg.errors.OutOfMemory:  # "out of shared memory": more objects than locks
+        _drop_piecemeal(conn, name)
+        conn.execute(script)
     if not elsewhere:
-        conn.execute(_drop_sql(name, role_exists, drop_role=True))  # the usual case: one round trip
         return
-    # The schema goes first, in its own transaction: it is gone even if the role must stay.
-    conn.execute(_drop_sql(name, role_exists, drop_role=False))
     for dbname in elsewhere:
         with _connect_elsewhere(conn, dbname) as other:
             other.execute(f'DROP OWNED BY "{name}" CASCADE'.encode())
     conn.execute(f'DROP ROLE IF EXISTS "{name}"'.encode())
+
+
+# A schema's objects, a batch at a time, with the DROP word for each (a domain is a type to
+# pg_identify_object, but not to DROP TYPE).
+_PIECES_SQL = """
+SELECT CASE WHEN o.type = 'type' AND t.typtype = 'd' THEN 'domain'
+            WHEN o.type = 'statistics object' THEN 'statistics' ELSE o.type END, o.identity
+FROM pg_namespace n JOIN pg_depend d ON d.refobjid = n.oid
+CROSS JOIN LATERAL pg_identify_object(d.classid, d.objid, 0) o
+LEFT JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+WHERE n.nspname = %s AND d.refclassid = 'pg_namespace'::regclass AND d.deptype = 'n'
+LIMIT 500
+"""
+PIECE_BATCH = 100
+
+
+def _drop_piecemeal(conn: psycopg.Connection, name: str) -> None:
+    """Drop a schema's objects a batch per transaction. One DROP SCHEMA ... CASCADE locks
+    every object at once, and learner code can make more objects (thousands of enum types,
+    say) than the server's lock table holds: that drop would fail at every later sweep too."""
+    import psycopg
+
+    seen: set[tuple[str, str]] = set()
+    while True:
+        rows = [(str(k), str(i)) for k, i in conn.execute(_PIECES_SQL, (name,)).fetchall()]
+        if not rows or set(rows) <= seen:
+            return  # all gone, or only what cannot be dropped this way: the CASCADE's turn
+        seen.update(rows)
+        by_kind: dict[str, list[str]] = {}
+        for kind, identity in rows:
+            by_kind.setdefault(kind, []).append(identity)
+        for kind, identities in by_kind.items():
+            for start in range(0, len(identities), PIECE_BATCH):
+                batch = identities[start : start + PIECE_BATCH]
+                try:
+                    conn.execute(f"DROP {kind} IF EXISTS {', '.join(batch)} CASCADE".encode())
+                except psycopg.Error:  # one that only its owner object may drop: the rest one by one
+                    for identity in batch:
+                        with suppress(psycopg.Error):
+                            conn.execute(f"DROP {kind} IF EXISTS {identity} CASCADE".encode())
 
 
 def _drop(
