@@ -32,5 +32,25 @@ def filtered_on(statements: Sequence[Statement], table: str, column: str) -> boo
 
 
 def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statement]:
-    """Statements of `verb` that the unit of work did not emit (text() or a bulk construct)."""
-    return [s for s in statements if s.verb == verb.upper() and not s.in_flush]
+    """Statements doing `verb` that the unit of work did not emit (text() or a bulk construct),
+    also one inside a WITH (`WITH u AS (UPDATE ...) SELECT ...`). `SELECT ... FOR UPDATE` is
+    a lock, not an UPDATE."""
+    keyword = re.compile(rf"(?<!\bFOR )(?<!\bKEY )\b{verb.upper()}\b")
+    return [s for s in statements if not s.in_flush and keyword.search(_code_only(s.sql).upper())]
+
+
+_WRITES = re.compile(
+    r"(?<!\bFOR )(?<!\bKEY )"
+    r"\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|CREATE|ALTER|DROP|COPY|GRANT|REVOKE|COMMENT)\b"
+)
+
+
+def writes(statements: Sequence[Statement]) -> list[Statement]:
+    """Statements that change data or schema, however written (a WITH around an UPDATE, a
+    flushed INSERT, DDL); SELECT ... FOR UPDATE is a lock, not a write."""
+    return [s for s in statements if _WRITES.search(_code_only(s.sql).upper())]
+
+
+def _code_only(sql: str) -> str:
+    """The SQL without its string literals, quoted names and comments (words there do nothing)."""
+    return re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)

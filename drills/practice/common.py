@@ -15,6 +15,7 @@ from sqlalchemy.orm import configure_mappers
 
 from drillkit.check import Context, Fail, plural, watching
 from drillkit.check.recorder import Statement
+from drillkit.check.sql import writes
 
 
 @dataclass
@@ -74,6 +75,42 @@ def call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) -> Call
     with watch_session(ctx, session) as seen:
         seen.value = fn(session, *args)
     return seen
+
+
+def read_call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) -> Call:
+    """`call` for a function the drill asks only to read: one that changes what is committed
+    fails (the checks take their expected answers from the tables)."""
+    before = _fingerprint(ctx)
+    seen = call(ctx, session, fn, *args)
+    if _fingerprint(ctx) != before:
+        raise Fail(
+            f"{getattr(fn, '__name__', 'your function')} changed the data it was asked to read",
+            expected="a function that only reads: every table as it was before the call",
+            actual="rows were changed, added or removed, and committed",
+            help="a query function selects and returns; it does not write or commit",
+        )
+    return seen
+
+
+def only_read_so_far(ctx: Context) -> None:
+    """Nothing the learner's file ran so far wrote (call first thing, in a read-only drill: the
+    expected answers come from the tables, which a file could otherwise rewrite to fit)."""
+    written = writes(ctx.recorder.statements)
+    if written:
+        raise Fail(
+            "your file changes the database, and this drill only reads",
+            expected="no INSERT, UPDATE, DELETE or DDL from your file",
+            actual=written[0].sql.strip().splitlines()[0][:200],
+            help="the task is a query: select and return, without changing any row",
+        )
+
+
+def _fingerprint(ctx: Context) -> list[tuple]:
+    """The committed documents and users, as one hash each (read on a separate connection)."""
+    return ctx.rows(
+        "SELECT (SELECT md5(coalesce(string_agg(d::text, ',' ORDER BY d.id), '')) FROM documents d), "
+        "(SELECT md5(coalesce(string_agg(u::text, ',' ORDER BY u.id), '')) FROM users u)"
+    )
 
 
 def selects(statements: Sequence[Statement], table: str | None = None) -> list[Statement]:

@@ -77,6 +77,26 @@ SEED_USERS: tuple[tuple[int, str], ...] = (  # (id, email)
 )
 
 
+def seed_changes(db: DatabaseView, documents: tuple[tuple, ...] = SEED_DOCUMENTS) -> list[str]:
+    """How the committed data differs from the seed, with `documents` as the expected
+    (id, title, body, owner_id) rows: changed, added or removed documents, a changed
+    created_at, changed or removed users."""
+    rows = db.rows("SELECT id, title, body, owner_id FROM documents ORDER BY id")
+    by_id = {r[0]: r for r in rows}
+    found = [f"document {r[0]} is now {r[1:]!r}" for r in rows if r not in documents]
+    found += [f"document {e[0]} is gone" for e in documents if e[0] not in by_id]
+    created = dict(db.rows("SELECT id, created_at FROM documents"))
+    found += [
+        f"document {i}'s created_at is now {created[i]:%Y-%m-%d %H:%M}"
+        for i, when in SEED_CREATED_AT.items()
+        if i in created and created[i] != when
+    ]
+    users = db.rows("SELECT id, email FROM users ORDER BY id")
+    found += [f"user {u[0]} is now {u[1]!r}" for u in users if u not in SEED_USERS]
+    found += [f"user {i} is gone" for i, _ in SEED_USERS if i not in {u[0] for u in users}]
+    return found
+
+
 # --- documents as the drills see them --------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from drillkit.check import Checks, Context, Fail, plural, show_sql
 
-from ..common import call, require_function, unused_session
+from ..common import only_read_so_far, read_call, require_function, unused_session
 
 checks = Checks()
 
@@ -68,7 +68,7 @@ def _pairs(value: Any) -> list[tuple[Any, Any]]:
 def _fresh_call(ctx: Context):
     fn = require_function(ctx, "document_counts", ["session"])
     with ctx.new_session() as session:
-        result = call(ctx, session, fn)
+        result = read_call(ctx, session, fn)
         return _pairs(result.value), result
 
 
@@ -132,6 +132,7 @@ def _compare(ctx: Context, got: list[tuple[Any, Any]], when: str = "") -> None:
 @checks.add("document_counts(session) is a function")
 def signature(ctx: Context) -> None:
     require_function(ctx, "document_counts", ["session"])
+    only_read_so_far(ctx)
 
 
 @checks.add(

@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.nplus1 import measure
 
-from ..common import call, one_line, require_function
+from ..common import one_line, only_read_so_far, read_call, require_function
 
 checks = Checks()
 
@@ -19,7 +19,7 @@ checks = Checks()
 def _users(ctx: Context, session: Session) -> list[Any]:
     fn = require_function(ctx, "users_with_documents", ["session"])
     try:
-        value = call(ctx, session, fn).value
+        value = read_call(ctx, session, fn).value
     except InvalidRequestError as exc:
         if "unique()" not in str(exc):
             raise
@@ -117,6 +117,7 @@ def _check_contents(ctx: Context, when: str = "") -> None:
 @checks.add("users_with_documents(session) is a function")
 def signature(ctx: Context) -> None:
     require_function(ctx, "users_with_documents", ["session"])
+    only_read_so_far(ctx)
 
 
 @checks.add("every user, with their documents readable after the session is closed", requires=[signature])

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.recorder import Statement
 
-from ..common import call, require_function, selects, unused_session
+from ..common import only_read_so_far, read_call, require_function, selects, unused_session
 
 checks = Checks()
 MAX_PAGES = 40  # a cursor that never moves must not loop forever
@@ -27,7 +27,7 @@ def _fn(ctx: Context) -> Callable[..., Any]:
 def _page(ctx: Context, user_id: int, cursor: Any, limit: int) -> tuple[list[int], Any]:
     """One page in a fresh session, as one HTTP request would do it."""
     with ctx.new_session() as session:
-        result = call(ctx, session, _fn(ctx), user_id, cursor, limit)
+        result = read_call(ctx, session, _fn(ctx), user_id, cursor, limit)
         _statements.extend(result.statements)
         if result.statements and not result.used_session:
             raise unused_session("page_after", result)
@@ -175,6 +175,7 @@ def _judge(
 @checks.add("page_after(session, user_id, cursor, limit) is a function")
 def signature(ctx: Context) -> None:
     _fn(ctx)
+    only_read_so_far(ctx)
 
 
 @checks.add("the first page: the newest documents, ties broken by the highest id", requires=[signature])

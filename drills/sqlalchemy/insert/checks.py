@@ -8,22 +8,34 @@ from __future__ import annotations
 
 import re
 
-from drillkit.check import Checks, Context, DatabaseView, Fail
+from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
+from drillkit.check.sql import written_by_hand
 
 from ..common import SEED_DOCUMENTS, add_style_check
 
 checks = Checks()
 TITLE = "Q2 Report"
+MANY_NUMBERS = 5  # printing every number up to 100 does not show which one is the id
+DATETIME = re.compile(r"\d{4}-\d\d-\d\d([ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:\d\d)?|Z)?)?")
 
 
 @checks.add("your code sent an INSERT into documents")
 def inserted(ctx: Context) -> None:
-    if not [s for s in ctx.recorder.statements if s.verb == "INSERT" and "documents" in s.sql]:
+    inserts = [s for s in ctx.recorder.statements if s.verb == "INSERT" and "documents" in s.sql]
+    if not inserts:
         raise Fail(
             "no INSERT into documents was sent",
             expected="an INSERT when the session flushes your new object",
             actual="no INSERT statement",
             help="making a Document object saves nothing by itself: the session has to know about it",
+        )
+    if not any(s.in_flush for s in inserts):
+        raise Fail(
+            "you wrote the INSERT yourself",
+            expected="the session writes the INSERT when it flushes the Document you added",
+            actual="an insert() construct or a text() INSERT was executed",
+            help="this drill is about the unit of work: make a Document object and hand it to the session",
+            sql=show_sql(written_by_hand(inserts, "INSERT")),
         )
 
 
@@ -67,8 +79,17 @@ def committed(db: DatabaseView) -> None:
 def printed_id(db: DatabaseView) -> None:
     new_id = db.rows("SELECT id FROM documents WHERE title = :t", t=TITLE)[0][0]
     output = db.output()
-    if re.search(rf"(?<![\w.]){new_id}(?![\w.])", output):  # a whole token: not the 7 in 0x7f3a...
+    words = DATETIME.sub(" ", output)  # a printed created_at is not a flood of numbers
+    numbers = set(re.findall(r"(?<![\w.])\d+(?![\w.])", words))  # whole tokens: not the 7 in 0x7f3a
+    if str(new_id) in numbers and len(numbers) <= MANY_NUMBERS:
         return
+    if str(new_id) in numbers:
+        raise Fail(
+            "the new row's id is lost among the numbers your code printed",
+            expected=f"{new_id} (the id Postgres gave the row), printed on its own or with a few words",
+            actual=f"{len(numbers)} different numbers printed",
+            help="print the new object's id, not every number you can think of",
+        )
     printed_none = "None" in output
     raise Fail(
         "the new row's id is not in what your code printed",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drillkit.check import Checks, Context, Fail, show_sql
+from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
 from drillkit.check.models import mapped_class
 from drillkit.check.sql import filtered_on, has_order_by, selects_from
 
@@ -13,6 +13,7 @@ from ..common import (
     ids_of,
     newest_first,
     python_filter_failure,
+    seed_changes,
     with_dates,
 )
 
@@ -71,6 +72,20 @@ def sorted_in_sql(ctx: Context) -> None:
             "without ORDER BY created_at DESC",
             help="sorting in Postgres scales and can use an index; the select() itself can say how to sort",
             sql=show_sql(selects),
+        )
+
+
+@checks.database("your code only read: the documents and users are as seeded")
+def only_read(db: DatabaseView) -> None:
+    # The other checks judge the order by the dates in the table: rewriting them (or the rows)
+    # could make any order look right.
+    changed = seed_changes(db)
+    if changed:
+        raise Fail(
+            "your code changed the data it was asked to read",
+            expected="the seeded documents and users, as they were",
+            actual="; ".join(changed)[:500],
+            help="this drill only reads: a select() and no writes, no commit of changed objects",
         )
 
 

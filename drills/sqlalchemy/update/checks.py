@@ -8,17 +8,9 @@ from __future__ import annotations
 from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
 from drillkit.check.sql import written_by_hand
 
-from ..common import SEED_CREATED_AT, SEED_DOCUMENTS, SEED_USERS, add_style_check
+from ..common import SEED_DOCUMENTS, add_style_check, seed_changes
 
 checks = Checks()
-
-
-def _differences(db: DatabaseView, expected: tuple[tuple, ...]) -> list[str]:
-    rows = db.rows("SELECT id, title, body, owner_id FROM documents ORDER BY id")
-    by_id = {r[0]: r for r in rows}
-    found = [f"document {r[0]} is now {r[1:]!r}" for r in rows if r not in expected]
-    found += [f"document {e[0]} is gone" for e in expected if e[0] not in by_id]
-    return found
 
 
 @checks.add("the UPDATE came from the session's dirty tracking, not hand-written SQL")
@@ -49,7 +41,7 @@ def renamed(db: DatabaseView) -> None:
     title = rows[0][0] if rows else None
     if title == "Final":
         return
-    changed = _differences(db, SEED_DOCUMENTS)
+    changed = seed_changes(db)
     if changed:
         raise Fail(
             "document 5 kept its title, but your code changed something else",
@@ -65,24 +57,10 @@ def renamed(db: DatabaseView) -> None:
     )
 
 
-def _elsewhere(db: DatabaseView) -> list[str]:
-    """Changes outside documents' title, body and owner: created_at, and the users."""
-    created = dict(db.rows("SELECT id, created_at FROM documents"))
-    found = [
-        f"document {i}'s created_at is now {created[i]:%Y-%m-%d %H:%M}"
-        for i, when in SEED_CREATED_AT.items()
-        if i in created and created[i] != when
-    ]
-    users = db.rows("SELECT id, email FROM users ORDER BY id")
-    found += [f"user {u[0]} is now {u[1]!r}" for u in users if u not in SEED_USERS]
-    found += [f"user {i} is gone" for i, _ in SEED_USERS if i not in {u[0] for u in users}]
-    return found
-
-
 @checks.database("nothing else changed: the other documents, document 5's other columns, the users")
 def others_untouched(db: DatabaseView) -> None:
     expected = tuple((i, "Final", *rest) if i == 5 else (i, t, *rest) for i, t, *rest in SEED_DOCUMENTS)
-    changed = _differences(db, expected) + _elsewhere(db)
+    changed = seed_changes(db, expected)
     if changed:
         raise Fail(
             "other rows or columns were changed, added or removed",

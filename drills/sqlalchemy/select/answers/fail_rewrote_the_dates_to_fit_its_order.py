@@ -1,0 +1,41 @@
+# expect: fail
+# check: your code only read
+# message: changed the data it was asked to read
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from sqlalchemy import text
+
+from drillkit.sandbox import session
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+session.execute(text("UPDATE documents SET created_at = timestamptz '2020-01-01' + id * interval '1 day'"))
+session.commit()  # now id order is date order
+docs = session.scalars(
+    select(Document).where(Document.owner_id == 1).order_by(Document.id.desc(), Document.created_at.desc())
+).all()
