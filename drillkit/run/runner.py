@@ -213,7 +213,7 @@ def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -
         # The reader logs in before the run's role is shut out: from then on no session but
         # drillkit's sees the run schema, so nothing can change between the scan and the reads.
         conn = stack.enter_context(reader(space)) if checks.of("database") else None
-        problem = _sealed_and_scanned(space, checks, keep_pid=conn.info.backend_pid if conn else None)
+        problem = _scanned(space, checks, reader_pid=conn.info.backend_pid if conn else None)
         if problem is not None:
             return problem
         by_name = {r.name: r for r in child_results}
@@ -223,13 +223,16 @@ def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -
     return [first] + [by_name.get(c.name) or replace(missing, name=c.name) for c in checks.checks]
 
 
-def _sealed_and_scanned(space: RunSpace, checks: Checks, keep_pid: int | None) -> list[CheckResult] | None:
-    """Shut the run's role out, then look for what changes the checks' SQL: the results that
-    end the run there, or None."""
+def _scanned(space: RunSpace, checks: Checks, reader_pid: int | None) -> list[CheckResult] | None:
+    """Look for what changes the checks' SQL: the results that end the run there, or None.
+    Before database checks, the run's role is shut out first (all but the reader's session),
+    so nothing can change between the scan and their reads. Without them it need not be: what
+    a session of the learner's commits after the scan was not there for the child's checks."""
     import psycopg
 
     try:
-        shut_out(space, keep_pid)
+        if reader_pid is not None:
+            shut_out(space, reader_pid)
         now = tamper.scan(space.conn, space.schema, space.role)
     except psycopg.Error as exc:  # the server went away, say: nothing can be vouched for
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -77,10 +77,11 @@ SEED_USERS: tuple[tuple[int, str], ...] = (  # (id, email)
 )
 
 
-def seed_changes(db: DatabaseView, documents: tuple[tuple, ...] = SEED_DOCUMENTS) -> list[str]:
+def seed_changes(db: DatabaseView | Context, documents: tuple[tuple, ...] = SEED_DOCUMENTS) -> list[str]:
     """How the committed data differs from the seed, with `documents` as the expected
     (id, title, body, owner_id) rows: changed, added or removed documents, a changed
-    created_at, changed or removed users."""
+    created_at, changed or removed users. Through a database check's view, or a child
+    check's context (its rows() reads on a separate connection: committed rows only)."""
     rows = db.rows("SELECT id, title, body, owner_id FROM documents ORDER BY id")
     by_id = {r[0]: r for r in rows}
     found = [f"document {r[0]} is now {r[1:]!r}" for r in rows if r not in documents]
