@@ -660,3 +660,37 @@ def test_a_run_with_more_objects_than_the_server_has_locks_is_still_dropped(lear
         assert space.schema not in spaces.list_run_schemas(conn)
         gone = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (space.schema,)).fetchone()
     assert gone == (0,)
+
+
+def test_a_fixture_s_baseline_is_scanned_once_until_the_fixture_changes(
+    learner: Learner, tmp_path: Path
+) -> None:
+    """A check server makes hundreds of spaces from a few fixtures: one scan per fixture file
+    (and version of it), the schema's own name left out so that spaces compare alike."""
+    from drillkit.pack.model import Fixture
+    from drillkit.run import tamper
+    from drillkit.run.space import create_space, release_space
+
+    sql = tmp_path / "fixture.sql"
+    sql.write_text("CREATE VIEW seeded AS SELECT 1;", encoding="utf-8")
+    fixture = Fixture("counted", sql=sql)
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)}))
+    scans: list[str] = []
+    real = tamper.scan
+
+    def counted(conn, schema, role):
+        scans.append(schema)
+        return real(conn, schema, role)
+
+    tamper.scan = counted
+    try:
+        first, second = create_space(db, fixture), create_space(db, fixture)
+        sql.write_text("CREATE VIEW seeded AS SELECT 1; CREATE VIEW more AS SELECT 2;", encoding="utf-8")
+        third = create_space(db, fixture)
+    finally:
+        tamper.scan = real
+    for space in (first, second, third):
+        release_space(db, space)
+    assert scans == [first.schema, third.schema]
+    assert first.baseline == second.baseline and ("view", "more") in third.baseline
+    assert ("role setting", f"search_path={tamper.SCHEMA}") in first.baseline

@@ -128,7 +128,7 @@ def create_space(
         try:
             learner_url = _create(db, conn, name, fixture)
             role = name if learner_url != db.libpq_url else None
-            baseline = tamper.scan(conn, name, role)
+            baseline = tamper.baseline(conn, name, role, fixture)
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseUnavailableError(

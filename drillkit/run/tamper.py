@@ -22,17 +22,26 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
+    from drillkit.pack.model import Fixture
+
 # (kind, what) for every such object of the schema, and every setting of the role.
 _SCAN = """
-WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s),
+-- What lives in the schema, found through pg_depend's index rather than by scanning pg_proc.
+inside AS (
+    SELECT d.classid, d.objid FROM pg_depend d, ns
+    WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ns.oid AND d.deptype = 'n'
+)
 SELECT 'function', p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+FROM inside i JOIN pg_proc p ON p.oid = i.objid WHERE i.classid = 'pg_proc'::regclass
 UNION ALL
 SELECT 'operator', o.oprname::text || ' (' || coalesce(format_type(o.oprleft, NULL), 'none') || ', '
     || coalesce(format_type(o.oprright, NULL), 'none') || ')'
-FROM pg_operator o, ns WHERE o.oprnamespace = ns.oid
+FROM inside i JOIN pg_operator o ON o.oid = i.objid WHERE i.classid = 'pg_operator'::regclass
 UNION ALL
-SELECT 'view', c.relname::text FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND c.relkind IN ('v', 'm')
+SELECT 'view', c.relname::text
+FROM inside i JOIN pg_class c ON c.oid = i.objid
+WHERE i.classid = 'pg_class'::regclass AND c.relkind IN ('v', 'm')
 UNION ALL
 SELECT 'rule', r.rulename::text || ' on ' || c.relname::text
 FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class, ns
@@ -44,7 +53,8 @@ UNION ALL
 SELECT 'policy', 'row-level security on ' || c.relname::text
 FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND (c.relrowsecurity OR c.relforcerowsecurity)
 UNION ALL
-SELECT 'collation', l.collname::text FROM pg_collation l, ns WHERE l.collnamespace = ns.oid
+SELECT 'collation', l.collname::text
+FROM inside i JOIN pg_collation l ON l.oid = i.objid WHERE i.classid = 'pg_collation'::regclass
 UNION ALL
 SELECT 'inheritance', c.relname::text || ' inherits from ' || p.relname::text
 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent, ns
@@ -78,9 +88,33 @@ Objects = frozenset[tuple[str, str]]
 
 
 def scan(conn: psycopg.Connection, schema: str, role: str | None) -> Objects:
-    """Every object of the kinds above in `schema`, and every setting of `role`."""
+    """Every object of the kinds above in `schema`, and every setting of `role`; the schema's
+    own name reads SCHEMA (the role's search_path names it), so that two fresh spaces of one
+    fixture scan alike (see baseline)."""
     rows = conn.execute(_SCAN, {"schema": schema, "role": role}).fetchall()
-    return frozenset((str(kind), str(what)) for kind, what in rows)
+    return frozenset((str(kind), str(what).replace(schema, SCHEMA)) for kind, what in rows)
+
+
+SCHEMA = "<the run schema>"
+_baselines: dict[tuple[object, ...], Objects] = {}
+
+
+def baseline(conn: psycopg.Connection, schema: str, role: str | None, fixture: Fixture) -> Objects:
+    """What a space holds once its fixture is in: scanned once per fixture file and version
+    (a check server makes hundreds of spaces from a handful of fixtures). A Python fixture is
+    code, and is scanned every time."""
+    if fixture.python is not None:
+        return scan(conn, schema, role)
+    try:
+        stat = fixture.sql.stat() if fixture.sql is not None else None
+    except OSError:
+        return scan(conn, schema, role)
+    info = conn.info  # the server and user too: a role's members include whoever made it
+    where = (info.host, info.port, info.dbname, info.user)
+    key = (fixture.sql, stat and (stat.st_mtime_ns, stat.st_size, stat.st_ino), role is None, where)
+    if key not in _baselines:
+        _baselines[key] = scan(conn, schema, role)
+    return _baselines[key]
 
 
 def gained(before: Objects, after: Objects, allows: frozenset[str] = frozenset()) -> list[str]:
