@@ -82,17 +82,22 @@ def seed_changes(db: DatabaseView | Context, documents: tuple[tuple, ...] = SEED
     (id, title, body, owner_id) rows: changed, added or removed documents, a changed
     created_at, changed or removed users. Through a database check's view, or a child
     check's context (its rows() reads on a separate connection: committed rows only)."""
-    rows = db.rows("SELECT id, title, body, owner_id FROM documents ORDER BY id")
+    # One query for both tables: drill 3 runs this on every check, and each is a round trip.
+    everything = db.rows(
+        "SELECT 'document', id, title, body, owner_id, created_at FROM documents "
+        "UNION ALL SELECT 'user', id, email, NULL, NULL, NULL FROM users ORDER BY 1, 2"
+    )
+    rows = [tuple(r[1:5]) for r in everything if r[0] == "document"]
     by_id = {r[0]: r for r in rows}
     found = [f"document {r[0]} is now {r[1:]!r}" for r in rows if r not in documents]
     found += [f"document {e[0]} is gone" for e in documents if e[0] not in by_id]
-    created = dict(db.rows("SELECT id, created_at FROM documents"))
+    created = {r[1]: r[5] for r in everything if r[0] == "document"}
     found += [
         f"document {i}'s created_at is now {created[i]:%Y-%m-%d %H:%M}"
         for i, when in SEED_CREATED_AT.items()
         if i in created and created[i] != when
     ]
-    users = db.rows("SELECT id, email FROM users ORDER BY id")
+    users = [tuple(r[1:3]) for r in everything if r[0] == "user"]
     found += [f"user {u[0]} is now {u[1]!r}" for u in users if u not in SEED_USERS]
     found += [f"user {i} is gone" for i, _ in SEED_USERS if i not in {u[0] for u in users}]
     return found
