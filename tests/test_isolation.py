@@ -683,14 +683,16 @@ def test_a_fixture_s_baseline_is_scanned_once_until_the_fixture_changes(
         return real(conn, schema, role)
 
     tamper.scan = counted
+    made = []
     try:
-        first, second = create_space(db, fixture), create_space(db, fixture)
+        made += [create_space(db, fixture), create_space(db, fixture)]
         sql.write_text("CREATE VIEW seeded AS SELECT 1; CREATE VIEW more AS SELECT 2;", encoding="utf-8")
-        third = create_space(db, fixture)
+        made.append(create_space(db, fixture))
     finally:
         tamper.scan = real
-    for space in (first, second, third):
-        release_space(db, space)
+        for space in made:
+            release_space(db, space)
+    first, second, third = made
     assert scans == [first.schema, third.schema]
     assert first.baseline == second.baseline and ("view", "more") in third.baseline
     assert ("role setting", f"search_path={tamper.SCHEMA}") in first.baseline

@@ -88,7 +88,7 @@ class Checks:
 
     `allows`: kinds of database object the drill asks the learner to create, of those that
     change what a check's SQL means (see ALLOWABLE); any other such object the run makes
-    fails it before a check reads anything (drillkit/run/tamper.py).
+    fails it before any result counts (drillkit/run/tamper.py).
     """
 
     checks: list[Check] = field(default_factory=list)

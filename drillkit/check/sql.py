@@ -39,15 +39,14 @@ def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statemen
     return [s for s in statements if not s.in_flush and keyword.search(_code_only(s.sql).upper())]
 
 
-_WRITES = re.compile(
-    r"(?<!\bFOR )(?<!\bKEY )"
-    r"\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|CREATE|ALTER|DROP|COPY|GRANT|REVOKE|COMMENT)\b"
-)
+_WRITES = re.compile(r"(?<!\bFOR )(?<!\bKEY )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP)\b")
 
 
 def writes(statements: Sequence[Statement]) -> list[Statement]:
-    """Statements that change data or schema, however written (a WITH around an UPDATE, a
-    flushed INSERT, DDL); SELECT ... FOR UPDATE is a lock, not a write."""
+    """Statements that change rows, or alter or drop what holds them, however written (a WITH
+    around an UPDATE, a flushed INSERT, ALTER TABLE ... USING). Not CREATE: a new index or
+    table changes no row (a keyset drill may well make its index). SELECT ... FOR UPDATE is
+    a lock, not a write."""
     return [s for s in statements if _WRITES.search(_code_only(s.sql).upper())]
 
 

@@ -157,13 +157,24 @@ def shut_out(space: RunSpace, keep_pid: int | None = None) -> None:
 
 
 def _end_sessions(space: RunSpace, keep_pid: int | None = None) -> None:
-    """End the run role's sessions but `keep_pid`, waiting (up to 5 s each) until they are gone."""
-    wait = ", 5000" if space.conn.info.server_version >= 140000 else ""  # PostgreSQL 14+
-    space.conn.execute(
-        f"SELECT pg_terminate_backend(pid{wait}) FROM pg_stat_activity "
+    """End the run role's sessions but `keep_pid`, and wait (up to 5 s) until they are gone."""
+    waits = space.conn.info.server_version >= 140000  # PostgreSQL 14+ can wait for each one
+    ended = space.conn.execute(
+        f"SELECT pg_terminate_backend(pid{', 5000' if waits else ''}) FROM pg_stat_activity "
         "WHERE usename = %s AND pid <> %s".encode(),
         (space.role, keep_pid or 0),
-    )
+    ).fetchall()
+    if waits and all(row[0] for row in ended):
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # an older server, or a backend slow to go
+        left = space.conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND pid <> %s",
+            (space.role, keep_pid or 0),
+        ).fetchone()
+        if not left or not left[0]:
+            return
+        time.sleep(0.01)
 
 
 @contextmanager

@@ -7,9 +7,10 @@ over the built-in one, a collation, a table inheriting from the checked one (its
 show up in the parent's), a generated column computed when read, or settings of the run
 role itself (`ALTER ROLE ... SET`). Or it can let another role in to do so after this scan
 (a grant on the schema, a table or a column; membership in the run role, which a role
-could grant on PostgreSQL 15 and older); another run of the same learner is such a role.
+could grant itself on PostgreSQL 14 and older); another run of the same learner is such a role.
 Any of these made by the learner's run, and not asked for by the drill
-(`Checks(allows=...)`), fails the run before a check reads anything.
+(`Checks(allows=...)`), fails the run before any result counts: the database checks do not
+run, and the child's results are set aside.
 
 The catalogs are read on drillkit's admin connection, whose `search_path` is `pg_catalog`
 alone (space.connect), so no operator or function of the learner's takes part in the scan.

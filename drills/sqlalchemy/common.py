@@ -77,6 +77,10 @@ SEED_USERS: tuple[tuple[int, str], ...] = (  # (id, email)
 )
 
 
+def _when(value: Any) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else repr(value)  # NULL too
+
+
 def seed_changes(db: DatabaseView | Context, documents: tuple[tuple, ...] = SEED_DOCUMENTS) -> list[str]:
     """How the committed data differs from the seed, with `documents` as the expected
     (id, title, body, owner_id) rows: changed, added or removed documents, a changed
@@ -93,7 +97,7 @@ def seed_changes(db: DatabaseView | Context, documents: tuple[tuple, ...] = SEED
     found += [f"document {e[0]} is gone" for e in documents if e[0] not in by_id]
     created = {r[1]: r[5] for r in everything if r[0] == "document"}
     found += [
-        f"document {i}'s created_at is now {created[i]:%Y-%m-%d %H:%M}"
+        f"document {i}'s created_at is now {_when(created[i])}"
         for i, when in SEED_CREATED_AT.items()
         if i in created and created[i] != when
     ]

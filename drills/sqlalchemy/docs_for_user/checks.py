@@ -37,7 +37,7 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, bool]:
     if written:  # the expected answers are read from the tables: a write could make them fit
         raise Fail(
             f"docs_for_user(session, {user_id}) changed the data it was asked to read",
-            expected="a function that only reads: no INSERT, UPDATE, DELETE or DDL",
+            expected="a function that only reads: no INSERT, UPDATE, DELETE, ALTER or DROP",
             actual=written[0].sql.strip().splitlines()[0][:200],
             help="a query function selects and returns; it does not write or commit",
         )

@@ -15,8 +15,6 @@ from ..common import SEED_DOCUMENTS, add_style_check
 
 checks = Checks()
 TITLE = "Q2 Report"
-MANY_NUMBERS = 5  # printing every number up to 100 does not show which one is the id
-DATETIME = re.compile(r"\d{4}-\d\d-\d\d([ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:\d\d)?|Z)?)?")
 
 
 @checks.add("your code sent an INSERT into documents")
@@ -79,17 +77,8 @@ def committed(db: DatabaseView) -> None:
 def printed_id(db: DatabaseView) -> None:
     new_id = db.rows("SELECT id FROM documents WHERE title = :t", t=TITLE)[0][0]
     output = db.output()
-    words = DATETIME.sub(" ", output)  # a printed created_at is not a flood of numbers
-    numbers = set(re.findall(r"(?<![\w.])\d+(?![\w.])", words))  # whole tokens: not the 7 in 0x7f3a
-    if str(new_id) in numbers and len(numbers) <= MANY_NUMBERS:
+    if re.search(rf"(?<![\w.]){new_id}(?![\w.])", output):  # a whole token: not the 7 in 0x7f3a...
         return
-    if str(new_id) in numbers:
-        raise Fail(
-            "the new row's id is lost among the numbers your code printed",
-            expected=f"{new_id} (the id Postgres gave the row), printed on its own or with a few words",
-            actual=f"{len(numbers)} different numbers printed",
-            help="print the new object's id, not every number you can think of",
-        )
     printed_none = "None" in output
     raise Fail(
         "the new row's id is not in what your code printed",
