@@ -16,8 +16,9 @@ if TYPE_CHECKING:  # imported when installed: drillkit's own process reads State
 
 @dataclass(frozen=True)
 class Statement:
-    sql: str
+    sql: str  # with the parameters' values pasted in, for display
     in_flush: bool  # emitted by the unit of work (dirty tracking), not written by hand
+    raw: str = ""  # as sent, placeholders and all: what to search for SQL keywords
 
     @property
     def verb(self) -> str:
@@ -58,7 +59,7 @@ class Recorder:
         self._wrap_session_methods()
 
     def _on_cursor(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        self.statements.append(Statement(_inline(statement, parameters), self.flushing > 0))
+        self.statements.append(Statement(_inline(statement, parameters), self.flushing > 0, statement))
 
     def _on_orm_execute(self, state: ORMExecuteState) -> None:
         self.orm_executes.append(OrmExecute(state.session, state.statement, state.is_update, state.is_delete))

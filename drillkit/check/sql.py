@@ -36,7 +36,7 @@ def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statemen
     also one inside a WITH (`WITH u AS (UPDATE ...) SELECT ...`). `SELECT ... FOR UPDATE` is
     a lock, not an UPDATE."""
     keyword = re.compile(rf"(?<!\bFOR )(?<!\bKEY )\b{verb.upper()}\b")
-    return [s for s in statements if not s.in_flush and keyword.search(_code_only(s.sql).upper())]
+    return [s for s in statements if not s.in_flush and keyword.search(_code_only(s.raw or s.sql).upper())]
 
 
 _WRITES = re.compile(r"(?<!\bFOR )(?<!\bKEY )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP)\b")
@@ -47,7 +47,7 @@ def writes(statements: Sequence[Statement]) -> list[Statement]:
     around an UPDATE, a flushed INSERT, ALTER TABLE ... USING). Not CREATE: a new index or
     table changes no row (a keyset drill may well make its index). SELECT ... FOR UPDATE is
     a lock, not a write."""
-    return [s for s in statements if _WRITES.search(_code_only(s.sql).upper())]
+    return [s for s in statements if _WRITES.search(_code_only(s.raw or s.sql).upper())]
 
 
 def _code_only(sql: str) -> str:
