@@ -370,3 +370,28 @@ def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
     (root / "pack.yaml").write_text(text.replace("drills:\n", f"equivalent:\n  add_book:\n{marks}drills:\n"))
     marked = learner.drill("validate", str(root), "--mutants")
     assert marked.code == 0 and f"{len(survivors)} marked equivalent" in " ".join(marked.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("sql", "raw", "writes_rows", "hand_update"),
+    [
+        ("UPDATE documents SET title = 'x'", "", True, True),
+        ("WITH u AS (UPDATE documents SET title = 'Final' RETURNING id) SELECT id FROM u", "", True, True),
+        ("SELECT * FROM documents WHERE id = 5 FOR UPDATE", "", False, False),
+        ("SELECT * FROM documents FOR NO KEY UPDATE", "", False, False),
+        ("SELECT 'UPDATE', \"delete\" FROM x -- insert\n", "", False, False),
+        ("CREATE INDEX ix ON documents (owner_id)", "", False, False),
+        ("ALTER TABLE documents ALTER COLUMN title TYPE text", "", True, False),
+        # the display copy has the parameters pasted in; the statement as sent does not
+        ("SELECT * FROM t WHERE s = <Status.UPDATE: 'u'>", "SELECT * FROM t WHERE s = %(s_1)s", False, False),
+    ],
+)
+def test_writes_and_hand_written_updates_are_read_from_the_sql_itself(
+    sql: str, raw: str, writes_rows: bool, hand_update: bool
+) -> None:
+    from drillkit.check.recorder import Statement
+    from drillkit.check.sql import writes, written_by_hand
+
+    statement = Statement(sql, False, raw)
+    assert bool(writes([statement])) is writes_rows
+    assert bool(written_by_hand([statement], "UPDATE")) is hand_update
