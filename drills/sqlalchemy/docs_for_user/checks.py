@@ -60,7 +60,7 @@ def signature(ctx: Context) -> None:
         raise Fail("`docs_for_user` is not a function", actual=repr(fn)[:200])
     names = list(inspect.signature(fn).parameters)
     # An id first (`user_id`, `uid`, `id`), or the session second: not `provided_session`.
-    first_is_id = names[0] in ("id", "uid") or names[0].endswith("_id") if names else False
+    first_is_id = bool(names) and (names[0] in ("id", "uid") or names[0].endswith("_id"))
     swapped = len(names) >= 2 and (first_is_id or names[1] in ("session", "db", "sess"))
     try:
         inspect.signature(fn).bind(object(), 1)
