@@ -548,7 +548,22 @@ event.remove(engine, "before_cursor_execute", recorder._on_cursor)
 """
 
 
-@pytest.mark.parametrize("attack", [UNWRAP_QUERY, DROP_RECORDER], ids=["unwrap-query", "drop-recorder"])
+# After the recorder, a listener that may return other SQL than the recorder saw (a learner's
+# own listeners are allowed: SQLAlchemy's recipes add them, see the select pack's answers).
+REWRITE_AFTER_RECORDER = """
+from sqlalchemy import event
+from drillkit.sandbox import engine
+@event.listens_for(engine, "before_cursor_execute", retval=True)
+def rewrite(conn, cursor, statement, parameters, context, executemany):
+    return statement, parameters
+"""
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [UNWRAP_QUERY, DROP_RECORDER, REWRITE_AFTER_RECORDER],
+    ids=["unwrap-query", "drop-recorder", "rewrite-after-recorder"],
+)
 def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, attack: str) -> None:
     # session.query() fails "written with select()" unless the recorder stops seeing it.
     path = write(tmp_path, "blind.py", attack + LEGACY_3)

@@ -20,7 +20,7 @@ import sys
 import traceback
 import types
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -271,7 +271,7 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
         checks,
         modules=[sys.modules[__name__]],
         classes=[Session],
-        watched=_instruments(),
+        listeners=_instruments(),
         lazy={sandbox.__name__: sandbox._ASYNC_NAMES},  # built when an async drill asks
     )
     cpu_seconds = limits.apply(armed.timeout)
@@ -282,19 +282,41 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
         stream.reconfigure(encoding="utf-8", errors="surrogatepass")  # type: ignore[union-attr]
 
 
-def _instruments() -> dict[str, Any]:
+def _instruments() -> dict[str, integrity.Listeners]:
     """What the checks observe learner code through: the recorder's event listeners (its
-    Session method wrappers are sealed with the Session class)."""
+    Session method wrappers are sealed with the Session class). Learner code may add its own
+    (SQLAlchemy's query-timing recipe does): on the engine, one that runs after the SQL
+    recorder must be of the kind that cannot rewrite the statement the recorder saw."""
     from sqlalchemy.orm import Session
 
     from drillkit import sandbox
 
     engine = sandbox.engine
     return {
-        "the SQL recorder on the sandbox engine": lambda: tuple(engine.dispatch.before_cursor_execute),
+        "the SQL recorder on the sandbox engine": integrity.Listeners(
+            lambda: tuple(engine.dispatch.before_cursor_execute), _cannot_rewrite_sql()
+        ),
         # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".
-        "the ORM recorder on Session": lambda: tuple(Session.dispatch.do_orm_execute._clslevel[Session]),
+        "the ORM recorder on Session": integrity.Listeners(
+            lambda: tuple(Session.dispatch.do_orm_execute._clslevel[Session])
+        ),
     }
+
+
+def _cannot_rewrite_sql() -> Callable[[Any], bool]:
+    """Whether a before_cursor_execute listener is SQLAlchemy's wrapper of one registered
+    without retval=True: it returns the statement and parameters it was given, whatever the
+    learner's function inside does. (If SQLAlchemy stops making it, no listener may follow.)"""
+    from sqlalchemy.engine.events import ConnectionEvents
+
+    listen = getattr(ConnectionEvents._listen, "__func__", ConnectionEvents._listen)
+    wrappers = [
+        const
+        for const in listen.__code__.co_consts
+        if isinstance(const, types.CodeType) and const.co_name == "wrap_before_cursor_execute"
+    ]
+    wrapper = wrappers[0] if wrappers else None
+    return lambda listener: wrapper is not None and getattr(listener, "__code__", None) is wrapper
 
 
 def _release_reserve() -> None:

@@ -19,6 +19,11 @@ module does is close the known routes and notice their effects:
 
 What it does not see: changes undone before the checks end, changes inside SQLAlchemy or
 psycopg, a learner thread acting after the verification. README: "What a check can vouch for".
+
+Event listeners the checks observe through (`Listeners`) are not frozen: SQLAlchemy's own
+recipes add listeners of their own (query timing, global filters), and that is no
+tampering. drillkit's must stay, in order, and a listener after them may be only one that
+cannot change what they saw.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from types import FunctionType, MappingProxyType, ModuleType
 from typing import Any
 
@@ -105,6 +111,28 @@ def learner_imports() -> Iterator[None]:
             setattr(package, key, value)
 
 
+def _anything(listener: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """An event's listeners, as `read` returns them in the order they run. The ones there
+    at the seal must all still be there, in that order; learner code may add its own
+    before them, anywhere between them, and after them only those `may_follow` accepts."""
+
+    read: Callable[[], tuple[Any, ...]]
+    may_follow: Callable[[Any], bool] = _anything
+
+
+def _kept(now: tuple[Any, ...], sealed: tuple[Any, ...], may_follow: Callable[[Any], bool]) -> bool:
+    found, last = 0, -1
+    for index, listener in enumerate(now):
+        if found < len(sealed) and listener is sealed[found]:
+            found, last = found + 1, index
+    return found == len(sealed) and all(may_follow(listener) for listener in now[last + 1 :])
+
+
 class Seal:
     """Identities taken before learner code ran, compared again before the report is written.
     (A plain class: the worker imports this module on its start-up path.)"""
@@ -118,8 +146,8 @@ class Seal:
         # module name -> names it builds on first use (PEP 562), allowed to appear later
         self.lazy: dict[str, frozenset[str]] = {}
         self.lists: list[tuple[str, list[Any], tuple[Any, ...]]] = []
-        # (where, how to read it, what it read): e.g. the SQL recorder's listeners on the engine
-        self.watched: list[tuple[str, Callable[[], tuple[Any, ...]], tuple[Any, ...]]] = []
+        # (where, the listeners, what they were): e.g. the SQL recorder's on the sandbox engine
+        self.listeners: list[tuple[str, Listeners, tuple[Any, ...]]] = []
 
     def verify(self) -> str | None:
         """None if everything is as sealed, else what changed (for the tampering message)."""
@@ -145,8 +173,8 @@ class Seal:
         for where, items, sealed in self.lists:
             if not _same(tuple(items), sealed):
                 return f"{where} was changed"
-        for where, read, sealed in self.watched:
-            if not _same(_read(read), sealed):
+        for where, listeners, sealed in self.listeners:
+            if not _kept(_read(listeners.read), sealed, listeners.may_follow):
                 return f"{where} was changed"
         return None
 
@@ -173,20 +201,20 @@ def seal(
     checks: Sequence[Any],
     modules: Iterable[ModuleType] = (),
     classes: Iterable[type] = (),
-    watched: Mapping[str, Callable[[], tuple[Any, ...]]] | None = None,
+    listeners: Mapping[str, Listeners] | None = None,
     lazy: Mapping[str, Iterable[str]] | None = None,
 ) -> Seal:
     """Snapshot drillkit's modules, `modules`, `classes` (e.g. the Session class whose
     methods drillkit's recorder wraps), the check list `checks` and the modules its functions
-    live in, the report writer's standard library, and what each `watched` reader returns.
+    live in, the report writer's standard library, and the `listeners` there are now.
     `lazy`: per module, the names its __getattr__ may add later (the sandbox's async pair)."""
     result = Seal([c.name for c in checks])
     result.lazy = {name: frozenset(names) for name, names in (lazy or {}).items()}
     seen: set[int] = set()
     for cls in classes:
         _class(result, cls, f"{cls.__module__}.{cls.__qualname__}", seen)
-    for where, read in (watched or {}).items():
-        result.watched.append((where, read, _read(read)))
+    for where, watched in (listeners or {}).items():
+        result.listeners.append((where, watched, _read(watched.read)))
     covered = [(name, vars(m)) for name, m in list(sys.modules.items()) if _ours(name)]
     covered += [(m.__name__, vars(m)) for m in modules]
     for check in checks:
