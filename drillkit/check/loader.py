@@ -48,8 +48,10 @@ def _file_mtime(module: types.ModuleType) -> int:
 def _forget_if_edited(pack_pkg: str, pack_root: Path) -> None:
     """A long-lived process (the check server) must see a pack author's edits: if any
     module of the pack changed on disk, or the pack id now names a pack in another folder,
-    the whole pack is imported anew (its checks may import its helpers). A fresh CLI
-    process finds nothing imported and pays nothing."""
+    the whole pack is imported anew (its checks may import its helpers). A fresh process
+    (a checker child, a CLI) finds nothing imported and pays nothing."""
+    if pack_pkg not in sys.modules:
+        return  # the pack's package is made before any of its modules: nothing of it is here
     ours = [name for name in sys.modules if name == pack_pkg or name.startswith(pack_pkg + ".")]
     modules = [sys.modules[name] for name in ours if getattr(sys.modules[name], "__file__", None)]
     package = sys.modules.get(pack_pkg)
