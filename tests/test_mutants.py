@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from drillkit.checkserver.batch import BatchChecker
 from drillkit.db import control
 from drillkit.pack.model import Drill
 from drillkit.pack.mutants import MARKER, Mutant, answer_start_line, generate
@@ -396,10 +397,10 @@ def test_outcome_of_a_check_report():
 
 
 def checker_run(
-    drill: Drill, db, timeout: float = 10.0, service: CheckService | None = None
+    drill: Drill, db, timeout: float = 10.0, service: CheckService | BatchChecker | None = None
 ) -> Callable[[str], Outcome]:
     """run(): the mutant in a temp file, through `drill check`'s own checker (a fresh child),
-    or through a CheckService's forks, as `drill validate --mutants` checks them."""
+    or through a CheckService's forks or the check server (`drill validate --mutants`)."""
 
     def run(source: str) -> Outcome:
         with tempfile.TemporaryDirectory(prefix="drillkit-mutant-") as tmp:
@@ -431,10 +432,11 @@ def test_check_file_runs_off_the_main_thread(real_db):
     assert outcomes == [Outcome("survived")]
 
 
-def test_drill_3_mutants_through_the_real_checker(real_db):
+def test_drill_3_mutants_through_the_real_checker(real_db, drill_home: Path):
     drill = builtin_pack().get(3)
     reference = drill.solution_path.read_text(encoding="utf-8")
-    with CheckService(real_db) as service:
+    # As `drill validate --mutants` checks them: through the data dir's check server.
+    with BatchChecker(resolve_paths(env={"DRILL_HOME": str(drill_home)}), real_db) as service:
         run = checker_run(drill, real_db, service=service)
         assert run(reference) == Outcome("survived"), "the reference passes"
         result = mutate_and_score(reference, run, {}, workers=2, drill=drill.slug)
