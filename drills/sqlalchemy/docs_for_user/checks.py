@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 from drillkit.check import Checks, Context, Fail, show_sql, watching
 from drillkit.check.models import mapped_class
 from drillkit.check.nplus1 import measure, require_flat
+from drillkit.check.recorder import Statement
 from drillkit.check.sql import filtered_on, has_order_by, selects_from, writes
 
 from ..common import (
@@ -136,14 +138,37 @@ SELECT 'More ' || n, '...', 1, now() - n * interval '1 day' FROM generate_series
 """
 
 
+# How SQLAlchemy reloads an expired document: its own row, by primary key.
+RELOAD = re.compile(r"\bFROM documents\s+WHERE documents\.id = ", re.IGNORECASE)
+
+
 @checks.add("the number of queries stays flat as the data grows (no N+1)", requires=[each_user])
 def no_n_plus_one(ctx: Context) -> None:
+    after_return: list[Statement] = []
+
     def page(session: Any) -> None:
         # What a "my documents" page does: list them, show each owner.
-        for doc in ctx.namespace["docs_for_user"](session, 1):
+        docs = ctx.namespace["docs_for_user"](session, 1)
+        mark = ctx.recorder.mark()
+        for doc in docs:
             _ = doc.owner.email
+        after_return[:] = ctx.recorder.since(mark)
 
     growth = measure(ctx, page, GROW, "SELECT count(*) FROM documents")
+    reloads = [s for s in after_return if RELOAD.search(s.raw or s.sql)]
+    if growth.grows and len(reloads) > 1:
+        # Not a missing loader option: the function ended its transaction after reading.
+        raise Fail(
+            "the documents docs_for_user returns are expired: reading each one reloads its row, "
+            "so the queries grow with the data (the N+1 problem)",
+            expected=f"the same number of statements with {growth.rows_before} or {growth.rows_after} rows",
+            actual=f"{growth.statements_before} statements with {growth.rows_before} rows, "
+            f"{len(growth.statements_after)} with {growth.rows_after} rows; "
+            f"{len(reloads)} of them reload a document after the function returned",
+            help="a commit or rollback (or expire_all) expires every object the session loaded; "
+            "a function that only reads needs none: leave ending the transaction to its caller",
+            sql=show_sql(reloads, limit=2),
+        )
     require_flat(
         growth,
         "docs_for_user, with each document's owner shown,",
