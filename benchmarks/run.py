@@ -407,7 +407,7 @@ class Bench:
         self.extra.append(
             f"classroom: {len(errors)} errors, {len(leftovers)} leftover schemas"
             f"{f' ({len(live)} of live processes not counted)' if live else ''}, wall {wall:.1f} s; "
-            f"peak RSS: CLI {sampler.cli_peak_kb / 1024:.0f} MB, checker child "
+            f"peak RSS: CLI {sampler.cli_peak_kb / 1024:.0f} MB, checker child (private) "
             f"{sampler.child_peak_kb / 1024:.0f} MB, Postgres (all processes, PSS) "
             f"{sampler.pg_peak_kb / 1024:.0f} MB"
         )
@@ -467,12 +467,18 @@ class Bench:
 
 
 class PeakSampler:
-    """Polls /proc every 20 ms: peak RSS (VmHWM) of CLI processes and their children, Postgres PSS."""
+    """Polls /proc every 20 ms: peak RSS (VmHWM) of CLI processes, Postgres PSS, and the
+    checker children's peak private memory (what each check costs beyond what it shares).
+    A checker child is a child of the CLI (no check server) or a guard's child forked by the
+    check server's zygote for this data dir: its RSS would count the zygote's shared pages."""
 
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata
+        self.home = pgdata.parent
         self.pids: set[int] = set()
         self.cli_peak_kb = self.child_peak_kb = self.pg_peak_kb = 0
+        self._zygotes: list[int] = []
+        self._zygotes_seen = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -489,10 +495,15 @@ class PeakSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.02):
+            checkers: list[int] = []
             for pid in list(self.pids):
                 self.cli_peak_kb = max(self.cli_peak_kb, _status_kb(pid, "VmHWM"))
-                for child in _children(pid):
-                    self.child_peak_kb = max(self.child_peak_kb, _status_kb(child, "VmHWM"))
+                checkers += [w for guard in _children(pid) for w in [guard, *_children(guard)]]
+            if time.monotonic() - self._zygotes_seen > 0.5:
+                self._zygotes, self._zygotes_seen = _zygotes(self.home), time.monotonic()
+            checkers += [w for z in self._zygotes for guard in _children(z) for w in _children(guard)]
+            for pid in checkers:
+                self.child_peak_kb = max(self.child_peak_kb, _private_kb(pid))
             postmaster = _postmaster(self.pgdata)
             if postmaster:
                 total = sum(_pss_kb(p) for p in [postmaster, *_children(postmaster)])
@@ -513,6 +524,28 @@ def _pss_kb(pid: int) -> int:
             if line.startswith("Pss:"):
                 return int(line.split()[1])
     return 0
+
+
+def _private_kb(pid: int) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        private = ("Private_Clean:", "Private_Dirty:")
+        return sum(int(line.split()[1]) for line in lines if line.startswith(private))
+    return 0
+
+
+def _zygotes(home: Path) -> list[int]:
+    """The zygotes of this data dir's check servers (a server's environment names its home)."""
+    found = []
+    ours = f"DRILL_HOME={home}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            server = b"drillkit.checkserver.daemon" in (entry / "cmdline").read_bytes()
+            if server and ours in (entry / "environ").read_bytes().split(b"\0"):
+                found += _children(int(entry.name))
+    return found
 
 
 def _children(pid: int) -> list[int]:
