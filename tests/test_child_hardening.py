@@ -559,10 +559,38 @@ def rewrite(conn, cursor, statement, parameters, context, executemany):
 """
 
 
+# An object that carries SQLAlchemy's non-retval wrapper code as an attribute is no wrapper.
+DISGUISED_REWRITE = """
+from sqlalchemy import event
+from drillkit.sandbox import engine
+def probe(*args): pass
+event.listen(engine, "before_cursor_execute", probe)
+WRAPPER = list(engine.dispatch.before_cursor_execute)[-1].__code__
+event.remove(engine, "before_cursor_execute", probe)
+class Rewriter:
+    __code__ = WRAPPER
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        return statement, parameters
+event.listen(engine, "before_cursor_execute", Rewriter(), retval=True)
+"""
+# Before the ORM recorder, a listener could change what it sees (the session, the statement).
+BEFORE_ORM_RECORDER = """
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
+"""
+
+
 @pytest.mark.parametrize(
     "attack",
-    [UNWRAP_QUERY, DROP_RECORDER, REWRITE_AFTER_RECORDER],
-    ids=["unwrap-query", "drop-recorder", "rewrite-after-recorder"],
+    [UNWRAP_QUERY, DROP_RECORDER, REWRITE_AFTER_RECORDER, DISGUISED_REWRITE, BEFORE_ORM_RECORDER],
+    ids=[
+        "unwrap-query",
+        "drop-recorder",
+        "rewrite-after-recorder",
+        "disguised-rewrite",
+        "before-orm-recorder",
+    ],
 )
 def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, attack: str) -> None:
     # session.query() fails "written with select()" unless the recorder stops seeing it.

@@ -285,8 +285,9 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
 def _instruments() -> dict[str, integrity.Listeners]:
     """What the checks observe learner code through: the recorder's event listeners (its
     Session method wrappers are sealed with the Session class). Learner code may add its own
-    (SQLAlchemy's query-timing recipe does): on the engine, one that runs after the SQL
-    recorder must be of the kind that cannot rewrite the statement the recorder saw."""
+    (SQLAlchemy's query-timing and global-filter recipes do): on the engine, one that runs
+    after the SQL recorder must be of the kind that returns the statement it was given; on
+    Session, none may run before the ORM recorder."""
     from sqlalchemy.orm import Session
 
     from drillkit import sandbox
@@ -294,19 +295,22 @@ def _instruments() -> dict[str, integrity.Listeners]:
     engine = sandbox.engine
     return {
         "the SQL recorder on the sandbox engine": integrity.Listeners(
-            lambda: tuple(engine.dispatch.before_cursor_execute), _cannot_rewrite_sql()
+            lambda: tuple(engine.dispatch.before_cursor_execute),
+            _cannot_rewrite_sql(),
+            after="one registered with retval=True could change the SQL drillkit saw; "
+            "on the Engine class it would run first, which is allowed",
         ),
         # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".
         "the ORM recorder on Session": integrity.Listeners(
-            lambda: tuple(Session.dispatch.do_orm_execute._clslevel[Session])
+            lambda: tuple(Session.dispatch.do_orm_execute._clslevel[Session]), first=True
         ),
     }
 
 
 def _cannot_rewrite_sql() -> Callable[[Any], bool]:
     """Whether a before_cursor_execute listener is SQLAlchemy's wrapper of one registered
-    without retval=True: it returns the statement and parameters it was given, whatever the
-    learner's function inside does. (If SQLAlchemy stops making it, no listener may follow.)"""
+    without retval=True: a plain function that returns the statement and parameters it was
+    given. (If SQLAlchemy stops making it, no listener may follow.)"""
     from sqlalchemy.engine.events import ConnectionEvents
 
     listen = getattr(ConnectionEvents._listen, "__func__", ConnectionEvents._listen)
@@ -316,7 +320,10 @@ def _cannot_rewrite_sql() -> Callable[[Any], bool]:
         if isinstance(const, types.CodeType) and const.co_name == "wrap_before_cursor_execute"
     ]
     wrapper = wrappers[0] if wrappers else None
-    return lambda listener: wrapper is not None and getattr(listener, "__code__", None) is wrapper
+    # A plain function only: any other object can carry a __code__ attribute and do as it likes.
+    return lambda listener: (
+        wrapper is not None and type(listener) is types.FunctionType and listener.__code__ is wrapper
+    )
 
 
 def _release_reserve() -> None:

@@ -22,8 +22,10 @@ psycopg, a learner thread acting after the verification. README: "What a check c
 
 Event listeners the checks observe through (`Listeners`) are not frozen: SQLAlchemy's own
 recipes add listeners of their own (query timing, global filters), and that is no
-tampering. drillkit's must stay, in order, and a listener after them may be only one that
-cannot change what they saw.
+tampering. drillkit's must stay, in order, and where a listener could alter or hide what
+they see (before the ORM recorder, after the SQL recorder with retval=True) none may be
+added. This only closes the easy routes: a listener gets the connection, and code written
+to forge can still change what is sent.
 """
 
 from __future__ import annotations
@@ -118,19 +120,29 @@ def _anything(listener: Any) -> bool:
 @dataclass(frozen=True)
 class Listeners:
     """An event's listeners, as `read` returns them in the order they run. The ones there
-    at the seal must all still be there, in that order; learner code may add its own
-    before them, anywhere between them, and after them only those `may_follow` accepts."""
+    at the seal must all still be there, in that order. Learner code may add its own: after
+    them only those `may_follow` accepts (`after` says why others are not), and before them
+    any, unless `first` (a listener that runs first could hide or alter what they see)."""
 
     read: Callable[[], tuple[Any, ...]]
     may_follow: Callable[[Any], bool] = _anything
+    first: bool = False
+    after: str = ""
 
 
-def _kept(now: tuple[Any, ...], sealed: tuple[Any, ...], may_follow: Callable[[Any], bool]) -> bool:
+def _kept(now: tuple[Any, ...], sealed: tuple[Any, ...], rules: Listeners) -> str | None:
+    """None if `now` keeps the sealed listeners as `rules` ask, else what is wrong."""
     found, last = 0, -1
     for index, listener in enumerate(now):
         if found < len(sealed) and listener is sealed[found]:
             found, last = found + 1, index
-    return found == len(sealed) and all(may_follow(listener) for listener in now[last + 1 :])
+        elif rules.first and found == 0:
+            return "a listener was added that runs before it"
+    if found < len(sealed):
+        return "it was removed or reordered"
+    if not all(rules.may_follow(listener) for listener in now[last + 1 :]):
+        return "a listener was added after it" + (f": {rules.after}" if rules.after else "")
+    return None
 
 
 class Seal:
@@ -174,8 +186,9 @@ class Seal:
             if not _same(tuple(items), sealed):
                 return f"{where} was changed"
         for where, listeners, sealed in self.listeners:
-            if not _kept(_read(listeners.read), sealed, listeners.may_follow):
-                return f"{where} was changed"
+            problem = _kept(_read(listeners.read), sealed, listeners)
+            if problem is not None:
+                return f"{where} was changed ({problem})"
         return None
 
 
