@@ -46,21 +46,6 @@ for _sbin in ("/usr/sbin", "/sbin"):
 REPO = Path(__file__).resolve().parent.parent
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Once, before the workers start: with PYTHONDONTWRITEBYTECODE set (as in CI), no
-    process writes bytecode, so every `drill`, check server and zygote the suite starts would
-    compile drillkit from source again, and every check its drill's checks. Compile them
-    once, as `pip install` (not editable) does."""
-    if hasattr(config, "workerinput") or not sys.dont_write_bytecode:
-        return
-    import compileall
-    import re
-
-    compileall.compile_dir(REPO / "drillkit", quiet=1)
-    # Pack code that checks import; not the answers or starters, which run from their source.
-    compileall.compile_dir(REPO / "drills", quiet=1, rx=re.compile(r"[/\\](answers[/\\]|starter\.py$)"))
-
-
 def os_users_lock():
     """useradd/userdel refuse to run while another holds /etc/passwd's lock: the test
     workers (pytest -n) take turns."""
