@@ -696,3 +696,54 @@ def test_a_fixture_s_baseline_is_scanned_once_until_the_fixture_changes(
     assert scans == [first.schema, third.schema]
     assert first.baseline == second.baseline and ("view", "more") in third.baseline
     assert ("role setting", f"search_path={tamper.SCHEMA}") in first.baseline
+
+
+def test_the_scan_finds_every_kind_also_on_a_table_moved_into_the_schema(learner: Learner) -> None:
+    """The scan finds the schema's relations through pg_depend (each depends on its schema),
+    not by reading all of pg_class: a table made elsewhere and moved in is found too, and
+    so is what hangs on a partition or a child table."""
+    from drillkit.run import tamper
+    from drillkit.run.space import create_space, release_space
+
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(learner.home)}))
+    space = create_space(db, builtin_pack().get(3).fixture)
+    try:
+        before = tamper.scan(space.conn, space.schema, space.role)
+        space.conn.execute(
+            f"""
+            SET ROLE "{space.role}"; SET search_path TO "{space.schema}";
+            CREATE VIEW v AS SELECT 1 AS x; CREATE MATERIALIZED VIEW m AS SELECT 1 AS x;
+            CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS 'SELECT 1';
+            CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq);
+            CREATE RULE r AS ON INSERT TO users DO ALSO NOTHING;
+            ALTER TABLE users FORCE ROW LEVEL SECURITY;
+            CREATE COLLATION c FROM "C";
+            CREATE TABLE parted (id int) PARTITION BY RANGE (id);
+            CREATE TABLE part PARTITION OF parted FOR VALUES FROM (1) TO (10);
+            CREATE POLICY on_part ON part USING (true);
+            CREATE TABLE gen (a int, b int GENERATED ALWAYS AS (a * 2) STORED);
+            GRANT SELECT (title) ON documents TO PUBLIC;
+            GRANT SELECT ON SEQUENCE users_id_seq TO PUBLIC;
+            RESET ROLE; RESET search_path;
+            CREATE TABLE public.moved (id int); CREATE POLICY elsewhere ON public.moved USING (true);
+            ALTER TABLE public.moved SET SCHEMA "{space.schema}";
+            """.encode()
+        )
+        gained = tamper.gained(before, tamper.scan(space.conn, space.schema, space.role))
+    finally:
+        release_space(db, space)
+    assert gained == [
+        "collation c",
+        "function f(integer)",
+        "generated gen.b",
+        "grant SELECT on documents.title to PUBLIC",
+        "grant SELECT on users_id_seq to PUBLIC",
+        "inheritance part inherits from parted",
+        "operator === (integer, integer)",
+        "policy elsewhere on moved",
+        "policy on_part on part",
+        "policy row-level security on users",
+        "rule r on users",
+        "view m",
+        "view v",
+    ]

@@ -28,10 +28,17 @@ if TYPE_CHECKING:
 # (kind, what) for every such object of the schema, and every setting of the role.
 _SCAN = """
 WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s),
--- What lives in the schema, found through pg_depend's index rather than by scanning pg_proc.
-inside AS (
+-- What lives in the schema, found through pg_depend's index rather than by scanning pg_proc,
+-- pg_class or pg_attribute (every object made in a schema depends on it; an index depends on
+-- its table instead, and no rule, policy, grant or generated column belongs to an index).
+inside AS MATERIALIZED (
     SELECT d.classid, d.objid FROM pg_depend d, ns
     WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ns.oid AND d.deptype = 'n'
+),
+rels AS MATERIALIZED (
+    SELECT c.oid, c.relname, c.relkind, c.relowner, c.relacl, c.relrowsecurity, c.relforcerowsecurity
+    FROM inside i JOIN pg_class c ON c.oid = i.objid
+    WHERE i.classid = 'pg_class'::regclass
 )
 SELECT 'function', p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')'
 FROM inside i JOIN pg_proc p ON p.oid = i.objid WHERE i.classid = 'pg_proc'::regclass
@@ -40,30 +47,26 @@ SELECT 'operator', o.oprname::text || ' (' || coalesce(format_type(o.oprleft, NU
     || coalesce(format_type(o.oprright, NULL), 'none') || ')'
 FROM inside i JOIN pg_operator o ON o.oid = i.objid WHERE i.classid = 'pg_operator'::regclass
 UNION ALL
-SELECT 'view', c.relname::text
-FROM inside i JOIN pg_class c ON c.oid = i.objid
-WHERE i.classid = 'pg_class'::regclass AND c.relkind IN ('v', 'm')
+SELECT 'view', c.relname::text FROM rels c WHERE c.relkind IN ('v', 'm')
 UNION ALL
 SELECT 'rule', r.rulename::text || ' on ' || c.relname::text
-FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class, ns
-WHERE c.relnamespace = ns.oid AND c.relkind NOT IN ('v', 'm')
+FROM rels c JOIN pg_rewrite r ON r.ev_class = c.oid WHERE c.relkind NOT IN ('v', 'm')
 UNION ALL
 SELECT 'policy', p.polname::text || ' on ' || c.relname::text
-FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid, ns WHERE c.relnamespace = ns.oid
+FROM rels c JOIN pg_policy p ON p.polrelid = c.oid
 UNION ALL
 SELECT 'policy', 'row-level security on ' || c.relname::text
-FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND (c.relrowsecurity OR c.relforcerowsecurity)
+FROM rels c WHERE c.relrowsecurity OR c.relforcerowsecurity
 UNION ALL
 SELECT 'collation', l.collname::text
 FROM inside i JOIN pg_collation l ON l.oid = i.objid WHERE i.classid = 'pg_collation'::regclass
 UNION ALL
 SELECT 'inheritance', c.relname::text || ' inherits from ' || p.relname::text
-FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent, ns
-WHERE c.relnamespace = ns.oid
+FROM rels c JOIN pg_inherits i ON i.inhrelid = c.oid JOIN pg_class p ON p.oid = i.inhparent
 UNION ALL
 SELECT 'generated', c.relname::text || '.' || a.attname::text
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid, ns
-WHERE c.relnamespace = ns.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
+FROM rels c JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
 UNION ALL
 SELECT 'grant', g.privilege_type || ' on schema to '
     || CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END
@@ -71,12 +74,12 @@ FROM pg_namespace n, aclexplode(n.nspacl) g, ns WHERE n.oid = ns.oid AND g.grant
 UNION ALL
 SELECT 'grant', g.privilege_type || ' on ' || c.relname::text || ' to '
     || CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END
-FROM pg_class c, aclexplode(c.relacl) g, ns WHERE c.relnamespace = ns.oid AND g.grantee <> c.relowner
+FROM rels c, aclexplode(c.relacl) g WHERE g.grantee <> c.relowner
 UNION ALL
 SELECT 'grant', g.privilege_type || ' on ' || c.relname::text || '.' || a.attname::text || ' to '
     || CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid, aclexplode(a.attacl) g, ns
-WHERE c.relnamespace = ns.oid AND g.grantee <> c.relowner
+FROM rels c JOIN pg_attribute a ON a.attrelid = c.oid, aclexplode(a.attacl) g
+WHERE a.attacl IS NOT NULL AND g.grantee <> c.relowner
 UNION ALL
 SELECT 'role setting', unnest(s.setconfig)
 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = %(role)s
