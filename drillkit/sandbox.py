@@ -26,9 +26,9 @@ if not os.environ.get(URL_ENV) or not os.environ.get(SCHEMA_ENV):
     )
 
 
-# A run's role cannot install extensions, so hstore is never there to find, yet psycopg's
-# dialect would look its type up in the catalogs at every first connect: a quarter of a
-# new connection's server time. (SQLAlchemy's own HSTORE handling serves if it is there.)
+# psycopg's dialect looks hstore's type up in the catalogs at every first connect: a
+# quarter of a new connection's server time, for an extension a run's role cannot install
+# (only a server's admin can have put it there). SQLAlchemy's own HSTORE handling serves.
 _NO_HSTORE_LOOKUP = {"use_native_hstore": False}
 
 
