@@ -35,7 +35,7 @@ _NO_HSTORE_LOOKUP = {"use_native_hstore": False}
 def make_engine(url: str, schema: str, **kwargs: object):  # -> Engine
     """An engine whose connections see the run schema first."""
     options = {"options": f"-c search_path={schema}"}
-    return create_engine(url, connect_args=options, **_NO_HSTORE_LOOKUP, **kwargs)
+    return create_engine(url, connect_args=options, **{**_NO_HSTORE_LOOKUP, **kwargs})
 
 
 def make_async_engine(url: str, schema: str):  # -> AsyncEngine

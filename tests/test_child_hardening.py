@@ -557,8 +557,22 @@ from drillkit.sandbox import engine
 def rewrite(conn, cursor, statement, parameters, context, executemany):
     return statement, parameters
 """
-
-
+# On the Engine class a listener runs before the recorder, and on the checks' own engine too:
+# one that may return other SQL could make a check's expected answer fit a wrong one.
+REWRITE_ON_EVERY_ENGINE = """
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def rewrite(conn, cursor, statement, parameters, context, executemany):
+    return statement, parameters
+"""
+REWRITE_STATEMENTS_ON_EVERY_ENGINE = """
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+@event.listens_for(Engine, "before_execute", retval=True)
+def rewrite(conn, clause, multiparams, params, execution_options):
+    return clause, multiparams, params
+"""
 # An object that carries SQLAlchemy's non-retval wrapper code as an attribute is no wrapper.
 DISGUISED_REWRITE = """
 from sqlalchemy import event
@@ -582,21 +596,31 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
 
 
 @pytest.mark.parametrize(
-    "attack",
-    [UNWRAP_QUERY, DROP_RECORDER, REWRITE_AFTER_RECORDER, DISGUISED_REWRITE, BEFORE_ORM_RECORDER],
+    ("attack", "why"),
+    [
+        (UNWRAP_QUERY, "was changed"),
+        (DROP_RECORDER, "the SQL recorder on the sandbox engine was changed (it was removed"),
+        (REWRITE_AFTER_RECORDER, "retval=True"),
+        (REWRITE_ON_EVERY_ENGINE, "the SQL recorder on the sandbox engine was changed (a listener was added"),
+        (REWRITE_STATEMENTS_ON_EVERY_ENGINE, "statement listeners on the sandbox engine was changed"),
+        (DISGUISED_REWRITE, "retval=True"),
+        (BEFORE_ORM_RECORDER, "the ORM recorder on Session was changed (a listener was added that runs"),
+    ],
     ids=[
         "unwrap-query",
         "drop-recorder",
         "rewrite-after-recorder",
+        "rewrite-on-every-engine",
+        "rewrite-statements-on-every-engine",
         "disguised-rewrite",
         "before-orm-recorder",
     ],
 )
-def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, attack: str) -> None:
+def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, attack: str, why: str) -> None:
     # session.query() fails "written with select()" unless the recorder stops seeing it.
     path = write(tmp_path, "blind.py", attack + LEGACY_3)
     failure = first_failure(check(learner, path))
-    assert "tampering detected" in failure["rationale"], failure
+    assert "tampering detected" in failure["rationale"] and why in failure["rationale"], failure
 
 
 STEAL_TOKEN = """

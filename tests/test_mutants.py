@@ -440,6 +440,7 @@ def test_drill_3_mutants_through_the_real_checker(real_db, drill_home: Path):
         run = checker_run(drill, real_db, service=service)
         assert run(reference) == Outcome("survived"), "the reference passes"
         result = mutate_and_score(reference, run, {}, workers=2, drill=drill.slug)
+        assert service._local is None, "every mutant went through the check server"
     assert result.mutants >= 8
     assert result.score is not None and 0 < result.score <= 1
     assert result.killed + len(result.survivors) == result.mutants

@@ -285,20 +285,23 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
 def _instruments() -> dict[str, integrity.Listeners]:
     """What the checks observe learner code through: the recorder's event listeners (its
     Session method wrappers are sealed with the Session class). Learner code may add its own
-    (SQLAlchemy's query-timing and global-filter recipes do): on the engine, one that runs
-    after the SQL recorder must be of the kind that returns the statement it was given; on
-    Session, none may run before the ORM recorder."""
+    (SQLAlchemy's query-timing and global-filter recipes do): on the engine, only of the
+    kind that hands on the statement it was given, since a listener on the Engine class
+    also runs on the checks' own engine; on Session, none before the ORM recorder."""
     from sqlalchemy.orm import Session
 
     from drillkit import sandbox
 
     engine = sandbox.engine
+    why = "one registered with retval=True could change the SQL sent, the checks' own queries included"
     return {
         "the SQL recorder on the sandbox engine": integrity.Listeners(
             lambda: tuple(engine.dispatch.before_cursor_execute),
-            _cannot_rewrite_sql(),
-            after="one registered with retval=True could change the SQL drillkit saw; "
-            "on the Engine class it would run first, which is allowed",
+            _hands_on("before_cursor_execute"),
+            why=why,
+        ),
+        "the list of statement listeners on the sandbox engine": integrity.Listeners(
+            lambda: tuple(engine.dispatch.before_execute), _hands_on("before_execute"), why=why
         ),
         # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".
         "the ORM recorder on Session": integrity.Listeners(
@@ -307,17 +310,18 @@ def _instruments() -> dict[str, integrity.Listeners]:
     }
 
 
-def _cannot_rewrite_sql() -> Callable[[Any], bool]:
-    """Whether a before_cursor_execute listener is SQLAlchemy's wrapper of one registered
-    without retval=True: a plain function that returns the statement and parameters it was
-    given. (If SQLAlchemy stops making it, no listener may follow.)"""
+def _hands_on(event: str) -> Callable[[Any], bool]:
+    """Whether a listener of `event` is SQLAlchemy's wrapper of one registered without
+    retval=True: a plain function that returns what it was given, whatever the learner's
+    function inside does. (If SQLAlchemy stops making it, no listener may be added.)"""
     from sqlalchemy.engine.events import ConnectionEvents
 
     listen = getattr(ConnectionEvents._listen, "__func__", ConnectionEvents._listen)
+    code = getattr(listen, "__code__", None)
     wrappers = [
         const
-        for const in listen.__code__.co_consts
-        if isinstance(const, types.CodeType) and const.co_name == "wrap_before_cursor_execute"
+        for const in (code.co_consts if code is not None else ())
+        if isinstance(const, types.CodeType) and const.co_name == f"wrap_{event}"
     ]
     wrapper = wrappers[0] if wrappers else None
     # A plain function only: any other object can carry a __code__ attribute and do as it likes.

@@ -23,9 +23,10 @@ psycopg, a learner thread acting after the verification. README: "What a check c
 Event listeners the checks observe through (`Listeners`) are not frozen: SQLAlchemy's own
 recipes add listeners of their own (query timing, global filters), and that is no
 tampering. drillkit's must stay, in order, and where a listener could alter or hide what
-they see (before the ORM recorder, after the SQL recorder with retval=True) none may be
-added. This only closes the easy routes: a listener gets the connection, and code written
-to forge can still change what is sent.
+they see none may be added: on the engine one that returns other SQL (retval=True; on the
+Engine class it would rewrite the checks' own queries too), on Session one that runs before
+the ORM recorder. This only closes the easy routes: a listener gets the connection, and
+code written to forge can still change what is sent.
 """
 
 from __future__ import annotations
@@ -35,9 +36,8 @@ import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from types import FunctionType, MappingProxyType, ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 SANDBOX = "drillkit.sandbox"
 PACKS = "drillkit_packs"  # where the check loader puts every pack's checks modules (check/loader.py)
@@ -117,31 +117,33 @@ def _anything(listener: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Listeners:
+class Listeners(NamedTuple):
     """An event's listeners, as `read` returns them in the order they run. The ones there
-    at the seal must all still be there, in that order. Learner code may add its own: after
-    them only those `may_follow` accepts (`after` says why others are not), and before them
-    any, unless `first` (a listener that runs first could hide or alter what they see)."""
+    at the seal must all still be there, in that order. Learner code may add its own where
+    `may_add` accepts them (`why` says why others are not), and none before them if `first`
+    (a listener that runs first could hide or alter what they see).
+    (A NamedTuple: a dataclass costs the worker's start-up path more to make.)"""
 
     read: Callable[[], tuple[Any, ...]]
-    may_follow: Callable[[Any], bool] = _anything
+    may_add: Callable[[Any], bool] = _anything
     first: bool = False
-    after: str = ""
+    why: str = ""
 
 
 def _kept(now: tuple[Any, ...], sealed: tuple[Any, ...], rules: Listeners) -> str | None:
     """None if `now` keeps the sealed listeners as `rules` ask, else what is wrong."""
-    found, last = 0, -1
-    for index, listener in enumerate(now):
-        if found < len(sealed) and listener is sealed[found]:
-            found, last = found + 1, index
-        elif rules.first and found == 0:
-            return "a listener was added that runs before it"
-    if found < len(sealed):
-        return "it was removed or reordered"
-    if not all(rules.may_follow(listener) for listener in now[last + 1 :]):
-        return "a listener was added after it" + (f": {rules.after}" if rules.after else "")
+    positions = []
+    for listener in sealed:
+        start = positions[-1] + 1 if positions else 0
+        found = next((i for i in range(start, len(now)) if now[i] is listener), None)
+        if found is None:
+            return "it was removed or reordered"
+        positions.append(found)
+    added = [listener for i, listener in enumerate(now) if i not in positions]
+    if rules.first and positions and positions[0] > 0:
+        return "a listener was added that runs before it"
+    if not all(rules.may_add(listener) for listener in added):
+        return "a listener was added" + (f": {rules.why}" if rules.why else "")
     return None
 
 

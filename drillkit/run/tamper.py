@@ -30,7 +30,8 @@ _SCAN = """
 WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s),
 -- What lives in the schema, found through pg_depend's index rather than by scanning pg_proc,
 -- pg_class or pg_attribute (every object made in a schema depends on it; an index depends on
--- its table instead, and no rule, policy, grant or generated column belongs to an index).
+-- its table instead: no rule, policy, grant or generated column belongs to an index, and an
+-- index of a partition "inheriting" its parent's index changes no query's meaning).
 inside AS MATERIALIZED (
     SELECT d.classid, d.objid FROM pg_depend d, ns
     WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = ns.oid AND d.deptype = 'n'

@@ -1,0 +1,45 @@
+# expect: fail
+# check: no N+1
+# message: expires every object
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+from sqlalchemy.orm import joinedload
+
+
+def docs_for_user(session, user_id: int) -> list[Document]:
+    stmt = (
+        select(Document)
+        .options(joinedload(Document.owner))  # the owners come along...
+        .where(Document.owner_id == user_id)
+        .order_by(Document.created_at.desc())
+    )
+    docs = list(session.scalars(stmt).unique().all())
+    session.rollback()  # ...and are expired again here, with the documents
+    return docs
