@@ -566,6 +566,7 @@ from sqlalchemy.engine import Engine
 def rewrite(conn, cursor, statement, parameters, context, executemany):
     return statement, parameters
 """
+REWRITE_ON_EVERY_CONNECTION = REWRITE_ON_EVERY_ENGINE.replace("Engine", "Connection")
 REWRITE_STATEMENTS_ON_EVERY_ENGINE = """
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -603,6 +604,7 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
         (REWRITE_AFTER_RECORDER, "retval=True"),
         (REWRITE_ON_EVERY_ENGINE, "the SQL recorder on the sandbox engine was changed (a listener was added"),
         (REWRITE_STATEMENTS_ON_EVERY_ENGINE, "statement listeners on the sandbox engine was changed"),
+        (REWRITE_ON_EVERY_CONNECTION, "SQL listeners on every connection was changed"),
         (DISGUISED_REWRITE, "retval=True"),
         (BEFORE_ORM_RECORDER, "the ORM recorder on Session was changed (a listener was added that runs"),
     ],
@@ -612,6 +614,7 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
         "rewrite-after-recorder",
         "rewrite-on-every-engine",
         "rewrite-statements-on-every-engine",
+        "rewrite-on-every-connection",
         "disguised-rewrite",
         "before-orm-recorder",
     ],

@@ -288,20 +288,29 @@ def _instruments() -> dict[str, integrity.Listeners]:
     (SQLAlchemy's query-timing and global-filter recipes do): on the engine, only of the
     kind that hands on the statement it was given, since a listener on the Engine class
     also runs on the checks' own engine; on Session, none before the ORM recorder."""
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from drillkit import sandbox
 
     engine = sandbox.engine
     why = "one registered with retval=True could change the SQL sent, the checks' own queries included"
+    cursor, statement = _hands_on("before_cursor_execute"), _hands_on("before_execute")
+    # Listeners on the Connection class run on every connection, before the engine's; there
+    # are none (no entry) until the learner adds one.
+    on_connections = Connection.dispatch
     return {
         "the SQL recorder on the sandbox engine": integrity.Listeners(
-            lambda: tuple(engine.dispatch.before_cursor_execute),
-            _hands_on("before_cursor_execute"),
-            why=why,
+            lambda: tuple(engine.dispatch.before_cursor_execute), cursor, why=why
         ),
         "the list of statement listeners on the sandbox engine": integrity.Listeners(
-            lambda: tuple(engine.dispatch.before_execute), _hands_on("before_execute"), why=why
+            lambda: tuple(engine.dispatch.before_execute), statement, why=why
+        ),
+        "the list of SQL listeners on every connection": integrity.Listeners(
+            lambda: tuple(on_connections.before_cursor_execute._clslevel.get(Connection, ())), cursor, why=why
+        ),
+        "the list of statement listeners on every connection": integrity.Listeners(
+            lambda: tuple(on_connections.before_execute._clslevel.get(Connection, ())), statement, why=why
         ),
         # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".
         "the ORM recorder on Session": integrity.Listeners(

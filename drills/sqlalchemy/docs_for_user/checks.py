@@ -24,15 +24,21 @@ checks = Checks()
 USERS = (1, 2, 3)  # 3 owns nothing: the empty case must work too
 
 
-def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, bool]:
-    """Call the learner's function with a fresh session, as a web route would."""
+def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, str | None]:
+    """Call the learner's function with a fresh session, as a web route would. The third
+    value says how it failed to use that session, or is None if it did."""
     document_cls = ctx.namespace["Document"]
     with ctx.new_session() as session, watching(ctx) as statements:
         executes_before = len(ctx.recorder.orm_executes)
         value = ctx.namespace["docs_for_user"](session, user_id)
         docs = document_list(value, document_cls, f"docs_for_user(session, {user_id})")
         ids_of(docs, "the result")  # read ids while the session is open
-        used_session = any(e.session is session for e in ctx.recorder.orm_executes[executes_before:])
+        misuse = None
+        if not any(e.session is session for e in ctx.recorder.orm_executes[executes_before:]):
+            misuse = "the session passed in was never used"
+        elif any(_held_elsewhere(doc, session) for doc in docs):
+            # Whatever ran through this session, what it returns was loaded by another one.
+            misuse = "the documents it returned belong to another session"
     written = writes(statements)
     if written:  # the expected answers are read from the tables: a write could make them fit
         raise Fail(
@@ -41,7 +47,14 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, bool]:
             actual=written[0].sql.strip().splitlines()[0][:200],
             help="a query function selects and returns; it does not write or commit",
         )
-    return docs, statements, used_session
+    return docs, statements, misuse
+
+
+def _held_elsewhere(doc: Any, session: Any) -> bool:
+    from sqlalchemy import inspect as sa_inspect
+
+    holder = getattr(sa_inspect(doc, raiseerr=False), "session", None)
+    return holder is not None and holder is not session
 
 
 def _hint(ctx: Context, got: list[int], user_id: int, right_set: bool) -> str:
@@ -110,15 +123,15 @@ def each_user(ctx: Context) -> str | None:
 
 @checks.add("it uses the session it is given", requires=[signature])
 def uses_argument(ctx: Context) -> None:
-    _, statements, used_session = _call(ctx, 1)
-    if not used_session:
+    _, statements, misuse = _call(ctx, 1)
+    if misuse is not None:
         raise Fail(
             "docs_for_user ignored its session argument",
             expected="queries run through the `session` parameter",
-            actual="the session passed in was never used"
+            actual=misuse
             + (
                 f"; {len(statements)} statement{'' if len(statements) == 1 else 's'} went elsewhere"
-                if statements
+                if statements and misuse.endswith("never used")
                 else ""
             ),
             help="a web route passes its own per-request session: use that one, not a global",
