@@ -8,6 +8,8 @@ the system catalogs (no SQLAlchemy), scoped to the run schema.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +65,38 @@ ORDER BY a.attnum
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
+def pyformat(sql: str) -> str:
+    """SQLAlchemy text()'s `:name` parameters in psycopg's spelling (`%(name)s`)."""
+    return _NAMED.sub(lambda m: f"%({m.group(1)})s", sql.replace("%", "%%"))
+
+
+@contextmanager
+def read_failures() -> Iterator[None]:
+    """A check's SQL that fails on what the learner's code left is the learner's failure."""
+    import psycopg
+
+    try:
+        yield
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+        # The learner's doing (a dropped or renamed table, a model without the column), not
+        # the checker's: `drill validate` runs every check on the reference solution.
+        raise Fail(
+            "a table or column this check reads is not there",
+            expected="the drill's tables as its fixture made them, and what the task asks for",
+            actual=str(exc).strip().splitlines()[0],
+            help="your code dropped or renamed something the checks read, or never made it",
+        ) from None
+    except (psycopg.DataError, psycopg.errors.UndefinedFunction, psycopg.errors.DatatypeMismatch) as exc:
+        # Values or types the learner's code left that the check's SQL cannot read: a column
+        # changed to another type, a timestamp of 'infinity' (the reference passes the same).
+        raise Fail(
+            "this check could not read what your code left in the database",
+            expected="the drill's tables with the types and kinds of values it gave them",
+            actual=str(exc).strip().splitlines()[0],
+            help="your code changed a column's type or stored a value the task does not ask for",
+        ) from None
+
+
 class DatabaseView:
     """Read-only questions about the run schema, answered by the catalogs and the rows."""
 
@@ -80,32 +114,10 @@ class DatabaseView:
 
     def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Run a query in the run schema; parameters as `:name`, like SQLAlchemy's text()."""
-        import psycopg
-
-        query = _NAMED.sub(lambda m: f"%({m.group(1)})s", sql.replace("%", "%%"))
-        try:
-            with self.conn.transaction():
-                scope = f'SET TRANSACTION READ ONLY; SET LOCAL search_path TO "{self.schema}"'
-                self.conn.execute(scope.encode())
-                return [tuple(r) for r in self.conn.execute(query, params).fetchall()]
-        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
-            # The learner's doing (a dropped or renamed table, a model without the column), not
-            # the checker's: `drill validate` runs every check on the reference solution.
-            raise Fail(
-                "a table or column this check reads is not there",
-                expected="the drill's tables as its fixture made them, and what the task asks for",
-                actual=str(exc).strip().splitlines()[0],
-                help="your code dropped or renamed something the checks read, or never made it",
-            ) from None
-        except (psycopg.DataError, psycopg.errors.UndefinedFunction, psycopg.errors.DatatypeMismatch) as exc:
-            # Values or types the learner's code left that the check's SQL cannot read: a column
-            # changed to another type, a timestamp of 'infinity' (the reference passes the same).
-            raise Fail(
-                "this check could not read what your code left in the database",
-                expected="the drill's tables with the types and kinds of values it gave them",
-                actual=str(exc).strip().splitlines()[0],
-                help="your code changed a column's type or stored a value the task does not ask for",
-            ) from None
+        with read_failures(), self.conn.transaction():
+            scope = f'SET TRANSACTION READ ONLY; SET LOCAL search_path TO "{self.schema}"'
+            self.conn.execute(scope.encode())
+            return [tuple(r) for r in self.conn.execute(pyformat(sql), params).fetchall()]
 
     def tables(self) -> list[str]:
         rows = self.conn.execute(

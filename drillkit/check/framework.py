@@ -138,6 +138,12 @@ class Context:
     truth: Engine  # a separate connection: sees only what was committed
     path: Path
     output: Callable[[], str]
+    # The run role's libpq URL and schema, for rows() and execute(): a plain psycopg
+    # connection of the checks' own, made on first use. No SQLAlchemy engine, pool or
+    # event stands in between, so no listener the learner put on SQLAlchemy's classes
+    # runs on the checks' own questions (one could rewrite the expected answer).
+    database: tuple[str, str] | None = None
+    _plain: Any = field(default=None, repr=False)
 
     @property
     def engine(self) -> Engine:
@@ -157,10 +163,45 @@ class Context:
         return self.namespace[name]
 
     def rows(self, sql: str, **params: Any) -> list[Any]:
-        from sqlalchemy import text
+        """Committed rows for `sql` (parameters as `:name`, like SQLAlchemy's text()); each
+        row a named tuple."""
+        return self._plain_sql(sql, params, fetch=True)
 
-        with self.truth.connect() as conn:
-            return list(conn.execute(text(sql), params))
+    def execute(self, sql: str, **params: Any) -> None:
+        """Run and commit SQL the checks need, such as more rows for an N+1 check; without
+        parameters, several statements at once."""
+        self._plain_sql(sql, params, fetch=False)
+
+    def _plain_sql(self, sql: str, params: dict[str, Any], *, fetch: bool) -> list[Any]:
+        import psycopg
+        from psycopg.rows import namedtuple_row
+
+        from drillkit.check.database import pyformat, read_failures
+
+        if self.database is None:  # made without a database: through the engine, as before
+            from sqlalchemy import text
+
+            with self.truth.begin() as conn:
+                result = conn.execute(text(sql), params)
+                return list(result) if fetch else []
+        url, schema = self.database
+        query, args = (pyformat(sql), params) if params else (sql, None)
+        for attempt in (1, 2):
+            if self._plain is None or self._plain.closed:
+                # pg_temp last: a temporary view of the learner's cannot stand in for a table.
+                options = f"-c search_path={schema},pg_temp"
+                self._plain = psycopg.connect(
+                    url, autocommit=True, options=options, row_factory=namedtuple_row
+                )
+            try:
+                with read_failures():
+                    cursor = self._plain.execute(query, args)
+                    return cursor.fetchall() if fetch else []
+            except psycopg.OperationalError:
+                # Learner code logs in as the same role and may have ended this session.
+                if attempt == 2 or not self._plain.closed:
+                    raise
+        return []
 
 
 def run_checks(

@@ -38,13 +38,17 @@ def _count(ctx: Context, scenario: Callable[[Session], None]) -> list[Statement]
 
 def measure(ctx: Context, scenario: Callable[[Session], None], grow: str, count_rows: str) -> Growth:
     """Run `scenario`, commit the `grow` SQL, run it again; `count_rows` says how big the data is."""
-    from sqlalchemy import text
-
     before_rows = ctx.rows(count_rows)[0][0]
     before = _count(ctx, scenario)
-    with ctx.truth.begin() as conn:
-        conn.execute(text(grow))
+    ctx.execute(grow)
     after_rows = ctx.rows(count_rows)[0][0]
+    if after_rows <= before_rows:  # the data must really grow, or a flat count proves nothing
+        raise Fail(
+            "the data did not grow for this check",
+            expected=f"more than {before_rows} rows after the check added some",
+            actual=f"{after_rows} rows",
+            help="your code must leave the tables as they are: no rules, triggers or views in their way",
+        )
     return Growth(before_rows, len(before), after_rows, _count(ctx, scenario))
 
 

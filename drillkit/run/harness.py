@@ -165,7 +165,9 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
             max_overflow=4,
             pool_pre_ping=True,
         )
-        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue)
+        plain_url = "postgresql://" + os.environ[sandbox.URL_ENV].split("://", 1)[1]
+        database = (plain_url, os.environ[sandbox.SCHEMA_ENV])
+        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue, database)
 
         def started(name: str) -> None:
             # Read by the parent if the run times out: a hang is named after its check.

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
-
 from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.recorder import Statement
 
@@ -214,8 +212,7 @@ def inserts_between_pages(ctx: Context) -> None:
     want = _order(ctx, 1)  # what the reader should see: the walk started before the inserts
 
     def arrive() -> None:
-        with ctx.truth.begin() as conn:
-            conn.execute(text(NEWER))
+        ctx.execute(NEWER)
 
     _judge(want, _walk(ctx, 1, 3, between=arrive), "two documents added after page 1", inserted=True)
 

@@ -36,9 +36,10 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, str | None]:
         misuse = None
         if not any(e.session is session for e in ctx.recorder.orm_executes[executes_before:]):
             misuse = "the session passed in was never used"
-        elif any(_held_elsewhere(doc, session) for doc in docs):
-            # Whatever ran through this session, what it returns was loaded by another one.
-            misuse = "the documents it returned belong to another session"
+        elif any(not _held_by(doc, session) for doc in docs):
+            # Whatever ran through this session, what it returns was loaded by another one
+            # (still there, or detached from it).
+            misuse = "the documents it returned are not in that session: another one loaded them"
     written = writes(statements)
     if written:  # the expected answers are read from the tables: a write could make them fit
         raise Fail(
@@ -50,11 +51,10 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, str | None]:
     return docs, statements, misuse
 
 
-def _held_elsewhere(doc: Any, session: Any) -> bool:
+def _held_by(doc: Any, session: Any) -> bool:
     from sqlalchemy import inspect as sa_inspect
 
-    holder = getattr(sa_inspect(doc, raiseerr=False), "session", None)
-    return holder is not None and holder is not session
+    return getattr(sa_inspect(doc, raiseerr=False), "session", None) is session
 
 
 def _hint(ctx: Context, got: list[int], user_id: int, right_set: bool) -> str:

@@ -1,6 +1,6 @@
 # expect: fail
 # check: uses the session
-# message: belong to another session
+# message: another one loaded them
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
