@@ -165,6 +165,10 @@ FORGERIES = {
     "generated": "ALTER TABLE documents RENAME COLUMN title TO stored_title; ALTER TABLE documents "
     "ADD COLUMN title varchar(200) GENERATED ALWAYS AS (CASE WHEN stored_title = 'wrong' "
     "THEN 'Q2 Report' ELSE stored_title END) STORED",
+    # A trigger changes rows as they are written (here with a built-in function, which no
+    # "function" finding covers): a check that adds rows of its own would not see them land.
+    "trigger": "CREATE TRIGGER quiet BEFORE UPDATE ON documents FOR EACH ROW "
+    "EXECUTE FUNCTION suppress_redundant_updates_trigger()",
     # Another run of the learner's (another role) could then add a view after the scan.
     "grant": "DO $$ BEGIN EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO PUBLIC', "
     "current_schema()); END $$",

@@ -32,13 +32,25 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
+    from drillkit.check.plain import CheckConnection
     from drillkit.check.recorder import Recorder, Statement
 
 Side = Literal["child", "database"]
 # Objects a run may create only when its drill allows them: each can change what plain SQL on
 # the learner's tables means (a view named like a table, an `=` of the learner's, ...).
 ALLOWABLE = frozenset(
-    {"function", "operator", "view", "rule", "policy", "collation", "inheritance", "generated", "grant"}
+    {
+        "function",
+        "operator",
+        "view",
+        "rule",
+        "policy",
+        "collation",
+        "inheritance",
+        "generated",
+        "trigger",
+        "grant",
+    }
 )
 CheckFn = Callable[[Any], str | None]
 
@@ -138,12 +150,11 @@ class Context:
     truth: Engine  # a separate connection: sees only what was committed
     path: Path
     output: Callable[[], str]
-    # The run role's libpq URL and schema, for rows() and execute(): a plain psycopg
-    # connection of the checks' own, made on first use. No SQLAlchemy engine, pool or
-    # event stands in between, so no listener the learner put on SQLAlchemy's classes
-    # runs on the checks' own questions (one could rewrite the expected answer).
-    database: tuple[str, str] | None = None
-    _plain: Any = field(default=None, repr=False)
+    # The checks' own plain psycopg connection, for rows() and execute() (check/plain.py):
+    # no SQLAlchemy engine, pool or event stands in between, so no listener the learner put
+    # on SQLAlchemy's classes runs on the checks' own questions (one could rewrite the
+    # expected answer). None: they go through `truth`.
+    database: CheckConnection | None = None
 
     @property
     def engine(self) -> Engine:
@@ -173,35 +184,13 @@ class Context:
         self._plain_sql(sql, params, fetch=False)
 
     def _plain_sql(self, sql: str, params: dict[str, Any], *, fetch: bool) -> list[Any]:
-        import psycopg
-        from psycopg.rows import namedtuple_row
+        if self.database is not None:
+            return self.database.run(sql, params, fetch=fetch)
+        from sqlalchemy import text
 
-        from drillkit.check.database import pyformat, read_failures
-
-        if self.database is None:  # made without a database: through the engine, as before
-            from sqlalchemy import text
-
-            with self.truth.begin() as conn:
-                result = conn.execute(text(sql), params)
-                return list(result) if fetch else []
-        url, schema = self.database
-        query, args = (pyformat(sql), params) if params else (sql, None)
-        for attempt in (1, 2):
-            if self._plain is None or self._plain.closed:
-                # pg_temp last: a temporary view of the learner's cannot stand in for a table.
-                options = f"-c search_path={schema},pg_temp"
-                self._plain = psycopg.connect(
-                    url, autocommit=True, options=options, row_factory=namedtuple_row
-                )
-            try:
-                with read_failures():
-                    cursor = self._plain.execute(query, args)
-                    return cursor.fetchall() if fetch else []
-            except psycopg.OperationalError:
-                # Learner code logs in as the same role and may have ended this session.
-                if attempt == 2 or not self._plain.closed:
-                    raise
-        return []
+        with self.truth.begin() as conn:
+            result = conn.execute(text(sql), params)
+            return list(result) if fetch else []
 
 
 def run_checks(

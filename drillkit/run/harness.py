@@ -139,6 +139,7 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     from drillkit import sandbox
     from drillkit.check.framework import Context, run_checks
     from drillkit.check.loader import load_checks
+    from drillkit.check.plain import CheckConnection
     from drillkit.check.recorder import Recorder
 
     # Loaded before the learner's code runs: nothing in the file can stand in for them.
@@ -146,6 +147,9 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     recorder = Recorder()
     recorder.install(sandbox.engine)
     captured = LearnerOutput()
+    # The checks' own connection takes what it needs from psycopg now, before learner code.
+    plain_url = "postgresql://" + os.environ[sandbox.URL_ENV].split("://", 1)[1]
+    plain = CheckConnection(plain_url, os.environ[sandbox.SCHEMA_ENV])
     code, failure = _load_source(path)
     _before_learner_code(child_checks)
     namespace: dict = {}
@@ -165,9 +169,7 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
             max_overflow=4,
             pool_pre_ping=True,
         )
-        plain_url = "postgresql://" + os.environ[sandbox.URL_ENV].split("://", 1)[1]
-        database = (plain_url, os.environ[sandbox.SCHEMA_ENV])
-        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue, database)
+        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue, plain)
 
         def started(name: str) -> None:
             # Read by the parent if the run times out: a hang is named after its check.
@@ -223,6 +225,7 @@ def preload_all() -> None:
         "drillkit.check.loader",
         "drillkit.check.models",
         "drillkit.check.nplus1",
+        "drillkit.check.plain",
         "drillkit.check.recorder",
         "drillkit.check.schema",
         "drillkit.check.sql",
@@ -267,12 +270,15 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
     armed = _armed
     if armed is None or armed.seal is not None:
         return  # run() outside a checker child (or twice): nothing to arm
+    import psycopg
+
     from drillkit import sandbox
 
     armed.seal = integrity.seal(
         checks,
         modules=[sys.modules[__name__]],
-        classes=[Session],
+        # The checks' own connection is psycopg's: its classes must still be psycopg's own.
+        classes=[Session, psycopg.Connection, psycopg.Cursor],
         listeners=_instruments(),
         lazy={sandbox.__name__: sandbox._ASYNC_NAMES},  # built when an async drill asks
     )

@@ -69,6 +69,9 @@ SELECT 'generated', c.relname::text || '.' || a.attname::text
 FROM rels c JOIN pg_attribute a ON a.attrelid = c.oid
 WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
 UNION ALL
+SELECT 'trigger', t.tgname::text || ' on ' || c.relname::text
+FROM rels c JOIN pg_trigger t ON t.tgrelid = c.oid WHERE NOT t.tgisinternal
+UNION ALL
 SELECT 'grant', g.privilege_type || ' on schema to '
     || CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END
 FROM pg_namespace n, aclexplode(n.nspacl) g, ns WHERE n.oid = ns.oid AND g.grantee <> n.nspowner

@@ -91,9 +91,9 @@ def signature(ctx: Context) -> None:
 def each_user(ctx: Context) -> str | None:
     python_sorted = False
     for user_id in USERS:
+        want = newest_first(ctx, user_id)  # read first: the call must not be able to change it
         docs, statements, _ = _call(ctx, user_id)
         got = ids_of(docs, "the result")
-        want = newest_first(ctx, user_id)
         if got != [i for i, _ in want]:
             right_set = sorted(got) == sorted(i for i, _ in want)
             raise Fail(
@@ -139,6 +139,7 @@ def uses_argument(ctx: Context) -> None:
 
 
 # Ten more users with two documents each, and ten more for user 1.
+OWNED_AFTER_GROWTH = 14
 GROW = """
 INSERT INTO users (email) SELECT 'extra' || g || '@example.com' FROM generate_series(1, 10) g;
 INSERT INTO documents (title, body, owner_id, created_at)
@@ -186,12 +187,23 @@ def no_n_plus_one(ctx: Context) -> None:
     )
 
 
-@checks.add("still right with more data (user 1 now owns 14 documents)", requires=[no_n_plus_one])
+@checks.add(
+    f"still right with more data (user 1 now owns {OWNED_AFTER_GROWTH} documents)", requires=[no_n_plus_one]
+)
 def still_right(ctx: Context) -> None:
     # Runs after the N+1 check grew the data: a fixed .limit() or a cached list shows here.
     for user_id in (1, 4):
+        want = newest_first(ctx, user_id)  # read first: the call must not be able to change it
+        if user_id == 1 and len(want) != OWNED_AFTER_GROWTH:
+            # A write the recorder cannot see (a raw DBAPI connection) in an earlier call.
+            raise Fail(
+                "the documents this check added for user 1 are not all there",
+                expected=f"{OWNED_AFTER_GROWTH} documents of user 1",
+                actual=f"{len(want)}",
+                help="docs_for_user must only read: something in your code deleted or moved rows",
+            )
         docs, statements, _ = _call(ctx, user_id)
-        got, want = ids_of(docs, "the result"), newest_first(ctx, user_id)
+        got = ids_of(docs, "the result")
         if got != [i for i, _ in want]:
             raise Fail(
                 f"with more rows in the tables, docs_for_user(session, {user_id}) is wrong",

@@ -1,0 +1,84 @@
+"""The checks' own connection to the run schema, for `Context.rows()` and `Context.execute()`.
+
+Child-side checks share a process with the learner's code, so everything they ask the
+database must not pass through anything that code could have hooked: no SQLAlchemy engine,
+pool or event (a listener on SQLAlchemy's classes runs on every engine), and not psycopg's
+global adapters (a loader registered there, say one that drops time zones, applies to every
+new connection). What this module takes from psycopg is taken when it is made, before the
+learner's file runs. Before each question the session is reset (settings, temporary
+objects), since learner code that the checks call can reach this connection too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drillkit.check.database import pyformat, read_failures
+from drillkit.check.framework import Fail
+
+# Triggers of the learner's on the drill's tables would change what a check writes.
+_TRIGGERS = """
+SELECT t.tgname::text || ' on ' || c.relname::text
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND NOT t.tgisinternal ORDER BY 1
+"""
+
+
+class CheckConnection:
+    """Made before learner code runs; connects on first use (and again, once, if learner
+    code ended the session: it logs in as the same role)."""
+
+    def __init__(self, url: str, schema: str) -> None:
+        import psycopg
+        from psycopg.adapt import AdaptersMap
+        from psycopg.rows import namedtuple_row
+
+        self.url, self.schema = url, schema
+        self._connect = psycopg.Connection.connect
+        self._adapters = AdaptersMap(psycopg.adapters)  # a copy: later registrations stay out
+        self._row_factory = namedtuple_row
+        self._lost = psycopg.OperationalError
+        self._conn: Any = None
+
+    def run(self, sql: str, params: dict[str, Any], *, fetch: bool) -> list[Any]:
+        query, args = (pyformat(sql), params) if params else (sql, None)
+        for attempt in (1, 2):
+            try:
+                conn = self._session()
+                if not fetch:
+                    self._refuse_triggers(conn)
+                with read_failures():
+                    cursor = conn.execute(query, args)
+                    return cursor.fetchall() if fetch else []
+            except self._lost:
+                if attempt == 2 or not (self._conn is None or self._conn.closed):
+                    raise
+        return []
+
+    def _session(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            # pg_temp last: a temporary view of the learner's cannot stand in for a table.
+            self._conn = self._connect(
+                self.url,
+                autocommit=True,
+                options=f"-c search_path={self.schema},pg_temp",
+                context=self._adapters,
+                row_factory=self._row_factory,
+            )
+        else:  # settings (search_path too: back to the one above) and temporary objects
+            self._conn.execute("RESET ALL; DISCARD TEMP")
+        return self._conn
+
+    def _refuse_triggers(self, conn: Any) -> None:
+        found = [row[0] for row in conn.execute(_TRIGGERS, (self.schema,)).fetchall()]
+        if found:
+            raise Fail(
+                "your code left a trigger on the drill's tables",
+                expected="the tables as the drill gave them: the check adds rows of its own",
+                actual=", ".join(found)[:300],
+                help="remove the trigger: the task does not ask for one",
+            )
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()

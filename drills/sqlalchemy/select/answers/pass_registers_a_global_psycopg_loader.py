@@ -1,0 +1,46 @@
+# expect: pass
+from datetime import datetime
+
+import psycopg
+from psycopg.types.datetime import TimestamptzLoader
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from drillkit.sandbox import session
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+# Naive UTC datetimes everywhere: a global psycopg loader of the learner's own.
+class NaiveUTC(TimestamptzLoader):
+    def load(self, data):
+        return super().load(data).replace(tzinfo=None)
+
+
+psycopg.adapters.register_loader("timestamptz", NaiveUTC)
+
+docs = session.scalars(
+    select(Document).where(Document.owner_id == 1).order_by(Document.created_at.desc())
+).all()
