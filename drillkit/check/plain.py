@@ -78,7 +78,3 @@ class CheckConnection:
                 actual=", ".join(found)[:300],
                 help="remove the trigger: the task does not ask for one",
             )
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
