@@ -559,12 +559,9 @@ def _zygotes(home: Path) -> list[int]:
 
 def _children(pid: int) -> list[int]:
     """Children of every thread of `pid` (a check server forks from its request threads)."""
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError, ValueError):
-                found += [int(p) for p in (task / "children").read_text().split()]
-    return found
+    from drillkit.run.guard import children
+
+    return children(pid) or []
 
 
 def _postmaster(pgdata: Path) -> int | None:

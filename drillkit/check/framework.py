@@ -153,8 +153,8 @@ class Context:
     # The checks' own plain psycopg connection, for rows() and execute() (check/plain.py):
     # no SQLAlchemy engine, pool or event stands in between, so no listener the learner put
     # on SQLAlchemy's classes runs on the checks' own questions (one could rewrite the
-    # expected answer). None: they go through `truth`.
-    database: CheckConnection | None = None
+    # expected answer).
+    database: CheckConnection
 
     @property
     def engine(self) -> Engine:
@@ -176,21 +176,12 @@ class Context:
     def rows(self, sql: str, **params: Any) -> list[Any]:
         """Committed rows for `sql` (parameters as `:name`, like SQLAlchemy's text()); each
         row a named tuple."""
-        return self._plain_sql(sql, params, fetch=True)
+        return self.database.run(sql, params, fetch=True)
 
     def execute(self, sql: str, **params: Any) -> None:
         """Run and commit SQL the checks need, such as more rows for an N+1 check; without
         parameters, several statements at once."""
-        self._plain_sql(sql, params, fetch=False)
-
-    def _plain_sql(self, sql: str, params: dict[str, Any], *, fetch: bool) -> list[Any]:
-        if self.database is not None:
-            return self.database.run(sql, params, fetch=fetch)
-        from sqlalchemy import text
-
-        with self.truth.begin() as conn:
-            result = conn.execute(text(sql), params)
-            return list(result) if fetch else []
+        self.database.run(sql, params, fetch=False)
 
 
 def run_checks(

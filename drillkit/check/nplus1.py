@@ -28,6 +28,19 @@ class Growth:
     def grows(self) -> bool:
         return len(self.statements_after) > self.statements_before
 
+    @property
+    def flat(self) -> str:
+        """What a flat count is here: a failure's `expected`."""
+        return f"the same number of statements with {self.rows_before} or {self.rows_after} rows"
+
+    @property
+    def counts(self) -> str:
+        """The statements counted at each size: a failure's `actual`."""
+        return (
+            f"{self.statements_before} statements with {self.rows_before} rows, "
+            f"{len(self.statements_after)} with {self.rows_after} rows"
+        )
+
 
 def _count(ctx: Context, scenario: Callable[[Session], None]) -> list[Statement]:
     start = ctx.recorder.mark()
@@ -57,9 +70,8 @@ def require_flat(growth: Growth, what: str, help: str) -> None:
         return
     raise Fail(
         f"{what} sends more queries as the data grows: the N+1 problem",
-        expected=f"the same number of statements with {growth.rows_before} or {growth.rows_after} rows",
-        actual=f"{growth.statements_before} statements with {growth.rows_before} rows, "
-        f"{len(growth.statements_after)} with {growth.rows_after} rows",
+        expected=growth.flat,
+        actual=growth.counts,
         help=help,
         sql=show_sql(growth.statements_after, limit=4),
     )

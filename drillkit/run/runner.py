@@ -196,8 +196,8 @@ def _made_what_changes_sql(made: list[str], checks: Checks) -> RunOutcome:
         "your code made database objects or settings this drill does not ask for",
         actual=shown,
         help="checks read your tables with plain SQL, and views, rules, policies, functions, "
-        "operators, collations, inherited tables, generated columns, grants and role settings "
-        "can change what that SQL means: a drill allows only those it asks for",
+        "operators, collations, inherited tables, generated columns, triggers, grants and role "
+        "settings can change what that SQL means: a drill allows only those it asks for",
         checks=checks,
     )
 

@@ -171,9 +171,8 @@ def no_n_plus_one(ctx: Context) -> None:
         raise Fail(
             "the documents docs_for_user returns are expired: reading each one reloads its row, "
             "so the queries grow with the data (the N+1 problem)",
-            expected=f"the same number of statements with {growth.rows_before} or {growth.rows_after} rows",
-            actual=f"{growth.statements_before} statements with {growth.rows_before} rows, "
-            f"{len(growth.statements_after)} with {growth.rows_after} rows; "
+            expected=growth.flat,
+            actual=f"{growth.counts}; "
             f"{returned['expired']} of the {returned['all']} documents it returned were expired",
             help="a commit or rollback (or expire_all) expires every object the session loaded; "
             "a function that only reads needs none: leave ending the transaction to its caller",
