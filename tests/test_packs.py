@@ -215,6 +215,34 @@ def test_dependencies_skip_only_what_depends(learner: Learner) -> None:
     assert got["file printed nothing"][0] == "passed" and got["Dune committed"][0] == "passed"
 
 
+def test_a_requirement_that_is_not_a_check_is_the_checkers_error(learner: Learner) -> None:
+    """A `requires` typo (or a check that runs later) is the pack's bug: said so by `drill
+    check`, and by `drill validate` as a finding and a failed case, never as a traceback."""
+    root = make_pack(learner)
+    _write_check(
+        root,
+        '@checks.add("defines count")\ndef defined(ctx):\n'
+        '    ctx.require("count", "`count`", "define it")\n\n'
+        '@checks.add("count is four", requires=["definde"])\ndef four(ctx):\n'
+        '    if ctx.namespace["count"] != 4:\n        raise Fail("not four")\n',
+    )
+    (root / "add_book" / "answers" / "fail_three.py").write_text(
+        "# expect: fail\n" + (root / "add_book" / "starter.py").read_text() + "count = 3\n"
+    )
+    pid = pack_id_added(learner, root)
+    path = answer(root, "add_book", "count = 4\n")
+    done = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--json")
+    got = {r["name"]: (r["status"], r["rationale"]) for r in done.json["results"]}
+    assert done.code == 1 and got["defines count"][0] == "passed"
+    assert got["count is four"][0] == "error" and "'definde'" in got["count is four"][1]
+    assert "not your mistake" in got["count is four"][1]
+    validated = learner.drill("validate", str(root), "--json")
+    assert validated.code == 1 and "Traceback" not in validated.stderr, validated.stderr
+    assert any("'definde', which is not a check" in f["message"] for f in validated.json["findings"])
+    failing = [c for c in validated.json["cases"] if c["file"].endswith("fail_three.py")]
+    assert failing and not failing[0]["ok"] and "'definde'" in failing[0]["detail"]
+
+
 def pack_id_added(learner: Learner, root: Path) -> str:
     assert learner.drill("pack", "add", str(root)).code == 0
     return pack_id(root)
@@ -333,6 +361,8 @@ def test_validate_reports_findings_with_file_and_line(learner: Learner) -> None:
         (["check", "nopack:1"], "no pack 'nopack'"),
         (["check", "selct"], f"did you mean `select` (drill {builtin_pack().get('select').number})?"),
         (["validate", "/no/such/folder"], "no such folder"),
+        (["validate", "sqlalchemy", "--drill", "99"], "no drill '99' in pack 'sqlalchemy'"),
+        (["validate", "sqlalchemy", "--drill", "selct", "--format-only"], "did you mean `select`"),
         (["pack", "use", "nopack"], "no pack 'nopack'"),
         (["pack", "remove", "sqlalchemy"], "built into drillkit"),
         (["pack", "add", "/no/such/folder"], "no such folder or git URL"),

@@ -199,6 +199,18 @@ def run_checks(
     results: list[CheckResult] = []
     for check in checks:
         blocker = next((r for r in check.requires if done.get(r) != "passed"), None)
+        if blocker is not None and blocker not in done:  # a typo, or a check that runs later
+            results.append(
+                CheckResult(
+                    check.name,
+                    "error",
+                    rationale=f"this check requires {blocker!r}, which is not a check that runs before it "
+                    "(a bug in the drill's checks, not your mistake)",
+                    help="please report this to the pack's author; `drill validate` finds it too",
+                )
+            )
+            done[check.key] = "error"
+            continue
         if blocker is not None:
             results.append(
                 CheckResult(

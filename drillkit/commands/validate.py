@@ -49,7 +49,7 @@ def validate_pack(
 ) -> Validation:
     root = pack_root(paths, target)
     if not behaviour:
-        return validate(root, None)
+        return validate(root, None, only=only)
     from drillkit.checkserver.batch import BatchChecker
     from drillkit.db import control, idle
 

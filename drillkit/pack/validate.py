@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from drillkit.errors import ConfigError
 from drillkit.pack import schema
 from drillkit.pack.model import ANSWER_MARKER, Drill, Pack
 from drillkit.pack.schema import Finding
@@ -297,10 +298,8 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
     failed = [r for r in report.results if r.status in ("failed", "error")]
     errors = [r for r in report.results if r.status == "error"]
     if errors:
-        return (
-            False,
-            f"the checker failed on «{errors[0].name}»: {(errors[0].actual or '').strip().splitlines()[-1:]}",
-        )
+        last = (errors[0].actual or "").strip().splitlines()[-1:]
+        return False, f"the checker failed on «{errors[0].name}»: {last[0] if last else errors[0].rationale}"
     if case.kind == "starter":
         return (
             not report.passed,
@@ -309,10 +308,12 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
     if case.expect.passes:
         if report.passed:
             return True, "passes"
+        if not failed:
+            return False, "expected to pass, but not every check ran"
         first = failed[0]
         return False, f"expected to pass, but «{first.name}» failed: {first.rationale}"
-    if report.passed:
-        return False, "expected to fail, but every check passed: the checks let this wrong answer through"
+    if report.passed or not failed:
+        return False, "expected to fail, but no check failed: the checks let this wrong answer through"
     first = failed[0]
     if case.expect.check and case.expect.check.lower() not in first.name.lower():
         return (
@@ -405,6 +406,8 @@ def validate(
     result = Validation(root, pack, findings)
     if pack is None:
         return result
+    if only is not None and not any(only in (d.slug, str(d.number)) for d in pack.drills):
+        raise ConfigError(pack.unknown(only))
     if check is None:  # the format only: the hints can still quote the answer
         result.findings += giveaways(pack, [])
         return result
