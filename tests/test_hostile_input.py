@@ -284,6 +284,20 @@ def test_deeply_nested_json_is_moved_aside_once(cli: InProcess, tmp_path: Path) 
     assert progress.problem(path) is None
 
 
+@pytest.mark.parametrize("command", [["list"], ["pack", "list"], ["pack", "use", "sqlalchemy"]])
+def test_a_corrupt_pack_list_is_moved_aside_and_reported(
+    cli: InProcess, tmp_path: Path, command: list[str]
+) -> None:
+    path = tmp_path / "packs.json"  # beside the progress file
+    path.write_text("junk", encoding="utf-8")
+    first = cli(*command)
+    assert first.code == 0 and "moved to" in one_warning(first.stderr), first
+    (backup,) = tmp_path.glob("packs.json.corrupt-*")
+    assert backup.read_text(encoding="utf-8") == "junk"  # nothing lost
+    again = cli(*command)
+    assert again.code == 0 and again.stderr == ""
+
+
 def test_doctor_names_a_deeply_nested_file_without_touching_it(tmp_path: Path) -> None:
     path = tmp_path / "progress.json"
     path.write_text("{" + '"a":{' * 100_000, encoding="utf-8")
@@ -596,6 +610,25 @@ def test_hostile_idle_minutes_is_one_line(learner: Learner, value: str) -> None:
     assert result.code == 2
     line = one_error_line(result.stderr)
     assert "DRILL_DB_IDLE_MINUTES" in line and len(line) < 300
+
+
+def test_a_bad_idle_period_starts_no_server(learner: Learner, tmp_path: Path) -> None:
+    """Refused before the embedded server starts (else it would run with no watchdog to stop
+    it); `drill doctor` names the setting, and sends nobody to `drill db reset` for it."""
+    _needs_embedded(learner)
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    os.chmod(tmp_path, 0o755)  # the embedded server runs as another user when root
+    bad = {"DRILL_HOME": str(home), "DRILL_DB_IDLE_MINUTES": "abc"}
+    try:
+        result = learner.drill("check", "3", "--file", str(SOLUTION), **bad)
+        assert result.code == 2 and "DRILL_DB_IDLE_MINUTES" in one_error_line(result.stderr)
+        doctor = learner.drill("doctor", **bad)
+        line = next(line for line in doctor.stdout.splitlines() if "DRILL_DB_IDLE_MINUTES" in line)
+        assert "database" in line and "db reset" not in doctor.stdout, doctor.stdout
+        assert not (home / "pgdata" / "postmaster.pid").exists()
+    finally:
+        learner.drill("db", "stop", DRILL_HOME=str(home))
 
 
 @pytest.mark.parametrize(

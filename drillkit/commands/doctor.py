@@ -10,7 +10,7 @@ from importlib import metadata
 
 from drillkit import progress
 from drillkit.db.server import EXTERNAL_FIX
-from drillkit.errors import DatabaseUnavailableError, DrillkitError
+from drillkit.errors import ConfigError, DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
 from drillkit.words import plural
 
@@ -182,6 +182,8 @@ def diagnose(paths: Paths) -> list[Finding]:
             name = check.__name__.strip("_").replace("_", " ")
             if isinstance(exc, DatabaseUnavailableError) and exc.fix:
                 findings.append(Finding(name, False, exc.reason, exc.fix))
+            elif isinstance(exc, ConfigError):  # a bad setting: the line says what a good one is
+                findings.append(Finding(name, False, str(exc)))
             else:
                 findings.append(Finding(name, False, str(exc), FIXES.get(name)))
     return findings

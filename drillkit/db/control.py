@@ -17,6 +17,8 @@ from drillkit.paths import Paths
 
 def resolve(paths: Paths, env: Mapping[str, str] = os.environ) -> Database:
     """The server to use; an embedded one gets a watchdog that stops it when idle."""
+    # A bad idle setting is refused before a server starts: not one left running without its watchdog.
+    idle.idle_seconds(env)
     db = server.resolve(paths, env)
     if db.kind == "embedded":
         idle.ensure_watchdog(paths.locks, env)  # stops it after DRILL_DB_IDLE_MINUTES without checks

@@ -9,6 +9,7 @@ file moved aside and reported.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,6 @@ class Added:
 class Registry:
     active: str | None = None
     packs: dict[str, Added] = field(default_factory=dict)
-    warning: str | None = None  # a corrupt file was moved aside
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,13 +72,20 @@ def _file(path: Path) -> store.VersionedFile[Registry]:
 
 def load(path: Path) -> Registry:
     loaded = _file(path).load()
-    registry = loaded.document or Registry()
-    registry.warning = loaded.warning
-    return registry
+    _say(loaded.warning)
+    return loaded.document or Registry()
 
 
 def update(path: Path, change: Callable[[Registry], None]) -> Registry:
     """Apply `change` under the lock and write the result atomically."""
     loaded = _file(path).change(change, Registry)
     assert loaded.document is not None
+    _say(loaded.warning)
     return loaded.document
+
+
+def _say(warning: str | None) -> None:
+    """Said here, once: the load that moves a corrupt file aside is the only one that knows,
+    and the callers that look for packs (every command) have nowhere else to put it."""
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
