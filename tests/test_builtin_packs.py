@@ -279,3 +279,21 @@ def test_the_sqlalchemy_pack_s_seed_constants_are_what_its_fixture_seeds(drill_h
             )
         finally:
             conn.execute("RESET search_path; DROP SCHEMA IF EXISTS t_seed CASCADE")
+
+
+@pytest.mark.parametrize(
+    ("label", "ok"),
+    [("is_oldest", True), ("OLDEST BOOK", True), ("newest", False), ("is_olde", False)],
+)
+def test_a_known_answer_names_its_check_by_key_or_by_words_of_its_name(label: str, ok: bool) -> None:
+    from drillkit.pack.validate import Expectation, judge
+    from drillkit.results import CheckReport, CheckResult
+
+    drill = PACKS[0].drills[0]
+    case = Case(drill, "answer", drill.solution_path, Expectation(False, check=label))
+    failed = CheckResult("it is the oldest book", "failed", rationale="a newer one", key="is_oldest")
+    report = CheckReport(1, "x", "x", "x", [CheckResult("runs", "passed", key="runs"), failed])
+    good, detail = judge(case, report)
+    assert good is ok, detail
+    if not ok:
+        assert "«it is the oldest book» (is_oldest) did" in detail

@@ -34,7 +34,7 @@ CaseKind = Literal["solution", "starter", "answer"]
 @dataclass(frozen=True)
 class Expectation:
     passes: bool
-    check: str | None = None  # part of the name of the first failed check
+    check: str | None = None  # the first failed check: its key, or part of its name
     message: str | None = None  # words that check's why/expected/got/hint must contain
 
 
@@ -315,11 +315,10 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
     if report.passed or not failed:
         return False, "expected to fail, but no check failed: the checks let this wrong answer through"
     first = failed[0]
-    if case.expect.check and case.expect.check.lower() not in first.name.lower():
-        return (
-            False,
-            f"expected «{case.expect.check}» to fail first, but «{first.name}» did: {first.rationale}",
-        )
+    wanted = (case.expect.check or "").lower()
+    if wanted and wanted not in first.name.lower() and wanted != (first.key or "").lower():
+        did = f"«{first.name}»" + (f" ({first.key})" if first.key else "")
+        return False, f"expected «{case.expect.check}» to fail first, but {did} did: {first.rationale}"
     said = " ".join(str(getattr(first, k) or "") for k in ("rationale", "expected", "actual", "help"))
     if case.expect.message and case.expect.message.lower() not in said.lower():
         return (
