@@ -496,9 +496,8 @@ def new(
     if drill_slug is not None:
         root = (pack_path or path or Path(".")).absolute()
         files = new_drill(root, drill_slug)
-        render.written(
-            out, files, root, f"Now edit them, then: [bold]drill validate {render.shown_path(root)}[/]"
-        )
+        then = f"Now edit them, then: [bold]drill validate {escape(render.typed_path(root))}[/]"
+        render.written(out, files, root, then)
         return
     if path is None:
         raise ConfigError(
@@ -510,8 +509,8 @@ def new(
         files,
         path,
         f"A pack with one example drill whose solution passes and starter fails. Check it: "
-        f"[bold]drill validate {render.shown_path(path)}[/]; add a drill: "
-        f"[bold]drill new --drill SLUG --pack {render.shown_path(path)}[/]",
+        f"[bold]drill validate {escape(render.typed_path(path))}[/]; add a drill: "
+        f"[bold]drill new --drill SLUG --pack {escape(render.typed_path(path))}[/]",
     )
 
 

@@ -53,6 +53,13 @@ def shown_path(path: Path | str) -> str:
     return printable(rel if len(rel) < len(str(path)) else str(path))
 
 
+def typed_path(path: Path | str) -> str:
+    """shown_path, quoted for a shell when it needs to be: part of a command to paste."""
+    import shlex
+
+    return shlex.quote(shown_path(path))
+
+
 # C0 controls (but tab and newline) and DEL: escape sequences from learner output must not
 # drive the terminal. Carriage returns are left to Rich, which drops them.
 _CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}

@@ -107,6 +107,15 @@ def test_reset_keeps_a_backup(learner: Learner) -> None:
     assert attempt.read_text(encoding="utf-8").startswith(f"# Drill {N} · {SELECT.title}")
 
 
+def test_reset_and_start_refuse_a_folder_in_the_attempts_place(learner: Learner) -> None:
+    folder = learner.attempt(SELECT)
+    (folder / "notes").mkdir(parents=True)
+    for args in (("start", N), ("reset", N, "--yes")):
+        result = learner.drill(*args)
+        assert result.code == 2 and "not a regular file" in result.stderr, result
+    assert (folder / "notes").is_dir() and not (learner.workspace / SELECT.pack_id / "backups").exists()
+
+
 def test_sql_trace_of_the_reference_has_order_by(learner: Learner) -> None:
     result = learner.drill("check", N, "--file", str(SELECT.solution_path), "--sql")
     assert result.code == 0

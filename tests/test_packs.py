@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,6 +67,17 @@ def test_new_pack_validates_clean_and_grows_a_drill(learner: Learner) -> None:
     assert twice.code == 2 and "already has a drill 'notes'" in twice.stderr
     taken = learner.drill("new", str(root))
     assert taken.code == 2 and "not empty" in taken.stderr
+
+
+def test_the_commands_drill_new_suggests_can_be_pasted(learner: Learner) -> None:
+    made = learner.drill("new", "Web Shop [1]")
+    assert made.code == 0, made.stderr
+    flat = " ".join(made.stdout.split())
+    assert "drill validate 'Web Shop [1]';" in flat and "--pack 'Web Shop [1]'" in flat
+    pasted = shlex.split(flat.split("Check it: ")[1].split(";")[0])
+    assert learner.drill(*pasted[1:], "--format-only").code == 0
+    elsewhere = learner.drill("new", "--drill", "notes")  # in a folder that is no pack
+    assert elsewhere.code == 2 and "--pack PATH" in elsewhere.stderr
 
 
 def test_a_pack_from_a_folder_through_every_command(learner: Learner) -> None:

@@ -12,6 +12,7 @@ from drillkit.commands.start import start_drill
 from drillkit.errors import LearnerFileError
 from drillkit.pack.model import Drill, Hint
 from drillkit.paths import Paths
+from drillkit.store import shown
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ def reset_drill(paths: Paths, drill: Drill, now: str | None = None) -> Reset:
     path = workspace_file(paths, drill)
     backup = None
     if path.exists():
+        if not path.is_file():  # as `drill start` says: a directory or a FIFO is no attempt to keep
+            raise LearnerFileError(f"{shown(path)} exists but is not a regular file; move it away")
         stamp = now or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         backup = paths.workspace / drill.pack_id / "backups" / f"{drill.stem}-{stamp}.py"
         n = 1

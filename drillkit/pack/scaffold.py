@@ -256,7 +256,10 @@ def new_drill(pack: Path, slug: str) -> list[Path]:
         )
     index = pack / "pack.yaml"
     if not index.is_file():
-        raise ConfigError(f"{pack} is not a drill pack: it has no pack.yaml (`drill new {pack}` makes one)")
+        raise ConfigError(
+            f"{pack} is not a drill pack: it has no pack.yaml (name the pack with --pack PATH, "
+            "or make a new one with `drill new PATH`)"
+        )
     loaded = load_pack(pack)
     if slug in loaded.by_slug or (pack / slug).exists():
         raise ConfigError(f"pack {loaded.id!r} already has a drill {slug!r}")
