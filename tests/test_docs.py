@@ -45,3 +45,20 @@ def test_the_guide_names_every_kind_a_drill_may_allow() -> None:
 
 def test_the_readme_links_the_guide() -> None:
     assert "docs/writing-a-pack.md" in README
+
+
+def test_the_readme_tour_shows_drill_3_s_checks_as_they_are() -> None:
+    """The tour's `drill check` output lists the drill's real checks, in order, and counts them."""
+    from drillkit.check.loader import load_checks
+    from drillkit.results import FIRST_CHECK
+    from tests.conftest import builtin_pack
+
+    pack = builtin_pack()
+    drill = pack.get("3")
+    names = [FIRST_CHECK, *load_checks(pack.id, pack.root, drill.slug).names]
+    tour = README.split("## A tour", 1)[1].split("```", 2)[1]
+    shown = [m.group(1) for m in re.finditer(r"^ [✓✗–] (.+)$", tour, re.M)]
+    assert shown == names
+    summary = re.search(r"(\d+) of (\d+) checks passed", tour)
+    assert summary and int(summary.group(2)) == len(names)
+    assert int(summary.group(1)) == tour.count("\n ✓ ")
