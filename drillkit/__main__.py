@@ -142,13 +142,10 @@ def _check_server_likely() -> bool:
     """A check server runs for this data dir (or will be started): no child of our own to
     prestart, whose interpreter start would only compete with the server for the CPU."""
     from drillkit.checkserver.address import any_running, disabled
-
-    if disabled():
-        return False
     from drillkit.paths import resolve_paths
 
     try:
-        return any_running(resolve_paths().locks)
+        return not disabled() and any_running(resolve_paths().locks)
     except DrillkitError:
         return False  # the command itself reports a bad setting
 

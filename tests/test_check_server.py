@@ -78,6 +78,15 @@ def test_off_means_no_server_even_when_one_would_be_started(learner: Learner) ->
     assert running(learner.home / "locks") == []
 
 
+def test_a_check_server_setting_that_is_neither_off_nor_on_is_one_line(learner: Learner) -> None:
+    for args in (("check", N, "--file", str(SELECT.solution_path)), ("validate", "--drill", N)):
+        result = learner.drill(*args, DRILL_CHECK_SERVER="of")
+        assert result.code == 2 and result.stdout == "", result
+        assert result.stderr.strip() == "drill: error: DRILL_CHECK_SERVER must be off or on, got 'of'"
+    doctor = learner.drill("doctor", DRILL_CHECK_SERVER="of")
+    assert "✗ check server: DRILL_CHECK_SERVER must be off or on, got 'of'" in doctor.stdout, doctor.stdout
+
+
 def test_a_server_that_cannot_start_is_a_fallback_and_a_doctor_line(learner: Learner, tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)  # the socket's path is longer than a socket allows
     deep.mkdir(parents=True)

@@ -17,6 +17,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from drillkit.errors import ConfigError
+
 ENV = "DRILL_CHECK_SERVER"  # "off": every check in a fresh process tree, as before the server
 SOCKET_PATH_LIMIT = 107  # sun_path holds 108 bytes with the terminating NUL
 
@@ -28,8 +30,18 @@ class Address:
     log: Path
 
 
+OFF = ("off", "0", "no", "false")
+ON = ("", "on", "1", "yes", "true")
+
+
 def disabled(env: Mapping[str, str] = os.environ) -> bool:
-    return env.get(ENV, "").strip().lower() in ("off", "0", "no", "false")
+    """Whether DRILL_CHECK_SERVER turns the server off; a value that is neither is refused
+    (a typo must not silently keep it on)."""
+    value = env.get(ENV, "").strip().lower()
+    if value not in OFF + ON:
+        shown = value if len(value) <= 32 else value[:32] + "..."
+        raise ConfigError(f"{ENV} must be off or on, got {shown!a}")
+    return value in OFF
 
 
 def address(locks: Path, libpq_url: str) -> Address:

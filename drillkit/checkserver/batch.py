@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drillkit.checkserver import client
+from drillkit.checkserver.address import disabled
 from drillkit.db.server import Database
 from drillkit.pack.model import Drill
 from drillkit.paths import Paths
@@ -26,6 +27,7 @@ class BatchChecker:
     """Thread-safe; `close()` ends the local CheckService, if one was needed."""
 
     def __init__(self, paths: Paths, db: Database) -> None:
+        disabled()  # a bad DRILL_CHECK_SERVER is one line now, not a failure for every file
         self.paths, self.db = paths, db
         self._lock = threading.Lock()
         self._local: CheckService | None = None
