@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -571,3 +572,28 @@ def test_forgetting_stopped_servers_leaves_a_running_one_alone(tmp_path: Path) -
         "check-bbbb.log",
         "check-bbbb.sock",
     ]
+
+
+def test_a_zygote_stopped_past_its_answer_is_replaced_not_trusted(learner: Learner) -> None:
+    """Learner code can stop the zygote (SIGSTOP) until a fork request times out. That request
+    must not be answered later in place of the next one (every later check would wait on
+    another run's guard): the zygote is ended, the check runs in a fresh child, and the next
+    check gets a new zygote."""
+    from drillkit.db import control
+    from drillkit.run.service import CheckService
+
+    with CheckService(control.resolve(learner.paths)) as service:
+        first = service.zygote()
+        assert first is not None
+        first._sock.settimeout(0.5)  # instead of waiting the real 10 s
+        os.kill(first.proc.pid, signal.SIGSTOP)
+        try:
+            assert service.check(SELECT, SELECT.solution_path).passed
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(first.proc.pid, signal.SIGCONT)  # as if the learner's code let it go on
+        assert not first.alive
+        for _ in range(2):
+            report = service.check(SELECT, SELECT.solution_path)
+            assert report.passed, [r for r in report.results if r.status != "passed"]
+        assert service.zygote() is not first and service.fallback is None

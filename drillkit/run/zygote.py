@@ -86,12 +86,22 @@ class Zygote:
                 socket.send_fds(self._sock, [request], fds)
                 reply = self._sock.recv(4096)
             except OSError as exc:
+                # A zygote that did not answer in time (stopped, say) may answer this request
+                # later, in place of the next one's: it is ended, and the owner starts another.
+                self._end()
                 raise ZygoteError(f"the zygote did not answer: {exc}") from None
         try:
             answer = json.loads(reply)
             return int(answer["pid"])
         except (ValueError, KeyError, TypeError):
             raise ZygoteError(f"the zygote could not fork: {reply[:200]!r}") from None
+
+    def _end(self) -> None:
+        self._sock.close()
+        with suppress(OSError):
+            self.proc.kill()  # also a stopped one
+        with suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
 
     @property
     def alive(self) -> bool:
