@@ -129,6 +129,57 @@ def test_learner_code_that_kills_the_server_gets_a_real_check(learner: Learner, 
     assert again.code == 0 and status(learner).pid != int(pidfile.read_text())
 
 
+STOPS_THE_SERVER = """
+import contextlib, os, signal
+pid = int(open({pidfile!r}).read())
+if open({markfile!r}).read() == "":  # only the first time: drill redoes the run without the server
+    open({markfile!r}, "w").write("stopped")
+    os.kill(pid, signal.SIGSTOP)  # the check server, mid-check
+{solution}
+"""
+
+
+def test_learner_code_that_stops_the_server_gets_a_real_check_and_leaves_no_hang(
+    learner: Learner, tmp_path: Path
+) -> None:
+    learner.drill("check", N, "--file", str(SELECT.solution_path))
+    pid = status(learner).pid
+    pidfile, markfile = tmp_path / "server.pid", tmp_path / "mark"
+    pidfile.write_text(str(pid))
+    markfile.write_text("")
+    attack = tmp_path / "stops.py"
+    solution = SELECT.solution_path.read_text(encoding="utf-8")
+    attack.write_text(
+        STOPS_THE_SERVER.format(pidfile=str(pidfile), markfile=str(markfile), solution=solution),
+        encoding="utf-8",
+    )
+    try:
+        started = time.monotonic()
+        result = learner.drill("check", N, "--file", str(attack), "--json")
+        assert markfile.read_text() == "stopped"
+        assert result.code == 0 and result.json["passed"] is True, result.stdout + result.stderr
+        assert time.monotonic() - started < 30  # not the reply's full deadline
+        assert wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid))  # ended
+        again = learner.drill("check", N, "--file", str(SELECT.solution_path))  # a new server
+        assert again.code == 0 and status(learner).pid != pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+
+
+def test_db_stop_ends_a_stopped_server(learner: Learner) -> None:
+    learner.drill("check", N, "--file", str(SELECT.solution_path))
+    pid = status(learner).pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert stop_all(learner.home / "locks", wait_seconds=5) == 1
+        assert wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid))
+        assert running(learner.home / "locks") == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+
+
 def test_db_stop_stops_the_server_and_its_ready_schemas_go_with_it(learner: Learner) -> None:
     learner.drill("check", N, "--file", str(SELECT.solution_path))
     pid = status(learner).pid

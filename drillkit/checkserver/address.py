@@ -96,14 +96,18 @@ def running(locks: Path) -> list[tuple[Path, int]]:
 def stop_all(locks: Path, wait_seconds: float = 15.0) -> int:
     """SIGTERM every check server of this data dir and wait until each has dropped its
     ready run spaces and let go of its lock (so the database may be stopped next)."""
-    servers = running(locks)
+    servers = [(lock, pid) for lock, pid in running(locks) if pid != os.getpid()]
     for _lock, pid in servers:
-        if pid != os.getpid():
-            with suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
+        with suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGCONT)  # one stopped (SIGSTOP, by learner code) hears it too
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline and any(holder(lock) is not None for lock, _ in servers):
         time.sleep(0.02)
+    for lock, pid in servers:  # one that would not go: it must not hold the lock and socket on
+        if holder(lock) == pid:
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
     return len(servers)
 
 

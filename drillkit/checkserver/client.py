@@ -9,8 +9,11 @@ and the caller runs the check in its own process tree, the way drillkit always c
 from __future__ import annotations
 
 import json
+import os
 import select
+import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -79,14 +82,49 @@ def check(paths: Paths, db: Database, drill: Drill, path: Path, timeout: float) 
         try:
             with signals_as_interrupts():
                 wire.send(sock, request)
-                reply = wire.receive(sock, wire.REPLY_LIMIT)
+                reply = _await_reply(sock, timeout)
         except Interrupted:
             _cancel(sock)
             raise
         except OSError:
-            return None  # the server died mid-check (killed, crashed): the run is redone here
+            # The server died mid-check (killed, crashed), or hangs (stopped, say, by learner
+            # code: it is ended, so the next check starts another): the run is redone here.
+            return None
     outcome = _outcome(reply)
     return make_report(drill, path, outcome, time.monotonic() - started)
+
+
+REPLY_MARGIN = 60.0  # beyond the run's own timeout: its schema, its database checks, the drop
+LOOK_SECONDS = 0.5  # how often a waiting client looks whether the server still runs
+
+
+def _await_reply(sock: socket.socket, timeout: float) -> dict[str, Any]:
+    """The server's reply; raises TimeoutError (ending the server) when it is stopped, or
+    has not answered long after the run's timeout."""
+    server = _peer_pid(sock)
+    deadline = time.monotonic() + timeout + REPLY_MARGIN
+    while not select.select([sock], [], [], LOOK_SECONDS)[0]:
+        if time.monotonic() > deadline or _stopped(server):
+            with suppress(OSError):
+                os.kill(server, signal.SIGKILL)
+            raise TimeoutError("the check server did not answer")
+    sock.settimeout(REPLY_MARGIN)  # the reply has begun: it comes whole, or not at all
+    return wire.receive(sock, wire.REPLY_LIMIT)
+
+
+def _peer_pid(sock: socket.socket) -> int:
+    """The server's pid, from the kernel (not from a file anyone could have written)."""
+    pid, _uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    return pid
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in (b"T", b"t")
 
 
 def _outcome(reply: dict[str, Any]) -> RunOutcome:
