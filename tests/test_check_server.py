@@ -167,6 +167,37 @@ def test_learner_code_that_stops_the_server_gets_a_real_check_and_leaves_no_hang
             os.kill(pid, signal.SIGCONT)
 
 
+ASKS_THE_SERVER = """
+import json, socket, struct
+reply = b""
+try:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect({socket_path!r})
+        data = json.dumps({{"op": "status"}}).encode()
+        sock.sendall(struct.pack(">I", len(data)) + data)
+        sock.settimeout(10)
+        reply = sock.recv(4096)
+except ConnectionError:
+    pass
+print("the server said", reply)
+{solution}
+"""
+
+
+def test_the_server_answers_no_process_of_a_run(learner: Learner, tmp_path: Path) -> None:
+    """A run's processes descend from the server: it answers them nothing (else learner code
+    could have it import checks of its own, in the process that checks it)."""
+    learner.drill("check", N, "--file", str(SELECT.solution_path))
+    paths = home_paths(learner)
+    where = client.server_address(paths, database.resolve(paths)).socket
+    attack = tmp_path / "asks.py"
+    solution = SELECT.solution_path.read_text(encoding="utf-8")
+    attack.write_text(ASKS_THE_SERVER.format(socket_path=str(where), solution=solution), encoding="utf-8")
+    result = learner.drill("check", N, "--file", str(attack), "--json")
+    assert result.code == 0 and "the server said b''" in result.json["output"], result.stdout
+    assert status(learner).pid > 0  # it answers drill itself as before
+
+
 def test_db_stop_ends_a_stopped_server(learner: Learner) -> None:
     learner.drill("check", N, "--file", str(SELECT.solution_path))
     pid = status(learner).pid

@@ -39,6 +39,7 @@ from drillkit.run.limits_values import MAX_TIMEOUT, MIN_TIMEOUT
 from drillkit.run.runner import Cancelled, validate_learner_file
 from drillkit.run.service import CheckService
 
+MAX_DEPTH = 256  # ancestors looked at for _from_a_run; deeper is a fork chain, not a CLI
 LOOK_SECONDS = 2.0  # how often the server looks at its idle time, Postgres and its socket
 
 
@@ -150,7 +151,7 @@ class Server:
             self.active.add(conn)
         try:
             with conn:
-                if not self._same_user(conn):
+                if not self._same_user(conn) or self._from_a_run(conn):
                     return
                 conn.settimeout(30)
                 request = wire.receive(conn, wire.REQUEST_LIMIT)
@@ -170,6 +171,27 @@ class Server:
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
         uid = int.from_bytes(creds[4:8], sys.byteorder)
         return uid == os.getuid()
+
+    @staticmethod
+    def _from_a_run(conn: socket.socket) -> bool:
+        """Whether the client is a process below this server: a run's (learner code, forked
+        from our zygote). It may not ask for checks of its own, whose pack code would run
+        here, in the server that checks it."""
+        pid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[:4], sys.byteorder)
+        ours = os.getpid()
+        for _ in range(MAX_DEPTH):
+            if pid <= 1:
+                return False
+            if pid == ours:
+                return True
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as handle:
+                    pid = int(handle.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                # Gone, or unreadable: not a client that waits for an answer (without /proc
+                # at all there is nothing to go by).
+                return os.path.exists("/proc/self/stat")
+        return True
 
     def _handle(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any] | None:
         op = request.get("op")
