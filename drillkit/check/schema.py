@@ -8,9 +8,19 @@ from drillkit.check.framework import Context, Fail
 
 
 def create_tables(ctx: Context, cls: type) -> None:
-    """Build the learner's tables in the run schema from their own metadata (child side)."""
+    """Build the learner's tables in the run schema from their own metadata (child side).
+    Tables of those names that the learner's file made itself (with SQL, or from other
+    models) are dropped first: create_all would keep them, and the checks would judge them
+    instead of the model."""
+    from sqlalchemy import text
+
+    metadata = cls.metadata  # type: ignore[attr-defined]
     try:
-        cls.metadata.create_all(ctx.engine)
+        with ctx.engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.format_table
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(text(f"DROP TABLE IF EXISTS {quote(table)} CASCADE"))
+        metadata.create_all(ctx.engine)
     except Exception as exc:
         raise Fail(
             "Postgres refused to create your tables",
