@@ -86,6 +86,15 @@ def read_failures() -> Iterator[None]:
             actual=str(exc).strip().splitlines()[0],
             help="your code dropped or renamed something the checks read, or never made it",
         ) from None
+    except psycopg.errors.InsufficientPrivilege as exc:
+        # The run's role owns the schema and every table in it: only its own code can have
+        # taken a right away (REVOKE), and the reference solution reads them all.
+        raise Fail(
+            "this check may no longer read a table your run made or was given",
+            expected="the run's role keeping its rights on the drill's tables",
+            actual=str(exc).strip().splitlines()[0],
+            help="your code revoked a right (or changed an owner) the task does not ask about",
+        ) from None
     except (psycopg.DataError, psycopg.errors.UndefinedFunction, psycopg.errors.DatatypeMismatch) as exc:
         # Values or types the learner's code left that the check's SQL cannot read: a column
         # changed to another type, a timestamp of 'infinity' (the reference passes the same).

@@ -155,6 +155,7 @@ class Context:
     # on SQLAlchemy's classes runs on the checks' own questions (one could rewrite the
     # expected answer).
     database: CheckConnection
+    source: str = ""  # the learner's file as it ran (read before it ran: it may change since)
 
     @property
     def engine(self) -> Engine:

@@ -65,14 +65,33 @@ class LegacyUse:
 
 
 def legacy_constructs(source: str) -> list[LegacyUse]:
-    """1.x-style constructs in a file: `Column(...)`, `declarative_base()`, and class attributes
-    mapped with mapped_column()/relationship() but not annotated with Mapped[...]."""
+    """1.x-style constructs in a file: `Column(...)`, `declarative_base()`, `Query(...)` (also
+    under another name they were imported as), and class attributes mapped with
+    mapped_column()/relationship() but not annotated with Mapped[...]."""
     found: list[LegacyUse] = []
     tree = ast.parse(source)
+    # `from sqlalchemy import Column as Col`: the call is judged by what it names.
+    aliases = {
+        alias.asname: alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy"
+        for alias in node.names
+        if alias.asname
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _call_name(node)
-            if name == "Column":
+            name = aliases.get(name or "", name)
+            if name == "Query":
+                found.append(
+                    LegacyUse(
+                        node.lineno,
+                        ast.unparse(node),
+                        "the Query API (Query(...))",
+                        "a select() statement, run through the session",
+                    )
+                )
+            elif name == "Column":
                 found.append(
                     LegacyUse(
                         node.lineno,

@@ -15,20 +15,27 @@ def selects_from(statements: Sequence[Statement], table: str) -> list[Statement]
 
 
 def has_order_by(statement: Statement, column: str | None = None, descending: bool = False) -> bool:
-    """ORDER BY in the statement; with `column`, on that column (and DESC with `descending`)."""
+    """ORDER BY in the statement; with `column`, sorted first on that column (and DESC with
+    `descending`): as a later key it only breaks ties, and Python may have done the sorting."""
     if column is None:
         return "ORDER BY" in statement.sql.upper()
     tail = r"\s+DESC" if descending else ""
-    return re.search(rf"ORDER BY .*\b{re.escape(column)}{tail}\b", statement.sql, re.S | re.I) is not None
+    first_key = rf"ORDER BY\s+(?:[\w\"]+\.)?\"?{re.escape(column)}\"?{tail}\b"
+    return re.search(first_key, statement.sql, re.S | re.I) is not None
+
+
+_CLAUSE_END = re.compile(r"\b(GROUP BY|ORDER BY|LIMIT|OFFSET|FETCH|FOR UPDATE|FOR SHARE|UNION)\b", re.I)
 
 
 def filtered_on(statements: Sequence[Statement], table: str, column: str) -> bool:
-    """Some SELECT from `table` has a WHERE and mentions `column` (in the WHERE, or in a JOIN
-    that the WHERE narrows): a query, a lazy load or a selectin load."""
-    return any(
-        "WHERE" in s.sql.upper() and re.search(rf"\b{re.escape(column)}\b", s.sql)
-        for s in selects_from(statements, table)
-    )
+    """Some SELECT from `table` names `column` in a WHERE clause or a JOIN's ON (a query, a
+    lazy load or a selectin load): not merely among the columns it selects."""
+    name = re.compile(rf"\b{re.escape(column)}\b")
+    for s in selects_from(statements, table):
+        for clause in re.split(r"\bWHERE\b|\bON\b", s.sql, flags=re.I)[1:]:
+            if name.search(_CLAUSE_END.split(clause, 1)[0]):
+                return True
+    return False
 
 
 def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statement]:

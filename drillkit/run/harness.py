@@ -151,6 +151,8 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     plain_url = "postgresql://" + os.environ[sandbox.URL_ENV].split("://", 1)[1]
     plain = CheckConnection(plain_url, os.environ[sandbox.SCHEMA_ENV])
     code, failure = _load_source(path)
+    # The text that runs, kept now: the file may be rewritten or gone by the time checks read it.
+    source = "".join(linecache.cache[str(path)][2]) if code is not None else ""
     _before_learner_code(child_checks)
     namespace: dict = {}
     if code is not None:
@@ -169,7 +171,7 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
             max_overflow=4,
             pool_pre_ping=True,
         )
-        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue, plain)
+        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue, plain, source)
 
         def started(name: str) -> None:
             # Read by the parent if the run times out: a hang is named after its check.

@@ -30,7 +30,7 @@ WHY_2_0 = (
 
 def modern_style(ctx: Context) -> None:
     """No 1.x construct in the file, and no session.query() call while it ran or was exercised."""
-    for use in legacy_constructs(ctx.path.read_text(encoding="utf-8", errors="replace")):
+    for use in legacy_constructs(ctx.source):
         raise Fail(
             f"line {use.line} uses the 1.x form: {use.what}",
             expected=use.instead,

@@ -57,7 +57,7 @@ def _script_dir(ctx: Context) -> Iterator[Path]:
         (where / "versions").mkdir()
         (where / "env.py").write_text(ENV_FILE, encoding="utf-8")
         (where / "versions" / f"{BASE}_users_and_documents.py").write_text(BASE_FILE, encoding="utf-8")
-        shutil.copyfile(ctx.path, where / "versions" / COPY)
+        (where / "versions" / COPY).write_text(ctx.source, encoding="utf-8")  # the file as it ran
         yield where
     finally:
         shutil.rmtree(where, ignore_errors=True)

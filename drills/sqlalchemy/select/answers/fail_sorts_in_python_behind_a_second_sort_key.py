@@ -1,0 +1,40 @@
+# expect: fail
+# check: sorted_in_sql
+# message: sorting happened in Python
+# created_at DESC only as a second sort key (it breaks no ties here); Python does the sorting.
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from drillkit.sandbox import session
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+# Wrong: Postgres sorts by id; Python does the newest-first sorting
+rows = session.scalars(
+    select(Document).where(Document.owner_id == 1).order_by(Document.id, Document.created_at.desc())
+).all()
+docs = sorted(rows, key=lambda d: d.created_at, reverse=True)
