@@ -94,6 +94,26 @@ def spinning_file(tmp_path: Path, spawn: bool = True) -> tuple[Path, Path]:
 # --- the child dies with its parent, and keeps its own deadline ------------------------------
 
 
+@pytest.mark.parametrize(
+    ("after", "passes"),
+    [
+        ("import os\nos.remove(__file__)\n", True),  # a right answer that deletes its file
+        # a 1.x answer that rewrites its file clean (the 2.0-style check reads what ran)
+        ("import pathlib\npathlib.Path(__file__).write_text(open({clean!r}).read())\n", False),
+    ],
+)
+def test_checks_judge_the_file_as_it_ran(learner: Learner, tmp_path: Path, after: str, passes: bool) -> None:
+    answer = tmp_path / "03_select.py"
+    body = SOLUTION_3 if passes else SOLUTION_3 + "from sqlalchemy import Column\n_old = Column('x')\n"
+    answer.write_text(body + after.format(clean=str(SELECT.solution_path)), encoding="utf-8")
+    result = learner.drill("check", str(SELECT.number), "--file", str(answer), "--json")
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.json["passed"] is passes, result.stdout
+    if not passes:
+        failed = [r for r in result.json["results"] if r["status"] != "passed"]
+        assert [r["key"] for r in failed] == ["modern_style"], failed
+
+
 def test_kill_9_of_drill_takes_the_child_and_its_group(learner: Learner, tmp_path: Path) -> None:
     path, marker = spinning_file(tmp_path)
     proc = started_check(learner, path, "--timeout", "120")
