@@ -94,7 +94,9 @@ def check(paths: Paths, db: Database, drill: Drill, path: Path, timeout: float) 
     return make_report(drill, path, outcome, time.monotonic() - started)
 
 
-REPLY_MARGIN = 60.0  # beyond the run's own timeout: its schema, its database checks, the drop
+REPLY_MARGIN = (
+    120.0  # beyond the run's own timeout: its schema, its database checks (30 s each at most), the drop
+)
 LOOK_SECONDS = 0.5  # how often a waiting client looks whether the server still runs
 
 
