@@ -94,9 +94,7 @@ def check(paths: Paths, db: Database, drill: Drill, path: Path, timeout: float) 
     return make_report(drill, path, outcome, time.monotonic() - started)
 
 
-REPLY_MARGIN = (
-    120.0  # beyond the run's own timeout: its schema, its database checks (30 s each at most), the drop
-)
+REPLY_MARGIN = 120.0  # beyond the run's timeout: its schema, its database checks (30 s each), the drop
 LOOK_SECONDS = 0.5  # how often a waiting client looks whether the server still runs
 
 
