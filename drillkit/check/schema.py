@@ -14,7 +14,8 @@ def create_tables(ctx: Context, cls: type) -> None:
     instead of the model."""
     from sqlalchemy import text
 
-    metadata = cls.metadata  # type: ignore[attr-defined]
+    # The table's own MetaData: the class's `metadata` attribute is the learner's to replace.
+    metadata = cls.__table__.metadata  # type: ignore[attr-defined]
     try:
         with ctx.engine.begin() as conn:
             quote = conn.dialect.identifier_preparer.format_table
