@@ -608,6 +608,13 @@ class Rewriter:
         return statement, parameters
 event.listen(engine, "before_cursor_execute", Rewriter(), retval=True)
 """
+# Without the row counter, a WHERE that keeps every row would look like filtering in SQL.
+DROP_ROW_COUNTER = """
+from sqlalchemy import event
+from drillkit.sandbox import engine
+for listener in list(engine.dispatch.after_cursor_execute):
+    event.remove(engine, "after_cursor_execute", listener)
+"""
 # Before the ORM recorder, a listener could change what it sees (the session, the statement).
 BEFORE_ORM_RECORDER = """
 from sqlalchemy import event
@@ -627,6 +634,7 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
         (REWRITE_ON_EVERY_CONNECTION, "SQL listeners on every connection was changed"),
         (DISGUISED_REWRITE, "retval=True"),
         (BEFORE_ORM_RECORDER, "the ORM recorder on Session was changed (a listener was added that runs"),
+        (DROP_ROW_COUNTER, "the row counter on the sandbox engine was changed (it was removed"),
     ],
     ids=[
         "unwrap-query",
@@ -637,6 +645,7 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
         "rewrite-on-every-connection",
         "disguised-rewrite",
         "before-orm-recorder",
+        "drop-row-counter",
     ],
 )
 def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, attack: str, why: str) -> None:

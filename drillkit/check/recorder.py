@@ -6,7 +6,7 @@ because learner code holds its own references to the sandbox objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when installed: drillkit's own process reads Statements without SQLAlchemy
@@ -19,6 +19,7 @@ class Statement:
     sql: str  # with the parameters' values pasted in, for display
     in_flush: bool  # emitted by the unit of work (dirty tracking), not written by hand
     raw: str = ""  # as sent, placeholders and all: what to search for SQL keywords
+    rows: int | None = None  # the rows Postgres sent back (or changed); None: not known
 
     @property
     def verb(self) -> str:
@@ -55,11 +56,19 @@ class Recorder:
         from sqlalchemy.orm import Session
 
         event.listen(engine, "before_cursor_execute", self._on_cursor)
+        event.listen(engine, "after_cursor_execute", self._on_result)
         event.listen(Session, "do_orm_execute", self._on_orm_execute)
         self._wrap_session_methods()
 
     def _on_cursor(self, conn, cursor, statement, parameters, context, executemany) -> None:
         self.statements.append(Statement(_inline(statement, parameters), self.flushing > 0, statement))
+
+    def _on_result(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        # Read now: a cursor forgets its row count once closed. (What the rows were is the
+        # learner's to use; how many Postgres sent says where the filtering happened.)
+        last = self.statements[-1] if self.statements else None
+        if last is not None and last.raw is statement and last.rows is None:
+            self.statements[-1] = replace(last, rows=cursor.rowcount if cursor.rowcount >= 0 else None)
 
     def _on_orm_execute(self, state: ORMExecuteState) -> None:
         self.orm_executes.append(OrmExecute(state.session, state.statement, state.is_update, state.is_delete))

@@ -13,7 +13,7 @@ from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
 from drillkit.check.models import legacy_constructs
 from drillkit.check.recorder import Statement
 from drillkit.check.schema import require_column, require_not_null, require_table
-from drillkit.check.sql import selects_from
+from drillkit.check.sql import filtered_on, selects_from
 
 # --- the pack's one style rule ------------------------------------------------------------
 # The syllabus teaches SQLAlchemy 2.0 as it is written today: models annotated with
@@ -178,11 +178,21 @@ def ids_of(docs: Sequence[Any], name: str) -> list[int]:
         ) from None
 
 
+def filtered_in_sql(statements: Sequence[Statement], wanted: int) -> bool:
+    """Some SELECT from documents has a WHERE (or ON) on owner_id and Postgres sent back no
+    more rows than the owner has: a WHERE that keeps every row does not count."""
+    return any(
+        filtered_on([s], "documents", "owner_id") and s.rows is not None and s.rows <= wanted
+        for s in selects_from(statements, "documents")
+    )
+
+
 def python_filter_failure(statements: Sequence[Statement]) -> Fail:
     return Fail(
         "the right documents, but Postgres sent you every document and Python threw most away",
-        expected="a SELECT from documents with a WHERE on the owner",
-        actual="no SELECT from documents filtered on owner_id",
+        expected="a SELECT from documents with a WHERE on the owner, which Postgres answers with "
+        "that owner's rows only",
+        actual="no SELECT from documents that Postgres filtered to the owner's rows",
         help="put the condition in the statement itself: the database does the work and only "
         "that user's rows travel",
         sql=show_sql(selects_from(statements, "documents")),

@@ -8,12 +8,13 @@ from typing import Any
 from drillkit.check import Checks, Context, Fail, show_sql, watching
 from drillkit.check.models import mapped_class
 from drillkit.check.nplus1 import measure, require_flat
-from drillkit.check.sql import filtered_on, has_order_by, selects_from, writes
+from drillkit.check.sql import has_order_by, selects_from, writes
 
 from ..common import (
     add_style_check,
     describe,
     document_list,
+    filtered_in_sql,
     ids_of,
     newest_first,
     python_filter_failure,
@@ -108,7 +109,7 @@ def each_user(ctx: Context) -> str | None:
                 help=_hint(ctx, got, user_id, right_set),
                 sql=show_sql(selects_from(statements, "documents")),
             )
-        if want and not filtered_on(statements, "documents", "owner_id"):
+        if want and not filtered_in_sql(statements, len(want)):
             raise python_filter_failure(statements)
         if want and not any(has_order_by(s) for s in selects_from(statements, "documents")):
             python_sorted = True

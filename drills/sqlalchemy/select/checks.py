@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.models import mapped_class
-from drillkit.check.sql import filtered_on, has_order_by, selects_from
+from drillkit.check.sql import has_order_by, selects_from
 
 from ..common import (
     add_style_check,
     describe,
     document_list,
+    filtered_in_sql,
     ids_of,
     newest_first,
     python_filter_failure,
@@ -39,7 +40,7 @@ def right_rows(ctx: Context) -> None:
             help="filter in SQL, on the column that says who owns a document",
             sql=show_sql(selects_from(ctx.recorder.statements, "documents")),
         )
-    if not filtered_on(ctx.recorder.statements, "documents", "owner_id"):
+    if not filtered_in_sql(ctx.recorder.statements, len(want)):
         raise python_filter_failure(ctx.recorder.statements)
 
 
