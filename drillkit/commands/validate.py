@@ -83,9 +83,7 @@ def mutation_report(
     from drillkit.pack.mutation_score import mutate_and_score, outcome_of
 
     pack = load_pack(pack_root(paths, target))
-    drills = [d for d in pack.drills if only is None or only in (d.slug, str(d.number))]
-    if not drills:
-        raise ConfigError(pack.unknown(only or ""))
+    drills = pack.chosen(only)
     scores = []
     with (
         idle.in_use(paths.locks),

@@ -142,6 +142,10 @@ class Pack(NamedTuple):
                 return drill
         raise UnknownDrillError(self.unknown(text))
 
+    def chosen(self, ref: str | None) -> tuple[Drill, ...]:
+        """Every drill, or only the one `ref` names (see `get`: an unknown one raises)."""
+        return self.drills if ref is None else (self.get(ref),)
+
     def unknown(self, text: str) -> str:
         if not self.drills:
             return f"pack {self.id!r} has no drills"

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from drillkit.errors import ConfigError
 from drillkit.pack import schema
 from drillkit.pack.model import ANSWER_MARKER, Drill, Pack
 from drillkit.pack.schema import Finding
@@ -273,9 +272,7 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
 def cases(pack: Pack, only: str | None = None) -> tuple[list[Case], list[Finding]]:
     out: list[Case] = []
     findings: list[Finding] = []
-    for drill in pack.drills:
-        if only is not None and only not in (drill.slug, str(drill.number)):
-            continue
+    for drill in pack.chosen(only):
         out.append(Case(drill, "solution", drill.solution_path, Expectation(True)))
         out.append(Case(drill, "starter", drill.starter_path, Expectation(False)))
         for path in sorted(drill.answers_dir.glob("*.py")) if drill.answers_dir.is_dir() else []:
@@ -405,8 +402,7 @@ def validate(
     result = Validation(root, pack, findings)
     if pack is None:
         return result
-    if only is not None and not any(only in (d.slug, str(d.number)) for d in pack.drills):
-        raise ConfigError(pack.unknown(only))
+    pack.chosen(only)  # a drill that is not there: one line, also with the format only
     if check is None:  # the format only: the hints can still quote the answer
         result.findings += giveaways(pack, [])
         return result
