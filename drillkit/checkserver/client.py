@@ -119,12 +119,9 @@ def _peer_pid(sock: socket.socket) -> int:
 
 
 def _stopped(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            state = handle.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state in (b"T", b"t")
+    from drillkit.run.guard import state
+
+    return state(pid) in (b"T", b"t")
 
 
 def _outcome(reply: dict[str, Any]) -> RunOutcome:

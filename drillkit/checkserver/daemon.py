@@ -39,7 +39,6 @@ from drillkit.run.limits_values import MAX_TIMEOUT, MIN_TIMEOUT
 from drillkit.run.runner import Cancelled, validate_learner_file
 from drillkit.run.service import CheckService
 
-MAX_DEPTH = 256  # ancestors looked at for _from_a_run; deeper is a fork chain, not a CLI
 LOOK_SECONDS = 2.0  # how often the server looks at its idle time, Postgres and its socket
 
 
@@ -177,21 +176,10 @@ class Server:
         """Whether the client is a process below this server: a run's (learner code, forked
         from our zygote). It may not ask for checks of its own, whose pack code would run
         here, in the server that checks it."""
+        from drillkit.run.guard import descendants
+
         pid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[:4], sys.byteorder)
-        ours = os.getpid()
-        for _ in range(MAX_DEPTH):
-            if pid <= 1:
-                return False
-            if pid == ours:
-                return True
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as handle:
-                    pid = int(handle.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                # Gone, or unreadable: not a client that waits for an answer (without /proc
-                # at all there is nothing to go by).
-                return os.path.exists("/proc/self/stat")
-        return True
+        return pid in descendants(os.getpid())
 
     def _handle(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any] | None:
         op = request.get("op")

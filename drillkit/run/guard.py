@@ -157,7 +157,7 @@ def descendants(root: int) -> list[int]:
             return _descendants_by_scan(root)
         found.extend(kids)
         todo.extend(kids)
-    return [pid for pid in found if _state(pid) not in (None, b"Z")]
+    return [pid for pid in found if state(pid) not in (None, b"Z")]
 
 
 def children(pid: int) -> list[int] | None:
@@ -181,7 +181,8 @@ def children(pid: int) -> list[int] | None:
     return kids
 
 
-def _state(pid: int) -> bytes | None:
+def state(pid: int) -> bytes | None:
+    """The process's state letter from /proc (b"R", b"S", b"T" stopped, b"Z", ...), or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             return handle.read().rsplit(b")", 1)[1].split()[0]
