@@ -27,15 +27,23 @@ def has_order_by(statement: Statement, column: str | None = None, descending: bo
 _CLAUSE_END = re.compile(r"\b(GROUP BY|ORDER BY|LIMIT|OFFSET|FETCH|FOR UPDATE|FOR SHARE|UNION)\b", re.I)
 
 
-def filtered_on(statements: Sequence[Statement], table: str, column: str) -> bool:
-    """Some SELECT from `table` names `column` in a WHERE clause or a JOIN's ON (a query, a
-    lazy load or a selectin load): not merely among the columns it selects."""
+def filtered_by(statements: Sequence[Statement], table: str, column: str) -> list[Statement]:
+    """The SELECTs from `table` that name `column` in a WHERE clause or a JOIN's ON (a query,
+    a lazy load or a selectin load): not merely among the columns they select."""
     name = re.compile(rf"\b{re.escape(column)}\b")
-    for s in selects_from(statements, table):
-        for clause in re.split(r"\bWHERE\b|\bON\b", s.sql, flags=re.I)[1:]:
-            if name.search(_CLAUSE_END.split(clause, 1)[0]):
-                return True
-    return False
+    return [
+        s
+        for s in selects_from(statements, table)
+        if any(
+            name.search(_CLAUSE_END.split(clause, 1)[0])
+            for clause in re.split(r"\bWHERE\b|\bON\b", s.sql, flags=re.I)[1:]
+        )
+    ]
+
+
+def filtered_on(statements: Sequence[Statement], table: str, column: str) -> bool:
+    """Some SELECT from `table` is filtered on `column` (see filtered_by)."""
+    return bool(filtered_by(statements, table, column))
 
 
 def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statement]:

@@ -13,7 +13,7 @@ from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
 from drillkit.check.models import legacy_constructs
 from drillkit.check.recorder import Statement
 from drillkit.check.schema import require_column, require_not_null, require_table
-from drillkit.check.sql import filtered_on, selects_from
+from drillkit.check.sql import filtered_by, selects_from
 
 # --- the pack's one style rule ------------------------------------------------------------
 # The syllabus teaches SQLAlchemy 2.0 as it is written today: models annotated with
@@ -182,8 +182,7 @@ def filtered_in_sql(statements: Sequence[Statement], wanted: int) -> bool:
     """Some SELECT from documents has a WHERE (or ON) on owner_id and Postgres sent back no
     more rows than the owner has: a WHERE that keeps every row does not count."""
     return any(
-        filtered_on([s], "documents", "owner_id") and s.rows is not None and s.rows <= wanted
-        for s in selects_from(statements, "documents")
+        s.rows is not None and s.rows <= wanted for s in filtered_by(statements, "documents", "owner_id")
     )
 
 
