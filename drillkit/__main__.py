@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     import signal
 
     from drillkit.errors import Interrupted
+    from drillkit.run.interrupts import redeliver_swallowed
 
     def on_term(signum: int, frame: object) -> None:
         raise Interrupted(signum)
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGHUP, on_term)  # a closed terminal: clean up like SIGTERM, exit 129
     _ignore_zero_size()
     try:
-        _dispatch(sys.argv[1:] if argv is None else argv)
+        with redeliver_swallowed():
+            _dispatch(sys.argv[1:] if argv is None else argv)
     except (KeyboardInterrupt, Interrupted) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
     except SystemExit:

@@ -60,4 +60,5 @@ class Interrupted(BaseException):
     def __init__(self, signum: int) -> None:
         codes = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGHUP: ExitCode.HUNG_UP}
         self.exit_code = codes.get(signum, ExitCode.TERMINATED)
+        self.signum = signum
         super().__init__("interrupted")

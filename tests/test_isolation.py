@@ -449,6 +449,39 @@ def test_ctrl_c_at_any_moment_is_clean(learner: Learner, tmp_path: Path, delay: 
     assert proc.returncode in (0, 130), (proc.returncode, stderr)  # 0: it had already finished
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_that_lands_in_a_callback_still_interrupts_and_prints_nothing(
+    signum: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A signal whose handler runs inside a weakref callback (as when an import releases its
+    module lock: seen once in ~10 runs of the Ctrl-C test above) has its exception swallowed
+    by Python, which prints a traceback and carries on. It must interrupt all the same."""
+    import weakref
+
+    from drillkit.errors import Interrupted
+    from drillkit.run.interrupts import redeliver_swallowed, signals_as_interrupts
+
+    class Thing:
+        pass
+
+    def callback(_ref: object) -> None:
+        os.kill(os.getpid(), signum)  # its handler runs at the next bytecode, in here
+        for _ in range(100):
+            pass
+
+    thing = Thing()
+    ref = weakref.ref(thing, callback)
+    reached = []
+    with pytest.raises(Interrupted) as raised, redeliver_swallowed(), signals_as_interrupts():
+        del thing
+        time.sleep(5)  # the interrupt arrives in here, or never
+        reached.append("not interrupted")
+    assert raised.value.signum == signum and reached == [] and ref() is None
+    out, err = capsys.readouterr()
+    assert out == err == ""
+    assert signal.getsignal(signal.SIGINT) is not None  # the handlers are put back
+
+
 def test_what_the_fixture_made_is_not_counted_and_a_drill_can_allow_a_kind(
     learner: Learner, tmp_path: Path
 ) -> None:

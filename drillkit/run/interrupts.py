@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from drillkit.errors import Interrupted
+
+REDELIVER_SECONDS = 0.01
+# Signals whose exception Python swallowed (see redeliver_swallowed): raised once more.
+_swallowed: list[int] = []
 
 
 @contextmanager
@@ -25,7 +31,11 @@ def signals_as_interrupts() -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         nonlocal fired
-        if not fired:  # later signals must not interrupt the cleanup the first one started
+        # Later signals must not interrupt the cleanup the first one started; but one whose
+        # exception never got out (swallowed in a callback) has started nothing.
+        if not fired or signum in _swallowed:
+            with suppress(ValueError):
+                _swallowed.remove(signum)
             fired = True
             raise Interrupted(signum)
 
@@ -35,3 +45,33 @@ def signals_as_interrupts() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextmanager
+def redeliver_swallowed() -> Iterator[None]:
+    """A signal whose handler raised while Python ran a weakref callback or a `__del__` (an
+    import releasing its module lock, say) has its exception printed as "Exception ignored
+    in ..." with a traceback, and the command carries on as if never interrupted. Here such
+    an interrupt is not printed: the signal is sent again, and its handler raises once the
+    callback has returned, where the exception unwinds like any other.
+
+    Sent from another thread, a moment later: sent from here, its handler would run before
+    this hook returned, and an exception in the hook is swallowed too."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        exc = unraisable.exc_value
+        if isinstance(exc, Interrupted | KeyboardInterrupt):
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            _swallowed.append(signum)
+            again = threading.Timer(REDELIVER_SECONDS, os.kill, (os.getpid(), signum))
+            again.daemon = True
+            again.start()
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
