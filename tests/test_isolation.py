@@ -464,19 +464,23 @@ def test_an_interrupt_that_lands_in_a_callback_still_interrupts_and_prints_nothi
     class Thing:
         pass
 
+    called: list[int] = []
+
     def callback(_ref: object) -> None:
+        called.append(1)
         os.kill(os.getpid(), signum)  # its handler runs at the next bytecode, in here
         for _ in range(100):
             pass
 
     thing = Thing()
     ref = weakref.ref(thing, callback)
-    reached = []
+    started = time.monotonic()
     with pytest.raises(Interrupted) as raised, redeliver_swallowed(), signals_as_interrupts():
         del thing
         time.sleep(5)  # the interrupt arrives in here, or never
-        reached.append("not interrupted")
-    assert raised.value.signum == signum and reached == [] and ref() is None
+        raise AssertionError(f"not interrupted; the callback ran: {called}")
+    assert raised.value.signum == signum and called == [1] and ref() is None
+    assert time.monotonic() - started < 4, "interrupted only once the wait was over"
     out, err = capsys.readouterr()
     assert out == err == ""
     assert signal.getsignal(signal.SIGINT) is not None  # the handlers are put back

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -55,8 +54,9 @@ def redeliver_swallowed() -> Iterator[None]:
     an interrupt is not printed: the signal is sent again, and its handler raises once the
     callback has returned, where the exception unwinds like any other.
 
-    Sent from another thread, a moment later: sent from here, its handler would run before
-    this hook returned, and an exception in the hook is swallowed too."""
+    Sent from another thread, a moment later (sent from here, its handler would run before
+    this hook returned, and an exception in the hook is swallowed too), to the main thread
+    itself: only there does it cut short a blocking wait."""
     previous = sys.unraisablehook
 
     def hook(unraisable: sys.UnraisableHookArgs) -> None:
@@ -64,7 +64,8 @@ def redeliver_swallowed() -> Iterator[None]:
         if isinstance(exc, Interrupted | KeyboardInterrupt):
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             _swallowed.append(signum)
-            again = threading.Timer(REDELIVER_SECONDS, os.kill, (os.getpid(), signum))
+            main = threading.main_thread().ident
+            again = threading.Timer(REDELIVER_SECONDS, signal.pthread_kill, (main, signum))
             again.daemon = True
             again.start()
         else:
