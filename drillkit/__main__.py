@@ -41,20 +41,50 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)  # a closed terminal: clean up like SIGTERM, exit 129
     _ignore_zero_size()
-    try:
-        with redeliver_swallowed():
-            _dispatch(sys.argv[1:] if argv is None else argv)
-    except (KeyboardInterrupt, Interrupted) as exc:
-        code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
-    except SystemExit:
-        # The work is done and reported: a late Ctrl-C must not turn success into a crash.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        raise
-    else:
-        return
+    args = sys.argv[1:] if argv is None else argv
+    done: SystemExit | None = None
+    code: int | None = None  # the exit code of the first interrupt
+    with redeliver_swallowed():
+        # Once the command is done or interrupted, signals are ignored; one that comes before
+        # they are (a second Ctrl-C, say) lands in this same try, and adds nothing.
+        while True:
+            try:
+                if done is None and code is None:
+                    _dispatch(args)
+                    return  # (never: _dispatch exits)
+                _ignore_interrupts()
+                break
+            except SystemExit as exc:
+                # The work is done and reported: a late Ctrl-C must not turn success into a crash.
+                done = done or exc
+            except (KeyboardInterrupt, Interrupted, RuntimeError) as exc:
+                first = _interrupt_code(exc)
+                if first is None:
+                    raise
+                if done is None and code is None:
+                    code = first
+    if done is not None:
+        raise done
+    assert code is not None
     _interrupted(code)
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _interrupt_code(exc: BaseException) -> int | None:
+    """The exit code for an interrupt, None for anything else. Python 3.11 wraps one raised
+    while a class is made (in a `__set_name__`) in a RuntimeError: what it wraps counts."""
+    from drillkit.errors import Interrupted
+
+    if isinstance(exc, RuntimeError):
+        cause = exc.__cause__
+        return _interrupt_code(cause) if isinstance(cause, KeyboardInterrupt | Interrupted) else None
+    return exc.exit_code if isinstance(exc, Interrupted) else int(ExitCode.INTERRUPTED)
 
 
 def _ignore_zero_size() -> None:
