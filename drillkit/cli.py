@@ -208,18 +208,16 @@ def watch(
         raise KeyboardInterrupt
 
     # Explicit handlers: started in the background by a script, Python inherits SIGINT ignored.
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     paths = resolve_paths(workspace)
     target = _drill(paths, drill) if drill is not None else None
     pack = catalog.open_pack(paths, target.pack_id) if target else _pack(paths)
     try:
         run_watch(paths, pack, target, timeout, lambda e: render.watch_event(out, e))
     except (KeyboardInterrupt, Interrupted) as exc:
-        if isinstance(exc, Interrupted):
-            code = exc.exit_code
-        else:
-            code = ExitCode.TERMINATED if signal.SIGTERM in received else ExitCode.INTERRUPTED
+        first = received[0] if received else signal.SIGINT
+        code = exc.exit_code if isinstance(exc, Interrupted) else Interrupted(first).exit_code
         out.print("\nStopped watching.")  # the normal way out of watch, not an error
         raise typer.Exit(code) from None
 

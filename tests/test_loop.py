@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from tests.conftest import Learner, builtin_pack, run_schemas
 
 PACK = builtin_pack()
@@ -318,10 +320,14 @@ def test_watch_follows_the_learner_to_the_next_drill(learner: Learner) -> None:
     assert code == 130
 
 
-def test_watch_stops_on_sigterm_with_143(learner: Learner) -> None:
+@pytest.mark.parametrize(("signum", "expected"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_watch_stops_on_sigterm_and_sighup_with_their_codes(
+    learner: Learner, signum: int, expected: int
+) -> None:
     watcher = Watcher(learner, N)
     try:
         watcher.wait_for("save it to check")
+        time.sleep(0.5)  # inside watchfiles' wait by now, which turns any signal into Ctrl-C
     finally:
-        code, stderr = watcher.stop(signal.SIGTERM)
-    assert code == 143 and "Traceback" not in stderr
+        code, stderr = watcher.stop(signum)
+    assert code == expected and "Traceback" not in stderr
