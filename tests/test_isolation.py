@@ -21,6 +21,7 @@ from drillkit.paths import resolve_paths
 from drillkit.run.space import connect, list_run_schemas
 from tests.conftest import Learner, builtin_pack
 
+REPO = Path(__file__).resolve().parent.parent
 PACK = builtin_pack()
 SELECT = PACK.get("select")  # checked against the seeded tables: a run schema with rows in it
 N = str(SELECT.number)
@@ -484,6 +485,95 @@ def test_an_interrupt_that_lands_in_a_callback_still_interrupts_and_prints_nothi
     out, err = capsys.readouterr()
     assert out == err == ""
     assert signal.getsignal(signal.SIGINT) is not None  # the handlers are put back
+
+
+SECOND_SIGNAL = """
+import os, signal, sys
+import drillkit.__main__ as entry
+from drillkit.errors import Interrupted
+
+first, second = sys.argv[1], int(sys.argv[2])
+say = entry._say_error
+
+def say_while_signalled(message):
+    if second:
+        os.kill(os.getpid(), second)  # another signal while the first is being reported
+        for _ in range(1000):
+            pass
+    say(message)
+
+def dispatch(args):
+    if first == "wrapped":  # as Python 3.11 raises one that lands in a __set_name__
+        raise RuntimeError("Error calling __set_name__") from KeyboardInterrupt()
+    raise KeyboardInterrupt() if first == "ctrl-c" else Interrupted(int(first))
+
+entry._say_error, entry._dispatch = say_while_signalled, dispatch
+entry.main([])
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "code"),
+    [
+        (str(int(signal.SIGTERM)), int(signal.SIGTERM), 143),
+        (str(int(signal.SIGHUP)), int(signal.SIGINT), 129),
+        ("ctrl-c", int(signal.SIGTERM), 130),
+        ("wrapped", 0, 130),
+    ],
+)
+def test_a_second_signal_while_the_first_is_reported_changes_nothing(
+    first: str, second: int, code: int
+) -> None:
+    """The first interrupt decides the exit code; a second one (or a third) while drillkit
+    reports it and cleans up adds nothing: no traceback, no other code. An interrupt Python
+    wrapped in a RuntimeError is an interrupt too."""
+    proc = subprocess.run(
+        [sys.executable, "-c", SECOND_SIGNAL, first, str(second)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert (proc.returncode, proc.stderr.strip()) == (
+        code,
+        "drill: error: interrupted (nothing was left behind)",
+    )
+
+
+def test_an_interrupt_while_a_checker_child_is_made_leaves_no_temp_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drillkit.run import child, protocol
+
+    def interrupted() -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(protocol, "new_token", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        child.Checker()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_while_a_checker_child_is_discarded_waits_for_its_files_to_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drillkit.errors import Interrupted
+    from drillkit.run import child
+    from drillkit.run.interrupts import signals_as_interrupts
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    checker = child.Checker()
+    kill = checker.kill
+
+    def kill_while_interrupted() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        kill()
+
+    monkeypatch.setattr(checker, "kill", kill_while_interrupted)
+    with pytest.raises(Interrupted), signals_as_interrupts():
+        checker.discard()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_what_the_fixture_made_is_not_counted_and_a_drill_can_allow_a_kind(

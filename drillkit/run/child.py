@@ -48,6 +48,13 @@ class Checker:
 
     def __init__(self, zygote: Zygote | None = None, base_env: dict[str, str] | None = None) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
+        try:  # an interrupt in here leaves no folder behind
+            self._open(zygote, base_env)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+
+    def _open(self, zygote: Zygote | None, base_env: dict[str, str] | None) -> None:
         self.output_file = self.tmp / "output.txt"
         self.status_file = self.tmp / "status.txt"  # the check running now, for a timeout message
         from drillkit.run import protocol  # deferred like the rest: this module loads before anything
@@ -79,7 +86,6 @@ class Checker:
             for fd in (self._job_w, self._guard_r, self._lifeline_w):
                 os.close(fd)
             self._result.close()
-            shutil.rmtree(self.tmp, ignore_errors=True)
             raise
         finally:
             for fd in (job_r, guard_w, lifeline_r):
@@ -218,18 +224,21 @@ class Checker:
                 self.wait(5.0)  # SIGKILL is not refused; the guard is gone in a moment
 
     def discard(self) -> None:
-        """Kill the child if it still runs, and remove its files."""
-        if not self._closed:
-            with suppress(OSError):
-                os.close(self._job_w)
-            self._closed = True
-        # Always the whole group: the learner's own subprocesses outlive a child that exited.
-        self.kill()
-        for fd in (self._guard_r, self._lifeline_w):
-            with suppress(OSError):
-                os.close(fd)
-        self._result.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        """Kill the child if it still runs, and remove its files; a Ctrl-C meanwhile waits."""
+        from drillkit.run.interrupts import signals_held
+
+        with signals_held():
+            if not self._closed:
+                with suppress(OSError):
+                    os.close(self._job_w)
+                self._closed = True
+            # Always the whole group: the learner's own subprocesses outlive a child that exited.
+            self.kill()
+            for fd in (self._guard_r, self._lifeline_w):
+                with suppress(OSError):
+                    os.close(fd)
+            self._result.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def prestart() -> None:

@@ -10,9 +10,12 @@ from contextlib import contextmanager, suppress
 
 from drillkit.errors import Interrupted
 
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 REDELIVER_SECONDS = 0.01
 # Signals whose exception Python swallowed (see redeliver_swallowed): raised once more.
 _swallowed: list[int] = []
+_held = 0  # how many signals_held blocks are running
+_deferred: list[int] = []  # a signal that came meanwhile: raised when the last one ends
 
 
 @contextmanager
@@ -36,9 +39,12 @@ def signals_as_interrupts() -> Iterator[None]:
             with suppress(ValueError):
                 _swallowed.remove(signum)
             fired = True
+            if _held:
+                _deferred.append(signum)
+                return
             raise Interrupted(signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPTS}
     try:
         yield
     finally:
@@ -76,3 +82,25 @@ def redeliver_swallowed() -> Iterator[None]:
         yield
     finally:
         sys.unraisablehook = previous
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Inside signals_as_interrupts: SIGINT, SIGTERM and SIGHUP wait until the block is
+    done, then interrupt as usual; for cleanup that an interrupt must not leave half done.
+
+    Blocked for this thread too, so no system call in the block is cut short; but another
+    thread may take the signal, and Python then runs the handler in this one all the same,
+    so the handler itself holds it back."""
+    global _held
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if not _held and _deferred:
+            signum = _deferred[0]
+            _deferred.clear()
+            raise Interrupted(signum)

@@ -80,20 +80,23 @@ def run_job(
     Cancelled) and its client's environment (`env.child_env()` of that process); the CLI's
     own fallback uses none of them.
     """
-    # The child is started (or was prestarted) first: its imports overlap the schema setup.
-    child = checker.take() if zygote is None and env is None else checker.Checker(zygote, env)
-    try:
-        with signals_as_interrupts(), spaces(db, job.fixture) as space:
-            env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
-            # A child that died before its job came: its exit code and output say why.
-            with suppress(BrokenPipeError):
-                child.send(job.pack_id, job.pack_root, job.slug, path, env, timeout)
-            checks = _load_checks(job)  # while the child runs on the other core
-            outcome = _run_child(child, checks, timeout, cancel_fd)
-            child.kill()  # nothing of the learner's may still talk to the database now
-            outcome.results = _merge(checks, outcome, space)
-    finally:
-        child.discard()
+    # Interrupts from here on unwind through the `finally`s below; a second one while they
+    # run (removing the child's temp folder, say) is ignored.
+    with signals_as_interrupts():
+        # The child is started (or was prestarted) first: its imports overlap the schema setup.
+        child = checker.take() if zygote is None and env is None else checker.Checker(zygote, env)
+        try:
+            with spaces(db, job.fixture) as space:
+                env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
+                # A child that died before its job came: its exit code and output say why.
+                with suppress(BrokenPipeError):
+                    child.send(job.pack_id, job.pack_root, job.slug, path, env, timeout)
+                checks = _load_checks(job)  # while the child runs on the other core
+                outcome = _run_child(child, checks, timeout, cancel_fd)
+                child.kill()  # nothing of the learner's may still talk to the database now
+                outcome.results = _merge(checks, outcome, space)
+        finally:
+            child.discard()
     return outcome
 
 
