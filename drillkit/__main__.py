@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from drillkit.errors import DrillkitError, ExitCode
+try:
+    from drillkit.errors import DrillkitError, ExitCode
+except KeyboardInterrupt:  # Ctrl-C as drill starts: nothing to clean up yet, nothing to say
+    sys.exit(130)
 
 
 def _say_error(message: str) -> None:
@@ -27,10 +30,13 @@ def _click_class(name: str) -> type[Exception]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import signal
+    try:
+        import signal
 
-    from drillkit.errors import Interrupted
-    from drillkit.run.interrupts import redeliver_swallowed
+        from drillkit.errors import Interrupted
+        from drillkit.run.interrupts import redeliver_swallowed
+    except KeyboardInterrupt:  # before any handler of ours: nothing to clean up yet
+        sys.exit(ExitCode.INTERRUPTED)
 
     def on_term(signum: int, frame: object) -> None:
         raise Interrupted(signum)

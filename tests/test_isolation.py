@@ -540,6 +540,32 @@ def test_a_second_signal_while_the_first_is_reported_changes_nothing(
     )
 
 
+EARLY_CTRL_C = """
+import builtins, sys
+real = builtins.__import__
+target = sys.argv[1]
+
+def ctrl_c_on(name, *args, **kwargs):
+    if name == target:
+        raise KeyboardInterrupt  # Ctrl-C while drillkit's entry point imports this
+    return real(name, *args, **kwargs)
+
+builtins.__import__ = ctrl_c_on
+from drillkit.__main__ import main
+main(["list"])
+"""
+
+
+@pytest.mark.parametrize("module", ["drillkit.errors", "drillkit.run.interrupts"])
+def test_ctrl_c_while_drill_starts_is_quiet(module: str) -> None:
+    """Before drillkit's handlers are in place there is nothing to clean up: exit 130, no
+    traceback (Python's own start-up, before drillkit's first line, is Python's)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", EARLY_CTRL_C, module], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert (proc.returncode, proc.stderr) == (130, "")
+
+
 def test_an_interrupt_while_a_checker_child_is_made_leaves_no_temp_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
