@@ -602,6 +602,79 @@ def test_an_interrupt_while_a_checker_child_is_discarded_waits_for_its_files_to_
     assert list(tmp_path.iterdir()) == []
 
 
+def _term_raises(signum: int, frame: object) -> None:
+    from drillkit.errors import Interrupted
+
+    raise Interrupted(signum)
+
+
+def test_a_second_signal_while_the_check_server_cancels_keeps_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from drillkit.checkserver import client
+    from drillkit.errors import Interrupted
+
+    ours, theirs = socket.socketpair()
+    theirs.close()  # the server has ended the run: the cancel's wait returns at once
+    cancel = client._cancel
+
+    def ctrl_c_mid_check(sock: object, request: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+
+    def cancel_while_terminated(sock: socket.socket) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # a second signal while the run is called off
+        for _ in range(1000):
+            pass
+        cancel(sock)
+
+    monkeypatch.setattr(client, "connect", lambda *args, **kwargs: ours)
+    monkeypatch.setattr(client.wire, "send", ctrl_c_mid_check)
+    monkeypatch.setattr(client, "_cancel", cancel_while_terminated)
+    previous = signal.signal(signal.SIGTERM, _term_raises)
+    try:
+        with pytest.raises(Interrupted) as raised:
+            client.check(resolve_paths(env={}), None, SELECT, tmp_path / "mine.py", 10)  # type: ignore[arg-type]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert raised.value.signum == signal.SIGINT
+
+
+def test_a_second_signal_while_validate_stops_lets_the_running_cases_end() -> None:
+    """validate checks cases on threads: on Ctrl-C the waiting ones are dropped, the running
+    ones end (and drop their schemas); a second Ctrl-C meanwhile must not cut that short."""
+    import threading
+
+    from drillkit.errors import Interrupted
+    from drillkit.pack.validate import Case, Expectation, run_cases
+
+    main = threading.main_thread().ident
+    started: list[int] = []
+    ended: list[int] = []
+
+    def check(case: Case) -> object:
+        started.append(id(case))
+        if len(started) == 1:
+            signal.pthread_kill(main, signal.SIGINT)
+            threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT)).start()
+        time.sleep(0.3)  # the run, then its cleanup
+        ended.append(id(case))
+        raise RuntimeError("not judged")
+
+    drill = SELECT
+    todo = [Case(drill, "answer", drill.solution_path, Expectation(True)) for _ in range(6)]
+    previous = signal.signal(signal.SIGINT, _term_raises)  # as drill's main() has it
+    try:
+        with pytest.raises(Interrupted):
+            run_cases(todo, check, workers=2, progress=lambda result: None)
+    finally:
+        time.sleep(0.1)  # the second signal is in, whatever happened
+        signal.signal(signal.SIGINT, previous)
+    assert started and sorted(ended) == sorted(started) and len(started) < len(todo)
+
+
 def test_what_the_fixture_made_is_not_counted_and_a_drill_can_allow_a_kind(
     learner: Learner, tmp_path: Path
 ) -> None:

@@ -80,12 +80,15 @@ def check(paths: Paths, db: Database, drill: Drill, path: Path, timeout: float) 
     }
     with sock:
         try:
+            # The cancel too runs with our handler in place: a second signal while the server
+            # ends the run is ignored, and the first one's exit code stands.
             with signals_as_interrupts():
-                wire.send(sock, request)
-                reply = _await_reply(sock, timeout)
-        except Interrupted:
-            _cancel(sock)
-            raise
+                try:
+                    wire.send(sock, request)
+                    reply = _await_reply(sock, timeout)
+                except Interrupted:
+                    _cancel(sock)
+                    raise
         except OSError:
             # The server died mid-check (killed, crashed), or hangs (stopped, say, by learner
             # code: it is ended, so the next check starts another): the run is redone here.

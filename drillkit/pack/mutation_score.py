@@ -214,13 +214,19 @@ def _run_pool(
 ) -> None:
     # Submitting only `workers` at a time (not all up front) means an error or Ctrl-C stops
     # new runs at once; the running ones finish and clean up after themselves.
+    # A second Ctrl-C while the running ones end is ignored, or it would leave their schemas;
+    # none lands inside submit(), where it can leave a thread unknown to the pool's wait.
+    from drillkit.run.interrupts import signals_as_interrupts, signals_held
+
     pending = iter(enumerate(mutants))
     running: dict[Future[Outcome], int] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mutant") as pool:
+    threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mutant")
+    with signals_as_interrupts(), threads as pool:
 
         def submit_next() -> None:
             for index, mutant in pending:
-                running[pool.submit(run, mutant.source)] = index
+                with signals_held():
+                    running[pool.submit(run, mutant.source)] = index
                 return
 
         for _ in range(workers):

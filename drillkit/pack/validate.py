@@ -342,8 +342,20 @@ def run_cases(
         progress(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(one, todo))
+    from drillkit.run.interrupts import signals_as_interrupts, signals_held
+
+    # On Ctrl-C the cases not yet started are dropped, and the running ones end and drop
+    # their schemas; a second Ctrl-C meanwhile is ignored, or it would leave them behind.
+    with signals_as_interrupts():
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        try:
+            # Held: an interrupt inside submit() can leave a thread it started unknown to the
+            # pool, which then would not wait for it.
+            with signals_held():
+                futures = [pool.submit(one, case) for case in todo]
+            return [future.result() for future in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- 3. no giveaways -------------------------------------------------------------------------

@@ -89,17 +89,14 @@ def signals_held() -> Iterator[None]:
     """Inside signals_as_interrupts: SIGINT, SIGTERM and SIGHUP wait until the block is
     done, then interrupt as usual; for cleanup that an interrupt must not leave half done.
 
-    Blocked for this thread too, so no system call in the block is cut short; but another
-    thread may take the signal, and Python then runs the handler in this one all the same,
-    so the handler itself holds it back."""
+    The handler holds them back; they are not blocked (pthread_sigmask): threads started in
+    the block, and every process they start, would inherit the mask, and never hear SIGTERM."""
     global _held
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
     _held += 1
     try:
         yield
     finally:
         _held -= 1
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         if not _held and _deferred:
             signum = _deferred[0]
             _deferred.clear()
