@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -12,8 +14,11 @@ from drillkit.errors import Interrupted
 
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 REDELIVER_SECONDS = 0.01
-# Signals whose exception Python swallowed (see redeliver_swallowed): raised once more.
+REDELIVER_TRIES = 100
+# Signals whose exception Python swallowed (see redeliver_swallowed): sent again until their
+# handler raises, outside the hook.
 _swallowed: list[int] = []
+_in_hook = False
 _held = 0  # how many signals_held blocks are running
 _deferred: list[int] = []  # a signal that came meanwhile: raised when the last one ends
 
@@ -36,6 +41,8 @@ def signals_as_interrupts() -> Iterator[None]:
         # Later signals must not interrupt the cleanup the first one started; but one whose
         # exception never got out (swallowed in a callback) has started nothing.
         if not fired or signum in _swallowed:
+            if _in_hook:  # raised there, it would be swallowed again: the next resend raises
+                return
             with suppress(ValueError):
                 _swallowed.remove(signum)
             fired = True
@@ -60,28 +67,41 @@ def redeliver_swallowed() -> Iterator[None]:
     an interrupt is not printed: the signal is sent again, and its handler raises once the
     callback has returned, where the exception unwinds like any other.
 
-    Sent from another thread, a moment later (sent from here, its handler would run before
-    this hook returned, and an exception in the hook is swallowed too), to the main thread
-    itself: only there does it cut short a blocking wait."""
+    Sent from another thread (sent from here, its handler would run before this hook
+    returned, and an exception in the hook is swallowed too), to the main thread itself
+    (only there does it cut short a blocking wait), every few milliseconds until the
+    handler has raised: one that came too soon, while this hook still ran, raised nothing.
+    The thread is started without waiting for it, which threading.Thread would do here."""
     previous = sys.unraisablehook
 
     def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        global _in_hook
         exc = unraisable.exc_value
-        if isinstance(exc, Interrupted | KeyboardInterrupt):
+        if not isinstance(exc, Interrupted | KeyboardInterrupt):
+            previous(unraisable)
+            return
+        _in_hook = True
+        try:
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             _swallowed.append(signum)
-            main = threading.main_thread().ident
-            again = threading.Timer(REDELIVER_SECONDS, signal.pthread_kill, (main, signum))
-            again.daemon = True
-            again.start()
-        else:
-            previous(unraisable)
+            _thread.start_new_thread(_resend, (threading.main_thread().ident, signum))
+        finally:
+            _in_hook = False
 
     sys.unraisablehook = hook
     try:
         yield
     finally:
         sys.unraisablehook = previous
+        _swallowed.clear()  # no more resends: the command is over
+
+
+def _resend(main: int, signum: int) -> None:
+    for _ in range(REDELIVER_TRIES):
+        time.sleep(REDELIVER_SECONDS)
+        if signum not in _swallowed:
+            return
+        signal.pthread_kill(main, signum)
 
 
 @contextmanager
