@@ -977,3 +977,30 @@ def test_the_scan_finds_every_kind_also_on_a_table_moved_into_the_schema(learner
         "view m",
         "view v",
     ]
+
+
+def test_run_folders_whose_owner_died_are_swept_and_no_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check server killed after its run's worker ended leaves that run's temp folder (the
+    guard removes it only while the worker runs): the next service sweeps it."""
+    from drillkit.run import child
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = int(gone.stdout)
+    orphan = tmp_path / f"{child.FOLDER_PREFIX}{dead}-abc_12"
+    (orphan / "deep").mkdir(parents=True)
+    (orphan / "deep" / "output.txt").write_text("x")
+    living = tmp_path / f"{child.FOLDER_PREFIX}{os.getpid()}-abc"
+    living.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / f"{child.FOLDER_PREFIX}{dead}-link").symlink_to(elsewhere)  # never followed
+    (tmp_path / f"drillkit-test-{dead}-x").mkdir()  # not a run folder
+    assert child.sweep_orphaned_folders() == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [living.name, "elsewhere", f"{child.FOLDER_PREFIX}{dead}-link", f"drillkit-test-{dead}-x"]
+    )

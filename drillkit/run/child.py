@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from drillkit.run.guard import GuardStatus
     from drillkit.run.zygote import Zygote
 
+FOLDER_PREFIX = "drillkit-run-"
 _prestarted: Checker | None = None
 _take_lock = threading.Lock()
 GUARD_STATUS_LIMIT = 64 * 1024
@@ -47,7 +48,8 @@ class Checker:
     fork of a zygote (zygote.py) when one is given; the rest of the run is the same."""
 
     def __init__(self, zygote: Zygote | None = None, base_env: dict[str, str] | None = None) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix="drillkit-"))
+        # Named after its owner: a folder whose owner died is found by sweep_orphaned_folders.
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         try:  # an interrupt in here leaves no folder behind
             self._open(zygote, base_env)
         except BaseException:
@@ -263,3 +265,39 @@ def discard_prestarted() -> None:
         checker, _prestarted = _prestarted, None
     if checker is not None:
         checker.discard()
+
+
+def sweep_orphaned_folders() -> int:
+    """Remove the run folders (in this temp dir, ours) whose owner died: a check server killed
+    after its run's worker had ended leaves its folder, as the guard removes it only while the
+    worker still runs. How many it removed."""
+    import re
+    import stat
+
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return 0
+    removed = 0
+    for entry in entries:
+        owner = re.fullmatch(re.escape(FOLDER_PREFIX) + r"(\d+)-\w+", entry.name)
+        if owner is None or _alive(int(owner.group(1))):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's: not ours to judge
+    return True

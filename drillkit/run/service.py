@@ -19,6 +19,7 @@ from typing import IO
 from drillkit.db.server import Database
 from drillkit.pack.model import Drill
 from drillkit.results import CheckReport, RunOutcome
+from drillkit.run import child as checker
 from drillkit.run.env import child_env
 from drillkit.run.job import RunJob
 from drillkit.run.limits_values import DEFAULT_TIMEOUT
@@ -40,6 +41,7 @@ class CheckService:
         self._zygote: Zygote | None = None
         self.fallback: str | None = None  # why checks start fresh interpreters, if they do
         self.checks = 0
+        checker.sweep_orphaned_folders()  # what a server killed before us left in the temp dir
         self._start_zygote()
 
     def _start_zygote(self) -> None:
