@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> None:
 def _ignore_interrupts() -> None:
     import signal
 
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    from drillkit.run.interrupts import INTERRUPTS
+
+    for sig in INTERRUPTS:
         signal.signal(sig, signal.SIG_IGN)
 
 

@@ -13,7 +13,6 @@ import os
 import select
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -104,7 +103,7 @@ LOOK_SECONDS = 0.5  # how often a waiting client looks whether the server still 
 def _await_reply(sock: socket.socket, timeout: float) -> dict[str, Any]:
     """The server's reply; raises TimeoutError (ending the server) when it is stopped, or
     has not answered long after the run's timeout."""
-    server = _peer_pid(sock)
+    server, _uid = wire.peer(sock)
     deadline = time.monotonic() + timeout + REPLY_MARGIN
     while not select.select([sock], [], [], LOOK_SECONDS)[0]:
         if time.monotonic() > deadline or _stopped(server):
@@ -113,12 +112,6 @@ def _await_reply(sock: socket.socket, timeout: float) -> dict[str, Any]:
             raise TimeoutError("the check server did not answer")
     sock.settimeout(REPLY_MARGIN)  # the reply has begun: it comes whole, or not at all
     return wire.receive(sock, wire.REPLY_LIMIT)
-
-
-def _peer_pid(sock: socket.socket) -> int:
-    """The server's pid, from the kernel (not from a file anyone could have written)."""
-    pid, _uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
-    return pid
 
 
 def _stopped(pid: int) -> bool:

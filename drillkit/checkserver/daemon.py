@@ -167,9 +167,7 @@ class Server:
 
     @staticmethod
     def _same_user(conn: socket.socket) -> bool:
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        uid = int.from_bytes(creds[4:8], sys.byteorder)
-        return uid == os.getuid()
+        return wire.peer(conn)[1] == os.getuid()
 
     @staticmethod
     def _from_a_run(conn: socket.socket) -> bool:
@@ -178,8 +176,7 @@ class Server:
         here, in the server that checks it."""
         from drillkit.run.guard import descendants
 
-        pid = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[:4], sys.byteorder)
-        return pid in descendants(os.getpid())
+        return wire.peer(conn)[0] in descendants(os.getpid())
 
     def _handle(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any] | None:
         op = request.get("op")

@@ -34,6 +34,12 @@ def receive(sock: socket.socket, limit: int) -> dict[str, Any]:
     return message
 
 
+def peer(sock: socket.socket) -> tuple[int, int]:
+    """The other side's pid and uid, from the kernel (SO_PEERCRED: not from anything it said)."""
+    pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    return pid, uid
+
+
 def _exactly(sock: socket.socket, size: int) -> bytes:
     parts, got = [], 0
     while got < size:

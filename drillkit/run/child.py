@@ -274,6 +274,8 @@ def sweep_orphaned_folders() -> int:
     import re
     import stat
 
+    from drillkit.db.server import process_alive
+
     try:
         entries = list(os.scandir(tempfile.gettempdir()))
     except OSError:
@@ -281,7 +283,7 @@ def sweep_orphaned_folders() -> int:
     removed = 0
     for entry in entries:
         owner = re.fullmatch(re.escape(FOLDER_PREFIX) + r"(\d+)-\w+", entry.name)
-        if owner is None or _alive(int(owner.group(1))):
+        if owner is None or process_alive(int(owner.group(1))):
             continue
         try:
             info = entry.stat(follow_symlinks=False)
@@ -291,13 +293,3 @@ def sweep_orphaned_folders() -> int:
             shutil.rmtree(entry.path, ignore_errors=True)
             removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # another user's: not ours to judge
-    return True
