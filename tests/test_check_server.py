@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -587,24 +588,30 @@ def test_no_server_lingers_for_a_database_that_cannot_be_reached(learner: Learne
     assert wait_until(lambda: holder(lock) is None, 15.0), "a check server stayed for an unreachable database"
 
 
-def test_the_zygote_warm_up_runs_and_leaves_no_mapper_or_engine_behind() -> None:
+def test_the_zygote_warm_up_runs_and_leaves_no_mapper_engine_or_connection_behind() -> None:
     """preload_all() swallows a failing warm-up (it is only a saving), so this calls it bare:
-    a SQLAlchemy upgrade that breaks it shows here. In a fresh interpreter, as in the zygote."""
+    a SQLAlchemy or psycopg upgrade that breaks it shows here. In a fresh interpreter, as in
+    the zygote, under strace when there is one: the warm-up never even opens a socket."""
     script = (
         "import gc, sys\n"
         "from drillkit.run import harness, warmup\n"
         "harness.preload()\n"
+        "import psycopg\n"
         "from sqlalchemy.orm import mapperlib\n"
         "from sqlalchemy.engine import Engine\n"
+        "print('warm-up starts', flush=True)\n"
         "warmup.warm_up()\n"
         "gc.collect()\n"
         "mappers = [m for r in mapperlib._mapper_registries for m in r.mappers]\n"
         "engines = [o for o in gc.get_objects() if isinstance(o, Engine)]\n"
         "print(len(mappers), len(engines))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    traced = ["strace", "-qq", "-e", "trace=write,socket,connect"] if shutil.which("strace") else []
+    proc = subprocess.run([*traced, sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["0", "0"]
+    assert proc.stdout.split()[-2:] == ["0", "0"]
+    during = proc.stderr.split("warm-up starts", 1)[-1]
+    assert "socket(" not in during and "connect(" not in during, during
 
 
 def test_a_stop_ends_the_accept_loop_at_once_not_at_its_next_look(tmp_path: Path, monkeypatch) -> None:
