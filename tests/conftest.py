@@ -263,6 +263,7 @@ def drill_home() -> Iterator[Path]:
     db = database.resolve(paths)
     yield home
     stop_all(paths.locks)  # the check servers drop their ready run spaces as they go
+    db = database.resolve(paths)  # started again if a test stopped it: its data dir may hold leftovers
     with connect(db) as conn:
         leftovers = list_run_schemas(conn)
     if db.kind == "embedded":

@@ -11,7 +11,8 @@ process group is killed and its space dropped, as after a Ctrl-C in a lone `dril
 
 It exits, dropping every ready run space first, when: idle for the data dir's idle period
 (DRILL_DB_IDLE_MINUTES; 0 keeps it), SIGTERM (`address.stop_all`: `drill db stop`, the idle watchdog), the
-embedded Postgres is gone, or its socket was taken away. Its stderr is its log.
+embedded Postgres is gone, its socket was taken away, or the database refused it (a wrong
+DRILL_DATABASE_URL: it starts no zygote, and answers checks with why). Its stderr is its log.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from drillkit.run.job import RunJob
 from drillkit.run.limits_values import MAX_TIMEOUT, MIN_TIMEOUT
 from drillkit.run.runner import Cancelled, validate_learner_file
 from drillkit.run.service import CheckService
+from drillkit.run.space import connect
 
 LOOK_SECONDS = 2.0  # how often the server looks at its idle time, Postgres and its socket
 
@@ -55,6 +57,7 @@ class Server:
         self.stopping = threading.Event()
         self.service: CheckService | None = None
         self.unreachable = False  # the database refused a check: leave at the next look
+        self.refused: DatabaseUnavailableError | None = None  # by the database, at the start
         self.listener: socket.socket | None = None
         self._wake_r, self._wake_w = os.pipe()  # stop() wakes the accept loop through it
         os.set_blocking(self._wake_w, False)
@@ -73,6 +76,17 @@ class Server:
         listener.listen(64)
         self.listener = listener
         self.inode = self.addr.socket.stat().st_ino
+
+    def start_service(self) -> None:
+        """The zygote and the pool, once the database has let us in. A zygote costs half a
+        second of CPU to start, which a database that refuses us (a wrong DRILL_DATABASE_URL)
+        does not get: its checks are answered with why, and the server leaves."""
+        try:
+            connect(self.db).close()
+        except DatabaseUnavailableError as exc:
+            self.refused, self.unreachable = exc, True
+            return
+        self.service = CheckService(self.db, stderr=sys.stderr.fileno())
 
     def serve(self) -> None:
         listener = self.listener
@@ -189,7 +203,6 @@ class Server:
         return {"ok": False, "internal": f"unknown request {str(op)[:40]!r}"}
 
     def _check(self, request: dict[str, Any], conn: socket.socket) -> dict[str, Any] | None:
-        assert self.service is not None
         started = time.monotonic()
         try:
             job = RunJob.from_json(request["job"])
@@ -202,6 +215,9 @@ class Server:
             return {"ok": False, "error": _error(exc)}
         except (KeyError, TypeError, ValueError) as exc:
             return {"ok": False, "internal": f"a malformed request: {exc}"}
+        if self.service is None:  # the database refused us at the start (start_service)
+            assert self.refused is not None
+            return {"ok": False, "error": _error(self.refused)}
         try:
             outcome = self.service.run(job, path, timeout, cancel_fd=conn.fileno(), env=env)
         except Cancelled:
@@ -224,7 +240,7 @@ class Server:
             "checks": service.checks if service else 0,
             "ready": service.pool.ready() if service else 0,
             "zygote": service is not None and service.fallback is None,
-            "fallback": service.fallback if service else None,
+            "fallback": service.fallback if service else (str(self.refused) if self.refused else None),
         }
 
 
@@ -252,7 +268,7 @@ def main() -> int:
         server.bind()
         print("ready", flush=True)
         _detach_stdout()
-        server.service = CheckService(server.db, stderr=sys.stderr.fileno())
+        server.start_service()
         server.serve()
     finally:
         server.shutdown()
