@@ -262,13 +262,15 @@ def drill_home() -> Iterator[Path]:
     paths = resolve_paths(env={"DRILL_HOME": str(home)})
     db = database.resolve(paths)
     yield home
-    stop_all(paths.locks)  # the check servers drop their ready run spaces as they go
-    db = database.resolve(paths)  # started again if a test stopped it: its data dir may hold leftovers
-    with connect(db) as conn:
-        leftovers = list_run_schemas(conn)
-    if db.kind == "embedded":
-        control.stop(paths)  # the server, and its idle watchdog with it (else it waits a minute)
-    shutil.rmtree(home, ignore_errors=True)
+    try:
+        stop_all(paths.locks)  # the check servers drop their ready run spaces as they go
+        db = database.resolve(paths)  # started again if a test stopped it: its data dir may hold leftovers
+        with connect(db) as conn:
+            leftovers = list_run_schemas(conn)
+    finally:
+        if db.kind == "embedded":
+            control.stop(paths)  # the server, and its idle watchdog with it (else it waits a minute)
+        shutil.rmtree(home, ignore_errors=True)
     assert leftovers == [], f"run schemas left behind: {leftovers}"
 
 
