@@ -605,7 +605,7 @@ def test_a_server_the_database_refuses_starts_no_zygote_and_answers_each_check_w
     try:
         server.start_service()
         assert server.service is None and server._should_exit()
-        assert "cannot connect" in server.status()["fallback"]
+        assert "cannot connect" in server.status()["refused"]
         request = {
             "op": "check",
             "job": RunJob.of(SELECT).to_json(),

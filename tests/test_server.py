@@ -113,6 +113,9 @@ def test_doctor_explains_a_bad_database_url(home: Path) -> None:
     assert result.code == 1
     assert "✗ database: cannot connect" in result.stdout
     assert "fix: check DRILL_DATABASE_URL" in result.stdout
+    # One problem, told once: the check server it starts, as a check would, is not a second.
+    assert "✓ check server: not used: the database refused it" in result.stdout
+    assert "1 problem found" in result.stdout, result.stdout
 
 
 def test_stopping_forgets_this_process_s_handle_so_its_exit_hook_cannot_recreate_the_home(

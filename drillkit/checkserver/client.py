@@ -49,6 +49,7 @@ class Status:
     ready: int
     zygote: bool
     fallback: str | None
+    refused: str | None  # by the database, when the server started: it leaves at once
 
 
 def server_address(paths: Paths, db: Database) -> Address:

@@ -240,7 +240,8 @@ class Server:
             "checks": service.checks if service else 0,
             "ready": service.pool.ready() if service else 0,
             "zygote": service is not None and service.fallback is None,
-            "fallback": service.fallback if service else (str(self.refused) if self.refused else None),
+            "fallback": service.fallback if service else None,
+            "refused": str(self.refused) if self.refused else None,
         }
 
 

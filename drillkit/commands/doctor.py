@@ -146,6 +146,8 @@ def _check_server(paths: Paths) -> Finding:
         f"running (pid {state.pid}): {plural(state.checks, 'check')} answered, "
         f"{plural(state.ready, 'run schema')} ready"
     )
+    if state.refused:  # the database line says why
+        return Finding("check server", True, "not used: the database refused it; it leaves at once")
     if state.fallback:
         return Finding(
             "check server",
