@@ -621,6 +621,70 @@ def test_a_server_the_database_refuses_starts_no_zygote_and_answers_each_check_w
         server.shutdown()
 
 
+def test_a_refused_server_tries_the_database_again_for_the_next_check(drill_home: Path) -> None:
+    """A database that refused the server may be up for the next check (a server started
+    late, say): that check tries again, as a lone check would, and runs; the server does not
+    answer every check with its first refusal for as long as checks keep it busy."""
+    import socket as sockets
+    import tempfile
+
+    from drillkit.checkserver import daemon
+    from drillkit.run.job import RunJob
+
+    db = database.resolve(resolve_paths(env={"DRILL_HOME": str(drill_home)}))
+    host = re.search(r"host=([^&]+)", db.libpq_url).group(1)
+    later = Path(tempfile.mkdtemp(prefix="drillkit-test-sock-"))  # short: a socket path has a limit
+    url = db.libpq_url.replace(f"host={host}", f"host={later}")
+    lock = later / "locks" / "check-test.lock"
+    lock.parent.mkdir()
+    server = daemon.Server({"kind": "external", "url": url, "lock": str(lock)})
+    server.bind()
+    ours, theirs = sockets.socketpair()
+    request = {
+        "op": "check",
+        "job": RunJob.of(SELECT).to_json(),
+        "file": str(SELECT.solution_path),
+        "timeout": 10,
+        "env": {},
+    }
+    try:
+        assert isinstance(server.start_service(), Exception)  # nothing listens there yet
+        (later / ".s.PGSQL.5432").symlink_to(Path(host) / ".s.PGSQL.5432")  # now it does
+        reply = server._handle(request, ours)
+        assert reply is not None and reply["ok"], reply
+        assert server.status()["refused"] is None and not server._should_exit()
+    finally:
+        server.shutdown()
+        ours.close()
+        theirs.close()
+        shutil.rmtree(later, ignore_errors=True)
+
+
+def test_a_database_slow_to_refuse_does_not_keep_the_server_from_answering() -> None:
+    """The server tries the database in the background: one that never answers (it takes
+    the 5 s connect timeout to refuse) must not keep `drill doctor`'s status question, which
+    gives up after 5 s, from an answer."""
+    import socket
+    import tempfile
+
+    from drillkit.db.server import Database
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # takes connections and never says a word
+    home = Path(tempfile.mkdtemp(prefix="drillkit-test-home-"))  # short: a socket path has a limit
+    paths = resolve_paths(env={"DRILL_HOME": str(home)})
+    db = Database("external", f"postgresql://x:y@127.0.0.1:{silent.getsockname()[1]}/z")
+    try:
+        client.connect(paths, db, start=True, retry=True).close()
+        state = client.status(paths, db)  # raises client.Unavailable when no answer comes
+        assert state.pid > 0 and state.refused is None  # still trying
+    finally:
+        stop_all(paths.locks)
+        silent.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def test_the_zygote_warm_up_runs_and_leaves_no_mapper_engine_or_connection_behind() -> None:
     """preload_all() swallows a failing warm-up (it is only a saving), so this calls it bare:
     a SQLAlchemy or psycopg upgrade that breaks it shows here. In a fresh interpreter, as in

@@ -12,7 +12,8 @@ process group is killed and its space dropped, as after a Ctrl-C in a lone `dril
 It exits, dropping every ready run space first, when: idle for the data dir's idle period
 (DRILL_DB_IDLE_MINUTES; 0 keeps it), SIGTERM (`address.stop_all`: `drill db stop`, the idle watchdog), the
 embedded Postgres is gone, its socket was taken away, or the database refused it (a wrong
-DRILL_DATABASE_URL: it starts no zygote, and answers checks with why). Its stderr is its log.
+DRILL_DATABASE_URL: it starts no zygote until the database lets it in, each check trying
+again, and answers checks with why). Its stderr is its log.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ from drillkit.run.runner import Cancelled, validate_learner_file
 from drillkit.run.service import CheckService
 from drillkit.run.space import connect
 
+# How long `status` waits for the zygote and the pool (start_service), well inside the
+# client's 5 s: a database slow to refuse us (up to its 5 s connect timeout) must not
+# make `drill doctor` report a server that does not answer.
+STATUS_WAIT_SECONDS = 3.0
 LOOK_SECONDS = 2.0  # how often the server looks at its idle time, Postgres and its socket
 
 
@@ -57,7 +62,10 @@ class Server:
         self.stopping = threading.Event()
         self.service: CheckService | None = None
         self.unreachable = False  # the database refused a check: leave at the next look
-        self.refused: DatabaseUnavailableError | None = None  # by the database, at the start
+        self.refused: DatabaseUnavailableError | None = None  # by the database: no service yet
+        self._refused_at = 0.0
+        self._starting = threading.Lock()
+        self._first_try = threading.Event()
         self.listener: socket.socket | None = None
         self._wake_r, self._wake_w = os.pipe()  # stop() wakes the accept loop through it
         os.set_blocking(self._wake_w, False)
@@ -77,16 +85,25 @@ class Server:
         self.listener = listener
         self.inode = self.addr.socket.stat().st_ino
 
-    def start_service(self) -> None:
+    def start_service(self, asked: float = 0.0) -> CheckService | DatabaseUnavailableError | None:
         """The zygote and the pool, once the database has let us in. A zygote costs half a
         second of CPU to start, which a database that refuses us (a wrong DRILL_DATABASE_URL)
-        does not get: its checks are answered with why, and the server leaves."""
-        try:
-            connect(self.db).close()
-        except DatabaseUnavailableError as exc:
-            self.refused, self.unreachable = exc, True
-            return
-        self.service = CheckService(self.db, stderr=sys.stderr.fileno())
+        does not get: checks are answered with why, and the server leaves at its next look.
+        A check asked at `asked` (monotonic) tries the database again, unless a refusal came
+        after that: the database may have come up meanwhile, as it would for a lone check.
+        Returns the service, or the refusal (None: the server is stopping)."""
+        with self._starting:
+            try:
+                fresh = self.refused is None or self._refused_at < asked
+                if self.service is None and fresh and not self.stopping.is_set():
+                    connect(self.db).close()
+                    self.service = CheckService(self.db, stderr=sys.stderr.fileno())
+                    self.refused, self.unreachable = None, False
+            except DatabaseUnavailableError as exc:
+                self.refused, self._refused_at, self.unreachable = exc, time.monotonic(), True
+            finally:
+                self._first_try.set()
+            return self.service or self.refused
 
     def serve(self) -> None:
         listener = self.listener
@@ -151,6 +168,8 @@ class Server:
         deadline = time.monotonic() + 10
         while self.active and time.monotonic() < deadline:
             time.sleep(0.02)
+        with self._starting:  # a start under way finishes first, and none begins after it
+            pass
         if self.service is not None:
             self.service.close()
         for fd in (self._wake_r, self._wake_w):
@@ -215,13 +234,15 @@ class Server:
             return {"ok": False, "error": _error(exc)}
         except (KeyError, TypeError, ValueError) as exc:
             return {"ok": False, "internal": f"a malformed request: {exc}"}
-        if self.service is None:  # the database refused us at the start (start_service)
-            assert self.refused is not None
-            return {"ok": False, "error": _error(self.refused)}
+        service = self.start_service(asked=started)
+        if isinstance(service, DatabaseUnavailableError):
+            return {"ok": False, "error": _error(service)}
+        if service is None:
+            return None  # the server is stopping: the client hears the hang-up, as mid-check
         try:
-            outcome = self.service.run(job, path, timeout, cancel_fd=conn.fileno(), env=env)
+            outcome = service.run(job, path, timeout, cancel_fd=conn.fileno(), env=env)
         except Cancelled:
-            self.service.pool.drain()  # the client waits for this: a Ctrl-C leaves nothing behind
+            service.pool.drain()  # the client waits for this: a Ctrl-C leaves nothing behind
             return None
         except DatabaseUnavailableError as exc:
             self.unreachable = True  # a wrong DRILL_DATABASE_URL: no server lingers for it
@@ -233,6 +254,7 @@ class Server:
         return {"ok": True, "outcome": outcome.to_json(), "seconds": time.monotonic() - started}
 
     def status(self) -> dict[str, Any]:
+        self._first_try.wait(STATUS_WAIT_SECONDS)  # a database that refuses at once has by now
         service = self.service
         return {
             "pid": os.getpid(),
@@ -269,7 +291,8 @@ def main() -> int:
         server.bind()
         print("ready", flush=True)
         _detach_stdout()
-        server.start_service()
+        # In the background: a database slow to refuse us must not keep `status` waiting.
+        threading.Thread(target=server.start_service, daemon=True).start()
         server.serve()
     finally:
         server.shutdown()
