@@ -49,7 +49,7 @@ class Status:
     ready: int
     zygote: bool
     fallback: str | None
-    refused: str | None  # by the database, when the server started: it leaves at once
+    refused: str | None  # by the database, at the server's last try: no zygote; it leaves when idle
 
 
 def server_address(paths: Paths, db: Database) -> Address:

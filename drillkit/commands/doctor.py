@@ -147,7 +147,7 @@ def _check_server(paths: Paths) -> Finding:
         f"{plural(state.ready, 'run schema')} ready"
     )
     if state.refused:  # the database line says why
-        return Finding("check server", True, "not used: the database refused it; it leaves at once")
+        return Finding("check server", True, "not used: the database refused it; each check tries again")
     if state.fallback:
         return Finding(
             "check server",
