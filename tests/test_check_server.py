@@ -685,6 +685,15 @@ def test_a_database_slow_to_refuse_does_not_keep_the_server_from_answering() -> 
         shutil.rmtree(home, ignore_errors=True)
 
 
+def test_the_status_of_a_server_from_before_refusals_were_reported_still_reads() -> None:
+    """The server key holds drillkit's version, not its commit: after a `git pull` the new
+    client may ask a server still running the code from before `refused` was sent."""
+    older = {"pid": 7, "since": 0.0, "checks": 2, "ready": 1, "zygote": True, "fallback": None}
+    assert client.Status.from_json(older) == client.Status(7, 0.0, 2, 1, True, None, refused=None)
+    with pytest.raises(TypeError):
+        client.Status.from_json({k: v for k, v in older.items() if k != "pid"})
+
+
 def test_the_zygote_warm_up_runs_and_leaves_no_mapper_engine_or_connection_behind() -> None:
     """preload_all() swallows a failing warm-up (it is only a saving), so this calls it bare:
     a SQLAlchemy or psycopg upgrade that breaks it shows here. In a fresh interpreter, as in

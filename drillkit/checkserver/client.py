@@ -49,7 +49,15 @@ class Status:
     ready: int
     zygote: bool
     fallback: str | None
-    refused: str | None  # by the database, at the server's last try: no zygote; it leaves when idle
+    # By the database, at the server's last try: no zygote; it leaves when idle. A default:
+    # a server started by an earlier drillkit of the same version does not send it.
+    refused: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Status:
+        """A server's status reply; a field it does not send takes its default, if it has one
+        (else TypeError)."""
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 def server_address(paths: Paths, db: Database) -> Address:
@@ -280,7 +288,7 @@ def status(paths: Paths, db: Database) -> Status:
             wire.send(sock, {"op": "status"})
             reply = wire.receive(sock, wire.REQUEST_LIMIT)
             data = reply["status"]
-            return Status(**{k: data[k] for k in Status.__dataclass_fields__})
+            return Status.from_json(data)
         except (OSError, KeyError, TypeError) as exc:
             raise Unavailable(f"it did not answer ({exc})") from None
 

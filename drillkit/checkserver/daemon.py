@@ -237,7 +237,7 @@ class Server:
         service = self.start_service(asked=started)
         if isinstance(service, DatabaseUnavailableError):
             return {"ok": False, "error": _error(service)}
-        if service is None:
+        if service is None or self.stopping.is_set():
             return None  # the server is stopping: the client hears the hang-up, as mid-check
         try:
             outcome = service.run(job, path, timeout, cancel_fd=conn.fileno(), env=env)
