@@ -588,6 +588,14 @@ def test_no_server_lingers_for_a_database_that_cannot_be_reached(learner: Learne
     assert wait_until(lambda: holder(lock) is None, 15.0), "a check server stayed for an unreachable database"
 
 
+def solution_check_request() -> dict:
+    """What `drill check` sends the server for drill 3's reference solution."""
+    from drillkit.run.job import RunJob
+
+    job = RunJob.of(SELECT).to_json()
+    return {"op": "check", "job": job, "file": str(SELECT.solution_path), "timeout": 10, "env": {}}
+
+
 def test_a_server_the_database_refuses_starts_no_zygote_and_answers_each_check_with_why(
     tmp_path: Path,
 ) -> None:
@@ -595,7 +603,6 @@ def test_a_server_the_database_refuses_starts_no_zygote_and_answers_each_check_w
     check` that starts a server): the server first lets the database refuse it, then answers
     each check with that refusal, as the run would have, and leaves at its next look."""
     from drillkit.checkserver import daemon
-    from drillkit.run.job import RunJob
 
     lock = tmp_path / "locks" / "check-test.lock"
     lock.parent.mkdir()
@@ -606,14 +613,7 @@ def test_a_server_the_database_refuses_starts_no_zygote_and_answers_each_check_w
         server.start_service()
         assert server.service is None and server._should_exit()
         assert "cannot connect" in server.status()["refused"]
-        request = {
-            "op": "check",
-            "job": RunJob.of(SELECT).to_json(),
-            "file": str(SELECT.solution_path),
-            "timeout": 5,
-            "env": {},
-        }
-        reply = server._handle(request, None)  # type: ignore[arg-type]  (a refusal reads no socket)
+        reply = server._handle(solution_check_request(), None)  # type: ignore[arg-type]  (a refusal reads no socket)
         assert reply is not None and reply["ok"] is False
         assert reply["error"]["type"] == "DatabaseUnavailableError"
         assert "cannot connect to PostgreSQL at" in reply["error"]["message"]
@@ -629,7 +629,6 @@ def test_a_refused_server_tries_the_database_again_for_the_next_check(drill_home
     import tempfile
 
     from drillkit.checkserver import daemon
-    from drillkit.run.job import RunJob
 
     db = database.resolve(resolve_paths(env={"DRILL_HOME": str(drill_home)}))
     host = re.search(r"host=([^&]+)", db.libpq_url).group(1)
@@ -640,17 +639,10 @@ def test_a_refused_server_tries_the_database_again_for_the_next_check(drill_home
     server = daemon.Server({"kind": "external", "url": url, "lock": str(lock)})
     server.bind()
     ours, theirs = sockets.socketpair()
-    request = {
-        "op": "check",
-        "job": RunJob.of(SELECT).to_json(),
-        "file": str(SELECT.solution_path),
-        "timeout": 10,
-        "env": {},
-    }
     try:
         assert isinstance(server.start_service(), Exception)  # nothing listens there yet
         (later / ".s.PGSQL.5432").symlink_to(Path(host) / ".s.PGSQL.5432")  # now it does
-        reply = server._handle(request, ours)
+        reply = server._handle(solution_check_request(), ours)
         assert reply is not None and reply["ok"], reply
         assert server.status()["refused"] is None and not server._should_exit()
     finally:
