@@ -199,6 +199,7 @@ def watch(
 
     from drillkit.commands.watch import watch as run_watch
     from drillkit.errors import Interrupted
+    from drillkit.run.interrupts import INTERRUPTS
 
     received: list[int] = []
 
@@ -208,7 +209,7 @@ def watch(
         raise KeyboardInterrupt
 
     # Explicit handlers: started in the background by a script, Python inherits SIGINT ignored.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for sig in INTERRUPTS:
         signal.signal(sig, on_signal)
     paths = resolve_paths(workspace)
     target = _drill(paths, drill) if drill is not None else None
