@@ -71,11 +71,28 @@ def test_validate_checks_through_the_running_server_and_without_it(learner: Lear
     assert run_schemas(learner.home) == set()
 
 
-def test_off_means_no_server_even_when_one_would_be_started(learner: Learner) -> None:
+@pytest.fixture
+def prestarts(monkeypatch) -> list[str]:
+    """Each checker child `drill check` prestarts (for a run in its own process tree)."""
+    from drillkit.run import child
+
+    made: list[str] = []
+    real = child.prestart
+
+    def recorded() -> None:
+        made.append("child")
+        real()
+
+    monkeypatch.setattr(child, "prestart", recorded)
+    return made
+
+
+def test_off_means_no_server_even_when_one_would_be_started(learner: Learner, prestarts: list[str]) -> None:
     stop_all(learner.home / "locks")
     result = learner.drill("check", N, "--file", str(SELECT.solution_path), DRILL_CHECK_SERVER="off")
     assert (result.code, result.stderr) == (0, ""), result.stdout
     assert running(learner.home / "locks") == []
+    assert prestarts == ["child"]  # its imports overlap the run's set-up
     doctor = learner.drill("doctor", DRILL_CHECK_SERVER="off")
     assert "✓ check server: switched off" in doctor.stdout, doctor.stdout
     assert running(learner.home / "locks") == []
@@ -90,12 +107,15 @@ def test_a_check_server_setting_that_is_neither_off_nor_on_is_one_line(learner: 
     assert "✗ check server: DRILL_CHECK_SERVER must be off or on, got 'of'" in doctor.stdout, doctor.stdout
 
 
-def test_a_server_that_cannot_start_is_a_fallback_and_a_doctor_line(learner: Learner, tmp_path: Path) -> None:
+def test_a_server_that_cannot_start_is_a_fallback_and_a_doctor_line(
+    learner: Learner, tmp_path: Path, prestarts: list[str]
+) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)  # the socket's path is longer than a socket allows
     deep.mkdir(parents=True)
     env = {"DRILL_HOME": str(deep), "DRILL_DATABASE_URL": admin_url(learner)}
     result = learner.drill("check", N, "--file", str(SELECT.solution_path), **env)
     assert (result.code, result.stderr) == (0, ""), result.stdout
+    assert prestarts == ["child"]
     doctor = learner.drill("doctor", **env)
     line = next(x for x in doctor.stdout.splitlines() if "check server" in x)
     assert "✗ check server: the data dir's path is too long for a Unix socket" in line, doctor.stdout
@@ -256,12 +276,15 @@ def _zombie(pid: int) -> bool:
         return True
 
 
-def test_the_server_leaves_after_the_idle_period(learner: Learner) -> None:
+def test_the_server_leaves_after_the_idle_period(learner: Learner, prestarts: list[str]) -> None:
     stop_all(learner.home / "locks")
     quick = learner.drill("check", N, "--file", str(SELECT.solution_path), DRILL_DB_IDLE_MINUTES="0.02")
     assert quick.code == 0, quick.stdout + quick.stderr
     locks = learner.home / "locks"
     assert len(running(locks)) == 1
+    # The check started the server and was answered by it: a child of its own, prestarted
+    # for a run here, would only have competed with the server's imports, then been thrown away.
+    assert prestarts == []
     deadline = time.monotonic() + 20
     while running(locks) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -740,6 +763,26 @@ def test_a_stop_ends_the_accept_loop_at_once_not_at_its_next_look(tmp_path: Path
     assert not loop.is_alive()
     server.shutdown()
     assert not (tmp_path / "locks" / "check-test.sock").exists()
+
+
+def test_a_check_prestarts_a_child_only_where_no_server_will_answer(tmp_path: Path) -> None:
+    from drillkit.checkserver.address import RETRY_SECONDS, address, failure_mark, will_be_used
+
+    locks = tmp_path / "locks"
+    assert will_be_used(locks)  # no data dir yet: the check makes it and starts a server
+    locks.mkdir()
+    assert will_be_used(locks)
+    mark = failure_mark(address(locks, "postgresql://some/db"))
+    mark.write_text("it did not start")
+    assert not will_be_used(locks)  # a start failed just now: the next checks run here
+    old = time.time() - RETRY_SECONDS - 1
+    os.utime(mark, (old, old))
+    assert will_be_used(locks)  # long enough ago: the next check tries again
+    (locks / "check-0123456789ab.sock").touch()
+    os.utime(mark, None)
+    assert will_be_used(locks)  # a server runs (whatever failed before)
+    deep = tmp_path / ("d" * 60) / ("e" * 60) / "locks"
+    assert not will_be_used(deep)  # no socket fits there
 
 
 def test_forgetting_stopped_servers_leaves_a_running_one_alone(tmp_path: Path) -> None:

@@ -134,10 +134,31 @@ def forget_stopped(locks: Path) -> list[Path]:
     return removed
 
 
-def any_running(locks: Path) -> bool:
-    """Cheap: is there a check server's socket in this data dir at all (before resolving
-    the database)? `drill check` then skips prestarting a checker child of its own."""
+RETRY_SECONDS = 60.0  # after a failed start, checks run without a server this long
+
+
+def failure_mark(addr: Address) -> Path:
+    """Written when this server would not start (its text: why), removed when one does."""
+    return addr.lock.with_suffix(".failed")
+
+
+def will_be_used(locks: Path) -> bool:
+    """Cheap (before the database is resolved): will `drill check` run through a check
+    server? Yes if one runs, and else if it may start one: the socket's path fits, and no
+    start failed lately. Then `drill check` prestarts no checker child of its own, whose
+    imports would only compete with the server's for the CPU and be thrown away."""
     try:
-        return any(name.startswith("check-") and name.endswith(".sock") for name in os.listdir(locks))
+        names = os.listdir(locks)
     except OSError:
+        names = []  # no data dir yet: the check makes it, and starts a server there
+    if any(name.startswith("check-") and name.endswith(".sock") for name in names):
+        return True
+    if too_long(address(locks, "")):  # every address here has the same length
         return False
+    now = time.time()
+    for name in names:
+        if name.startswith("check-") and name.endswith(".failed"):
+            with suppress(OSError):
+                if now - (locks / name).stat().st_mtime < RETRY_SECONDS:
+                    return False
+    return True

@@ -23,7 +23,7 @@ from typing import Any
 
 from drillkit import errors
 from drillkit.checkserver import wire
-from drillkit.checkserver.address import Address, address, disabled, too_long
+from drillkit.checkserver.address import RETRY_SECONDS, Address, address, disabled, failure_mark, too_long
 from drillkit.db.server import Database
 from drillkit.errors import DrillkitError, Interrupted
 from drillkit.pack.model import Drill
@@ -199,25 +199,18 @@ def connect(paths: Paths, db: Database, *, start: bool, retry: bool = False) -> 
         _start(paths, db, addr)
     except Unavailable as exc:
         with suppress(OSError):
-            _failure_mark(addr).write_text(str(exc), encoding="utf-8")
+            failure_mark(addr).write_text(str(exc), encoding="utf-8")
         raise
     with suppress(OSError):
-        _failure_mark(addr).unlink(missing_ok=True)
+        failure_mark(addr).unlink(missing_ok=True)
     try:
         return _connect(addr)
     except OSError as exc:
         raise Unavailable(f"started, but its socket refused us: {exc.strerror or exc}") from None
 
 
-RETRY_SECONDS = 60.0
-
-
-def _failure_mark(addr: Address) -> Path:
-    return addr.lock.with_suffix(".failed")
-
-
 def _failed_recently(addr: Address) -> str | None:
-    mark = _failure_mark(addr)
+    mark = failure_mark(addr)
     try:
         if time.time() - mark.stat().st_mtime < RETRY_SECONDS:
             return mark.read_text(encoding="utf-8", errors="replace")[:500]
