@@ -123,6 +123,26 @@ def test_a_server_that_cannot_start_is_a_fallback_and_a_doctor_line(
     stop_all(deep / "locks")
 
 
+def test_a_server_that_fails_to_start_leaves_the_check_to_drill_and_the_next_one_prestarts(
+    learner: Learner, tmp_path: Path, prestarts: list[str], monkeypatch
+) -> None:
+    """The first check expected a server, so it prestarted no child; the start fails, and
+    the check runs in drill's own processes all the same. For a minute after, checks do not
+    try the server again, and each prestarts its child as before the server."""
+
+    def fails(*args: Any) -> None:
+        raise client.Unavailable("it did not start (made to fail by this test)")
+
+    monkeypatch.setattr(client, "_start", fails)
+    env = {"DRILL_HOME": str(tmp_path / "home"), "DRILL_DATABASE_URL": admin_url(learner)}
+    for expected in ([], ["child"]):
+        result = learner.drill("check", N, "--file", str(SELECT.solution_path), **env)
+        assert (result.code, result.stderr) == (0, ""), result.stdout
+        assert prestarts == expected
+    doctor = learner.drill("doctor", **env)
+    assert "made to fail by this test" in doctor.stdout, doctor.stdout
+
+
 def admin_url(learner: Learner) -> str:
     return database.resolve(home_paths(learner)).libpq_url
 
