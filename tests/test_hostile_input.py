@@ -460,26 +460,32 @@ def _probe(user: OtherUser) -> str | None:
 @pytest.fixture(scope="session")
 def other_user() -> Iterator[OtherUser]:
     base = Path(tempfile.mkdtemp(prefix="drillkit-other-user-"))
-    os.chmod(base, 0o755)
-    site = sysconfig.get_paths()
-    uid = gid = None
-    if os.geteuid() == 0:
-        entry = ensure_os_user(OTHER_USER, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin")
-        uid, gid = entry.pw_uid, entry.pw_gid
-    # The system Python: the default one may live under /root (mode 700).
-    python = "/usr/bin/python3" if uid is not None and Path("/usr/bin/python3").exists() else sys.executable
-    home = base / "home"
-    home.mkdir()
-    user = OtherUser(python, os.pathsep.join([str(REPO), site["purelib"], site["platlib"]]), uid, gid, home)
-    user.give(home)
-    problem = _probe(user)
-    if problem is not None:
-        # Our tree or venv is out of that user's reach (e.g. under /root): copy what drill needs.
-        user.pythonpath = copy_within_reach(base / "copy")
+    try:  # a failed set-up (the probe below) leaves no folder behind either
+        os.chmod(base, 0o755)
+        site = sysconfig.get_paths()
+        uid = gid = None
+        if os.geteuid() == 0:
+            entry = ensure_os_user(OTHER_USER, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin")
+            uid, gid = entry.pw_uid, entry.pw_gid
+        # The system Python: the default one may live under /root (mode 700).
+        python = (
+            "/usr/bin/python3" if uid is not None and Path("/usr/bin/python3").exists() else sys.executable
+        )
+        home = base / "home"
+        home.mkdir()
+        user = OtherUser(
+            python, os.pathsep.join([str(REPO), site["purelib"], site["platlib"]]), uid, gid, home
+        )
+        user.give(home)
         problem = _probe(user)
-    assert problem is None, f"cannot run drill as {OTHER_USER}: {problem}"
-    yield user
-    shutil.rmtree(base, ignore_errors=True)
+        if problem is not None:
+            # Our tree or venv is out of that user's reach (e.g. under /root): copy what drill needs.
+            user.pythonpath = copy_within_reach(base / "copy")
+            problem = _probe(user)
+        assert problem is None, f"cannot run drill as {OTHER_USER}: {problem}"
+        yield user
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
