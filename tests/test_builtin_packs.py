@@ -281,6 +281,88 @@ def test_the_sqlalchemy_pack_s_seed_constants_are_what_its_fixture_seeds(drill_h
             conn.execute("RESET search_path; DROP SCHEMA IF EXISTS t_seed CASCADE")
 
 
+ODD_SCHEMA = '''
+CREATE TABLE users (id serial PRIMARY KEY, email varchar(255) UNIQUE NOT NULL);
+CREATE TABLE documents (id serial PRIMARY KEY, title text NOT NULL, owner_id int REFERENCES users (id),
+                        status varchar(20) NOT NULL DEFAULT 'draft');
+CREATE INDEX ix_documents_owner ON documents (owner_id);
+CREATE TABLE "status log: ""100%""" (id int PRIMARY KEY, note text);
+CREATE TABLE keyless (a int, b text);
+CREATE TABLE nothing ();
+CREATE TABLE pair (a int, b int, c text UNIQUE, PRIMARY KEY (a, b));
+CREATE TABLE parted (id int, k int) PARTITION BY RANGE (k);
+CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (10);
+CREATE VIEW recent AS SELECT id FROM documents;
+CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com');
+INSERT INTO documents (title, owner_id) VALUES ('t', 1);
+INSERT INTO keyless VALUES (1, 'x'), (2, 'y'), (3, 'z');
+INSERT INTO parted VALUES (1, 5);
+'''
+
+
+def test_the_migration_drill_s_snapshot_reads_each_table_as_a_per_table_reading_does(
+    drill_home: Path, monkeypatch
+) -> None:
+    """practice:migration compares the schema before and after the learner's revision with a
+    snapshot that reads the catalogs for all tables at once. The oracle is SQLAlchemy's
+    per-table inspection, on a schema a hostile revision could leave: a name with a quote, a
+    colon and a percent sign, a table without a key, one without columns, a composite key,
+    keys between tables, a partitioned table and a view; the row counts split over queries."""
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy import create_engine
+    from sqlalchemy import inspect as sa_inspect
+
+    from drillkit.check.loader import load_checks, package_name
+    from drillkit.check.plain import CheckConnection
+    from drillkit.db import server
+    from drillkit.paths import resolve_paths
+
+    pack = next(p for p in PACKS if p.id == "practice")
+    drill = pack.get("migration")
+    load_checks(pack.id, pack.root, drill.slug)
+    checks = sys.modules[f"{package_name(pack.id)}.{drill.slug}.checks"]
+    monkeypatch.setattr(checks, "COUNTS_PER_QUERY", 2)  # several count queries for these tables
+    db = server.resolve(resolve_paths(env={"DRILL_HOME": str(drill_home)}))
+    with psycopg.connect(db.libpq_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS t_snapshot CASCADE; CREATE SCHEMA t_snapshot")
+        engine = create_engine(
+            "postgresql+psycopg://" + db.libpq_url.split("://", 1)[1],
+            connect_args={"options": "-c search_path=t_snapshot"},
+        )
+        plain = CheckConnection(db.libpq_url, "t_snapshot")
+        try:
+            conn.execute(f"SET search_path TO t_snapshot; {ODD_SCHEMA}".encode())
+            ctx = types.SimpleNamespace(truth=engine, rows=lambda q, **p: plain.run(q, p, fetch=True))
+            inspector = sa_inspect(engine)
+            expected = {}
+            for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
+                count = sql.SQL("SELECT count(*) FROM t_snapshot.{}").format(sql.Identifier(table))
+                expected[table] = {
+                    "columns": {
+                        c["name"]: f"{c['type']} {'NULL' if c['nullable'] else 'NOT NULL'} "
+                        f"default={c.get('default')}"
+                        for c in inspector.get_columns(table)
+                    },
+                    "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+                    "foreign keys": sorted(
+                        str(fk["constrained_columns"]) + fk["referred_table"]
+                        for fk in inspector.get_foreign_keys(table)
+                    ),
+                    "unique": sorted(str(u["column_names"]) for u in inspector.get_unique_constraints(table)),
+                    "indexes": sorted(str(i["column_names"]) for i in inspector.get_indexes(table)),
+                    "rows": conn.execute(count).fetchone()[0],
+                }
+            assert 'status log: "100%"' in expected and expected["keyless"]["rows"] == 3
+            assert checks._snapshot(ctx) == expected
+        finally:
+            engine.dispose()
+            if plain._conn is not None:
+                plain._conn.close()
+            conn.execute("RESET search_path; DROP SCHEMA IF EXISTS t_snapshot CASCADE")
+
+
 @pytest.mark.parametrize(
     ("label", "ok"),
     [("is_oldest", True), ("OLDEST BOOK", True), ("newest", False), ("is_olde", False)],
