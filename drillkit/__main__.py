@@ -177,21 +177,21 @@ def _dispatch(args: list[str]) -> None:
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
-_built: list[object] = []  # the command tree, once built
+_tree: Any = None  # the command tree, once built
 
 
 def _command() -> Any:
     """The Click command tree of the Typer app, built once per process (~11 ms: Typer reads
     every command's signature and type hints), as an in-process caller runs many commands."""
-    if not _built:
+    global _tree
+    if _tree is None:
         import typer.main
 
         from drillkit.cli import app
 
-        command = typer.main.get_command(app)
-        _whole_summaries(command)
-        _built.append(command)
-    return _built[0]
+        _tree = typer.main.get_command(app)
+        _whole_summaries(_tree)
+    return _tree
 
 
 def _check_server_likely() -> bool:

@@ -785,7 +785,8 @@ def test_a_stop_ends_the_accept_loop_at_once_not_at_its_next_look(tmp_path: Path
     assert not (tmp_path / "locks" / "check-test.sock").exists()
 
 
-def test_a_check_prestarts_a_child_only_where_no_server_will_answer(tmp_path: Path) -> None:
+def test_a_check_expects_a_server_unless_one_failed_lately_or_cannot_be(tmp_path: Path) -> None:
+    """`address.will_be_used`, which decides whether `drill check` prestarts a child."""
     from drillkit.checkserver.address import RETRY_SECONDS, address, failure_mark, will_be_used
 
     locks = tmp_path / "locks"
@@ -800,7 +801,10 @@ def test_a_check_prestarts_a_child_only_where_no_server_will_answer(tmp_path: Pa
     assert will_be_used(locks)  # long enough ago: the next check tries again
     (locks / "check-0123456789ab.sock").touch()
     os.utime(mark, None)
-    assert will_be_used(locks)  # a server runs (whatever failed before)
+    assert will_be_used(locks)  # a server runs (whatever failed for another database)
+    (locks / "check-0123456789ab.sock").unlink()
+    mark.with_suffix(".sock").touch()
+    assert not will_be_used(locks)  # a dead server's socket, and its restart just failed
     deep = tmp_path / ("d" * 60) / ("e" * 60) / "locks"
     assert not will_be_used(deep)  # no socket fits there
 

@@ -149,16 +149,22 @@ def will_be_used(locks: Path) -> bool:
     imports would only compete with the server's for the CPU and be thrown away."""
     try:
         names = os.listdir(locks)
-    except OSError:
+    except FileNotFoundError:
         names = []  # no data dir yet: the check makes it, and starts a server there
-    if any(name.startswith("check-") and name.endswith(".sock") for name in names):
-        return True
+    except OSError:
+        return False  # unreadable: no server starts there either
     if too_long(address(locks, "")):  # every address here has the same length
         return False
-    now = time.time()
+    now, failed, sockets = time.time(), set(), set()
     for name in names:
-        if name.startswith("check-") and name.endswith(".failed"):
+        stem, _, suffix = name.partition(".")
+        if not stem.startswith("check-"):
+            continue
+        if suffix == "sock":
+            sockets.add(stem)
+        elif suffix == "failed":
             with suppress(OSError):
                 if now - (locks / name).stat().st_mtime < RETRY_SECONDS:
-                    return False
-    return True
+                    failed.add(stem)
+    # A socket beside a fresh failure mark is a dead server's (a start that works removes it).
+    return bool(sockets - failed) or not failed
