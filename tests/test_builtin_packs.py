@@ -171,26 +171,24 @@ def test_the_engine_names_no_pack() -> None:
     offenders = []
     for path in sorted((REPO / "drillkit").rglob("*.py")):
         where = path.relative_to(REPO)
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        nodes = list(ast.walk(ast.parse(path.read_text(encoding="utf-8"))))  # walked once, read four times
         docstrings = {
             id(n.body[0].value)
-            for n in ast.walk(tree)
+            for n in nodes
             if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
             and n.body
             and isinstance(n.body[0], ast.Expr)
             and isinstance(n.body[0].value, ast.Constant)
         }
         # A 7 that counts drills is compared with, or bounds a range (an index or an interval is fine).
-        counting = {
-            id(c) for n in ast.walk(tree) if isinstance(n, ast.Compare) for c in [n.left, *n.comparators]
-        }
+        counting = {id(c) for n in nodes if isinstance(n, ast.Compare) for c in [n.left, *n.comparators]}
         counting |= {
             id(a)
-            for n in ast.walk(tree)
+            for n in nodes
             if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "range"
             for a in n.args
         }
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
                 if words.search(node.value):
                     offenders.append(f"{where}:{node.lineno}: {node.value[:60]!r}")
