@@ -142,6 +142,14 @@ def failure_mark(addr: Address) -> Path:
     return addr.lock.with_suffix(".failed")
 
 
+def failed_lately(mark: Path) -> bool:
+    """Whether the failure mark `mark` was written less than RETRY_SECONDS ago."""
+    try:
+        return time.time() - mark.stat().st_mtime < RETRY_SECONDS
+    except OSError:
+        return False  # no mark (or none we may read): nothing failed
+
+
 def will_be_used(locks: Path) -> bool:
     """Cheap (before the database is resolved): will `drill check` run through a check
     server? Yes if one runs, and else if it may start one: the socket's path fits, and no
@@ -155,16 +163,14 @@ def will_be_used(locks: Path) -> bool:
         return False  # unreadable: no server starts there either
     if too_long(address(locks, "")):  # every address here has the same length
         return False
-    now, failed, sockets = time.time(), set(), set()
+    failed, sockets = set(), set()
     for name in names:
         stem, _, suffix = name.partition(".")
         if not stem.startswith("check-"):
             continue
         if suffix == "sock":
             sockets.add(stem)
-        elif suffix == "failed":
-            with suppress(OSError):
-                if now - (locks / name).stat().st_mtime < RETRY_SECONDS:
-                    failed.add(stem)
+        elif suffix == "failed" and failed_lately(locks / name):
+            failed.add(stem)
     # A socket beside a fresh failure mark is a dead server's (a start that works removes it).
     return bool(sockets - failed) or not failed

@@ -23,7 +23,7 @@ from typing import Any
 
 from drillkit import errors
 from drillkit.checkserver import wire
-from drillkit.checkserver.address import RETRY_SECONDS, Address, address, disabled, failure_mark, too_long
+from drillkit.checkserver.address import Address, address, disabled, failed_lately, failure_mark, too_long
 from drillkit.db.server import Database
 from drillkit.errors import DrillkitError, Interrupted
 from drillkit.pack.model import Drill
@@ -210,12 +210,11 @@ def connect(paths: Paths, db: Database, *, start: bool, retry: bool = False) -> 
 
 
 def _failed_recently(addr: Address) -> str | None:
+    """Why this server's last start failed, if it failed lately."""
     mark = failure_mark(addr)
-    try:
-        if time.time() - mark.stat().st_mtime < RETRY_SECONDS:
+    if failed_lately(mark):
+        with suppress(OSError):
             return mark.read_text(encoding="utf-8", errors="replace")[:500]
-    except OSError:
-        pass
     return None
 
 
