@@ -377,3 +377,41 @@ def test_a_known_answer_names_its_check_by_key_or_by_words_of_its_name(label: st
     assert good is ok, detail
     if not ok:
         assert "«it is the oldest book» (is_oldest) did" in detail
+
+
+@pytest.mark.parametrize(
+    ("passing", "verdict"),
+    [
+        ((), "fails at «it is the oldest book»"),
+        (("shelved",), "fails at «it is the oldest book»"),
+        (("ON THE SHELF",), "fails at «it is the oldest book»"),
+        (("counted",), "«every book is counted» should pass on this answer, but it failed: one too many"),
+        (("loaned",), "`# passes: loaned` names no check of this drill"),
+    ],
+)
+def test_a_passes_header_keeps_other_checks_from_blaming_a_wrong_answer(passing: tuple, verdict: str) -> None:
+    """`# passes:` pins checks that must not fail on a wrong answer (drill 6 once blamed a
+    missing commit on "other rows were changed")."""
+    from drillkit.pack.validate import Expectation, judge
+    from drillkit.results import CheckReport, CheckResult
+
+    drill = PACKS[0].drills[0]
+    case = Case(drill, "answer", drill.solution_path, Expectation(False, check="is_oldest", passing=passing))
+    results = [
+        CheckResult("it is the oldest book", "failed", rationale="a newer one", key="is_oldest"),
+        CheckResult("it is still on the shelf", "passed", key="shelved"),
+        CheckResult("every book is counted", "failed", rationale="one too many", key="counted"),
+    ]
+    good, detail = judge(case, CheckReport(1, "x", "x", "x", results))
+    assert (good, detail) == (verdict.startswith("fails at"), verdict)
+
+
+def test_read_expectation_takes_one_passes_line_per_check(tmp_path: Path) -> None:
+    from drillkit.pack.validate import Expectation, read_expectation
+
+    answer = tmp_path / "fail_x.py"
+    answer.write_text(
+        "# expect: fail\n# check: a\n# passes: b, with a comma\n# passes: c\nimport os\n# passes: d\n",
+        encoding="utf-8",
+    )
+    assert read_expectation(answer) == Expectation(False, "a", None, ("b, with a comma", "c"))

@@ -24,7 +24,7 @@ from typing import Literal
 from drillkit.pack import schema
 from drillkit.pack.model import ANSWER_MARKER, Drill, Pack
 from drillkit.pack.schema import Finding
-from drillkit.results import CheckReport
+from drillkit.results import CheckReport, CheckResult
 from drillkit.words import plural
 
 CaseKind = Literal["solution", "starter", "answer"]
@@ -35,6 +35,9 @@ class Expectation:
     passes: bool
     check: str | None = None  # the first failed check: its key, or part of its name
     message: str | None = None  # words that check's why/expected/got/hint must contain
+    # Checks that must still pass on this wrong answer: none may blame the learner for
+    # something the answer did not do (each named like `check`).
+    passing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,13 @@ def _pack_id(root: Path) -> str | None:
     return match.group(1) if match else None
 
 
-HEADER = re.compile(r"#\s*(expect|check|message):\s*(.+)")
+HEADER = re.compile(r"#\s*(expect|check|message|passes):\s*(.+)")
 
 
 def read_expectation(path: Path) -> Expectation | None:
     """The `# expect:` header of a known answer, or None if it has none."""
     fields: dict[str, str] = {}
+    passing: list[str] = []  # `# passes:` may be given once per check
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
@@ -113,10 +117,12 @@ def read_expectation(path: Path) -> Expectation | None:
         if not match:
             break
         fields[match.group(1)] = match.group(2).strip()
+        if match.group(1) == "passes":
+            passing.append(match.group(2).strip())
     if fields.get("expect") == "pass":
         return Expectation(True)
     if fields.get("expect") == "fail":
-        return Expectation(False, fields.get("check"), fields.get("message"))
+        return Expectation(False, fields.get("check"), fields.get("message"), tuple(passing))
     return None
 
 
@@ -312,8 +318,7 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
     if report.passed or not failed:
         return False, "expected to fail, but no check failed: the checks let this wrong answer through"
     first = failed[0]
-    wanted = (case.expect.check or "").lower()
-    if wanted and wanted not in first.name.lower() and wanted != (first.key or "").lower():
+    if case.expect.check and not _names(case.expect.check, first):
         did = f"«{first.name}»" + (f" ({first.key})" if first.key else "")
         return False, f"expected «{case.expect.check}» to fail first, but {did} did: {first.rationale}"
     said = " ".join(str(getattr(first, k) or "") for k in ("rationale", "expected", "actual", "help"))
@@ -322,7 +327,21 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
             False,
             f"«{first.name}» failed, but its message does not say {case.expect.message!r}: {said[:300]}",
         )
+    for label in case.expect.passing:
+        named = [r for r in report.results if _names(label, r)]
+        if not named:
+            return False, f"`# passes: {label}` names no check of this drill"
+        blamed = [r for r in named if r.status != "passed"]
+        if blamed:
+            r = blamed[0]
+            return False, f"«{r.name}» should pass on this answer, but it {r.status}: {r.rationale}"
     return True, f"fails at «{first.name}»"
+
+
+def _names(label: str, result: CheckResult) -> bool:
+    """Whether a header's check label means this result: its key, or words of its name."""
+    wanted = label.lower()
+    return wanted in result.name.lower() or wanted == (result.key or "").lower()
 
 
 def run_cases(

@@ -1,6 +1,7 @@
 # expect: fail
 # check: dirty tracking
 # message: no UPDATE was flushed
+# passes: nothing else changed
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

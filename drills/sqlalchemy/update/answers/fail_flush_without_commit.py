@@ -1,6 +1,7 @@
 # expect: fail
 # check: document 5
 # message: never committed
+# passes: nothing else changed
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

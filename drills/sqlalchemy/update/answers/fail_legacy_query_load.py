@@ -1,6 +1,7 @@
 # expect: fail
 # check: 2.0 style
 # message: session.query()
+# passes: nothing else changed
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
