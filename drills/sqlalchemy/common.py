@@ -159,11 +159,15 @@ def with_dates(ctx: Context, ids: Sequence[int]) -> list[tuple[int, datetime | N
     return [(i, found.get(i)) for i in ids]
 
 
-def newest_first(ctx: Context, user_id: int) -> list[tuple[int, datetime]]:
-    rows = ctx.rows(
-        "SELECT id, created_at FROM documents WHERE owner_id = :u ORDER BY created_at DESC, id DESC",
-        u=user_id,
-    )
+def newest_first(ctx: Context, user_id: int | None) -> list[tuple[int, datetime]]:
+    """(id, created_at) of the user's documents, newest first; every document's for None."""
+    if user_id is None:
+        rows = ctx.rows("SELECT id, created_at FROM documents ORDER BY created_at DESC, id DESC")
+    else:
+        rows = ctx.rows(
+            "SELECT id, created_at FROM documents WHERE owner_id = :u ORDER BY created_at DESC, id DESC",
+            u=user_id,
+        )
     return [(r[0], r[1]) for r in rows]
 
 

@@ -1,6 +1,7 @@
 # expect: fail
 # check: exactly user 1
 # message: who owns a document
+# passes: newest first
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select

@@ -1,6 +1,7 @@
 # expect: fail
 # check: exactly user 1
 # message: owner_id is 1
+# passes: newest first
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
