@@ -49,6 +49,14 @@ def test_validate_is_clean_against_postgres(pack: Pack, drill_home: Path, monkey
     assert result.findings == [] and bad == [], [str(f) for f in result.findings] + bad
     todo, _ = cases(pack)
     assert len(result.results) == len(todo) == len(seen)
+    # What a file never wrote is not "your code printed": no driver's or drillkit's own noise.
+    silent = re.compile(r"print\(|logging|sys\.std|echo|os\.write|faulthandler|traceback")
+    noisy = [
+        f"{r.case.drill.slug}/{r.case.file.name}: {r.report.output[:200]!r}"
+        for r in result.results
+        if r.report and r.report.output and not silent.search(r.case.file.read_text(encoding="utf-8"))
+    ]
+    assert noisy == []
     for drill in pack.drills:  # every drill: its solution, its starter, and real known answers
         kinds = [
             r.case.expect.passes

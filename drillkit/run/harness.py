@@ -14,6 +14,7 @@ and 2 are the capped output file the CLI reads itself.
 from __future__ import annotations
 
 import linecache
+import logging
 import os
 import signal
 import sys
@@ -153,6 +154,10 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     code, failure = _load_source(path)
     # The text that runs, kept now: the file may be rewritten or gone by the time checks read it.
     source = "".join(linecache.cache[str(path)][2]) if code is not None else ""
+    # psycopg reports errors it ignores (a pipeline aborted under a failed flush) through
+    # logging's last resort, to stderr: not the learner's output. A handler of its own keeps
+    # them out of it, unless the learner's code sets up logging and so asks for them.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     _before_learner_code(child_checks)
     namespace: dict = {}
     if code is not None:
