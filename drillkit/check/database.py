@@ -95,6 +95,16 @@ def read_failures() -> Iterator[None]:
             actual=str(exc).strip().splitlines()[0],
             help="your code revoked a right (or changed an owner) the task does not ask about",
         ) from None
+    except psycopg.errors.LockNotAvailable as exc:
+        # Only the learner's code can hold a lock in the run schema: an open transaction
+        # of theirs (a LOCK, DDL) that outlived the file, or the function a check called.
+        raise Fail(
+            "a lock your code still holds kept this check from reading the database",
+            expected="every transaction your code opens ended (committed or rolled back) once it is done",
+            actual=str(exc).strip().splitlines()[0],
+            help="an open transaction keeps its locks, and other connections wait on them: commit, "
+            "roll back or close the session before your code is done",
+        ) from None
     except (psycopg.DataError, psycopg.errors.UndefinedFunction, psycopg.errors.DatatypeMismatch) as exc:
         # Values or types the learner's code left that the check's SQL cannot read: a column
         # changed to another type, a timestamp of 'infinity' (the reference passes the same).

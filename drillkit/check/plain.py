@@ -16,6 +16,10 @@ from typing import Any
 from drillkit.check.database import pyformat, read_failures
 from drillkit.check.framework import Fail
 
+# How long a check's question waits on a lock before it says the learner's code holds one:
+# long enough for a transaction that is ending, short of every run's timeout.
+LOCK_WAIT = "1s"
+
 # Triggers of the learner's on the drill's tables would change what a check writes.
 _TRIGGERS = """
 SELECT t.tgname::text || ' on ' || c.relname::text
@@ -61,7 +65,7 @@ class CheckConnection:
             self._conn = self._connect(
                 self.url,
                 autocommit=True,
-                options=f"-c search_path={self.schema},pg_temp",
+                options=f"-c search_path={self.schema},pg_temp -c lock_timeout={LOCK_WAIT}",
                 context=self._adapters,
                 row_factory=self._row_factory,
             )
