@@ -104,9 +104,10 @@ def relative(when: datetime, now: datetime) -> str:
     if seconds <= 0:
         days = int(-seconds // 86400)
         return "due now" if days == 0 else f"due, {plural(days, 'day')} overdue"
-    if seconds < 3600:
+    # Rounded, a unit's last moments read as the next unit: a day less a second is "in 1 day".
+    if round(seconds / 60) < 60:
         return f"in {max(1, round(seconds / 60))} min"
-    if seconds < 86400:
+    if round(seconds / 3600) < 24:
         return f"in {round(seconds / 3600)} h"
     return f"in {plural(round(seconds / 86400), 'day')}"
 
@@ -120,10 +121,11 @@ def short_relative(when: datetime, now: datetime) -> str:
     if seconds <= 0:
         days = int(-seconds // 86400)
         return "due now" if days == 0 else f"{days}d overdue"
-    for unit, size in (("d", 86400), ("h", 3600)):
-        if seconds >= size:
-            return f"in {round(seconds / size)}{unit}"
-    return f"in {max(1, round(seconds / 60))}m"
+    if round(seconds / 60) < 60:  # rounded as in `relative`
+        return f"in {max(1, round(seconds / 60))}m"
+    if round(seconds / 3600) < 24:
+        return f"in {round(seconds / 3600)}h"
+    return f"in {round(seconds / 86400)}d"
 
 
 def short_ago(stamp: str | None, now: datetime) -> str:

@@ -141,3 +141,27 @@ def test_card_due_selection() -> None:
     state = schedule.grade_card(None, "good", T0)
     assert not schedule.card_is_due(state, T0 + timedelta(days=1))
     assert schedule.card_is_due(state, T0 + timedelta(days=2))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0, "due now"),
+        (20, "in 1 min"),
+        (59 * 60, "in 59 min"),
+        (3600 - 1, "in 1 h"),
+        (23 * 3600, "in 23 h"),
+        (86400 - 1, "in 1 day"),  # `drill watch` once said "in 24 h" where `drill check` said "in 1 day"
+        (86400, "in 1 day"),
+        (3 * 86400 + 60, "in 3 days"),
+        (-2 * 86400 - 5, "due, 2 days overdue"),
+    ],
+)
+def test_a_due_time_reads_as_a_person_says_it(seconds: int, said: str) -> None:
+    from drillkit.render import relative, short_relative
+
+    now = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    assert relative(now + timedelta(seconds=seconds), now) == said
+    short = said.replace(" min", "m").replace(" h", "h").replace(" days", "d").replace(" day", "d")
+    short = short.replace("due, 2d overdue", "2d overdue")
+    assert short_relative(now + timedelta(seconds=seconds), now) == short
