@@ -59,13 +59,16 @@ def attempt_path(paths: Paths, drill: Drill, now: datetime | None = None) -> Pat
     return open_review_file(paths, drill, now or clock.now()) or workspace_file(paths, drill)
 
 
-def current_attempt(paths: Paths, drill: Drill, now: datetime | None = None) -> Path:
+def current_attempt(
+    paths: Paths, drill: Drill, now: datetime | None = None, *, remembered: bool = True
+) -> Path:
     """The attempt to check: an open review's, the workspace's, else the one progress remembers
-    (the learner may have `cd`'d away from the workspace they started it in)."""
+    (the learner may have `cd`'d away from the workspace they started it in). `remembered=False`
+    when the learner named the workspace (--dir): then only that workspace counts."""
     path = attempt_path(paths, drill, now)
     if path.exists():
         return path
-    earlier = remembered_attempt(paths, drill)
+    earlier = remembered_attempt(paths, drill) if remembered else None
     if earlier is not None:
         return earlier
     raise LearnerFileError(f"no attempt at {path}; run `drill start {drill.ref}` first, or pass --file PATH")

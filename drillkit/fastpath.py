@@ -105,7 +105,8 @@ def check_command(args: CheckArgs) -> int:
     paths = resolve_paths(args.workspace)
     now = clock.now()
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    checked = check_drill(paths, resolve_drill(paths, args.drill), args.file, timeout, now=now)
+    drill = resolve_drill(paths, args.drill)
+    checked = check_drill(paths, drill, args.file, timeout, now=now, remembered=args.workspace is None)
     if args.as_json:  # for editors and tools, on every save: plain text, no Rich to import
         import json
 

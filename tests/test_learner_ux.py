@@ -518,6 +518,10 @@ def test_the_workspace_follows_the_learner(learner: Learner, tmp_path: Path) -> 
     moved = Learner(learner.home, elsewhere, learner.env)
     checked = moved.drill("check", "3", "--json")
     assert checked.code == 1 and checked.json["file"] == str(first.resolve())
+    # A workspace the learner names is the only place looked in: no other file stands in.
+    named = moved.drill("check", "3", "--dir", str(elsewhere / "ws"))
+    assert named.code == 2 and named.stdout == ""
+    assert named.stderr.startswith(f"drill: error: no attempt at {elsewhere / 'ws' / 'sqlalchemy'}")
     again = moved.drill("start", "3")
     assert again.code == 0 and "earlier attempt" in " ".join(again.stdout.split())
     assert str(first.name) in again.stdout and moved.attempt(drill).is_file()

@@ -43,13 +43,19 @@ class Checked:
 
 
 def check_drill(
-    paths: Paths, drill: Drill, file: Path | None, timeout: float, now: datetime | None = None
+    paths: Paths,
+    drill: Drill,
+    file: Path | None,
+    timeout: float,
+    now: datetime | None = None,
+    *,
+    remembered: bool = True,  # False: the learner named the workspace, look nowhere else
 ) -> Checked:
     from drillkit.checkserver import client
     from drillkit.db import control, idle
     from drillkit.store import read_learner_file
 
-    path = file if file is not None else current_attempt(paths, drill, now)
+    path = file if file is not None else current_attempt(paths, drill, now, remembered=remembered)
     read_learner_file(path)  # a LearnerFileError (exit 2) before any process is started
     path = path.resolve()
     with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
