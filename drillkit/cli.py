@@ -22,6 +22,7 @@ from drillkit.pack.model import Drill, Pack
 from drillkit.paths import Paths, resolve_paths
 from drillkit.retention.sessions import ReadKey, run_selfcheck
 from drillkit.run.limits_values import DEFAULT_TIMEOUT, MAX_TIMEOUT, MIN_TIMEOUT
+from drillkit.words import plural
 
 app = typer.Typer(
     help="Type SQLAlchemy 2.0 yourself; check it against a real, disposable Postgres.",
@@ -44,10 +45,25 @@ DirOpt = Annotated[
     Path | None,
     typer.Option("--dir", help="Workspace folder (default: ./drillwork or $DRILL_WORKSPACE)."),
 ]
+
+
+def _timeout_in_range(value: float) -> float:
+    # Checked here, not with min=/max=: those let NaN through to a message that names only
+    # the upper bound.
+    if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+        raise typer.BadParameter(
+            f"{value:g} is not a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}"
+        )
+    return value
+
+
 # Capped well below the age at which other runs sweep a schema as orphaned.
 TimeoutOpt = Annotated[
     float,
-    typer.Option(help="Seconds your code may run before it is stopped.", min=MIN_TIMEOUT, max=MAX_TIMEOUT),
+    typer.Option(
+        help=f"Seconds your code may run before it is stopped ({MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}).",
+        callback=_timeout_in_range,
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
@@ -447,8 +463,8 @@ def pack_add(
     pack = added.pack
     verb = "Updated" if added.replaced else "Added"
     out.print(
-        f"{verb} pack [bold]{pack.id}[/] · {pack.title} · v{pack.version} ({len(pack.drills)} drills)"
-        + (" — cloned" if added.cloned else "")
+        f"{verb} pack [bold]{pack.id}[/] · {pack.title} · v{pack.version} "
+        f"({plural(len(pack.drills), 'drill')})" + (" — cloned" if added.cloned else "")
     )
     out.print(
         f"Practise it: [bold]drill pack use {pack.id}[/], or one drill: [bold]drill start {pack.id}:1[/]"
@@ -473,7 +489,8 @@ def pack_use(pack_id: Annotated[str, typer.Argument(help="The pack's id (see `dr
 
     pack = use_pack(resolve_paths(), pack_id)
     out.print(
-        f"Active pack: [bold]{pack.id}[/] · {pack.title} ({len(pack.drills)} drills). See [bold]drill list[/]"
+        f"Active pack: [bold]{pack.id}[/] · {pack.title} ({plural(len(pack.drills), 'drill')}). "
+        "See [bold]drill list[/]"
     )
 
 

@@ -716,3 +716,12 @@ def test_valid_document_round_trips(tmp_path: Path) -> None:
     loaded = progress.load(path)
     assert loaded.warning is None
     assert loaded.progress.to_json() == _valid_document()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "300.5", "-1"])
+def test_a_timeout_out_of_range_names_the_range(learner: Learner, value: str) -> None:
+    """NaN once slipped past Typer's min/max to a message that named only the upper bound."""
+    result = learner.drill("check", "3", "--file", str(SOLUTION), "--timeout", value)
+    assert result.code == 2 and result.stdout == ""
+    line = one_error_line(result.stderr)
+    assert f"{float(value):g} is not a number of seconds from 0.1 to 300" in line, line

@@ -83,7 +83,8 @@ def test_the_commands_drill_new_suggests_can_be_pasted(learner: Learner) -> None
 def test_a_pack_from_a_folder_through_every_command(learner: Learner) -> None:
     root = make_pack(learner)
     pid = pack_id(root)
-    assert learner.drill("pack", "add", str(root)).code == 0
+    added = learner.drill("pack", "add", str(root))
+    assert added.code == 0 and added.stdout.splitlines()[0].endswith("(1 drill)")  # a new pack has one
     listed = learner.drill("pack", "list")
     assert pid in listed.stdout and "sqlalchemy" in listed.stdout
 
@@ -93,7 +94,8 @@ def test_a_pack_from_a_folder_through_every_command(learner: Learner) -> None:
     )
     assert starter_check.code == 1
 
-    assert learner.drill("pack", "use", pid).code == 0
+    used = learner.drill("pack", "use", pid)
+    assert used.code == 0 and "(1 drill)." in used.stdout
     shown = learner.drill("list")
     assert shown.code == 0 and shown.stdout.splitlines()[0].startswith(f"Pack {pid}")
     assert "Add a book" in shown.stdout and "sqlalchemy" in shown.stdout  # says the others exist
