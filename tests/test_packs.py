@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -293,6 +294,43 @@ def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
     done = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--timeout", "1.5", "--json")
     first = done.json["results"][0]
     assert done.code == 1 and "while checking «calls your function»" in first["rationale"]
+
+
+@pytest.mark.parametrize(("server", "seconds"), [("on", 5), ("off", 1)])
+def test_a_database_check_that_never_ends_is_the_checkers_error_at_the_deadline(
+    learner: Learner, server: str, seconds: int, monkeypatch
+) -> None:
+    """Database checks run in drillkit's own process (or the check server's): one that loops
+    is given up on at the run's deadline, as the pack's bug, and the next check still works.
+    (It ends after 15 s, closing the reader it was left with: in this process, for "off".)"""
+    from drillkit.run import runner
+
+    monkeypatch.setattr(runner, "DATABASE_CHECKS_MIN_SECONDS", float(seconds))  # in this process only
+    root = make_pack(learner)
+    _write_check(
+        root,
+        '@checks.add("defines count")\ndef defined(ctx):\n'
+        '    ctx.require("count", "`count`", "define it")\n\n'
+        '@checks.database("a check that never ends")\ndef stuck(db):\n    import time\n'
+        "    end = time.monotonic() + 15\n    while time.monotonic() < end:\n        time.sleep(0.01)\n\n"
+        '@checks.database("a check after it")\ndef after(db):\n    pass\n',
+    )
+    pid = pack_id_added(learner, root)
+    path = answer(root, "add_book", "count = 4\n")
+    env = {"DRILL_CHECK_SERVER": server}
+    started = time.monotonic()
+    done = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--timeout", "1", "--json", **env)
+    took = time.monotonic() - started
+    statuses = {r["name"]: (r["status"], r["rationale"]) for r in done.json["results"]}
+    assert statuses["defines count"] == ("passed", None)
+    status, why = statuses["a check that never ends"]
+    assert status == "error" and f"did not finish within {seconds} s" in why and "not your mistake" in why
+    assert statuses["a check after it"] == ("skipped", "not run: «a check that never ends» never finished")
+    assert done.code == 1 and took < 30, took
+    saved = Path(learner.env["DRILL_PROGRESS"])  # a checker's failure is not an attempt
+    assert not saved.exists() or pid not in json.loads(saved.read_text()).get("packs", {})
+    again = learner.drill("check", "3", "--file", str(builtin_pack().get("select").solution_path), **env)
+    assert again.code == 0, again.stdout
 
 
 def test_database_checks_cannot_be_forged_from_the_learners_process(learner: Learner) -> None:

@@ -94,7 +94,7 @@ def run_job(
                 checks = _load_checks(job)  # while the child runs on the other core
                 outcome = _run_child(child, checks, timeout, cancel_fd)
                 child.kill()  # nothing of the learner's may still talk to the database now
-                outcome.results = _merge(checks, outcome, space)
+                outcome.results = _merge(checks, outcome, space, timeout, cancel_fd)
         finally:
             child.discard()
     return outcome
@@ -205,7 +205,13 @@ def _made_what_changes_sql(made: list[str], checks: Checks) -> RunOutcome:
     )
 
 
-def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -> list[CheckResult]:
+def _merge(
+    checks: Checks | CheckResult,
+    outcome: RunOutcome,
+    space: RunSpace,
+    timeout: float = DEFAULT_TIMEOUT,
+    cancel_fd: int | None = None,
+) -> list[CheckResult]:
     """The child's results and the database checks, in the order the drill declares them."""
     if isinstance(checks, CheckResult):
         return [checks]
@@ -221,7 +227,11 @@ def _merge(checks: Checks | CheckResult, outcome: RunOutcome, space: RunSpace) -
             return problem
         by_name = {r.name: r for r in child_results}
         if conn is not None:
-            by_name.update(_database_checks(checks, conn, space, outcome, by_name))
+            # The reader goes with the checks: one that never ends keeps using it (see below).
+            closing = stack.pop_all()
+            by_name.update(
+                _database_checks(checks, conn, space, outcome, by_name, closing, timeout, cancel_fd)
+            )
     missing = CheckResult("", "error", rationale="the check did not report a result (not your mistake)")
     return [first] + [by_name.get(c.name) or replace(missing, name=c.name) for c in checks.checks]
 
@@ -248,15 +258,104 @@ def _scanned(space: RunSpace, checks: Checks, reader_pid: int | None) -> list[Ch
 
 
 def _database_checks(
-    checks: Checks, conn: psycopg.Connection, space: RunSpace, outcome: RunOutcome, done_by_name: dict
+    checks: Checks,
+    conn: psycopg.Connection,
+    space: RunSpace,
+    outcome: RunOutcome,
+    done_by_name: dict,
+    closing: ExitStack,
+    timeout: float,
+    cancel_fd: int | None,
 ) -> dict[str, CheckResult]:
+    """The database checks, on a thread of their own with a deadline: they are the pack's
+    code, run in this process, and a bug in one (a loop, a sleep) must neither hang `drill
+    check` and the check server nor be the learner's failure. A check still running at the
+    deadline is reported as the checker's error and left behind on its daemon thread, which
+    closes the reader when it ends (libpq must not see the connection closed under it)."""
+    import threading
+
     from drillkit.check.database import DatabaseView
     from drillkit.check.framework import run_checks
 
     done = {c.key: done_by_name[c.name].status for c in checks.of("child") if c.name in done_by_name}
     names = {c.key: c.name for c in checks.checks}
     view = DatabaseView(conn, space.schema, output=outcome.output)
-    return {r.name: r for r in run_checks(checks.of("database"), view, None, done, names=names)}
+    results: list[CheckResult] = []
+    running: list[str] = []  # the check on the thread now, if any
+    finished = threading.Event()
+    lock = threading.Lock()
+    state = {"ended": False, "abandoned": False}
+
+    def work() -> None:
+        try:
+            for check in checks.of("database"):
+                batch = run_checks([check], view, None, done, on_start=running.append, names=names)
+                results.extend(batch)
+                running.clear()
+        finally:
+            with lock:
+                state["ended"] = True
+                if state["abandoned"]:
+                    closing.close()
+            finished.set()
+
+    thread = threading.Thread(target=work, name="database checks", daemon=True)
+    thread.start()
+    seconds = max(timeout, DATABASE_CHECKS_MIN_SECONDS)
+    deadline = time.monotonic() + seconds
+    try:
+        while not finished.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+            if _cancelled(cancel_fd):
+                raise Cancelled()
+            if time.monotonic() >= deadline:
+                break
+    except BaseException:
+        _abandon(thread, conn, closing, lock, state)
+        raise
+    if not _abandon(thread, conn, closing, lock, state):
+        return {r.name: r for r in results}
+    hung = running[0] if running else "a database check"
+    out = {r.name: r for r in list(results)}
+    out[hung] = CheckResult(
+        hung,
+        "error",
+        rationale=f"this check did not finish within {seconds:g} s and was given up on "
+        "(a bug in the drill's checks, not your mistake; nothing was recorded)",
+        help="please report this to the pack's author; `drill validate` finds it too",
+    )
+    for check in checks.of("database"):
+        out.setdefault(
+            check.name, CheckResult(check.name, "skipped", rationale=f"not run: «{hung}» never finished")
+        )
+    return out
+
+
+DATABASE_CHECKS_MIN_SECONDS = 5.0  # the database checks get --timeout, and at least this
+
+
+def _cancelled(cancel_fd: int | None) -> bool:
+    """Whether the client hung up (its socket turned readable)."""
+    if cancel_fd is None:
+        return False
+    import select
+
+    return bool(select.select([cancel_fd], [], [], 0)[0])
+
+
+def _abandon(thread, conn, closing: ExitStack, lock, state: dict) -> bool:
+    """End the database checks' use of the reader: closed here if their thread is done, else
+    its query cancelled and the close left to the thread. True if the thread was abandoned."""
+    with lock:
+        if state["ended"] or not thread.is_alive():
+            state["ended"] = True
+        else:
+            state["abandoned"] = True
+    if state["abandoned"]:
+        with suppress(Exception):
+            conn.cancel()  # a query in flight stops; the thread may then end on its own
+        return True
+    closing.close()
+    return False
 
 
 def _read_small(path: Path, limit: int = 500) -> str:
