@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from drillkit import clock, progress
-from drillkit.errors import LearnerFileError
+from drillkit.errors import ConfigError, LearnerFileError
 from drillkit.pack.model import ANSWER_MARKER, Drill
 from drillkit.paths import Paths
 from drillkit.retention import schedule
@@ -91,7 +91,11 @@ def is_untouched_starter(path: Path, drill: Drill) -> bool:
         return False
     from drillkit.pack.text import starter_text
 
-    return mine in (starter_text(drill), _read_text(drill.starter_path))
+    try:
+        starter = starter_text(drill)
+    except ConfigError:  # the pack's starter went missing: nothing can be its copy
+        return False
+    return mine in (starter, _read_text(drill.starter_path))
 
 
 def _read_text(path: Path) -> str | None:

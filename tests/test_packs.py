@@ -209,6 +209,7 @@ def _write_check(root: Path, body: str) -> None:
 
 def test_dependencies_skip_only_what_depends(learner: Learner) -> None:
     root = make_pack(learner)
+    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
     _write_check(
         root,
         '@checks.add("defines count")\ndef defined(ctx):\n'
@@ -221,9 +222,7 @@ def test_dependencies_skip_only_what_depends(learner: Learner) -> None:
         '        raise Fail("no Dune")\n',
     )
     path = answer(root, "add_book", 'session.add(Book(title="Dune", year=1965))\nsession.commit()\n')
-    report = learner.drill(
-        "check", f"{pack_id_added(learner, root)}:add_book", "--file", str(path), "--json"
-    ).json
+    report = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--json").json
     got = {r["name"]: (r["status"], r["rationale"]) for r in report["results"]}
     assert got["defines count"][0] == "failed"
     assert got["count is four"] == ("skipped", "needs «defines count» to pass first")
@@ -234,6 +233,7 @@ def test_a_requirement_that_is_not_a_check_is_the_checkers_error(learner: Learne
     """A `requires` typo (or a check that runs later) is the pack's bug: said so by `drill
     check`, and by `drill validate` as a finding and a failed case, never as a traceback."""
     root = make_pack(learner)
+    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
     _write_check(
         root,
         '@checks.add("defines count")\ndef defined(ctx):\n'
@@ -244,7 +244,6 @@ def test_a_requirement_that_is_not_a_check_is_the_checkers_error(learner: Learne
     (root / "add_book" / "answers" / "fail_three.py").write_text(
         "# expect: fail\n" + (root / "add_book" / "starter.py").read_text() + "count = 3\n"
     )
-    pid = pack_id_added(learner, root)
     path = answer(root, "add_book", "count = 4\n")
     done = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--json")
     got = {r["name"]: (r["status"], r["rationale"]) for r in done.json["results"]}
@@ -265,8 +264,8 @@ def pack_id_added(learner: Learner, root: Path) -> str:
 
 def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> None:
     root = make_pack(learner)
+    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
     _write_check(root, '@checks.add("a buggy check")\ndef buggy(ctx):\n    return {}["no such key"]\n')
-    pid = pack_id_added(learner, root)
     path = answer(root, "add_book", "count = 4\n")
     done = learner.drill("check", f"{pid}:add_book", "--file", str(path))
     assert done.code == 1 and "not your mistake" in done.stdout and "KeyError" in done.stdout
@@ -285,11 +284,11 @@ def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> 
 
 def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
     root = make_pack(learner)
+    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
     _write_check(
         root,
         '@checks.add("calls your function")\ndef calls(ctx):\n    ctx.namespace["spin"]()\n',
     )
-    pid = pack_id_added(learner, root)
     path = answer(root, "add_book", "def spin():\n    while True:\n        pass\n")
     done = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--timeout", "1.5", "--json")
     first = done.json["results"][0]
@@ -307,6 +306,7 @@ def test_a_database_check_that_never_ends_is_the_checkers_error_at_the_deadline(
 
     monkeypatch.setattr(runner, "DATABASE_CHECKS_MIN_SECONDS", float(seconds))  # in this process only
     root = make_pack(learner)
+    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
     _write_check(
         root,
         '@checks.add("defines count")\ndef defined(ctx):\n'
@@ -315,7 +315,6 @@ def test_a_database_check_that_never_ends_is_the_checkers_error_at_the_deadline(
         "    end = time.monotonic() + 15\n    while time.monotonic() < end:\n        time.sleep(0.01)\n\n"
         '@checks.database("a check after it")\ndef after(db):\n    pass\n',
     )
-    pid = pack_id_added(learner, root)
     path = answer(root, "add_book", "count = 4\n")
     env = {"DRILL_CHECK_SERVER": server}
     started = time.monotonic()
@@ -477,3 +476,56 @@ def test_writes_and_hand_written_updates_are_read_from_the_sql_itself(
     statement = Statement(sql, False, raw)
     assert bool(writes([statement])) is writes_rows
     assert bool(written_by_hand([statement], "UPDATE")) is hand_update
+
+
+def test_pack_add_refuses_a_pack_validate_would_find_fault_with(learner: Learner) -> None:
+    """A learner never gets a drill with a missing file or a shared slug (once: tracebacks at
+    `drill reveal` and a 0-byte attempt at `drill start`). Its code runs later, as always."""
+    root = make_pack(learner)
+    (root / "solutions" / "add_book.py").unlink()
+    refused = learner.drill("pack", "add", str(root))
+    assert refused.code == 2 and refused.stdout == ""
+    line = refused.stderr.strip()
+    assert "\n" not in line and f"{root} is not a valid drill pack:" in line
+    assert "solutions/add_book.py" in line and f"`drill validate {root}` lists them" in line
+    assert pack_id(root) not in learner.drill("pack", "list").stdout
+
+
+def test_validate_finds_two_checks_of_one_name_and_headers_that_name_no_check(learner: Learner) -> None:
+    root = make_pack(learner)
+    checks = (root / "add_book" / "checks.py").read_text()
+    (root / "add_book" / "checks.py").write_text(
+        checks + '\n\n@checks.add("another")\ndef committed(ctx):\n    pass\n'
+    )
+    header = "# expect: fail\n# check: no such check\n# passes: nor this one\n"
+    (root / "add_book" / "answers" / "fail_x.py").write_text(header + "count = 3\n")
+    done = learner.drill("validate", str(root), "--format-only", "--json")
+    messages = [f["message"] for f in done.json["findings"]]
+    assert done.code == 1
+    assert "two checks are functions named 'committed'" in messages
+    assert any(m.startswith("`# check: no such check` names no check; the checks are") for m in messages)
+    assert any(m.startswith("`# passes: nor this one` names no check") for m in messages)
+
+
+def test_a_pack_file_gone_after_the_pack_was_added_is_one_line_never_an_empty_attempt(
+    learner: Learner,
+) -> None:
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    (root / "add_book" / "starter.py").unlink()  # a folder pack is used where it is: its author edits it
+    (root / "solutions" / "add_book.py").unlink()
+    for args, what in [
+        (["start", f"{pid}:1"], "starter"),
+        (["reveal", f"{pid}:1", "--yes"], "reference solution"),
+    ]:
+        done = learner.drill(*args)
+        assert done.code == 2 and done.stdout == "", done.stdout
+        line = done.stderr.strip()
+        assert "\n" not in line and line.startswith("drill: error: ")
+        assert f"the {what} of drill {pid}:add_book cannot be read" in line
+        assert f"`drill validate {root}` checks it" in line
+    assert not (learner.cwd / "drillwork").exists()  # no empty attempt left behind
+    mine = learner.cwd / "mine.py"
+    mine.write_text("count = 4\n")
+    checked = learner.drill("check", f"{pid}:1", "--file", str(mine))
+    assert checked.code == 1 and "Traceback" not in checked.stdout + checked.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -59,13 +60,30 @@ def add_pack(paths: Paths, location: str) -> AddedPack:
     """Register a pack folder (kept where it is: an author edits it in place) or clone a git URL."""
     folder = Path(location).expanduser()
     if folder.is_dir() and (folder / "pack.yaml").is_file():
-        pack = load_pack(folder.absolute())
+        pack = _valid_pack(folder.absolute(), location)
         return _register(paths, pack, location, folder.absolute(), cloned=False)
     if GIT_URL.search(location) or (folder / ".git").exists():
         return _clone(paths, location)
     if folder.exists():
         raise ConfigError(f"{location} has no pack.yaml: not a drill pack")
     raise ConfigError(f"no such folder or git URL: {location}")
+
+
+def _valid_pack(root: Path, location: str) -> Pack:
+    """The pack, if its format is clean (what `drill validate --format-only` checks): a learner
+    never gets a pack whose drills miss a file or share a slug. Its files run later, as usual."""
+    from drillkit.pack.validate import check_format
+    from drillkit.words import plural
+
+    pack, findings = check_format(root)
+    if findings or pack is None:
+        first = str(findings[0]) if findings else "it cannot be loaded"
+        more = f" ({plural(len(findings), 'problem')} in all)" if len(findings) > 1 else ""
+        raise ConfigError(
+            f"{location} is not a valid drill pack: {first}{more}; "
+            f"`drill validate {shlex.quote(location)}` lists them"
+        )
+    return pack
 
 
 def _clone(paths: Paths, url: str) -> AddedPack:
@@ -91,7 +109,7 @@ def _clone(paths: Paths, url: str) -> AddedPack:
             fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal:")]
             reason = " ".join(fatal) or (lines[-1] if lines else "git clone failed")
             raise ConfigError(f"cannot clone {url}: {reason}")
-        pack = load_pack(tmp / "pack")
+        pack = _valid_pack(tmp / "pack", url)
         target = paths.pack_clones / pack.id
         replaced = target.exists()
         if replaced:

@@ -67,11 +67,12 @@ def review_drill(
             "reviewing early would not move its schedule (`drill review` picks a due one)"
         )
     path = review_file(paths, drill, review)
+    text = starter_text(drill)  # first: a pack file gone missing must leave no empty review file
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A new file for every review ("x" mode): earlier attempts are never touched.
         with path.open("x", encoding="utf-8") as handle:
-            handle.write(starter_text(drill))
+            handle.write(text)
         created = True
     except FileExistsError:
         created = False

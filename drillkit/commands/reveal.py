@@ -9,6 +9,7 @@ from pathlib import Path
 from drillkit import clock, progress
 from drillkit.attempts import answer_part, attempt_path, open_review_file, workspace_file
 from drillkit.pack.model import Drill
+from drillkit.pack.text import pack_file_text
 from drillkit.paths import Paths
 from drillkit.retention import schedule
 from drillkit.store import read_learner_file
@@ -39,7 +40,7 @@ def reveal_drill(paths: Paths, drill: Drill, now: datetime | None = None) -> Rev
     from difflib import unified_diff  # deferred: `drill list` imports this module too
 
     now = now or clock.now()
-    solution = drill.solution_path.read_text(encoding="utf-8")
+    solution = pack_file_text(drill, drill.solution_path, "reference solution")
     attempt = open_review_file(paths, drill, now) or workspace_file(paths, drill)
     diff = mine = None
     if attempt.exists():

@@ -24,6 +24,7 @@ class Started:
 
 def start_drill(paths: Paths, drill: Drill) -> Started:
     path = workspace_file(paths, drill)
+    text = starter_text(drill)  # first: a pack file gone missing must leave no empty attempt
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:  # mkdir says so when the workspace (or a parent) is a file
@@ -35,7 +36,7 @@ def start_drill(paths: Paths, drill: Drill) -> Started:
     try:
         # "x" mode: never overwrite an attempt, even if two commands race.
         with path.open("x", encoding="utf-8") as handle:
-            handle.write(starter_text(drill))
+            handle.write(text)
     except FileExistsError:
         if not path.is_file():  # a directory or a FIFO by that name is no attempt to keep
             raise LearnerFileError(f"{shown(path)} exists but is not a regular file; move it away") from None

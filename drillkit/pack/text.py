@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from drillkit.errors import ConfigError
 from drillkit.pack.model import Drill
+
+
+def pack_file_text(drill: Drill, path: Path, what: str) -> str:
+    """A file of the pack's, read; one that went missing since the pack was added (a folder
+    pack is used where it is, and its author edits it) is a one-line error, not a traceback."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigError(
+            f"the {what} of drill {drill.ref} cannot be read: {path}: {why}; "
+            f"the pack changed after it was added (`drill validate {drill.folder.parent}` checks it)"
+        ) from None
 
 
 def logical_lines(text: str) -> list[str]:
@@ -42,4 +58,4 @@ def starter_text(drill: Drill) -> str:
         f"# Compare:   drill reveal {drill.number}  (once you have tried and run it)",
         "",
     ]
-    return "\n".join(lines) + drill.starter_path.read_text(encoding="utf-8")
+    return "\n".join(lines) + pack_file_text(drill, drill.starter_path, "starter")

@@ -24,7 +24,7 @@ from typing import Literal
 from drillkit.pack import schema
 from drillkit.pack.model import ANSWER_MARKER, Drill, Pack
 from drillkit.pack.schema import Finding
-from drillkit.results import CheckReport, CheckResult
+from drillkit.results import FIRST_CHECK, CheckReport, CheckResult
 from drillkit.words import plural
 
 CaseKind = Literal["solution", "starter", "answer"]
@@ -243,6 +243,10 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
     names = [c.name for c in checks.checks]
     for dup in {n for n in names if names.count(n) > 1}:
         found.append(Finding(where, None, f"two checks are named {dup!r}", drill.slug))
+    keys = [c.key for c in checks.checks]
+    for dup in {k for k in keys if keys.count(k) > 1}:
+        # Hints, `requires` and answers' headers name a check by its function: one name, one check.
+        found.append(Finding(where, None, f"two checks are functions named {dup!r}", drill.slug))
     for check in checks.checks:
         for key in check.requires:
             if key not in sides:
@@ -269,6 +273,17 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
                     drill.slug,
                 )
             )
+    named = [CheckResult(FIRST_CHECK, "passed")] + [
+        CheckResult(c.name, "passed", key=c.key) for c in checks.checks
+    ]
+    for answer in sorted((drill.folder / "answers").glob("*.py")):
+        expect = read_expectation(answer)
+        labels = [("check", expect.check)] if expect and expect.check else []
+        labels += [("passes", label) for label in (expect.passing if expect else ())]
+        for header, label in labels:
+            if not any(_names(label, r) for r in named):
+                message = f"`# {header}: {label}` names no check; the checks are {', '.join(sides)}"
+                found.append(Finding(rel(answer), None, message, drill.slug))
     return found
 
 
