@@ -529,3 +529,28 @@ def test_a_pack_file_gone_after_the_pack_was_added_is_one_line_never_an_empty_at
     mine.write_text("count = 4\n")
     checked = learner.drill("check", f"{pid}:1", "--file", str(mine))
     assert checked.code == 1 and "Traceback" not in checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("tail", "said"),
+    [
+        ("drills:\n\t- a\n", "that cannot start any token, while scanning for the next token"),
+        ("extra: [a, b\n", "expected ',' or ']'"),
+    ],
+)
+def test_a_yaml_error_says_what_was_found_and_where(learner: Learner, tail: str, said: str) -> None:
+    """PyYAML's first line ("while parsing a flow sequence") alone does not say what is wrong.
+    (Its C loader, which a learner's commands use, words the problem a little differently.)"""
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    index = root / "pack.yaml"
+    before = len(index.read_text().splitlines())
+    index.write_text(index.read_text() + tail)
+    done = learner.drill("validate", str(root), "--format-only")
+    flat = " ".join(done.stdout.split())
+    assert done.code == 1 and re.search(rf"pack\.yaml:(\d+): not valid YAML: .*{re.escape(said)}", flat), flat
+    assert int(re.search(r"pack\.yaml:(\d+)", flat).group(1)) > before  # the line that was added
+    checked = learner.drill("check", f"{pid}:1", "--file", str(root / "solutions" / "add_book.py"))
+    assert checked.code == 2 and re.search(
+        rf"pack\.yaml:\d+ is not valid YAML: .*{re.escape(said)}", checked.stderr
+    )

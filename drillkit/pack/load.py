@@ -28,7 +28,10 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        from drillkit.pack.schema import yaml_problem
+
+        line, said = yaml_problem(exc)
+        raise ConfigError(f"{path}{f':{line}' if line else ''} is not valid YAML: {said}") from None
 
 
 def raw_pack(root: Path) -> tuple[dict[str, Any], list[Path]]:

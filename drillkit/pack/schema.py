@@ -127,6 +127,15 @@ SELFCHECK = Record(
 )
 
 
+def yaml_problem(exc: Exception) -> tuple[int | None, str]:
+    """PyYAML's error as a line number and one line: what it found, then what it was doing
+    ("found character '\\t' that cannot start any token, while scanning for the next token")."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    parts = [getattr(exc, "problem", None), getattr(exc, "context", None)]
+    said = ", ".join(str(p) for p in parts if p) or str(exc).splitlines()[0]
+    return (mark.line + 1 if mark else None), said
+
+
 def check_file(path: Path, spec: Any, shown: str) -> tuple[Any, list[Finding]]:
     """Parse `path` and check it against `spec`; the Python value (None if unreadable) and findings."""
     import yaml
@@ -139,10 +148,8 @@ def check_file(path: Path, spec: Any, shown: str) -> tuple[Any, list[Finding]]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [
-            Finding(shown, mark.line + 1 if mark else None, f"not valid YAML: {exc}".splitlines()[0])
-        ]
+        line, said = yaml_problem(exc)
+        return None, [Finding(shown, line, f"not valid YAML: {said}")]
     findings: list[Finding] = []
     if node is None:
         findings.append(Finding(shown, 1, "the file is empty"))
