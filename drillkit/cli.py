@@ -279,9 +279,14 @@ def _confirm(question: str) -> None:
 @app.command()
 def doctor(workspace: DirOpt = None) -> None:
     """Check Python, packages, the database and your files; say how to fix what is wrong."""
-    from drillkit.commands.doctor import diagnose
+    from drillkit.commands.doctor import diagnose, diagnose_unusable_paths
 
-    findings = diagnose(resolve_paths(workspace))
+    try:
+        paths = resolve_paths(workspace)
+    except ConfigError as exc:  # what doctor is for: a ✗ line saying so, not a usage error
+        findings = diagnose_unusable_paths(exc)
+    else:
+        findings = diagnose(paths)
     render.findings(out, findings)
     raise typer.Exit(ExitCode.OK if all(f.ok for f in findings) else ExitCode.CHECK_FAILED)
 

