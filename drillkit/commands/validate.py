@@ -32,6 +32,8 @@ def pack_root(paths: Paths, target: str | None) -> Path:
             )
         return path.absolute()
     if os.sep in target or target.startswith("."):
+        if path.exists():
+            raise ConfigError(f"{target} is not a folder: a pack is the folder that holds pack.yaml")
         raise ConfigError(f"no such folder: {target}")
     source = find_source(paths, target)
     return source.path if source.path is not None else installed_path(source.id)
