@@ -413,8 +413,8 @@ def test_validate_reports_findings_with_file_and_line(learner: Learner) -> None:
         (["check", "selct"], f"did you mean `select` (drill {builtin_pack().get('select').number})?"),
         (["validate", "/no/such/folder"], "no such folder"),
         (
-            ["validate", "/etc/hostname"],
-            "/etc/hostname is not a folder: a pack is the folder that holds pack.yaml",
+            ["validate", __file__],
+            f"{__file__} is not a folder: a pack is the folder that holds pack.yaml",
         ),
         (["validate", "sqlalchemy", "--drill", "99"], "no drill '99' in pack 'sqlalchemy'"),
         (["validate", "sqlalchemy", "--drill", "selct", "--format-only"], "did you mean `select`"),
