@@ -88,6 +88,9 @@ def test_a_pack_from_a_folder_through_every_command(learner: Learner) -> None:
     assert added.code == 0 and added.stdout.splitlines()[0].endswith("(1 drill)")  # a new pack has one
     listed = learner.drill("pack", "list")
     assert pid in listed.stdout and "sqlalchemy" in listed.stdout
+    relative = Learner(learner.home, root.parent, learner.env)  # added as ./books, listed from anywhere
+    assert relative.drill("pack", "add", "./books").code == 0
+    assert str(root.resolve()) in learner.drill("pack", "list", COLUMNS="300").stdout
 
     # Reachable by pack:slug while the built-in pack is active.
     starter_check = learner.drill(

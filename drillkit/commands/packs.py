@@ -61,7 +61,8 @@ def add_pack(paths: Paths, location: str) -> AddedPack:
     folder = Path(location).expanduser()
     if folder.is_dir() and (folder / "pack.yaml").is_file():
         pack = _valid_pack(folder.absolute(), location)
-        return _register(paths, pack, location, folder.absolute(), cloned=False)
+        # Kept as the absolute path: `./books` means nothing from another folder.
+        return _register(paths, pack, str(folder.resolve()), folder.resolve(), cloned=False)
     if GIT_URL.search(location) or (folder / ".git").exists():
         return _clone(paths, location)
     if folder.exists():
