@@ -298,16 +298,16 @@ def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
     assert done.code == 1 and "while checking «calls your function»" in first["rationale"]
 
 
-@pytest.mark.parametrize(("server", "seconds"), [("on", 5), ("off", 1)])
 def test_a_database_check_that_never_ends_is_the_checkers_error_at_the_deadline(
-    learner: Learner, server: str, seconds: int, monkeypatch
+    learner: Learner, monkeypatch
 ) -> None:
-    """Database checks run in drillkit's own process (or the check server's): one that loops
-    is given up on at the run's deadline, as the pack's bug, and the next check still works.
-    (It ends after 15 s, closing the reader it was left with: in this process, for "off".)"""
+    """Database checks run in drillkit's own process (here: the check server is off, so this
+    one): one that loops is given up on at the deadline, as the pack's bug, and the next check
+    still works. It ends after 15 s, closing the reader it was left with."""
     from drillkit.run import runner
 
-    monkeypatch.setattr(runner, "DATABASE_CHECKS_MIN_SECONDS", float(seconds))  # in this process only
+    seconds, server = 1, "off"
+    monkeypatch.setattr(runner, "DATABASE_CHECKS_SECONDS", float(seconds))  # a minute, in drill itself
     root = make_pack(learner)
     pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
     _write_check(
@@ -496,6 +496,16 @@ def test_pack_add_refuses_a_pack_validate_would_find_fault_with(learner: Learner
     assert "\n" not in line and f"{root} is not a valid drill pack:" in line
     assert "solutions/add_book.py" in line and f"`drill validate {root}` lists them" in line
     assert pack_id(root) not in learner.drill("pack", "list").stdout
+
+
+def test_pack_add_runs_none_of_the_pack_s_python(learner: Learner) -> None:
+    """Adding a pack (a git URL's too) only reads its files: its checks run at a check."""
+    root = make_pack(learner)
+    marker = learner.cwd / "imported"
+    checks = root / "add_book" / "checks.py"
+    checks.write_text(f"open({str(marker)!r}, 'w').close()\n" + checks.read_text())
+    assert learner.drill("pack", "add", str(root)).code == 0
+    assert not marker.exists()
 
 
 def test_validate_finds_two_checks_of_one_name_and_headers_that_name_no_check(learner: Learner) -> None:

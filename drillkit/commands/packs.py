@@ -70,20 +70,25 @@ def add_pack(paths: Paths, location: str) -> AddedPack:
     raise ConfigError(f"no such folder or git URL: {location}")
 
 
-def _valid_pack(root: Path, location: str) -> Pack:
-    """The pack, if its format is clean (what `drill validate --format-only` checks): a learner
-    never gets a pack whose drills miss a file or share a slug. Its files run later, as usual."""
+def _valid_pack(root: Path, location: str, *, cloned: bool = False) -> Pack:
+    """The pack, if its files and YAML are in order (no missing file, no slug used twice):
+    a learner never gets a drill that cannot start. Nothing of the pack's Python runs here
+    (`drill validate` imports its checks; a learner's first check does)."""
     from drillkit.pack.validate import check_format
     from drillkit.words import plural
 
-    pack, findings = check_format(root)
+    pack, findings = check_format(root, run_checks_py=False)
     if findings or pack is None:
         first = str(findings[0]) if findings else "it cannot be loaded"
+        if cloned:  # named from the pack's own folder, not the temporary clone's
+            first = first.split("/", 1)[1] if "/" in first else first
         more = f" ({plural(len(findings), 'problem')} in all)" if len(findings) > 1 else ""
-        raise ConfigError(
-            f"{location} is not a valid drill pack: {first}{more}; "
-            f"`drill validate {shlex.quote(location)}` lists them"
+        how = (
+            "clone it and run `drill validate` in it to list them"
+            if cloned
+            else f"`drill validate {shlex.quote(location)}` lists them"
         )
+        raise ConfigError(f"{location} is not a valid drill pack: {first}{more}; {how}")
     return pack
 
 
@@ -110,7 +115,7 @@ def _clone(paths: Paths, url: str) -> AddedPack:
             fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal:")]
             reason = " ".join(fatal) or (lines[-1] if lines else "git clone failed")
             raise ConfigError(f"cannot clone {url}: {reason}")
-        pack = _valid_pack(tmp / "pack", url)
+        pack = _valid_pack(tmp / "pack", url, cloned=True)
         target = paths.pack_clones / pack.id
         replaced = target.exists()
         if replaced:

@@ -269,39 +269,42 @@ def _database_checks(
 ) -> dict[str, CheckResult]:
     """The database checks, on a thread of their own with a deadline: they are the pack's
     code, run in this process, and a bug in one (a loop, a sleep) must neither hang `drill
-    check` and the check server nor be the learner's failure. A check still running at the
-    deadline is reported as the checker's error and left behind on its daemon thread, which
-    closes the reader when it ends (libpq must not see the connection closed under it)."""
+    check`, `drill validate` and the check server nor be the learner's failure. The deadline
+    is generous (a minute, or --timeout if longer) so that what a learner's code can leave
+    in a run (millions of rows, say) is read to the end and judged. A check still running
+    then is the checker's error, left behind on its daemon thread, which closes the reader
+    when it ends (libpq must not see the connection closed under it)."""
     import threading
 
     from drillkit.check.database import DatabaseView
     from drillkit.check.framework import run_checks
 
-    done = {c.key: done_by_name[c.name].status for c in checks.of("child") if c.name in done_by_name}
-    names = {c.key: c.name for c in checks.checks}
-    view = DatabaseView(conn, space.schema, output=outcome.output)
-    results: list[CheckResult] = []
-    running: list[str] = []  # the check on the thread now, if any
-    finished = threading.Event()
-    lock = threading.Lock()
-    state = {"ended": False, "abandoned": False}
+    try:
+        done = {c.key: done_by_name[c.name].status for c in checks.of("child") if c.name in done_by_name}
+        names = {c.key: c.name for c in checks.checks}
+        view = DatabaseView(conn, space.schema, output=outcome.output)
+        results: list[CheckResult] = []
+        running: list[str] = []  # the check on the thread now, if any
+        finished = threading.Event()
+        hand_off = _HandOff(closing)
 
-    def work() -> None:
-        try:
-            for check in checks.of("database"):
-                batch = run_checks([check], view, None, done, on_start=running.append, names=names)
-                results.extend(batch)
-                running.clear()
-        finally:
-            with lock:
-                state["ended"] = True
-                if state["abandoned"]:
-                    closing.close()
-            finished.set()
+        def work() -> None:
+            try:
+                for check in checks.of("database"):
+                    batch = run_checks([check], view, None, done, on_start=running.append, names=names)
+                    with hand_off.lock:  # read together by the deadline's verdict
+                        results.extend(batch)
+                        running.clear()
+            finally:
+                hand_off.thread_ended()
+                finished.set()
 
-    thread = threading.Thread(target=work, name="database checks", daemon=True)
-    thread.start()
-    seconds = max(timeout, DATABASE_CHECKS_MIN_SECONDS)
+        thread = threading.Thread(target=work, name="database checks", daemon=True)
+        thread.start()
+    except BaseException:
+        closing.close()
+        raise
+    seconds = max(timeout, DATABASE_CHECKS_SECONDS)
     deadline = time.monotonic() + seconds
     try:
         while not finished.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
@@ -310,27 +313,66 @@ def _database_checks(
             if time.monotonic() >= deadline:
                 break
     except BaseException:
-        _abandon(thread, conn, closing, lock, state)
+        hand_off.give_up(conn)
         raise
-    if not _abandon(thread, conn, closing, lock, state):
-        return {r.name: r for r in results}
-    hung = running[0] if running else "a database check"
-    out = {r.name: r for r in list(results)}
-    out[hung] = CheckResult(
-        hung,
-        "error",
-        rationale=f"this check did not finish within {seconds:g} s and was given up on "
-        "(a bug in the drill's checks, not your mistake; nothing was recorded)",
-        help="please report this to the pack's author; `drill validate` finds it too",
-    )
-    for check in checks.of("database"):
-        out.setdefault(
-            check.name, CheckResult(check.name, "skipped", rationale=f"not run: «{hung}» never finished")
-        )
+    with hand_off.lock:  # a snapshot: a cancelled query may let the thread go on meanwhile
+        ended = hand_off.ended
+        got, current = list(results), (running[0] if running else None)
+    if ended:
+        closing.close()
+        return {r.name: r for r in got}
+    hand_off.give_up(conn)
+    out = {r.name: r for r in got}
+    pending = [c for c in checks.of("database") if c.name not in out]
+    hung = next((c for c in pending if c.name == current), pending[0] if pending else None)
+    for check in pending:
+        if check is hung:
+            out[check.name] = CheckResult(
+                check.name,
+                "error",
+                rationale=f"this check did not finish within {seconds:g} s and was given up on "
+                "(a bug in the drill's checks, not your mistake; nothing was recorded)",
+                help="please report this to the pack's author; `drill validate` finds it too",
+                key=check.key,
+            )
+        else:
+            why = f"not run: «{hung.name if hung else 'a database check'}» never finished"
+            out[check.name] = CheckResult(check.name, "skipped", rationale=why, key=check.key)
     return out
 
 
-DATABASE_CHECKS_MIN_SECONDS = 5.0  # the database checks get --timeout, and at least this
+DATABASE_CHECKS_SECONDS = 60.0  # all of a run's database checks together; --timeout if longer
+
+
+class _HandOff:
+    """Who closes the reader: the waiting side once the checks' thread has ended, else the
+    thread itself when it does (never both, never under a query in flight)."""
+
+    def __init__(self, closing: ExitStack) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.closing = closing
+        self.ended = False
+        self.abandoned = False
+
+    def thread_ended(self) -> None:
+        with self.lock:
+            self.ended = True
+            if self.abandoned:
+                self.closing.close()
+
+    def give_up(self, conn: psycopg.Connection) -> None:
+        with self.lock:
+            if self.ended:
+                close = True
+            else:
+                self.abandoned, close = True, False
+        if close:
+            self.closing.close()
+        else:
+            with suppress(Exception):
+                conn.cancel()  # a query in flight stops; the thread may then end on its own
 
 
 def _cancelled(cancel_fd: int | None) -> bool:
@@ -340,22 +382,6 @@ def _cancelled(cancel_fd: int | None) -> bool:
     import select
 
     return bool(select.select([cancel_fd], [], [], 0)[0])
-
-
-def _abandon(thread, conn, closing: ExitStack, lock, state: dict) -> bool:
-    """End the database checks' use of the reader: closed here if their thread is done, else
-    its query cancelled and the close left to the thread. True if the thread was abandoned."""
-    with lock:
-        if state["ended"] or not thread.is_alive():
-            state["ended"] = True
-        else:
-            state["abandoned"] = True
-    if state["abandoned"]:
-        with suppress(Exception):
-            conn.cancel()  # a query in flight stops; the thread may then end on its own
-        return True
-    closing.close()
-    return False
 
 
 def _read_small(path: Path, limit: int = 500) -> str:
