@@ -204,6 +204,20 @@ def test_a_pack_from_an_installed_distribution(learner: Learner, tmp_path: Path)
     assert gone.code == 2 and "no pack" in gone.stderr and "Traceback" not in gone.stderr
 
 
+DEFINES_COUNT = (
+    '@checks.add("defines count")\ndef defined(ctx):\n    ctx.require("count", "`count`", "define it")\n\n'
+)
+
+
+def pack_with_checks(learner: Learner, body: str) -> tuple[Path, str]:
+    """A new pack, added clean, then its drill's checks replaced by `body`: edited in place,
+    as an author does (`pack add` refuses a pack whose hints name checks it lacks)."""
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    _write_check(root, body)
+    return root, pid
+
+
 def _write_check(root: Path, body: str) -> None:
     (root / "add_book" / "checks.py").write_text(
         "from drillkit.check import Checks, Context, DatabaseView, Fail\n\nchecks = Checks()\n\n" + body
@@ -211,13 +225,9 @@ def _write_check(root: Path, body: str) -> None:
 
 
 def test_dependencies_skip_only_what_depends(learner: Learner) -> None:
-    root = make_pack(learner)
-    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
-    _write_check(
-        root,
-        '@checks.add("defines count")\ndef defined(ctx):\n'
-        '    ctx.require("count", "`count`", "define it")\n\n'
-        '@checks.add("count is four", requires=[defined])\ndef four(ctx):\n'
+    root, pid = pack_with_checks(
+        learner,
+        DEFINES_COUNT + '@checks.add("count is four", requires=[defined])\ndef four(ctx):\n'
         '    if ctx.namespace["count"] != 4:\n        raise Fail("not four")\n\n'
         '@checks.add("file printed nothing")\ndef quiet(ctx):\n    pass\n\n'
         '@checks.database("Dune committed")\ndef dune(db):\n'
@@ -235,13 +245,9 @@ def test_dependencies_skip_only_what_depends(learner: Learner) -> None:
 def test_a_requirement_that_is_not_a_check_is_the_checkers_error(learner: Learner) -> None:
     """A `requires` typo (or a check that runs later) is the pack's bug: said so by `drill
     check`, and by `drill validate` as a finding and a failed case, never as a traceback."""
-    root = make_pack(learner)
-    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
-    _write_check(
-        root,
-        '@checks.add("defines count")\ndef defined(ctx):\n'
-        '    ctx.require("count", "`count`", "define it")\n\n'
-        '@checks.add("count is four", requires=["definde"])\ndef four(ctx):\n'
+    root, pid = pack_with_checks(
+        learner,
+        DEFINES_COUNT + '@checks.add("count is four", requires=["definde"])\ndef four(ctx):\n'
         '    if ctx.namespace["count"] != 4:\n        raise Fail("not four")\n',
     )
     (root / "add_book" / "answers" / "fail_three.py").write_text(
@@ -266,9 +272,9 @@ def pack_id_added(learner: Learner, root: Path) -> str:
 
 
 def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> None:
-    root = make_pack(learner)
-    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
-    _write_check(root, '@checks.add("a buggy check")\ndef buggy(ctx):\n    return {}["no such key"]\n')
+    root, pid = pack_with_checks(
+        learner, '@checks.add("a buggy check")\ndef buggy(ctx):\n    return {}["no such key"]\n'
+    )
     path = answer(root, "add_book", "count = 4\n")
     done = learner.drill("check", f"{pid}:add_book", "--file", str(path))
     assert done.code == 1 and "not your mistake" in done.stdout and "KeyError" in done.stdout
@@ -286,10 +292,8 @@ def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> 
 
 
 def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
-    root = make_pack(learner)
-    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
-    _write_check(
-        root,
+    root, pid = pack_with_checks(
+        learner,
         '@checks.add("calls your function")\ndef calls(ctx):\n    ctx.namespace["spin"]()\n',
     )
     path = answer(root, "add_book", "def spin():\n    while True:\n        pass\n")
@@ -308,13 +312,9 @@ def test_a_database_check_that_never_ends_is_the_checkers_error_at_the_deadline(
 
     seconds, server = 1, "off"
     monkeypatch.setattr(runner, "DATABASE_CHECKS_SECONDS", float(seconds))  # a minute, in drill itself
-    root = make_pack(learner)
-    pid = pack_id_added(learner, root)  # added clean; its checks edited in place after
-    _write_check(
-        root,
-        '@checks.add("defines count")\ndef defined(ctx):\n'
-        '    ctx.require("count", "`count`", "define it")\n\n'
-        '@checks.database("a check that never ends")\ndef stuck(db):\n    import time\n'
+    root, pid = pack_with_checks(
+        learner,
+        DEFINES_COUNT + '@checks.database("a check that never ends")\ndef stuck(db):\n    import time\n'
         "    end = time.monotonic() + 15\n    while time.monotonic() < end:\n        time.sleep(0.01)\n\n"
         '@checks.database("a check after it")\ndef after(db):\n    pass\n',
     )
