@@ -851,3 +851,26 @@ def test_a_zygote_stopped_past_its_answer_is_replaced_not_trusted(learner: Learn
             report = service.check(SELECT, SELECT.solution_path)
             assert report.passed, [r for r in report.results if r.status != "passed"]
         assert service.zygote() is not first and service.fallback is None
+
+
+def test_a_server_with_a_database_check_it_gave_up_on_leaves_when_idle(tmp_path: Path, monkeypatch) -> None:
+    """A pack's database check that never ends runs on, on its thread, in the server that gave
+    up on it: the server leaves at its next idle look, and the next check starts a clean one."""
+    import threading
+
+    from drillkit.run import runner
+
+    stop = threading.Event()
+    stuck = threading.Thread(target=stop.wait, daemon=True)
+    stuck.start()
+    server = bound_server(tmp_path, "postgresql://nobody@127.0.0.1:1/nothing")
+    try:
+        assert not server._should_exit()  # nothing refused it yet, no idle period: it stays
+        monkeypatch.setattr(runner, "ABANDONED", [stuck])
+        assert server._should_exit()
+        stop.set()
+        stuck.join()
+        assert not server._should_exit()  # the check ended after all: nothing runs on
+    finally:
+        stop.set()
+        server.shutdown()

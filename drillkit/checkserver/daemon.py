@@ -38,7 +38,7 @@ from drillkit.db.server import Database, process_alive
 from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.run.job import RunJob
 from drillkit.run.limits_values import MAX_TIMEOUT, MIN_TIMEOUT
-from drillkit.run.runner import Cancelled, validate_learner_file
+from drillkit.run.runner import Cancelled, abandoned_checks_running, validate_learner_file
 from drillkit.run.service import CheckService
 from drillkit.run.space import connect
 
@@ -150,8 +150,8 @@ class Server:
                 return True  # another server replaced our socket (`drill db reset`, a race)
         except OSError:
             return True
-        if not busy and self.unreachable:
-            return True
+        if not busy and (self.unreachable or abandoned_checks_running()):
+            return True  # a pack's database check that never ended runs on here: a new server is clean
         return not busy and self.idle is not None and quiet >= self.idle
 
     def shutdown(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack, suppress
@@ -274,7 +275,6 @@ def _database_checks(
     in a run (millions of rows, say) is read to the end and judged. A check still running
     then is the checker's error, left behind on its daemon thread, which closes the reader
     when it ends (libpq must not see the connection closed under it)."""
-    import threading
 
     from drillkit.check.database import DatabaseView
     from drillkit.check.framework import run_checks
@@ -322,6 +322,7 @@ def _database_checks(
         closing.close()
         return {r.name: r for r in got}
     hand_off.give_up(conn)
+    ABANDONED.append(thread)  # a long-lived process (the check server) leaves while it lives
     out = {r.name: r for r in got}
     pending = [c for c in checks.of("database") if c.name not in out]
     hung = next((c for c in pending if c.name == current), pending[0] if pending else None)
@@ -342,6 +343,14 @@ def _database_checks(
 
 
 DATABASE_CHECKS_SECONDS = 60.0  # all of a run's database checks together; --timeout if longer
+# Threads of database checks given up on: a pack's loop would keep running in this process.
+ABANDONED: list[threading.Thread] = []
+
+
+def abandoned_checks_running() -> bool:
+    """Whether a database check this process gave up on still runs (it competes with every
+    later run until it ends, so the check server leaves as soon as it is idle)."""
+    return any(t.is_alive() for t in ABANDONED)
 
 
 class _HandOff:
@@ -349,8 +358,6 @@ class _HandOff:
     thread itself when it does (never both, never under a query in flight)."""
 
     def __init__(self, closing: ExitStack) -> None:
-        import threading
-
         self.lock = threading.Lock()
         self.closing = closing
         self.ended = False
