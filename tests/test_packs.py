@@ -542,6 +542,12 @@ def test_a_pack_file_gone_after_the_pack_was_added_is_one_line_never_an_empty_at
         assert f"the {what} of drill {pid}:add_book cannot be read" in line
         assert f"`drill validate {root}` checks it" in line
     assert not (learner.cwd / "drillwork").exists()  # no empty attempt left behind
+    attempt = learner.cwd / "drillwork" / pid / "01_add_book.py"
+    attempt.parent.mkdir(parents=True)
+    attempt.write_text("mine\n")
+    reset = learner.drill("reset", f"{pid}:1", "--yes")
+    assert reset.code == 2 and "the starter of drill" in reset.stderr
+    assert attempt.read_text() == "mine\n"  # not moved to backups/ for a starter that is not there
     mine = learner.cwd / "mine.py"
     mine.write_text("count = 4\n")
     checked = learner.drill("check", f"{pid}:1", "--file", str(mine))

@@ -11,6 +11,7 @@ from drillkit.attempts import workspace_file
 from drillkit.commands.start import start_drill
 from drillkit.errors import LearnerFileError
 from drillkit.pack.model import Drill, Hint
+from drillkit.pack.text import starter_text
 from drillkit.paths import Paths
 from drillkit.store import shown
 
@@ -93,6 +94,7 @@ class Reset:
 def reset_drill(paths: Paths, drill: Drill, now: str | None = None) -> Reset:
     """Put the starter back; the old attempt is kept under <workspace>/<pack>/backups/."""
     path = workspace_file(paths, drill)
+    starter_text(drill)  # first: with the pack's starter gone, the attempt stays where it is
     backup = None
     if path.exists():
         if not path.is_file():  # as `drill start` says: a directory or a FIFO is no attempt to keep
