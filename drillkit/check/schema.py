@@ -12,17 +12,30 @@ def create_tables(ctx: Context, cls: type) -> None:
     Tables of those names that the learner's file made itself (with SQL, or from other
     models) are dropped first: create_all would keep them, and the checks would judge them
     instead of the model."""
+    import psycopg
     from sqlalchemy import text
+    from sqlalchemy.orm import close_all_sessions
 
     # The table's own MetaData: the class's `metadata` attribute is the learner's to replace.
     metadata = cls.__table__.metadata  # type: ignore[attr-defined]
+    # A session the file left open (trying the model out: a query after the last commit)
+    # keeps a lock on the tables the rebuild drops: harmless, so it is closed, not waited on.
+    close_all_sessions()
     try:
         with ctx.engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '2s'"))  # a lock held elsewhere: say so
             quote = conn.dialect.identifier_preparer.format_table
             for table in reversed(metadata.sorted_tables):
                 conn.execute(text(f"DROP TABLE IF EXISTS {quote(table)} CASCADE"))
         metadata.create_all(ctx.engine)
     except Exception as exc:
+        if isinstance(getattr(exc, "orig", None), psycopg.errors.LockNotAvailable):
+            raise Fail(
+                "a connection your code left open holds a lock on your tables",
+                expected="every connection and transaction of your file ended when it is done",
+                actual=str(exc.orig).strip().splitlines()[0],
+                help="close what you opened (a `with` block does it): an open transaction keeps its locks",
+            ) from None
         raise Fail(
             "Postgres refused to create your tables",
             actual=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"[:600],
