@@ -577,3 +577,13 @@ def test_a_yaml_error_says_what_was_found_and_where(learner: Learner, tail: str,
     assert checked.code == 2 and re.search(
         rf"pack\.yaml:\d+ is not valid YAML: .*{re.escape(said)}", checked.stderr
     )
+
+
+def test_a_checks_py_that_exits_is_the_checkers_error(learner: Learner) -> None:
+    """Once `drill check` itself exited 3, without a word, when a pack's checks.py called sys.exit(3)."""
+    _, pid = pack_with_checks(learner, "import sys\nsys.exit(3)\n")
+    mine = learner.cwd / "mine.py"
+    mine.write_text("count = 4\n")
+    done = learner.drill("check", f"{pid}:1", "--file", str(mine), "--json", DRILL_CHECK_SERVER="off")
+    first = done.json["results"][0]
+    assert done.code == 1 and first["status"] == "error" and "not your mistake" in first["rationale"]

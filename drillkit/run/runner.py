@@ -108,7 +108,7 @@ def _load_checks(job: RunJob) -> Checks | CheckResult:
 
     try:
         return load_checks(job.pack_id, job.pack_root, job.slug)
-    except Exception as exc:  # the pack's checks.py is broken: the author's problem, said as such
+    except (Exception, SystemExit) as exc:  # a broken checks.py (one that exits, too): the author's
         return checker_error(FIRST_CHECK, exc)
 
 
