@@ -104,12 +104,18 @@ def relative(when: datetime, now: datetime) -> str:
     if seconds <= 0:
         days = int(-seconds // 86400)
         return "due now" if days == 0 else f"due, {plural(days, 'day')} overdue"
-    # Rounded, a unit's last moments read as the next unit: a day less a second is "in 1 day".
+    n, unit = _due_in(seconds)
+    return f"in {plural(n, 'day')}" if unit == "d" else f"in {n} {'min' if unit == 'm' else 'h'}"
+
+
+def _due_in(seconds: float) -> tuple[int, str]:
+    """A time ahead, rounded in the largest unit that fits: (n, "m" | "h" | "d"). Rounded
+    first, so a unit's last moments read as the next unit: a day less a second is 1 day."""
     if round(seconds / 60) < 60:
-        return f"in {max(1, round(seconds / 60))} min"
+        return max(1, round(seconds / 60)), "m"
     if round(seconds / 3600) < 24:
-        return f"in {round(seconds / 3600)} h"
-    return f"in {plural(round(seconds / 86400), 'day')}"
+        return round(seconds / 3600), "h"
+    return round(seconds / 86400), "d"
 
 
 day = clock.day  # "Mon 30 Nov": the one date format, shared with the commands' messages
@@ -121,11 +127,8 @@ def short_relative(when: datetime, now: datetime) -> str:
     if seconds <= 0:
         days = int(-seconds // 86400)
         return "due now" if days == 0 else f"{days}d overdue"
-    if round(seconds / 60) < 60:  # rounded as in `relative`
-        return f"in {max(1, round(seconds / 60))}m"
-    if round(seconds / 3600) < 24:
-        return f"in {round(seconds / 3600)}h"
-    return f"in {round(seconds / 86400)}d"
+    n, unit = _due_in(seconds)
+    return f"in {n}{unit}"
 
 
 def short_ago(stamp: str | None, now: datetime) -> str:

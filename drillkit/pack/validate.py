@@ -24,7 +24,7 @@ from typing import Literal
 from drillkit.pack import schema
 from drillkit.pack.model import ANSWER_MARKER, Drill, Pack
 from drillkit.pack.schema import Finding
-from drillkit.results import FIRST_CHECK, CheckReport, CheckResult
+from drillkit.results import FIRST_CHECK, CheckReport
 from drillkit.words import plural
 
 CaseKind = Literal["solution", "starter", "answer"]
@@ -274,15 +274,13 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
                     drill.slug,
                 )
             )
-    named = [CheckResult(FIRST_CHECK, "passed")] + [
-        CheckResult(c.name, "passed", key=c.key) for c in checks.checks
-    ]
-    for answer in sorted((drill.folder / "answers").glob("*.py")):
+    named = [(FIRST_CHECK, None)] + [(c.name, c.key) for c in checks.checks]
+    for answer in sorted(drill.answers_dir.glob("*.py")):
         expect = read_expectation(answer)
         labels = [("check", expect.check)] if expect and expect.check else []
         labels += [("passes", label) for label in (expect.passing if expect else ())]
         for header, label in labels:
-            if not any(_names(label, r) for r in named):
+            if not any(_names(label, name, key) for name, key in named):
                 message = f"`# {header}: {label}` names no check; the checks are {', '.join(sides)}"
                 found.append(Finding(rel(answer), None, message, drill.slug))
     return found
@@ -334,7 +332,7 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
     if report.passed or not failed:
         return False, "expected to fail, but no check failed: the checks let this wrong answer through"
     first = failed[0]
-    if case.expect.check and not _names(case.expect.check, first):
+    if case.expect.check and not _names(case.expect.check, first.name, first.key):
         did = f"«{first.name}»" + (f" ({first.key})" if first.key else "")
         return False, f"expected «{case.expect.check}» to fail first, but {did} did: {first.rationale}"
     said = " ".join(str(getattr(first, k) or "") for k in ("rationale", "expected", "actual", "help"))
@@ -344,7 +342,7 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
             f"«{first.name}» failed, but its message does not say {case.expect.message!r}: {said[:300]}",
         )
     for label in case.expect.passing:
-        named = [r for r in report.results if _names(label, r)]
+        named = [r for r in report.results if _names(label, r.name, r.key)]
         if not named:
             return False, f"`# passes: {label}` names no check of this drill"
         blamed = [r for r in named if r.status != "passed"]
@@ -354,10 +352,10 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
     return True, f"fails at «{first.name}»"
 
 
-def _names(label: str, result: CheckResult) -> bool:
-    """Whether a header's check label means this result: its key, or words of its name."""
+def _names(label: str, name: str, key: str | None) -> bool:
+    """Whether a header's check label means this check: its key, or words of its name."""
     wanted = label.lower()
-    return wanted in result.name.lower() or wanted == (result.key or "").lower()
+    return wanted in name.lower() or wanted == (key or "").lower()
 
 
 def run_cases(

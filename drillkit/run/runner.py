@@ -275,7 +275,6 @@ def _database_checks(
     in a run (millions of rows, say) is read to the end and judged. A check still running
     then is the checker's error, left behind on its daemon thread, which closes the reader
     when it ends (libpq must not see the connection closed under it)."""
-
     from drillkit.check.database import DatabaseView
     from drillkit.check.framework import run_checks
 

@@ -169,13 +169,10 @@ def with_dates(ctx: Context, ids: Sequence[int]) -> list[tuple[int, datetime | N
 
 def newest_first(ctx: Context, user_id: int | None) -> list[tuple[int, datetime]]:
     """(id, created_at) of the user's documents, newest first; every document's for None."""
-    if user_id is None:
-        rows = ctx.rows("SELECT id, created_at FROM documents ORDER BY created_at DESC, id DESC")
-    else:
-        rows = ctx.rows(
-            "SELECT id, created_at FROM documents WHERE owner_id = :u ORDER BY created_at DESC, id DESC",
-            u=user_id,
-        )
+    where, params = ("", {}) if user_id is None else ("WHERE owner_id = :u", {"u": user_id})
+    rows = ctx.rows(
+        f"SELECT id, created_at FROM documents {where} ORDER BY created_at DESC, id DESC", **params
+    )
     return [(r[0], r[1]) for r in rows]
 
 
