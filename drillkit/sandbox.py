@@ -32,9 +32,19 @@ if not os.environ.get(URL_ENV) or not os.environ.get(SCHEMA_ENV):
 _NO_HSTORE_LOOKUP = {"use_native_hstore": False}
 
 
+# A statement that waits on a lock gives up after this, with an error that says so: a
+# transaction the file left open must not stall the checks until the run's timeout, which
+# would read as "your code was still running". The learner may SET their own.
+LOCK_TIMEOUT = "2s"
+
+
+def _options(schema: str) -> dict[str, str]:
+    return {"options": f"-c search_path={schema} -c lock_timeout={LOCK_TIMEOUT}"}
+
+
 def make_engine(url: str, schema: str, **kwargs: object):  # -> Engine
     """An engine whose connections see the run schema first."""
-    options = {"options": f"-c search_path={schema}"}
+    options = _options(schema)
     return create_engine(url, connect_args=options, **{**_NO_HSTORE_LOOKUP, **kwargs})
 
 
@@ -48,7 +58,7 @@ def make_async_engine(url: str, schema: str):  # -> AsyncEngine
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
 
-    options = {"options": f"-c search_path={schema}"}
+    options = _options(schema)
     return create_async_engine(url, connect_args=options, poolclass=NullPool, **_NO_HSTORE_LOOKUP)
 
 

@@ -156,12 +156,20 @@ class Context:
     # expected answer).
     database: CheckConnection
     source: str = ""  # the learner's file as it ran (read before it ran: it may change since)
+    _file_sessions_ended: bool = field(default=False, init=False, repr=False)
 
     @property
     def engine(self) -> Engine:
         return self.sandbox.engine
 
     def new_session(self) -> Session:
+        """A session of the checks' own on the learner's engine. The first one ends the
+        sessions the file left open (trying its code out, say): their transactions' locks
+        would make the checks wait. Objects the file loaded are detached then, so a check
+        that reads them does so before asking for a session."""
+        if not self._file_sessions_ended:
+            self._file_sessions_ended = True
+            end_open_sessions()
         return self.sandbox.SessionLocal()
 
     def require(self, name: str, what: str, hint: str) -> Any:
@@ -250,6 +258,8 @@ def run_one(check: Check, arg: Any, path: Path | None) -> CheckResult:
                 actual=learner_traceback(exc, path),
                 help="a function the drill asks for must return normally, not exit"
                 if isinstance(exc, SystemExit | KeyboardInterrupt)
+                else LOCK_HELP
+                if waited_on_a_lock(exc)
                 else None,
             )
         return checker_error(check.name, exc)
@@ -264,6 +274,42 @@ def checker_error(name: str, exc: BaseException) -> CheckResult:
         actual="".join(traceback.format_exception(exc))[-2000:],
         help="please report this to the pack's author, with the file you checked",
     )
+
+
+def end_open_sessions() -> None:
+    """Close every ORM session in this process (rolling back what it had not committed). One
+    that cannot close (an async session whose event loop has ended) stays as it is."""
+    from sqlalchemy.orm import session as orm_session
+
+    for session in list(orm_session._sessions.values()):  # what close_all_sessions() walks
+        try:
+            session.close()
+        except Exception:  # its locks end with the run; the lock timeout says so meanwhile
+            continue
+
+
+LOCK_HELP = (
+    "a statement waited on a lock and gave up: a transaction still open holds it (often one "
+    "your file began and never committed, rolled back or closed). End each transaction you "
+    "begin; a `with` block does it"
+)
+
+
+def waited_on_a_lock(exc: BaseException) -> bool:
+    """psycopg's LockNotAvailable (lock_timeout), raised or wrapped anywhere in the chain."""
+    import psycopg
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        error = todo.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, psycopg.errors.LockNotAvailable):
+            return True
+        todo += [getattr(error, "orig", None), error.__cause__, error.__context__]
+    return False
 
 
 def caused_by_learner(exc: BaseException, path: Path) -> bool:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from drillkit.check.database import Column, DatabaseView
-from drillkit.check.framework import Context, Fail
+from drillkit.check.framework import Context, Fail, end_open_sessions
 
 
 def create_tables(ctx: Context, cls: type) -> None:
@@ -14,13 +14,12 @@ def create_tables(ctx: Context, cls: type) -> None:
     instead of the model."""
     import psycopg
     from sqlalchemy import text
-    from sqlalchemy.orm import close_all_sessions
 
     # The table's own MetaData: the class's `metadata` attribute is the learner's to replace.
     metadata = cls.__table__.metadata  # type: ignore[attr-defined]
     # A session the file left open (trying the model out: a query after the last commit)
     # keeps a lock on the tables the rebuild drops: harmless, so it is closed, not waited on.
-    close_all_sessions()
+    end_open_sessions()
     try:
         with ctx.engine.begin() as conn:
             conn.execute(text("SET LOCAL lock_timeout = '2s'"))  # a lock held elsewhere: say so

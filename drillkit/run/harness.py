@@ -100,7 +100,7 @@ def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]
 
 
 def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
-    from drillkit.check.framework import learner_traceback
+    from drillkit.check.framework import LOCK_HELP, learner_traceback, waited_on_a_lock
 
     module = types.ModuleType("__main__")
     module.__file__ = str(path)
@@ -130,7 +130,9 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
             "failed",
             rationale=f"your file raised {type(exc).__name__}",
             actual=learner_traceback(exc, path),
-            help="read the last line of the error, then the line of your file above it",
+            help=LOCK_HELP
+            if waited_on_a_lock(exc)
+            else "read the last line of the error, then the line of your file above it",
         )
     return module.__dict__, CheckResult(FIRST_CHECK, "passed")
 
