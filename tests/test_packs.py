@@ -533,6 +533,42 @@ def test_validate_finds_two_checks_of_one_name_and_headers_that_name_no_check(le
     assert any(m.startswith("`# passes: nor this one` names no check") for m in messages)
 
 
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        (
+            "# expect: fail\n\n# passes: committed\n",
+            (3, "`# passes:` is not read: headers are the file's first"),
+        ),
+        ("# expect: fail\n# pass: committed\n", (2, "`# pass:` is not a header; did you mean `# passes:`?")),
+        (
+            "# expect: fail\n# Check: committed\n",
+            (2, "`# Check:` is not read: write it `# check: ...`, in lowercase"),
+        ),
+        ("# expect: fail\n# passes:\n", (2, "`# passes:` is empty: it needs a check that must still pass")),
+        (
+            "# expect: pass\n# passes: committed\n",
+            (2, "`# passes:` means nothing on an `# expect: pass` answer"),
+        ),
+        ("# expect: fail\n# check: committed\n# Note: a comment of the author's\n", None),
+        ("# expect: fail\n", None),
+    ],
+)
+def test_validate_finds_answer_headers_it_would_not_read_as_meant(
+    tmp_path: Path, header: str, problem: tuple[int, str] | None
+) -> None:
+    """A header that is silently not read makes a known answer test less than its author thinks."""
+    from drillkit.pack.validate import header_problems
+
+    path = tmp_path / "fail_x.py"
+    path.write_text(header + "count = 3  # check: words in the code are the learner file's own\n")
+    found = header_problems(path)
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0][0] == problem[0] and found[0][1].startswith(problem[1]), found
+
+
 def test_a_pack_file_gone_after_the_pack_was_added_is_one_line_never_an_empty_attempt(
     learner: Learner,
 ) -> None:

@@ -12,6 +12,7 @@ Runs go through the same runner as `drill check` (a child process each), several
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from collections.abc import Callable
@@ -102,6 +103,8 @@ def _pack_id(root: Path) -> str | None:
 
 
 HEADER = re.compile(r"#\s*(expect|check|message|passes):\s*(.+)")
+HEADER_KEYS = ("expect", "check", "message", "passes")
+_HEADER_LIKE = re.compile(r"#\s*([A-Za-z]+)\s*:\s*(.*)")
 
 
 def read_expectation(path: Path) -> Expectation | None:
@@ -124,6 +127,60 @@ def read_expectation(path: Path) -> Expectation | None:
     if fields.get("expect") == "fail":
         return Expectation(False, fields.get("check"), fields.get("message"), tuple(passing))
     return None
+
+
+def header_problems(path: Path) -> list[tuple[int, str]]:
+    """(line, problem) for headers `read_expectation` would silently not read as meant: one
+    past the header block (after a blank line, say), a misspelt key, an empty value, and
+    `# check:`/`# message:`/`# passes:` on an answer that must pass (every check must)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    problems: list[tuple[int, str]] = []
+    in_block, expect = True, None
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break  # the code begins: what follows is the learner file's own
+        match = HEADER.match(line) if in_block else None
+        if match:
+            expect = match.group(2).strip() if match.group(1) == "expect" else expect
+            continue
+        in_block, was_in_block = False, in_block
+        like = _HEADER_LIKE.match(stripped)
+        if not like:
+            continue
+        key, value = like.group(1).lower(), like.group(2).strip()
+        close = difflib.get_close_matches(key, HEADER_KEYS, n=1, cutoff=0.7)
+        if key in HEADER_KEYS and not value:
+            problems.append((number, f"`# {key}:` is empty: it needs {_HEADER_VALUES[key]}"))
+        elif key in HEADER_KEYS:
+            why = (
+                f"write it `# {key}: ...`, in lowercase"
+                if was_in_block
+                else "headers are the file's first lines, with nothing between them"
+            )
+            problems.append((number, f"`# {like.group(1)}:` is not read: {why}"))
+        elif close:
+            problems.append((number, f"`# {like.group(1)}:` is not a header; did you mean `# {close[0]}:`?"))
+    if expect == "pass":
+        for number, line in enumerate(lines, 1):
+            match = HEADER.match(line)
+            if not match:
+                break
+            if match.group(1) != "expect":
+                why = "means nothing on an `# expect: pass` answer: every check must pass"
+                problems.append((number, f"`# {match.group(1)}:` {why}"))
+    return problems
+
+
+_HEADER_VALUES = {
+    "expect": "`pass` or `fail`",
+    "check": "the check that must fail first (its function name, or words of its name)",
+    "message": "words the failure must contain",
+    "passes": "a check that must still pass (its function name, or words of its name)",
+}
 
 
 # --- 1. the format ---------------------------------------------------------------------------
@@ -276,6 +333,7 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
             )
     named = [(FIRST_CHECK, None)] + [(c.name, c.key) for c in checks.checks]
     for answer in sorted(drill.answers_dir.glob("*.py")):
+        found += [Finding(rel(answer), line, why, drill.slug) for line, why in header_problems(answer)]
         expect = read_expectation(answer)
         labels = [("check", expect.check)] if expect and expect.check else []
         labels += [("passes", label) for label in (expect.passing if expect else ())]
