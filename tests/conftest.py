@@ -268,9 +268,11 @@ def drill_home() -> Iterator[Path]:
         with connect(db) as conn:
             leftovers = list_run_schemas(conn)
     finally:
-        if db.kind == "embedded":
-            control.stop(paths)  # the server, and its idle watchdog with it (else it waits a minute)
-        shutil.rmtree(home, ignore_errors=True)
+        try:
+            if db.kind == "embedded":
+                control.stop(paths)  # the server, and its idle watchdog with it (else it waits a minute)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)  # never left in /tmp, whatever failed above
     assert leftovers == [], f"run schemas left behind: {leftovers}"
 
 

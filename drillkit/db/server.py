@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
-from drillkit.db import auth
+from drillkit.db import auth, settings
 from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
 
@@ -160,16 +160,16 @@ def _get_server_url(paths: Paths) -> str:
     server = pg.get_server(pgdata, cleanup_mode=None, start=False)
     secret = auth.password_file(paths.home)
     password = auth.read_password(secret)
-    if password is None or not auth.hba_is_ours(pgdata):
-        # A new data dir, one made by an older drillkit (trust authentication), or a lost
-        # password file: set the password before the server listens to anyone.
+    if password is None or not auth.hba_is_ours(pgdata) or not settings.has_fast_settings(pgdata):
+        # A new data dir, one made by an older drillkit (trust authentication, or durable
+        # settings), or a lost password file: set up before the server listens to anyone.
         stop_embedded(paths)
         _clear_stale_pid_file(pgdata)
         server.ensure_pgdata_inited()  # initdb, when there is no cluster yet
         if password is None:
             password = auth.new_password()
             auth.write_password(secret, password)
-        pgserver.single_user(server, auth.bootstrap_sql(password))
+        pgserver.single_user(server, auth.bootstrap_sql(password) + settings.settings_sql())
         auth.write_hba(pgdata)
     pgserver.start(server)
     socket_dir = server.get_postmaster_info().socket_dir
