@@ -144,6 +144,30 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+PACK_FILE_LIMIT = 8 << 20  # a pack's YAML, Python or SQL is kilobytes; a seed may be more
+
+
+class Unreadable(Exception):
+    """A text file that could not be read; the message says why after its name ("is a FIFO
+    (named pipe), not a regular file", "does not exist", "cannot be read: Permission denied")."""
+
+
+def read_text_file(path: Path, limit: int = PACK_FILE_LIMIT) -> str:
+    """A pack's file as UTF-8 text. A FIFO put in its place would block a plain read
+    forever, and a file of gigabytes would fill memory: both are refused, like any other
+    reason the file cannot be read (Unreadable, its message the reason)."""
+    try:
+        return read_regular(path, limit).decode("utf-8")
+    except FileRefused as exc:
+        raise Unreadable(str(exc)) from None
+    except FileNotFoundError:
+        raise Unreadable("does not exist") from None
+    except OSError as exc:
+        raise Unreadable(f"cannot be read: {_reason(exc)}") from None
+    except UnicodeDecodeError:
+        raise Unreadable("is not UTF-8 text") from None
+
+
 # --- a declared schema: what a JSON document must hold ------------------------------------
 
 

@@ -632,3 +632,50 @@ def test_a_checks_py_that_exits_is_the_checkers_error(learner: Learner) -> None:
     done = learner.drill("check", f"{pid}:1", "--file", str(mine), "--json", DRILL_CHECK_SERVER="off")
     first = done.json["results"][0]
     assert done.code == 1 and first["status"] == "error" and "not your mistake" in first["rationale"]
+
+
+def test_pack_files_turned_into_a_fifo_or_an_alias_bomb_are_one_line_not_a_hang(learner: Learner) -> None:
+    """A folder pack is used where it is: whatever its files become, drill never blocks on a
+    FIFO (a plain read waits for a writer forever) nor expands a few hundred bytes of YAML
+    aliases into hundreds of millions of values."""
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    starter = root / "add_book" / "starter.py"
+    starter.unlink()
+    os.mkfifo(starter)
+    started = learner.drill("start", f"{pid}:1")
+    assert started.code == 2 and "is a FIFO (named pipe), not a regular file" in started.stderr
+    starter.unlink()
+
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for n in range(1, 9):
+        levels.append(f"l{n}: &l{n} [{', '.join(['*' + ('a' if n == 1 else f'l{n - 1}')] * 9)}]")
+    pack_yaml = root / "pack.yaml"
+    pack_yaml.write_text(pack_yaml.read_text() + "bomb:\n" + "".join(f"  {line}\n" for line in levels))
+    listed = learner.drill("start", f"{pid}:1")
+    assert listed.code == 2 and "uses a YAML alias (*name) to a list or mapping" in listed.stderr
+    found = learner.drill("validate", str(root), "--format-only", "--json")
+    assert found.code == 1
+    assert [f["message"] for f in found.json["findings"] if "alias" in f["message"]], found.json
+
+    pack_yaml.unlink()
+    os.mkfifo(pack_yaml)
+    listed = learner.drill("start", f"{pid}:1")
+    assert listed.code == 2 and "pack.yaml is a FIFO (named pipe), not a regular file" in listed.stderr
+
+
+def test_a_fixture_that_never_ends_is_stopped_and_named_as_the_pack_s(
+    learner: Learner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drillkit.run import space
+
+    monkeypatch.setattr(space, "FIXTURE_SECONDS", 1)  # 30 s in drill itself
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    fixture = root / "fixtures" / "books.sql"
+    fixture.write_text(fixture.read_text() + "\nSELECT pg_sleep(60);\n")
+    done = learner.drill(
+        "check", f"{pid}:1", "--file", str(root / "solutions" / "add_book.py"), DRILL_CHECK_SERVER="off"
+    )
+    assert done.code == 2, done.stdout
+    assert "the drill's fixture took more than 1 s" in done.stderr and "Traceback" not in done.stderr

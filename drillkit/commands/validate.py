@@ -26,7 +26,7 @@ def pack_root(paths: Paths, target: str | None) -> Path:
         target = active_id(paths)
     path = Path(target).expanduser()
     if path.is_dir():
-        if not (path / "pack.yaml").is_file():
+        if not (path / "pack.yaml").exists():
             raise ConfigError(
                 f"{path} is not a drill pack: it has no pack.yaml (`drill new {path}` makes one)"
             )

@@ -14,30 +14,32 @@ from drillkit import __version__
 from drillkit.errors import ConfigError
 from drillkit.pack import cache
 from drillkit.pack.model import FORMAT, Deck, Drill, Fixture, Flashcard, Hint, Pack, Skill
+from drillkit.store import Unreadable, read_text_file
 
 
 def read_yaml(path: Path) -> Any:
     import yaml  # deferred: only a changed (or first-read) pack pays for it
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not UTF-8 text") from None
-    try:
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        from drillkit.pack.schema import yaml_problem
+    from drillkit.pack.schema import ALIAS_PROBLEM, shared_collection, yaml_problem
 
+    try:
+        text = read_text_file(path)
+    except Unreadable as exc:
+        raise ConfigError(f"{path} {exc}") from None
+    try:
+        value = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
         line, said = yaml_problem(exc)
         raise ConfigError(f"{path}{f':{line}' if line else ''} is not valid YAML: {said}") from None
+    if shared_collection(value):
+        raise ConfigError(f"{path} {ALIAS_PROBLEM}")
+    return value
 
 
 def raw_pack(root: Path) -> tuple[dict[str, Any], list[Path]]:
     """Every YAML file of the pack parsed, and the list of files read (for the cache)."""
     index = root / "pack.yaml"
-    if not index.is_file():
+    if not index.exists():  # one there but not a regular file (a FIFO) is read_yaml's to name
         raise ConfigError(f"{root} is not a drill pack: it has no pack.yaml")
     files = [index]
     pack = read_yaml(index)

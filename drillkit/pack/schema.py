@@ -136,16 +136,59 @@ def yaml_problem(exc: Exception) -> tuple[int | None, str]:
     return (mark.line + 1 if mark else None), said
 
 
+# An alias names a list or mapping once and uses it many times: nine levels of nine make
+# 387 million values to walk, check or cache from a file of a few hundred bytes.
+ALIAS_PROBLEM = "uses a YAML alias (*name) to a list or mapping: write the value out in full"
+
+
+def shared_collection(value: Any) -> bool:
+    """Whether a list or dict occurs twice in a loaded YAML value (only an alias does that)."""
+    seen: set[int] = set()
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict | list):
+            if id(item) in seen:
+                return True
+            seen.add(id(item))
+            todo += list(item.values()) if isinstance(item, dict) else item
+    return False
+
+
+def _shared_node(root: Any) -> Any:
+    """The first sequence or mapping node reached twice in a composed tree, or None."""
+    import yaml
+
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            if id(node) in seen:
+                return node
+            seen.add(id(node))
+            if isinstance(node, yaml.SequenceNode):
+                todo += node.value
+            else:
+                todo += [child for pair in node.value for child in pair]
+    return None
+
+
 def check_file(path: Path, spec: Any, shown: str) -> tuple[Any, list[Finding]]:
     """Parse `path` and check it against `spec`; the Python value (None if unreadable) and findings."""
     import yaml
 
+    from drillkit.store import Unreadable, read_text_file
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Finding(shown, None, f"cannot read: {exc}")]
+        text = read_text_file(path)
+    except Unreadable as exc:
+        return None, [Finding(shown, None, f"the file {exc}")]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        shared = _shared_node(node)
+        if shared is not None:
+            return None, [Finding(shown, shared.start_mark.line + 1, ALIAS_PROBLEM)]
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line, said = yaml_problem(exc)

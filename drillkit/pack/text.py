@@ -6,17 +6,17 @@ from pathlib import Path
 
 from drillkit.errors import ConfigError
 from drillkit.pack.model import Drill
+from drillkit.store import Unreadable, read_text_file
 
 
 def pack_file_text(drill: Drill, path: Path, what: str) -> str:
     """A file of the pack's, read; one that went missing since the pack was added (a folder
     pack is used where it is, and its author edits it) is a one-line error, not a traceback."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        return read_text_file(path)
+    except Unreadable as exc:
         raise ConfigError(
-            f"the {what} of drill {drill.ref} cannot be read: {path}: {why}; "
+            f"the {what} of drill {drill.ref} cannot be read: {path} {exc}; "
             f"the pack changed after it was added (`drill validate {drill.folder.parent}` checks it)"
         ) from None
 

@@ -129,6 +129,11 @@ def create_space(
             learner_url = _create(db, conn, name, fixture)
             role = name if learner_url != db.libpq_url else None
             baseline = tamper.baseline(conn, name, role, fixture)
+        except psycopg.errors.QueryCanceled:
+            raise ConfigError(
+                f"the drill's fixture took more than {FIXTURE_SECONDS} s to seed its tables and was "
+                "stopped (a bug in the pack; `drill validate` shows it)"
+            ) from None
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseUnavailableError(
@@ -242,17 +247,17 @@ def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture)
     script = f'CREATE SCHEMA "{name}"{owner};'
     if isolated:
         script += f'SET ROLE "{name}";'  # so the seeded tables belong to the run role
-    script += f'SET search_path TO "{name}";'
+    script += f'SET search_path TO "{name}"; SET statement_timeout = {FIXTURE_SECONDS * 1000};'
     if fixture.sql is not None:
         script += fixture_sql(fixture.sql)
     if fixture.python is None:
-        script += "RESET ROLE;"
+        script += "RESET ROLE; RESET statement_timeout;"
     conn.execute(script.encode())
     if fixture.python is not None:
         try:
             _python_fixture(fixture.python)(conn)
         finally:
-            conn.execute("RESET ROLE; RESET search_path;")
+            conn.execute("RESET ROLE; RESET search_path; RESET statement_timeout;")
     if not isolated:
         return db.libpq_url  # the server refused CREATE ROLE: `drill doctor` explains this
     learner_url = with_credentials(db.libpq_url, name, password)
@@ -261,11 +266,18 @@ def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture)
     return learner_url
 
 
+# A fixture's statements may take this long (a pack's bug, such as a pg_sleep, must not hang
+# every check of its drill); the error then says it was the fixture.
+FIXTURE_SECONDS = 30
+
+
 def fixture_sql(path: Path) -> str:
+    from drillkit.store import Unreadable, read_text_file
+
     try:
-        return path.read_text(encoding="utf-8") + "\n;"
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the drill's fixture {path}: {exc}") from None
+        return read_text_file(path) + "\n;"
+    except Unreadable as exc:
+        raise ConfigError(f"the drill's fixture {path} {exc}") from None
 
 
 def _python_fixture(path: Path) -> Callable[[psycopg.Connection], None]:
