@@ -302,6 +302,26 @@ def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
     assert done.code == 1 and "while checking «calls your function»" in first["rationale"]
 
 
+def test_an_exception_of_the_learner_s_that_raises_when_looked_at_is_still_their_failure(
+    learner: Learner,
+) -> None:
+    """Telling a lock timeout apart reads each exception's `orig`, cause and context: a
+    learner's class that makes that raise is still their failure, not a crashed checker."""
+    root, pid = pack_with_checks(
+        learner, '@checks.add("calls your function")\ndef calls(ctx):\n    ctx.namespace["boom"]()\n'
+    )
+    body = (
+        "class Odd(Exception):\n    @property\n    def orig(self):\n        raise RuntimeError('no')\n\n"
+        "def boom():\n    raise Odd()\n"
+    )
+    done = learner.drill("check", f"{pid}:add_book", "--file", str(answer(root, "add_book", body)), "--json")
+    result = done.json["results"][1]
+    assert done.code == 1 and (result["status"], result["rationale"]) == (
+        "failed",
+        "your code raised Odd while this was checked",
+    )
+
+
 def test_a_database_check_that_never_ends_is_the_checkers_error_at_the_deadline(
     learner: Learner, monkeypatch
 ) -> None:

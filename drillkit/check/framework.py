@@ -300,15 +300,18 @@ def waited_on_a_lock(exc: BaseException) -> bool:
     import psycopg
 
     seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
+    todo: list[object] = [exc]
     while todo:
         error = todo.pop()
-        if error is None or id(error) in seen:
+        if not isinstance(error, BaseException) or id(error) in seen:
             continue
         seen.add(id(error))
         if isinstance(error, psycopg.errors.LockNotAvailable):
             return True
-        todo += [getattr(error, "orig", None), error.__cause__, error.__context__]
+        try:  # the learner's own exception classes may make even reading an attribute raise
+            todo += [getattr(error, "orig", None), error.__cause__, error.__context__]
+        except Exception:
+            continue
     return False
 
 
