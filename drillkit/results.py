@@ -118,9 +118,15 @@ class CheckReport:
         return data
 
 
-def not_run(names: list[str], why: str = "your file has to run first") -> list[CheckResult]:
-    """The drill's checks, skipped because the learner's file did not get through."""
-    return [CheckResult(name, "skipped", rationale=why) for name in names]
+def not_run(checks: Sequence[Any], why: str = "your file has to run first") -> list[CheckResult]:
+    """The drill's checks (each a name, or a Check with its key), skipped because the
+    learner's file did not get through; the key lets a known answer's header name them."""
+    return [
+        CheckResult(c, "skipped", rationale=why)
+        if isinstance(c, str)
+        else CheckResult(c.name, "skipped", rationale=why, key=c.key)
+        for c in checks
+    ]
 
 
 class UntrustedResult(ValueError):

@@ -242,6 +242,25 @@ def test_dependencies_skip_only_what_depends(learner: Learner) -> None:
     assert got["file printed nothing"][0] == "passed" and got["Dune committed"][0] == "passed"
 
 
+def test_a_passes_header_names_a_skipped_check_by_its_function_name(learner: Learner) -> None:
+    """A skipped check keeps its key: `# passes: quad` is told it was skipped, not that it
+    names no check (which sent an author looking for a typo that was not there)."""
+    root, _ = pack_with_checks(
+        learner,
+        DEFINES_COUNT + '@checks.add("count is four", requires=[defined])\ndef quad(ctx):\n    pass\n',
+    )
+    starter = (root / "add_book" / "starter.py").read_text()
+    for old in (root / "add_book" / "answers").glob("*.py"):
+        old.unlink()
+    header = "# expect: fail\n# check: defined\n# passes: quad\n"
+    (root / "add_book" / "answers" / "fail_no_count.py").write_text(header + starter)
+    done = learner.drill("validate", str(root), "--json")
+    details = [c["detail"] for c in done.json["cases"] if c["file"].endswith("fail_no_count.py")]
+    assert details == [
+        "«count is four» should pass on this answer, but it skipped: needs «defines count» to pass first"
+    ]
+
+
 def test_a_requirement_that_is_not_a_check_is_the_checkers_error(learner: Learner) -> None:
     """A `requires` typo (or a check that runs later) is the pack's bug: said so by `drill
     check`, and by `drill validate` as a finding and a failed case, never as a traceback."""
@@ -617,6 +636,12 @@ def test_a_pack_file_gone_after_the_pack_was_added_is_one_line_never_an_empty_at
     mine.write_text("count = 4\n")
     checked = learner.drill("check", f"{pid}:1", "--file", str(mine))
     assert checked.code == 1 and "Traceback" not in checked.stdout + checked.stderr
+    (root / "add_book" / "checks.py").unlink()
+    for server in ("on", "off"):
+        checked = learner.drill("check", f"{pid}:1", "--file", str(mine), DRILL_CHECK_SERVER=server)
+        assert checked.code == 2 and checked.stdout == "", checked.stdout
+        line = checked.stderr.strip()
+        assert "\n" not in line and f"the checks of drill {pid}:add_book cannot be read" in line
 
 
 @pytest.mark.parametrize(

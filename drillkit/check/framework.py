@@ -216,16 +216,14 @@ def run_checks(
                     rationale=f"this check requires {blocker!r}, which is not a check that runs before it "
                     "(a bug in the drill's checks, not your mistake)",
                     help="please report this to the pack's author; `drill validate` finds it too",
+                    key=check.key,
                 )
             )
             done[check.key] = "error"
             continue
         if blocker is not None:
-            results.append(
-                CheckResult(
-                    check.name, "skipped", rationale=f"needs «{names.get(blocker, blocker)}» to pass first"
-                )
-            )
+            why = f"needs «{names.get(blocker, blocker)}» to pass first"
+            results.append(CheckResult(check.name, "skipped", rationale=why, key=check.key))
             done[check.key] = "skipped"
             continue
         if on_start is not None:

@@ -53,10 +53,14 @@ def check_drill(
 ) -> Checked:
     from drillkit.checkserver import client
     from drillkit.db import control, idle
+    from drillkit.pack.text import pack_file_text
     from drillkit.store import read_learner_file
 
     path = file if file is not None else current_attempt(paths, drill, now, remembered=remembered)
     read_learner_file(path)  # a LearnerFileError (exit 2) before any process is started
+    # A folder pack is used where its author edits it: checks gone (or a FIFO, which would
+    # hang the import) are one line too, not a traceback from the checker.
+    pack_file_text(drill, drill.checks_path, "checks")
     path = path.resolve()
     with idle.in_use(paths.locks):  # the idle watchdog never stops the server under a check
         db = control.resolve(paths)

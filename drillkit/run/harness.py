@@ -191,7 +191,7 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
             warnings.simplefilter("ignore")
             results += run_checks(child_checks, ctx, path, {}, on_start=started)
     else:
-        results += not_run([c.name for c in child_checks])
+        results += not_run(child_checks)
     return RunOutcome(
         results,
         output=captured.getvalue(),

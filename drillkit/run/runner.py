@@ -218,7 +218,7 @@ def _merge(
         return [checks]
     first, *child_results = outcome.results or [CheckResult(FIRST_CHECK, "error", rationale="no result")]
     if first.status != "passed":
-        return [first, *not_run(checks.names)]
+        return [first, *not_run(checks.checks)]
     with ExitStack() as stack:
         # The reader logs in before the run's role is shut out: from then on no session but
         # drillkit's sees the run schema, so nothing can change between the scan and the reads.
@@ -253,7 +253,7 @@ def _scanned(space: RunSpace, checks: Checks, reader_pid: int | None) -> list[Ch
         error = CheckResult(
             FIRST_CHECK, "error", rationale=f"could not read the run schema after your code ran: {why}"
         )
-        return [error, *not_run(checks.names)]
+        return [error, *not_run(checks.checks)]
     made = tamper.gained(space.baseline, now, checks.allows)
     return _made_what_changes_sql(made, checks).results if made else None
 
@@ -416,6 +416,6 @@ def _tail(path: Path, limit: int) -> str:
 def _failed_first(
     rationale: str, *, actual: str | None, help: str, checks: Checks | CheckResult
 ) -> RunOutcome:
-    names = checks.names if not isinstance(checks, CheckResult) else []
+    rest = checks.checks if not isinstance(checks, CheckResult) else []
     results = [CheckResult(FIRST_CHECK, "failed", rationale=rationale, actual=actual, help=help)]
-    return RunOutcome(results + not_run(names))
+    return RunOutcome(results + not_run(rest))
