@@ -966,16 +966,21 @@ def validation(console: Console, result: object) -> None:
         case = r.case
         label = f"{case.drill.slug}: {case.kind}" + (f" {case.file.name}" if case.kind == "answer" else "")
         console.print(Text.assemble(("✗ ", "red"), (label, "bold"), f" — {r.detail}"))
-    name = result.pack.id if result.pack else str(result.root)
+    name = result.name
     runs = len(result.results)
     if result.clean:
         drills = len(result.pack.drills) if result.pack else 0
+        which = (
+            f"drill {result.drills[0].number} ({result.drills[0].slug})"
+            if result.pack and len(result.drills) == 1 and drills > 1
+            else plural(drills, "drill")
+        )
         ran = (
             f"{plural(runs, 'file')} checked against Postgres, every one as labelled."
             if runs
             else "the format only (no file was run)."
         )
-        console.print(f"[bold green]✓ pack {escape(name)} is valid[/]: {plural(drills, 'drill')}, {ran}")
+        console.print(f"[bold green]✓ pack {escape(name)} is valid[/]: {which}, {ran}")
     else:
         problems = len(result.findings) + len(bad)
         console.print(

@@ -146,8 +146,8 @@ def test_n_plus_one_is_measured(learner: Learner) -> None:
     assert counts, failed[0]["actual"]
     before, rows_before, after, rows_after = map(int, counts.groups())
     assert rows_after > rows_before and after > before
-    # It points at the fix (load the related rows up front) without writing it out.
-    assert "loader option" in failed[0]["help"]
+    # It names the cause this answer has (a statement per document) without writing the fix out.
+    assert "a query in a loop" in failed[0]["help"] and "select" not in failed[0]["help"]
     eager = learner.drill("check", n, "--file", str(answers / "pass_selectinload_sorted.py"), "--json")
     assert eager.code == 0
     notes = [r["note"] for r in eager.json["results"] if r["note"]]

@@ -64,6 +64,12 @@ class Validation:
     pack: Pack | None
     findings: list[Finding] = field(default_factory=list)
     results: list[CaseResult] = field(default_factory=list)
+    drills: tuple[Drill, ...] = ()  # the drills validated: all, or the one --drill named
+
+    @property
+    def name(self) -> str:
+        """The pack's id, read loosely from a pack.yaml that did not load; else its folder."""
+        return self.pack.id if self.pack else _pack_id(self.root) or str(self.root)
 
     @property
     def clean(self) -> bool:
@@ -504,7 +510,7 @@ def validate(
     result = Validation(root, pack, findings)
     if pack is None:
         return result
-    pack.chosen(only)  # a drill that is not there: one line, also with the format only
+    result.drills = pack.chosen(only)  # a drill that is not there: one line, also with the format only
     if check is None:  # the format only: the hints can still quote the answer
         result.findings += giveaways(pack, [])
         return result

@@ -20,7 +20,10 @@ from drillkit.check.sql import filtered_by, selects_from
 # Mapped[...] and mapped_column()/relationship(), queries built with select(). The 1.x
 # forms still run, which is exactly why a drill must say so when it sees them.
 
-STYLE_CHECK = "written in SQLAlchemy 2.0 style (Mapped[...], mapped_column(), select())"
+# Named after what the drill's own answer writes; the rule covers the whole file either way.
+MODEL_FORMS = "Mapped[...] and mapped_column()"
+QUERY_FORMS = "select(), not session.query()"
+SESSION_FORMS = "no 1.x forms such as session.query()"
 WHY_2_0 = (
     "2.0 style is what current docs and code use: the Mapped[...] annotation gives type "
     "checkers and readers the column's Python type and whether it may be NULL, and select() "
@@ -47,9 +50,9 @@ def modern_style(ctx: Context) -> None:
         )
 
 
-def add_style_check(checks: Checks) -> None:
+def add_style_check(checks: Checks, forms: str) -> None:
     """Every drill ends with the same rule; it runs whatever else failed."""
-    checks.add(STYLE_CHECK)(modern_style)
+    checks.add(f"written in SQLAlchemy 2.0 style ({forms})")(modern_style)
 
 
 # --- the seeded data (fixtures/seeded.sql) --------------------------------------------------

@@ -187,8 +187,9 @@ def _database_error(exc: BaseException, step: str) -> Fail:
             expected="every existing row gets 'draft' when the column appears",
             actual=message,
             help="Postgres adds the column to rows that already exist, with its DEFAULT or else NULL. "
-            "A Python-side default= never reaches the table; server_default does (or add the column "
-            "nullable, fill it, then make it NOT NULL)",
+            "A Python-side default= only fills rows SQLAlchemy inserts and never reaches the table: "
+            "the default has to live in the table itself (or add the column nullable, fill it, then "
+            "make it NOT NULL)",
         )
     return Fail(
         f"`alembic {step}` failed",
@@ -312,7 +313,7 @@ def column_added(ctx: Context) -> None:
             expected="status 'draft' for rows that leave it out",
             actual=one_line(exc),
             help="other code inserts documents without knowing about status: the table itself needs a "
-            "DEFAULT (server_default), not only the existing rows",
+            "DEFAULT that stays after the upgrade, not only a value for the existing rows",
         ) from None
     if got != "draft":
         raise Fail("a new document without a status does not get 'draft'", expected="draft", actual=repr(got))

@@ -11,6 +11,7 @@ from drillkit.check.nplus1 import measure, require_flat
 from drillkit.check.sql import has_order_by, selects_from, writes
 
 from ..common import (
+    QUERY_FORMS,
     add_style_check,
     describe,
     document_list,
@@ -180,8 +181,8 @@ def no_n_plus_one(ctx: Context) -> None:
     require_flat(
         growth,
         "docs_for_user, with each document's owner shown,",
-        help="each lazy attribute access is one more round trip; a loader option can fetch the "
-        "related rows up front in one extra query, or a single select() can do the whole job",
+        help="something runs once per document: a query in a loop, or a row loaded again one by "
+        "one. A fixed number of statements can fetch every document, however many there are",
     )
 
 
@@ -212,4 +213,4 @@ def still_right(ctx: Context) -> None:
             )
 
 
-add_style_check(checks)
+add_style_check(checks, QUERY_FORMS)

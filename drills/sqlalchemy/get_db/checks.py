@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from drillkit.check import Checks, Context, Fail
 
-from ..common import add_style_check
+from ..common import SESSION_FORMS, add_style_check
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -152,4 +152,4 @@ def closed_after_error(ctx: Context) -> None:
     _require_closed(ctx, db, "when the route raised")
 
 
-add_style_check(checks)
+add_style_check(checks, SESSION_FORMS)

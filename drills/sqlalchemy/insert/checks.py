@@ -10,7 +10,7 @@ import re
 
 from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
 
-from ..common import SEED_DOCUMENTS, add_style_check
+from ..common import SEED_DOCUMENTS, SESSION_FORMS, add_style_check
 
 checks = Checks()
 TITLE = "Q2 Report"
@@ -91,4 +91,4 @@ def printed_id(db: DatabaseView) -> None:
     )
 
 
-add_style_check(checks)
+add_style_check(checks, SESSION_FORMS)

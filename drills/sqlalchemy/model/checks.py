@@ -10,7 +10,7 @@ from drillkit.check.schema import (
     require_table_name,
 )
 
-from ..common import add_style_check, body_column, title_column
+from ..common import MODEL_FORMS, add_style_check, body_column, title_column
 
 # The learner makes these tables: an extra Computed() column is theirs to add, and every
 # column the checks read is judged by its catalog facts.
@@ -83,4 +83,4 @@ def round_trip(ctx: Context) -> None:
         )
 
 
-add_style_check(checks)
+add_style_check(checks, MODEL_FORMS)

@@ -7,6 +7,7 @@ from drillkit.check.models import mapped_class
 from drillkit.check.sql import has_order_by, selects_from
 
 from ..common import (
+    QUERY_FORMS,
     add_style_check,
     describe,
     document_list,
@@ -91,4 +92,4 @@ def only_read(ctx: Context) -> None:
         )
 
 
-add_style_check(checks)
+add_style_check(checks, QUERY_FORMS)

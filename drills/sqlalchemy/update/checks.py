@@ -8,7 +8,7 @@ from __future__ import annotations
 from drillkit.check import Checks, Context, DatabaseView, Fail, show_sql
 from drillkit.check.sql import written_by_hand
 
-from ..common import SEED_DOCUMENTS, add_style_check, seed_changes
+from ..common import QUERY_FORMS, SEED_DOCUMENTS, add_style_check, seed_changes
 
 checks = Checks()
 
@@ -74,4 +74,4 @@ def others_untouched(db: DatabaseView) -> None:
         )
 
 
-add_style_check(checks)
+add_style_check(checks, QUERY_FORMS)

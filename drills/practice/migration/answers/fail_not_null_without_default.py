@@ -1,6 +1,6 @@
 # expect: fail
 # check: upgrade head
-# message: server_default
+# message: the default has to live in the table itself
 """documents: add a status column"""
 
 import sqlalchemy as sa

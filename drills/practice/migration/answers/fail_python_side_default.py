@@ -1,6 +1,6 @@
 # expect: fail
 # check: upgrade head
-# message: Python-side default= never reaches the table
+# message: never reaches the table
 """documents: add a status column"""
 
 import sqlalchemy as sa
