@@ -62,7 +62,10 @@ def make_async_engine(url: str, schema: str):  # -> AsyncEngine
     return create_async_engine(url, connect_args=options, poolclass=NullPool, **_NO_HSTORE_LOOKUP)
 
 
-engine = make_engine(os.environ[URL_ENV], os.environ[SCHEMA_ENV])
+# Kept as they were at import: learner code may change the environment, and the async pair
+# is built later (by a check, too).
+_URL, _SCHEMA = os.environ[URL_ENV], os.environ[SCHEMA_ENV]
+engine = make_engine(_URL, _SCHEMA)
 SessionLocal: sessionmaker[Session] = sessionmaker(bind=engine)
 session: Session = SessionLocal()
 
@@ -74,7 +77,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    built = make_async_engine(os.environ[URL_ENV], os.environ[SCHEMA_ENV])
+    built = make_async_engine(_URL, _SCHEMA)
     # expire_on_commit=False: after a commit, reading an attribute must not need a hidden
     # query, which async code cannot run outside an await (SQLAlchemy's asyncio advice).
     globals().update(

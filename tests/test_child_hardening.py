@@ -855,3 +855,18 @@ def test_the_guard_kills_the_group_when_its_owner_lets_go_of_the_lifeline() -> N
     os.close(status_r)
     assert time.monotonic() - started < 3  # long before the run's own 60 s deadline
     assert wait_for(lambda: not group_members(proc.pid), 2.0)
+
+
+def test_a_file_that_empties_the_run_s_environment_still_fails_its_checks_and_is_recorded(
+    learner: Learner, tmp_path: Path
+) -> None:
+    """The checker reads the run's URL and schema before the learner's code runs: deleting
+    them afterwards crashed the checker, and a crashed checker's run is not recorded."""
+    wipe = "import os\nfor name in [n for n in os.environ if n.startswith('DRILL_')]:\n"
+    wipe += "    del os.environ[name]\n"
+    path = write(tmp_path, "wipe.py", SOLUTION_3 + "\ndocs = []\n" + wipe)
+    report = check(learner, path)
+    statuses = {r["status"] for r in report["results"]}
+    assert "error" not in statuses and "failed" in statuses, report["results"]
+    progress = json.loads(Path(learner.env["DRILL_PROGRESS"]).read_text())
+    assert progress["packs"][PACK.id]["drills"][SELECT.slug]["attempts"] == 1

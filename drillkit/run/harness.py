@@ -151,8 +151,11 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     recorder.install(sandbox.engine)
     captured = LearnerOutput()
     # The checks' own connection takes what it needs from psycopg now, before learner code.
-    plain_url = "postgresql://" + os.environ[sandbox.URL_ENV].split("://", 1)[1]
-    plain = CheckConnection(plain_url, os.environ[sandbox.SCHEMA_ENV])
+    # Read now: the learner's code may change or delete the variables (hiding its failures
+    # behind a crashed checker, which is not recorded).
+    url, schema = os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV]
+    plain_url = "postgresql://" + url.split("://", 1)[1]
+    plain = CheckConnection(plain_url, schema)
     code, failure = _load_source(path)
     # The text that runs, kept now: the file may be rewritten or gone by the time checks read it.
     source = "".join(linecache.cache[str(path)][2]) if code is not None else ""
@@ -172,8 +175,8 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
         # every question (reflection asks one per table; a NullPool made 50 in one check).
         # pre_ping: learner code logs in as the same role and could end this connection.
         truth = sandbox.make_engine(
-            os.environ[sandbox.URL_ENV],
-            os.environ[sandbox.SCHEMA_ENV],
+            url,
+            schema,
             pool_size=1,
             max_overflow=4,
             pool_pre_ping=True,
