@@ -283,6 +283,9 @@ def test_the_sqlalchemy_pack_s_seed_constants_are_what_its_fixture_seeds(drill_h
             assert (
                 tuple(conn.execute("SELECT id, email FROM users ORDER BY id").fetchall()) == common.SEED_USERS
             )
+            # seed_changes reads TEXT_READ characters of each text: enough for every seeded one.
+            texts = [t for r in common.SEED_DOCUMENTS for t in r[1:3]] + [e for _, e in common.SEED_USERS]
+            assert max(map(len, texts)) < common.TEXT_READ
         finally:
             conn.execute("RESET search_path; DROP SCHEMA IF EXISTS t_seed CASCADE")
 

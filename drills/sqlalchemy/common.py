@@ -84,7 +84,17 @@ def _when(value: Any) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else repr(value)  # NULL too
 
 
+def _brief(value: Any) -> str:
+    """repr() with each long text cut short: a changed body is shown, not pasted."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_brief(v) for v in value) + ")"
+    if isinstance(value, str) and len(value) > 60:
+        return repr(value[:50] + "…")
+    return repr(value)
+
+
 EXTRA_ROWS_READ = 1000  # rows beyond the seed that seed_changes reads to list the changes
+TEXT_READ = 300  # characters of each text it reads: more than any seeded one has
 
 
 def seed_changes(db: DatabaseView | Context, documents: tuple[tuple, ...] = SEED_DOCUMENTS) -> list[str]:
@@ -94,17 +104,20 @@ def seed_changes(db: DatabaseView | Context, documents: tuple[tuple, ...] = SEED
     check's context (its rows() reads on a separate connection: committed rows only)."""
     # One query for both tables: drill 3 runs this on every check, and each is a round trip.
     # Bounded: a file that added millions of rows is told so, not read into this process.
+    # And in bytes: every seeded text is short, so its first TEXT_READ characters tell a
+    # change apart, and a body of 200 MB is not read whole.
     most = len(documents) + len(SEED_USERS) + EXTRA_ROWS_READ
     everything = db.rows(
-        "SELECT 'document', id, title, body, owner_id, created_at FROM documents "
-        "UNION ALL SELECT 'user', id, email, NULL, NULL, NULL FROM users ORDER BY 1, 2 LIMIT :n",
+        "SELECT 'document', id, left(title, :c), left(body, :c), owner_id, created_at FROM documents "
+        "UNION ALL SELECT 'user', id, left(email, :c), NULL, NULL, NULL FROM users ORDER BY 1, 2 LIMIT :n",
         n=most + 1,
+        c=TEXT_READ,
     )
     if len(everything) > most:
         return [f"more than {EXTRA_ROWS_READ} rows were added to documents and users"]
     rows = [tuple(r[1:5]) for r in everything if r[0] == "document"]
     by_id = {r[0]: r for r in rows}
-    found = [f"document {r[0]} is now {r[1:]!r}" for r in rows if r not in documents]
+    found = [f"document {r[0]} is now {_brief(r[1:])}" for r in rows if r not in documents]
     found += [f"document {e[0]} is gone" for e in documents if e[0] not in by_id]
     created = {r[1]: r[5] for r in everything if r[0] == "document"}
     found += [
@@ -113,7 +126,7 @@ def seed_changes(db: DatabaseView | Context, documents: tuple[tuple, ...] = SEED
         if i in created and created[i] != when
     ]
     users = [tuple(r[1:3]) for r in everything if r[0] == "user"]
-    found += [f"user {u[0]} is now {u[1]!r}" for u in users if u not in SEED_USERS]
+    found += [f"user {u[0]} is now {_brief(u[1])}" for u in users if u not in SEED_USERS]
     found += [f"user {i} is gone" for i, _ in SEED_USERS if i not in {u[0] for u in users}]
     return found
 

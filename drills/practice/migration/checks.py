@@ -148,9 +148,9 @@ def _snapshot(ctx: Context) -> dict[str, Any]:
 
 
 def _documents_rows(ctx: Context) -> list[Any]:
-    return [
-        tuple(r) for r in ctx.rows("SELECT id, title, body, owner_id, created_at FROM documents ORDER BY id")
-    ]
+    # Digests, not the text: a migration that filled the rows with megabytes is compared, not read.
+    sql = "SELECT id, md5(title) AS title, md5(body) AS body, owner_id, created_at FROM documents ORDER BY id"
+    return [tuple(r) for r in ctx.rows(sql)]
 
 
 def _differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
