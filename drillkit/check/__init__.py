@@ -19,7 +19,16 @@ rule), `drillkit.check.schema` (reflection in the child), `drillkit.check.sql` (
 """
 
 from drillkit.check.database import Column, DatabaseView, ForeignKey
-from drillkit.check.framework import Check, Checks, Context, Fail, Mismatch, show_sql, watching
+from drillkit.check.framework import (
+    Check,
+    Checks,
+    Context,
+    Fail,
+    Mismatch,
+    show_sql,
+    waited_on_a_lock,
+    watching,
+)
 from drillkit.words import plural
 
 __all__ = [
@@ -33,5 +42,6 @@ __all__ = [
     "Mismatch",
     "plural",
     "show_sql",
+    "waited_on_a_lock",
     "watching",
 ]

@@ -164,13 +164,17 @@ class Context:
 
     def new_session(self) -> Session:
         """A session of the checks' own on the learner's engine. The first one ends the
-        sessions the file left open (trying its code out, say): their transactions' locks
-        would make the checks wait. Objects the file loaded are detached then, so a check
-        that reads them does so before asking for a session."""
+        sessions the file left open (see close_file_sessions)."""
+        self.close_file_sessions()
+        return self.sandbox.SessionLocal()
+
+    def close_file_sessions(self) -> None:
+        """End the sessions the learner's file left open (trying its code out, say), once:
+        their transactions' locks would make a check wait, on a table it creates or a row
+        it writes. Objects the file loaded are detached then: read them before."""
         if not self._file_sessions_ended:
             self._file_sessions_ended = True
             end_open_sessions()
-        return self.sandbox.SessionLocal()
 
     def require(self, name: str, what: str, hint: str) -> Any:
         if name not in self.namespace:
