@@ -582,8 +582,16 @@ def test_validate_finds_two_checks_of_one_name_and_headers_that_name_no_check(le
         ("# expect: fail\n# pass: committed\n", (2, "`# pass:` is not a header; did you mean `# passes:`?")),
         (
             "# expect: fail\n# Check: committed\n",
-            (2, "`# Check:` is not read: write it `# check: ...`, in lowercase"),
+            (2, "`# Check:` is not read: write it `# check: ...`, lowercase, at the start of the line"),
         ),
+        (
+            "  # expect: fail\n",
+            (1, "`# expect:` is not read: write it `# expect: ...`, lowercase, at the start"),
+        ),
+        ("# expect: fail\n# check: \n", (2, "`# check:` is empty: it needs the check that must fail first")),
+        ("# expect: pass\n# expect: fail\n", (2, "`# expect:` is given twice (lines 1 and 2)")),
+        ("# expect: fail  # a note\n", (1, "`# expect:` must be `pass` or `fail`, not 'fail  # a note'")),
+        ("\ufeff# expect: fail\n# check: committed\n", None),  # a BOM, as some editors save
         ("# expect: fail\n# passes:\n", (2, "`# passes:` is empty: it needs a check that must still pass")),
         (
             "# expect: pass\n# passes: committed\n",
@@ -606,6 +614,22 @@ def test_validate_finds_answer_headers_it_would_not_read_as_meant(
         assert found == []
     else:
         assert len(found) == 1 and found[0][0] == problem[0] and found[0][1].startswith(problem[1]), found
+
+
+def test_validate_reads_no_answer_that_is_not_a_regular_file(learner: Learner) -> None:
+    """A known answer turned into a FIFO (a plain read waits forever) or a link to /dev/zero
+    (it never ends) is a finding, not a hang or a MemoryError."""
+    root = make_pack(learner)
+    answers = root / "add_book" / "answers"
+    os.mkfifo(answers / "fail_fifo.py")
+    (answers / "fail_zero.py").symlink_to("/dev/zero")
+    done = learner.drill("validate", str(root), "--json")
+    assert done.code == 1, done.stdout
+    messages = sorted((f["file"].rsplit("/", 1)[-1], f["message"]) for f in done.json["findings"])
+    assert messages == [  # once each
+        ("fail_fifo.py", "the file is a FIFO (named pipe), not a regular file"),
+        ("fail_zero.py", "the file is a character device, not a regular file"),
+    ]
 
 
 def test_a_pack_file_gone_after_the_pack_was_added_is_one_line_never_an_empty_attempt(

@@ -26,6 +26,7 @@ from drillkit.pack import schema
 from drillkit.pack.model import ANSWER_MARKER, Drill, Pack
 from drillkit.pack.schema import Finding
 from drillkit.results import FIRST_CHECK, CheckReport
+from drillkit.store import LEARNER_FILE_LIMIT, Unreadable, read_text_file
 from drillkit.words import plural
 
 CaseKind = Literal["solution", "starter", "answer"]
@@ -113,71 +114,81 @@ HEADER_KEYS = ("expect", "check", "message", "passes")
 _HEADER_LIKE = re.compile(r"#\s*([A-Za-z]+)\s*:\s*(.*)")
 
 
-def read_expectation(path: Path) -> Expectation | None:
-    """The `# expect:` header of a known answer, or None if it has none."""
-    fields: dict[str, str] = {}
-    passing: list[str] = []  # `# passes:` may be given once per check
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    for line in lines:
+def _known_answer_lines(path: Path) -> list[str]:
+    """A known answer's lines (a BOM dropped); Unreadable for a FIFO, a huge file, and the like."""
+    return read_text_file(path, LEARNER_FILE_LIMIT).removeprefix("\ufeff").splitlines()
+
+
+def _header_block(lines: list[str]) -> list[tuple[int, str, str]]:
+    """(line number, key, value) of the headers read: the file's first lines, up to the
+    first that is not one."""
+    block = []
+    for number, line in enumerate(lines, 1):
         match = HEADER.match(line)
         if not match:
             break
-        fields[match.group(1)] = match.group(2).strip()
-        if match.group(1) == "passes":
-            passing.append(match.group(2).strip())
+        block.append((number, match.group(1), match.group(2).strip()))
+    return block
+
+
+def read_expectation(path: Path) -> Expectation | None:
+    """The `# expect:` header of a known answer, or None if it has none."""
+    try:
+        block = _header_block(_known_answer_lines(path))
+    except Unreadable:
+        return None
+    fields = {key: value for _, key, value in block}  # the last of each counts
+    passing = tuple(value for _, key, value in block if key == "passes")  # once per check
     if fields.get("expect") == "pass":
         return Expectation(True)
     if fields.get("expect") == "fail":
-        return Expectation(False, fields.get("check"), fields.get("message"), tuple(passing))
+        return Expectation(False, fields.get("check") or None, fields.get("message") or None, passing)
     return None
 
 
-def header_problems(path: Path) -> list[tuple[int, str]]:
-    """(line, problem) for headers `read_expectation` would silently not read as meant: one
-    past the header block (after a blank line, say), a misspelt key, an empty value, and
-    `# check:`/`# message:`/`# passes:` on an answer that must pass (every check must)."""
+def header_problems(path: Path) -> list[tuple[int | None, str]]:
+    """(line, problem) for what `read_expectation` would not read as meant: a file it cannot
+    read, a header past the block (after a blank line, say), indented, misspelt, given twice
+    or empty, an `# expect:` other than pass or fail, and `# check:`/`# message:`/`# passes:`
+    on an answer that must pass (every check must)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    problems: list[tuple[int, str]] = []
-    in_block, expect = True, None
-    for number, line in enumerate(lines, 1):
-        stripped = line.strip()
+        lines = _known_answer_lines(path)
+    except Unreadable as exc:
+        return [(None, f"the file {exc}")]
+    block = _header_block(lines)
+    problems: list[tuple[int | None, str]] = []
+    first_line: dict[str, int] = {}
+    for number, key, value in block:
+        if not value:
+            problems.append((number, f"`# {key}:` is empty: it needs {_HEADER_VALUES[key]}"))
+        elif key == "expect" and value not in ("pass", "fail"):
+            problems.append((number, f"`# expect:` must be `pass` or `fail`, not {value!r}"))
+        if key != "passes" and key in first_line:
+            problems.append((number, f"`# {key}:` is given twice (lines {first_line[key]} and {number})"))
+        first_line.setdefault(key, number)
+    if dict((k, v) for _, k, v in block).get("expect") == "pass":
+        why = "means nothing on an `# expect: pass` answer: every check must pass"
+        problems += [(number, f"`# {key}:` {why}") for number, key, _ in block if key != "expect"]
+    for number in range(len(block) + 1, len(lines) + 1):
+        stripped = lines[number - 1].strip()
         if stripped and not stripped.startswith("#"):
             break  # the code begins: what follows is the learner file's own
-        match = HEADER.match(line) if in_block else None
-        if match:
-            expect = match.group(2).strip() if match.group(1) == "expect" else expect
-            continue
-        in_block, was_in_block = False, in_block
         like = _HEADER_LIKE.match(stripped)
         if not like:
             continue
-        key, value = like.group(1).lower(), like.group(2).strip()
+        key = like.group(1).lower()
         close = difflib.get_close_matches(key, HEADER_KEYS, n=1, cutoff=0.7)
-        if key in HEADER_KEYS and not value:
+        if key in HEADER_KEYS and not like.group(2).strip():
             problems.append((number, f"`# {key}:` is empty: it needs {_HEADER_VALUES[key]}"))
         elif key in HEADER_KEYS:
             why = (
-                f"write it `# {key}: ...`, in lowercase"
-                if was_in_block
+                f"write it `# {key}: ...`, lowercase, at the start of the line"
+                if number == len(block) + 1
                 else "headers are the file's first lines, with nothing between them"
             )
-            problems.append((number, f"`# {like.group(1)}:` is not read: {why}"))
+            problems.append((number, f"`{stripped.split(':', 1)[0]}:` is not read: {why}"))
         elif close:
             problems.append((number, f"`# {like.group(1)}:` is not a header; did you mean `# {close[0]}:`?"))
-    if expect == "pass":
-        for number, line in enumerate(lines, 1):
-            match = HEADER.match(line)
-            if not match:
-                break
-            if match.group(1) != "expect":
-                why = "means nothing on an `# expect: pass` answer: every check must pass"
-                problems.append((number, f"`# {match.group(1)}:` {why}"))
     return problems
 
 
@@ -360,11 +371,20 @@ def cases(pack: Pack, only: str | None = None) -> tuple[list[Case], list[Finding
         out.append(Case(drill, "solution", drill.solution_path, Expectation(True)))
         out.append(Case(drill, "starter", drill.starter_path, Expectation(False)))
         for path in sorted(drill.answers_dir.glob("*.py")) if drill.answers_dir.is_dir() else []:
+            try:
+                _known_answer_lines(path)
+            except Unreadable:
+                continue  # the format stage says why
             expect = read_expectation(path)
-            if expect is None:
+            if expect is None:  # no header, or one that was not read: the format stage says which
+                where = (
+                    str(path.relative_to(pack.root.parent))
+                    if path.is_relative_to(pack.root.parent)
+                    else str(path)
+                )
                 findings.append(
                     Finding(
-                        str(path),
+                        where,
                         1,
                         "a known answer needs an `# expect: pass` or `# expect: fail` header",
                         drill.slug,
@@ -460,8 +480,8 @@ def run_cases(
 def _answer_lines(drill: Drill) -> list[str]:
     """Lines of the reference answer long enough that quoting one hands over the code."""
     try:
-        text = drill.solution_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_text_file(drill.solution_path)
+    except Unreadable:
         return []
     _, marker, tail = text.partition(ANSWER_MARKER)
     body = tail if marker else text
