@@ -173,10 +173,11 @@ def test_learner_code_that_kills_the_server_gets_a_real_check(learner: Learner, 
 
 STOPS_THE_SERVER = """
 import contextlib, os, signal
-pid = int(open({pidfile!r}).read())
+pids = [int(p) for p in open({pidfile!r}).read().split()]
 if open({markfile!r}).read() == "":  # only the first time: drill redoes the run without the server
     open({markfile!r}, "w").write("stopped")
-    os.kill(pid, signal.SIGSTOP)  # the check server, mid-check
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)  # the check server and its zygote, mid-check
 {solution}
 """
 
@@ -184,10 +185,16 @@ if open({markfile!r}).read() == "":  # only the first time: drill redoes the run
 def test_learner_code_that_stops_the_server_gets_a_real_check_and_leaves_no_hang(
     learner: Learner, tmp_path: Path
 ) -> None:
+    from drillkit.run.guard import children
+
     learner.drill("check", N, "--file", str(SELECT.solution_path))
     pid = status(learner).pid
+    zygotes = [
+        p for p in children(pid) or [] if b"drillkit.run.zygote" in Path(f"/proc/{p}/cmdline").read_bytes()
+    ]
+    assert len(zygotes) == 1
     pidfile, markfile = tmp_path / "server.pid", tmp_path / "mark"
-    pidfile.write_text(str(pid))
+    pidfile.write_text(f"{pid} {zygotes[0]}")
     markfile.write_text("")
     attack = tmp_path / "stops.py"
     solution = SELECT.solution_path.read_text(encoding="utf-8")
@@ -202,11 +209,14 @@ def test_learner_code_that_stops_the_server_gets_a_real_check_and_leaves_no_hang
         assert result.code == 0 and result.json["passed"] is True, result.stdout + result.stderr
         assert time.monotonic() - started < 30  # not the reply's full deadline
         assert wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid))  # ended
+        # Its zygote too: orphaned and stopped, it would have waited for a SIGCONT forever.
+        assert wait_until(lambda: not Path(f"/proc/{zygotes[0]}").exists() or _zombie(zygotes[0]))
         again = learner.drill("check", N, "--file", str(SELECT.solution_path))  # a new server
         assert again.code == 0 and status(learner).pid != pid
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
+        for stopped in (pid, *zygotes):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(stopped, signal.SIGCONT)
 
 
 ASKS_THE_SERVER = """

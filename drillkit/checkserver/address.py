@@ -106,9 +106,21 @@ def stop_all(locks: Path, wait_seconds: float = 15.0) -> int:
         time.sleep(0.02)
     for lock, pid in servers:  # one that would not go: it must not hold the lock and socket on
         if holder(lock) == pid:
-            with suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+            kill_server(pid)
     return len(servers)
+
+
+def kill_server(pid: int) -> None:
+    """SIGKILL a check server that will not answer, and everything below it first: its
+    zygote runs in a session of its own, and one stopped with it (learner code can stop
+    both) would outlive it, orphaned and stopped, where no EOF reaches it."""
+    from drillkit.run.guard import descendants  # the cold path only
+
+    for below in descendants(pid):
+        with suppress(ProcessLookupError, PermissionError):
+            os.kill(below, signal.SIGKILL)
+    with suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def forget_stopped(locks: Path) -> list[Path]:

@@ -9,9 +9,7 @@ and the caller runs the check in its own process tree, the way drillkit always c
 from __future__ import annotations
 
 import json
-import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -23,7 +21,15 @@ from typing import Any
 
 from drillkit import errors
 from drillkit.checkserver import wire
-from drillkit.checkserver.address import Address, address, disabled, failed_lately, failure_mark, too_long
+from drillkit.checkserver.address import (
+    Address,
+    address,
+    disabled,
+    failed_lately,
+    failure_mark,
+    kill_server,
+    too_long,
+)
 from drillkit.db.server import Database
 from drillkit.errors import DrillkitError, Interrupted
 from drillkit.pack.model import Drill
@@ -116,8 +122,7 @@ def _await_reply(sock: socket.socket, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout + REPLY_MARGIN
     while not select.select([sock], [], [], LOOK_SECONDS)[0]:
         if time.monotonic() > deadline or _stopped(server):
-            with suppress(OSError):
-                os.kill(server, signal.SIGKILL)
+            kill_server(server)
             raise TimeoutError("the check server did not answer")
     sock.settimeout(REPLY_MARGIN)  # the reply has begun: it comes whole, or not at all
     return wire.receive(sock, wire.REPLY_LIMIT)

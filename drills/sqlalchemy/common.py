@@ -108,7 +108,8 @@ def seed_changes(db: DatabaseView | Context, documents: tuple[tuple, ...] = SEED
     # change apart, and a body of 200 MB is not read whole.
     most = len(documents) + len(SEED_USERS) + EXTRA_ROWS_READ
     everything = db.rows(
-        "SELECT 'document', id, left(title, :c), left(body, :c), owner_id, created_at FROM documents "
+        "SELECT 'document', id, left(title, :c) AS title, left(body, :c) AS body, owner_id, created_at "
+        "FROM documents "
         "UNION ALL SELECT 'user', id, left(email, :c), NULL, NULL, NULL FROM users ORDER BY 1, 2 LIMIT :n",
         n=most + 1,
         c=TEXT_READ,
