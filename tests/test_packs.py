@@ -304,6 +304,9 @@ def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> 
     assert learner.drill("progress", "--json").json["drills"][0]["attempts"] == 0  # built-in pack untouched
     saved = Path(learner.env["DRILL_PROGRESS"])
     assert not saved.exists() or pid not in json.loads(saved.read_text()).get("packs", {})
+    # validate tells the author where: the line of their checks.py.
+    details = {c["detail"] for c in learner.drill("validate", str(root), "--json").json["cases"]}
+    assert "the checker failed on «a buggy check» (add_book/checks.py:7): KeyError: 'no such key'" in details
     # A broken checks.py (cannot even be imported) is the pack's problem too.
     (root / "add_book" / "checks.py").write_text("import no_such_module\n")
     broken = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--json")

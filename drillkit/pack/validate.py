@@ -399,8 +399,20 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
     failed = [r for r in report.results if r.status in ("failed", "error")]
     errors = [r for r in report.results if r.status == "error"]
     if errors:
-        last = (errors[0].actual or "").strip().splitlines()[-1:]
-        return False, f"the checker failed on «{errors[0].name}»: {last[0] if last else errors[0].rationale}"
+        trace = (errors[0].actual or "").strip()
+        last = trace.splitlines()[-1:]
+        # Where in the pack's own code: the traceback's last frame in a file of the pack.
+        frames = re.findall(r'File "([^"]+)", line (\d+)', trace)
+        ours = [
+            f"{Path(f).parent.name}/{Path(f).name}:{n}"
+            for f, n in frames
+            if Path(f).is_relative_to(case.drill.folder.parent)
+        ]
+        where = f" ({ours[-1]})" if ours else ""
+        return (
+            False,
+            f"the checker failed on «{errors[0].name}»{where}: {last[0] if last else errors[0].rationale}",
+        )
     if case.kind == "starter":
         return (
             not report.passed,
