@@ -516,9 +516,9 @@ def new(
 
     if drill_slug is not None:
         root = (pack_path or path or Path(".")).absolute()
-        files = new_drill(root, drill_slug)
+        files, index = new_drill(root, drill_slug)
         then = f"Now edit them, then: [bold]drill validate {escape(render.typed_path(root))}[/]"
-        render.written(out, files, root, then)
+        render.written(out, files, root, then, changed=(index,))
         return
     if path is None:
         raise ConfigError(

@@ -989,9 +989,14 @@ def validation(console: Console, result: object) -> None:
         )
 
 
-def written(console: Console, files: list[Path], root: Path, then: str) -> None:
+def written(
+    console: Console, files: list[Path], root: Path, then: str, changed: tuple[Path, ...] = ()
+) -> None:
+    """The files a scaffold made (+) and changed (~), then what to do next."""
     for f in files:
         console.print(f"  [green]+[/] {escape(shown_path(f))}")
+    for f in changed:
+        console.print(f"  [yellow]~[/] {escape(shown_path(f))}")
     console.print(then)
 
 

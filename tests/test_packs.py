@@ -57,6 +57,8 @@ def test_new_pack_validates_clean_and_grows_a_drill(learner: Learner) -> None:
 
     added = learner.drill("new", "--drill", "notes", "--pack", str(root))
     assert added.code == 0, added.stderr
+    marks = {line.split()[1].rsplit("/", 1)[-1]: line.split()[0] for line in added.stdout.splitlines()[:-1]}
+    assert marks["pack.yaml"] == "~" and marks["checks.py"] == "+"  # changed, made
     assert (root / "notes" / "checks.py").is_file() and (root / "solutions" / "notes.py").is_file()
     again = learner.drill("validate", str(root), "--json", "--junit", str(root.parent / "junit.xml"))
     assert again.code == 0, again.stdout

@@ -246,7 +246,7 @@ def new_pack(path: Path) -> list[Path]:
     return _write(path, files)
 
 
-def new_drill(pack: Path, slug: str) -> list[Path]:
+def new_drill(pack: Path, slug: str) -> tuple[list[Path], Path]:
     """Add drill `slug` to the pack at `pack`: its folder, a solution, and a line in pack.yaml."""
     from drillkit.pack.load import load_pack
 
@@ -287,7 +287,7 @@ def new_drill(pack: Path, slug: str) -> list[Path]:
     section = loaded.drills[-1].section if loaded.drills else None
     entry = f"  - {{slug: {slug}" + (f", section: {section}" if section else "") + "}\n"
     index.write_text(text.rstrip("\n") + "\n" + entry, encoding="utf-8")  # appended: comments survive
-    return [*written, index]
+    return written, index  # the files made, and pack.yaml, which gained the drill
 
 
 def _drills_last(text: str) -> bool:
