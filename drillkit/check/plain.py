@@ -32,12 +32,18 @@ class CheckConnection:
     """Made before learner code runs; connects on first use (and again, once, if learner
     code ended the session: it logs in as the same role)."""
 
-    def __init__(self, url: str, schema: str) -> None:
+    def __init__(self, url: str, schema: str, libpq: dict[str, str] | None = None) -> None:
         import psycopg
         from psycopg.adapt import AdaptersMap
         from psycopg.rows import namedtuple_row
 
+        from drillkit.db.libpq_env import libpq_settings, set_libpq_settings
+
         self.url, self.schema = url, schema
+        # libpq reads PGPORT, PGOPTIONS, PGDATESTYLE ... at each connect: learner code may
+        # have set them since; they are put back as they were before it ran.
+        self._libpq = libpq_settings() if libpq is None else libpq
+        self._set_libpq = set_libpq_settings
         self._connect = psycopg.Connection.connect
         self._adapters = AdaptersMap(psycopg.adapters)  # a copy: later registrations stay out
         self._row_factory = namedtuple_row
@@ -61,6 +67,7 @@ class CheckConnection:
 
     def _session(self) -> Any:
         if self._conn is None or self._conn.closed:
+            self._set_libpq(self._libpq)
             # pg_temp last: a temporary view of the learner's cannot stand in for a table.
             self._conn = self._connect(
                 self.url,

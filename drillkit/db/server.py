@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from drillkit.db import auth, settings
+from drillkit.db.libpq_env import set_libpq_settings
 from drillkit.errors import DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
 
@@ -46,6 +47,10 @@ def resolve(paths: Paths, env: Mapping[str, str] = os.environ) -> Database:
     url = env.get(URL_ENV, "").strip()
     if url:
         return Database("external", _libpq_url(url))
+    # The embedded server is drillkit's own: a user's PGPORT, PGOPTIONS or PGDATESTYLE (for
+    # another server) must not reach its start, its connections, nor the processes this one
+    # starts. An external server keeps them: its URL may count on them.
+    set_libpq_settings({})
     return Database("embedded", start_embedded(paths))
 
 
@@ -83,6 +88,9 @@ def _libpq_url(url: str) -> str:
     return "postgresql://" + rest
 
 
+EMBEDDED_PORT = 5432  # on a Unix socket in its own folder: no other server's port to clash with
+
+
 def running_uri(paths: Paths) -> str | None:
     """The admin URI of a running, ready, password-protected embedded server; else None.
 
@@ -96,9 +104,9 @@ def running_uri(paths: Paths) -> str | None:
         pid, port, socket_dir, status = int(lines[0]), lines[3].strip(), lines[4].strip(), lines[7].strip()
     except (OSError, ValueError, IndexError):
         return None
-    if status != "ready" or port != "5432" or not socket_dir or not process_alive(pid):
+    if status != "ready" or port != str(EMBEDDED_PORT) or not socket_dir or not process_alive(pid):
         return None
-    if not (Path(socket_dir) / ".s.PGSQL.5432").exists():
+    if not (Path(socket_dir) / f".s.PGSQL.{EMBEDDED_PORT}").exists():
         return None
     password = auth.read_password(auth.password_file(paths.home))
     if password is None or not auth.hba_is_ours(pgdata):
@@ -108,7 +116,8 @@ def running_uri(paths: Paths) -> str | None:
 
 def _admin_uri(socket_dir: str, password: str) -> str:
     user, dbname = quote(auth.ADMIN_ROLE, safe=""), quote(auth.DRILL_DATABASE, safe="")
-    return f"postgresql://{user}:{quote(password, safe='')}@/{dbname}?host={quote(socket_dir, safe='/')}"
+    host = quote(socket_dir, safe="/")
+    return f"postgresql://{user}:{quote(password, safe='')}@/{dbname}?host={host}&port={EMBEDDED_PORT}"
 
 
 def start_embedded(paths: Paths) -> str:

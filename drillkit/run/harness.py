@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import sys
-import traceback
 import types
 import warnings
 from collections.abc import Callable, Sequence
@@ -100,8 +99,6 @@ def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]
 
 
 def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
-    from drillkit.check.framework import LOCK_HELP, learner_traceback, waited_on_a_lock
-
     module = types.ModuleType("__main__")
     module.__file__ = str(path)
     sys.modules["__main__"] = module  # like `python FILE`, so `if __name__ == "__main__"` runs
@@ -110,40 +107,58 @@ def _execute(code: types.CodeType, path: Path) -> tuple[dict, CheckResult]:
     try:
         with integrity.learner_imports():
             exec(code, module.__dict__)
-    except SystemExit as exc:
-        return module.__dict__, CheckResult(
+    except BaseException as exc:  # KeyboardInterrupt included: it is the learner's
+        try:
+            return module.__dict__, _file_failure(exc, path)
+        except BaseException:  # an exception whose class or attributes fail when looked at
+            return module.__dict__, CheckResult(
+                FIRST_CHECK,
+                "failed",
+                rationale="your file raised an exception that drillkit could not even read",
+                help="raise ordinary exceptions: this one's class or attributes fail when looked at",
+            )
+    return module.__dict__, CheckResult(FIRST_CHECK, "passed")
+
+
+def _file_failure(exc: BaseException, path: Path) -> CheckResult:
+    """What the learner's file raising `exc` is told; type(), not isinstance(): the
+    exception's `__class__` is the learner's to fake."""
+    from drillkit.check.framework import LOCK_HELP, learner_traceback, waited_on_a_lock
+
+    kind = type(exc)
+    if issubclass(kind, MemoryError):
+        _release_reserve()
+        hit = limits.memory_limit_hit(learner_traceback(exc, path))
+        return CheckResult(FIRST_CHECK, "failed", rationale=hit.rationale, actual=hit.actual, help=hit.help)
+    if issubclass(kind, SystemExit):
+        return CheckResult(
             FIRST_CHECK,
             "failed",
             rationale="your file called sys.exit()",
-            actual=f"SystemExit({exc.code!r})",
+            actual=f"SystemExit({exc.code!r})"[:300],
             help="remove the exit call: the checker needs your module to finish normally",
         )
-    except MemoryError as exc:
-        _release_reserve()
-        hit = limits.memory_limit_hit(learner_traceback(exc, path))
-        return module.__dict__, CheckResult(
-            FIRST_CHECK, "failed", rationale=hit.rationale, actual=hit.actual, help=hit.help
-        )
-    except BaseException as exc:  # KeyboardInterrupt included: it is the learner's
-        return module.__dict__, CheckResult(
-            FIRST_CHECK,
-            "failed",
-            rationale=f"your file raised {type(exc).__name__}",
-            actual=learner_traceback(exc, path),
-            help=LOCK_HELP
-            if waited_on_a_lock(exc)
-            else "read the last line of the error, then the line of your file above it",
-        )
-    return module.__dict__, CheckResult(FIRST_CHECK, "passed")
+    return CheckResult(
+        FIRST_CHECK,
+        "failed",
+        rationale=f"your file raised {kind.__name__}",
+        actual=learner_traceback(exc, path),
+        help=LOCK_HELP
+        if waited_on_a_lock(exc)
+        else "read the last line of the error, then the line of your file above it",
+    )
 
 
 def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | None = None) -> RunOutcome:
     """Run the learner's file, then the drill's child-side checks; database checks are the parent's."""
+    from sqlalchemy import event
+
     from drillkit import sandbox
     from drillkit.check.framework import Context, run_checks
     from drillkit.check.loader import load_checks
     from drillkit.check.plain import CheckConnection
     from drillkit.check.recorder import Recorder
+    from drillkit.db.libpq_env import libpq_settings, set_libpq_settings
 
     # Loaded before the learner's code runs: nothing in the file can stand in for them.
     child_checks = load_checks(pack_id, pack_root, slug).of("child")
@@ -154,8 +169,9 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     # Read now: the learner's code may change or delete the variables (hiding its failures
     # behind a crashed checker, which is not recorded).
     url, schema = os.environ[sandbox.URL_ENV], os.environ[sandbox.SCHEMA_ENV]
+    libpq = libpq_settings()  # PGPORT, PGDATESTYLE ...: the checks' connections are made with these
     plain_url = "postgresql://" + url.split("://", 1)[1]
-    plain = CheckConnection(plain_url, schema)
+    plain = CheckConnection(plain_url, schema, libpq)
     code, failure = _load_source(path)
     # The text that runs, kept now: the file may be rewritten or gone by the time checks read it.
     source = "".join(linecache.cache[str(path)][2]) if code is not None else ""
@@ -181,6 +197,7 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
             max_overflow=4,
             pool_pre_ping=True,
         )
+        event.listen(truth, "do_connect", lambda *_: set_libpq_settings(libpq))
         ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue, plain, source)
 
         def started(name: str) -> None:
@@ -377,11 +394,13 @@ def _sealed_names() -> list[str]:
 
 def _internal_failure() -> RunOutcome:
     """A drillkit or pack bug: say so, never blame the learner for it."""
+    from drillkit.check.framework import formatted
+
     failure = CheckResult(
         FIRST_CHECK,
         "error",
         rationale="drillkit or the pack failed while checking this file (not your mistake)",
-        actual=traceback.format_exc()[-2000:],
+        actual=formatted(sys.exc_info()[1])[-2000:],
         help="please report this, with the file you checked",
     )
     return RunOutcome([failure, *not_run(_sealed_names())])
