@@ -75,19 +75,22 @@ class Checker:
         # The environment of the `drill check` that asked (the check server passes its client's).
         env = {**(child_env() if base_env is None else base_env), "TMPDIR": str(self.tmp)}
         self._proc: subprocess.Popen[bytes] | None = None
+        # Read-write: the worker reads back what the learner printed, for the checks. Kept
+        # open and read through this descriptor, never by name: learner code can put a FIFO
+        # in its place, which an open() here would wait on forever.
+        self._output = self.output_file.open("w+b")
         try:
-            # Read-write: the worker reads back what the learner printed, for the checks.
-            with self.output_file.open("w+b") as output:
-                fds = [job_r, guard_w, self._result.fileno(), output.fileno(), lifeline_r]
-                if zygote is not None:
-                    self.pid = zygote.fork(fds, env, str(self.tmp))
-                else:
-                    self._proc = self._spawn(fds, env, output)
-                    self.pid = self._proc.pid
+            fds = [job_r, guard_w, self._result.fileno(), self._output.fileno(), lifeline_r]
+            if zygote is not None:
+                self.pid = zygote.fork(fds, env, str(self.tmp))
+            else:
+                self._proc = self._spawn(fds, env, self._output)
+                self.pid = self._proc.pid
         except BaseException:
             for fd in (self._job_w, self._guard_r, self._lifeline_w):
                 os.close(fd)
             self._result.close()
+            self._output.close()
             raise
         finally:
             for fd in (job_r, guard_w, lifeline_r):
@@ -165,10 +168,19 @@ class Checker:
         from drillkit.run.protocol import decode_output
 
         try:
-            with self.output_file.open("rb") as handle:
-                return decode_output(handle.read(limit)), os.fstat(handle.fileno()).st_size
-        except OSError:
+            fd = self._output.fileno()
+            return decode_output(os.pread(fd, limit, 0)), os.fstat(fd).st_size
+        except (OSError, ValueError):
             return "", 0
+
+    def output_tail(self, limit: int) -> str:
+        """The end of what the learner's code printed (it may be megabytes)."""
+        try:
+            fd = self._output.fileno()
+            size = os.fstat(fd).st_size
+            return os.pread(fd, limit, max(size - limit, 0)).decode("utf-8", errors="replace")
+        except (OSError, ValueError):
+            return ""
 
     def wait(self, timeout: float, cancel_fd: int | None = None) -> bool:
         """Wait for the child (the guard) to exit: True; False if `cancel_fd` became
@@ -240,6 +252,7 @@ class Checker:
                 with suppress(OSError):
                     os.close(fd)
             self._result.close()
+            self._output.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 

@@ -160,7 +160,7 @@ def _judge(child: Checker, checks: Checks | CheckResult, timeout: float) -> RunO
             return protocol.parse_result(raw, child.token, expected)
         except UntrustedResult as exc:
             return _tampered(f"the checker's report was not its own ({exc})", checks)
-    stderr_text = _tail(child.output_file, STDERR_LIMIT)
+    stderr_text = child.output_tail(STDERR_LIMIT)
     how = status.ending() if status is not None else "its checker process was killed"
     return _failed_first(
         f"your code ended the Python process ({how}) before the checks could run",
@@ -399,18 +399,14 @@ def _cancelled(cancel_fd: int | None) -> bool:
 
 
 def _read_small(path: Path, limit: int = 500) -> str:
+    """A short file the child writes, in a folder its learner code can write to as well: a
+    FIFO there would block a plain open forever, so only a regular file is read."""
+    from drillkit.store import FileRefused, read_regular
+
     try:
-        with path.open("rb") as handle:
-            return handle.read(limit).decode("utf-8", errors="replace").strip()
-    except OSError:
+        return read_regular(path, 1 << 16)[:limit].decode("utf-8", errors="replace").strip()
+    except (OSError, FileRefused):
         return ""
-
-
-def _tail(path: Path, limit: int) -> str:
-    """The end of a file that learner code may have filled with megabytes."""
-    with path.open("rb") as handle:
-        handle.seek(max(path.stat().st_size - limit, 0))
-        return handle.read().decode("utf-8", errors="replace")
 
 
 def _failed_first(
