@@ -772,4 +772,5 @@ def test_a_fixture_that_never_ends_is_stopped_and_named_as_the_pack_s(
         "check", f"{pid}:1", "--file", str(root / "solutions" / "add_book.py"), DRILL_CHECK_SERVER="off"
     )
     assert done.code == 2, done.stdout
-    assert "the drill's fixture took more than 1 s" in done.stderr and "Traceback" not in done.stderr
+    assert "a statement of the drill's fixture 'books' (" in done.stderr and "Traceback" not in done.stderr
+    assert "books.sql) ran for more than 1 s and was stopped" in done.stderr

@@ -109,9 +109,11 @@ def is_reference(drill: Drill, path: Path) -> bool:
     def text(raw: bytes) -> str:
         return "\n".join(line.rstrip() for line in raw.decode("utf-8", errors="replace").splitlines())
 
+    from drillkit.store import Unreadable, read_text_file
+
     try:
-        return text(read_learner_file(path)) == text(drill.solution_path.read_bytes())
-    except (LearnerFileError, OSError):
+        return text(read_learner_file(path)) == text(read_text_file(drill.solution_path).encode())
+    except (LearnerFileError, Unreadable):
         return False
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from drillkit.errors import ConfigError
 from drillkit.pack.model import Drill, Pack
 from drillkit.pack.mutation_score import MutantResult, MutationReport, Outcome
+from drillkit.pack.text import pack_file_text
 from drillkit.pack.validate import Case, CaseResult, Validation, validate
 from drillkit.paths import Paths
 from drillkit.results import CheckReport
@@ -105,7 +106,7 @@ def mutation_report(
                     path.unlink(missing_ok=True)
 
             marks = {m: why for slug, m, why in pack.equivalent if slug == drill.slug}
-            solution = drill.solution_path.read_text(encoding="utf-8")
+            solution = pack_file_text(drill, drill.solution_path, "reference solution")
             scores.append(
                 mutate_and_score(
                     solution,

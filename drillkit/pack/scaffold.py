@@ -11,6 +11,7 @@ from pathlib import Path
 
 from drillkit.errors import ConfigError
 from drillkit.pack.schema import SLUG
+from drillkit.store import Unreadable, read_text_file
 
 PACK_YAML = """\
 # A drillkit pack (format 1). The order of `drills` gives the drill numbers; progress is
@@ -279,7 +280,10 @@ def new_drill(pack: Path, slug: str) -> tuple[list[Path], Path]:
     )
     solution = solutions / f"{slug}.py"
     written += _write(solution.parent, {solution.name: DRILL_SOLUTION})
-    text = index.read_text(encoding="utf-8")
+    try:
+        text = read_text_file(index)
+    except Unreadable as exc:
+        raise ConfigError(f"{index} {exc}") from None
     if not _drills_last(text):
         raise ConfigError(
             f"`drills:` is not the last entry of {index}; move it to the end (comments are kept)"

@@ -103,8 +103,8 @@ class Validation:
 def _pack_id(root: Path) -> str | None:
     """The id a pack.yaml declares, read loosely (for reports on a pack that did not load)."""
     try:
-        match = re.search(r"^id:\s*['\"]?([\w-]+)", (root / "pack.yaml").read_text(encoding="utf-8"), re.M)
-    except (OSError, UnicodeDecodeError):
+        match = re.search(r"^id:\s*['\"]?([\w-]+)", read_text_file(root / "pack.yaml"), re.M)
+    except Unreadable:
         return None
     return match.group(1) if match else None
 

@@ -129,12 +129,15 @@ def create_space(
             learner_url = _create(db, conn, name, fixture)
             role = name if learner_url != db.libpq_url else None
             baseline = tamper.baseline(conn, name, role, fixture)
-        except psycopg.errors.QueryCanceled:
-            raise ConfigError(
-                f"the drill's fixture took more than {FIXTURE_SECONDS} s to seed its tables and was "
-                "stopped (a bug in the pack; `drill validate` shows it)"
-            ) from None
         except psycopg.Error as exc:
+            # Only the fixture's own time limit: a cancel from outside (the server going
+            # down) is the database's trouble, said below.
+            if isinstance(exc, psycopg.errors.QueryCanceled) and "statement timeout" in str(exc):
+                where = fixture.sql or fixture.python
+                raise ConfigError(
+                    f"a statement of the drill's fixture {fixture.name!r} ({where}) ran for more than "
+                    f"{FIXTURE_SECONDS} s and was stopped (a bug in the pack; `drill validate` shows it)"
+                ) from None
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseUnavailableError(
                 f"cannot create the run schema at {db.display}: {reason} "
@@ -266,29 +269,35 @@ def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture)
     return learner_url
 
 
-# A fixture's statements may take this long (a pack's bug, such as a pg_sleep, must not hang
-# every check of its drill); the error then says it was the fixture.
+# Each statement of a fixture may take this long (a pack's bug, such as a pg_sleep, must not
+# hang every check of its drill); the error then names the fixture.
 FIXTURE_SECONDS = 30
 
 
+FIXTURE_LIMIT = 64 << 20  # a seed's SQL may be large; a FIFO or a device is never read
+
+
 def fixture_sql(path: Path) -> str:
+    return _fixture_text(path) + "\n;"
+
+
+def _fixture_text(path: Path) -> str:
     from drillkit.store import Unreadable, read_text_file
 
     try:
-        return read_text_file(path) + "\n;"
+        return read_text_file(path, FIXTURE_LIMIT)
     except Unreadable as exc:
         raise ConfigError(f"the drill's fixture {path} {exc}") from None
 
 
 def _python_fixture(path: Path) -> Callable[[psycopg.Connection], None]:
     """`seed(conn)` from a pack's fixture module (pack code is trusted, like a pytest plugin)."""
-    import importlib.util
+    import types
 
-    spec = importlib.util.spec_from_file_location(f"drillkit_fixture_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"cannot load the drill's fixture {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Read like any pack file (never a FIFO's endless wait), then run as the module it is.
+    module = types.ModuleType(f"drillkit_fixture_{path.stem}")
+    module.__file__ = str(path)
+    exec(compile(_fixture_text(path), str(path), "exec"), module.__dict__)
     seed = getattr(module, "seed", None)
     if not callable(seed):
         raise ConfigError(f"the fixture {path} defines no seed(conn) function")
