@@ -20,20 +20,20 @@ from drillkit.store import Unreadable, read_text_file
 def read_yaml(path: Path) -> Any:
     import yaml  # deferred: only a changed (or first-read) pack pays for it
 
-    from drillkit.pack.schema import ALIAS_PROBLEM, shared_collection, yaml_problem
+    from drillkit.pack.schema import ALIAS_PROBLEM, alias_line, yaml_problem
 
     try:
         text = read_text_file(path)
     except Unreadable as exc:
         raise ConfigError(f"{path} {exc}") from None
     try:
-        value = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        line = alias_line(text)
+        if line is not None:
+            raise ConfigError(f"{path}:{line} {ALIAS_PROBLEM}")
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         line, said = yaml_problem(exc)
         raise ConfigError(f"{path}{f':{line}' if line else ''} is not valid YAML: {said}") from None
-    if shared_collection(value):
-        raise ConfigError(f"{path} {ALIAS_PROBLEM}")
-    return value
 
 
 def raw_pack(root: Path) -> tuple[dict[str, Any], list[Path]]:

@@ -136,41 +136,20 @@ def yaml_problem(exc: Exception) -> tuple[int | None, str]:
     return (mark.line + 1 if mark else None), said
 
 
-# An alias names a list or mapping once and uses it many times: nine levels of nine make
-# 387 million values to walk, check or cache from a file of a few hundred bytes.
-ALIAS_PROBLEM = "uses a YAML alias (*name) to a list or mapping: write the value out in full"
+# An alias (`*name`) repeats what its anchor names: nine levels of nine make 387 million
+# values from a file of a few hundred bytes, and merge keys (`<<: *name`) copy as many pairs
+# before any check could count them. Pack files have no need of them: refused, before loading.
+ALIAS_PROBLEM = "uses a YAML alias (*name): write the value out in full"
 
 
-def shared_collection(value: Any) -> bool:
-    """Whether a list or dict occurs twice in a loaded YAML value (only an alias does that)."""
-    seen: set[int] = set()
-    todo = [value]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, dict | list):
-            if id(item) in seen:
-                return True
-            seen.add(id(item))
-            todo += list(item.values()) if isinstance(item, dict) else item
-    return False
-
-
-def _shared_node(root: Any) -> Any:
-    """The first sequence or mapping node reached twice in a composed tree, or None."""
+def alias_line(text: str) -> int | None:
+    """The line of the first alias in a YAML text (tokens only: nothing is built), or None."""
     import yaml
 
-    seen: set[int] = set()
-    todo = [root]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
-            if id(node) in seen:
-                return node
-            seen.add(id(node))
-            if isinstance(node, yaml.SequenceNode):
-                todo += node.value
-            else:
-                todo += [child for pair in node.value for child in pair]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for token in yaml.scan(text, Loader=loader):
+        if isinstance(token, yaml.AliasToken):
+            return token.start_mark.line + 1
     return None
 
 
@@ -185,10 +164,10 @@ def check_file(path: Path, spec: Any, shown: str) -> tuple[Any, list[Finding]]:
     except Unreadable as exc:
         return None, [Finding(shown, None, f"the file {exc}")]
     try:
+        line = alias_line(text)
+        if line is not None:
+            return None, [Finding(shown, line, ALIAS_PROBLEM)]
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        shared = _shared_node(node)
-        if shared is not None:
-            return None, [Finding(shown, shared.start_mark.line + 1, ALIAS_PROBLEM)]
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line, said = yaml_problem(exc)
