@@ -648,6 +648,8 @@ def test_validate_reads_no_answer_that_is_not_a_regular_file(learner: Learner) -
     answers = root / "add_book" / "answers"
     os.mkfifo(answers / "fail_fifo.py")
     (answers / "fail_zero.py").symlink_to("/dev/zero")
+    refused = learner.drill("pack", "add", str(root))  # it reads the answers, runs none
+    assert refused.code == 2 and "fail_fifo.py" in refused.stderr
     done = learner.drill("validate", str(root), "--json")
     assert done.code == 1, done.stdout
     messages = sorted((f["file"].rsplit("/", 1)[-1], f["message"]) for f in done.json["findings"])
@@ -672,7 +674,7 @@ def test_a_pack_file_gone_after_the_pack_was_added_is_one_line_never_an_empty_at
         assert done.code == 2 and done.stdout == "", done.stdout
         line = done.stderr.strip()
         assert "\n" not in line and line.startswith("drill: error: ")
-        assert f"the {what} of drill {pid}:add_book cannot be read" in line
+        assert f"the {what} of drill {pid}:add_book, " in line and ", does not exist; " in line
         assert f"`drill validate {root}` checks it" in line
     assert not (learner.cwd / "drillwork").exists()  # no empty attempt left behind
     attempt = learner.cwd / "drillwork" / pid / "01_add_book.py"
@@ -690,7 +692,9 @@ def test_a_pack_file_gone_after_the_pack_was_added_is_one_line_never_an_empty_at
         checked = learner.drill("check", f"{pid}:1", "--file", str(mine), DRILL_CHECK_SERVER=server)
         assert checked.code == 2 and checked.stdout == "", checked.stdout
         line = checked.stderr.strip()
-        assert "\n" not in line and f"the checks of drill {pid}:add_book cannot be read" in line
+        assert (
+            "\n" not in line and f"the checks of drill {pid}:add_book, " in line and "does not exist" in line
+        )
 
 
 @pytest.mark.parametrize(

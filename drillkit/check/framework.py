@@ -318,6 +318,26 @@ def end_open_sessions() -> None:
             continue
 
 
+def held_lock(exc: BaseException, what: str) -> Fail:
+    """The failure for a statement of the checks' that gave up waiting on a lock the
+    learner's code still holds (see waited_on_a_lock)."""
+    return Fail(
+        f"a connection your code left open holds a lock on {what}",
+        expected="every connection and transaction of your file ended when it is done",
+        actual=formatted_line(exc),
+        help="close what you opened (a `with` block does it): an open transaction keeps its locks",
+    )
+
+
+def formatted_line(exc: BaseException, limit: int = 600) -> str:
+    """`Type: first line of the message`, for a failure's got."""
+    try:
+        text = str(exc).strip().splitlines()
+        return f"{type(exc).__name__}: {text[0] if text else ''}"[:limit]
+    except BaseException:
+        return type(exc).__name__
+
+
 LOCK_HELP = (
     "a statement waited on a lock and gave up: a transaction still open holds it (often one "
     "your file began and never committed, rolled back or closed). End each transaction you "

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from drillkit.check.database import Column, DatabaseView
-from drillkit.check.framework import Context, Fail, end_open_sessions
+from drillkit.check.framework import Context, Fail, formatted_line, held_lock, waited_on_a_lock
 
 
 def create_tables(ctx: Context, cls: type) -> None:
@@ -12,32 +12,26 @@ def create_tables(ctx: Context, cls: type) -> None:
     Tables of those names that the learner's file made itself (with SQL, or from other
     models) are dropped first: create_all would keep them, and the checks would judge them
     instead of the model."""
-    import psycopg
     from sqlalchemy import text
 
     # The table's own MetaData: the class's `metadata` attribute is the learner's to replace.
     metadata = cls.__table__.metadata  # type: ignore[attr-defined]
     # A session the file left open (trying the model out: a query after the last commit)
     # keeps a lock on the tables the rebuild drops: harmless, so it is closed, not waited on.
-    end_open_sessions()
+    # One held elsewhere makes the engine's statements give up after 2 s (drillkit.sandbox).
+    ctx.close_file_sessions()
     try:
         with ctx.engine.begin() as conn:
-            conn.execute(text("SET LOCAL lock_timeout = '2s'"))  # a lock held elsewhere: say so
             quote = conn.dialect.identifier_preparer.format_table
             for table in reversed(metadata.sorted_tables):
                 conn.execute(text(f"DROP TABLE IF EXISTS {quote(table)} CASCADE"))
         metadata.create_all(ctx.engine)
     except Exception as exc:
-        if isinstance(getattr(exc, "orig", None), psycopg.errors.LockNotAvailable):
-            raise Fail(
-                "a connection your code left open holds a lock on your tables",
-                expected="every connection and transaction of your file ended when it is done",
-                actual=str(exc.orig).strip().splitlines()[0],
-                help="close what you opened (a `with` block does it): an open transaction keeps its locks",
-            ) from None
+        if waited_on_a_lock(exc):
+            raise held_lock(exc, "your tables") from None
         raise Fail(
             "Postgres refused to create your tables",
-            actual=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"[:600],
+            actual=formatted_line(exc),
             help="the CREATE TABLE is built from your model; check its column types",
         ) from None
 

@@ -116,6 +116,8 @@ def kill_server(pid: int) -> None:
     both) would outlive it, orphaned and stopped, where no EOF reaches it."""
     from drillkit.run.guard import descendants  # the cold path only
 
+    with suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGSTOP)  # held still: it starts no new zygote while we look below it
     for below in descendants(pid):
         with suppress(ProcessLookupError, PermissionError):
             os.kill(below, signal.SIGKILL)

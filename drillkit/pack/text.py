@@ -16,7 +16,7 @@ def pack_file_text(drill: Drill, path: Path, what: str) -> str:
         return read_text_file(path)
     except Unreadable as exc:
         raise ConfigError(
-            f"the {what} of drill {drill.ref} cannot be read: {path} {exc}; "
+            f"the {what} of drill {drill.ref}, {path}, {exc}; "
             f"the pack changed after it was added (`drill validate {drill.folder.parent}` checks it)"
         ) from None
 

@@ -229,6 +229,9 @@ def check_format(root: Path, *, run_checks_py: bool = True) -> tuple[Pack | None
         pack = load_pack(root)
     except DrillkitError as exc:
         return None, [Finding(rel(index), None, str(exc))]
+    for drill in pack.drills:  # answer files are read, never run: pack add looks at them too
+        for answer in sorted(drill.answers_dir.glob("*.py")):
+            findings += [Finding(rel(answer), line, why, drill.slug) for line, why in header_problems(answer)]
     for drill in pack.drills if run_checks_py else ():
         findings += _check_declarations(drill, rel)
     return pack, findings
@@ -350,7 +353,6 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
             )
     named = [(FIRST_CHECK, None)] + [(c.name, c.key) for c in checks.checks]
     for answer in sorted(drill.answers_dir.glob("*.py")):
-        found += [Finding(rel(answer), line, why, drill.slug) for line, why in header_problems(answer)]
         expect = read_expectation(answer)
         labels = [("check", expect.check)] if expect and expect.check else []
         labels += [("passes", label) for label in (expect.passing if expect else ())]

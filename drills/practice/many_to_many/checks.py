@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import MANYTOMANY
 
-from drillkit.check import Checks, Context, Fail, plural, show_sql, waited_on_a_lock
+from drillkit.check import Checks, Context, Fail, held_lock, plural, show_sql, waited_on_a_lock
 
 from ..common import call, mapped, one_line, require_function, unused_session
 
@@ -69,12 +69,7 @@ def tables(ctx: Context) -> None:
         tag.metadata.create_all(ctx.engine)
     except Exception as exc:
         if waited_on_a_lock(exc):
-            raise Fail(
-                "a connection your code left open holds a lock on the tables",
-                expected="every connection and transaction of your file ended when it is done",
-                actual=one_line(exc, 600),
-                help="close what you opened (a `with` block does it): an open transaction keeps its locks",
-            ) from None
+            raise held_lock(exc, "the tables") from None
         raise Fail(
             "Postgres refused to create your tables",
             actual=one_line(exc, 600),
