@@ -889,27 +889,22 @@ def test_libpq_settings_the_file_makes_do_not_reach_the_checks_own_connections(
     assert progress["packs"][PACK.id]["drills"][DOCS.slug]["attempts"] == 1
 
 
-@pytest.mark.parametrize(
-    "swap",
-    [
-        "os.makedirs(os.path.join(d, 'status.txt'))",
-        "os.mkfifo(os.path.join(d, 'status.txt'))",
-        "os.unlink(os.path.join(d, 'output.txt')); os.mkfifo(os.path.join(d, 'output.txt'))",
-    ],
-    ids=["status is a folder", "status is a FIFO", "output is a FIFO"],
-)
 def test_files_of_the_run_folder_swapped_by_the_learner_are_never_waited_on(
-    learner: Learner, tmp_path: Path, swap: str
+    learner: Learner, tmp_path: Path
 ) -> None:
     """The run's folder is the learner's $TMPDIR: what drill reads back from it by name (the
     check that was running) or writes there is never followed into a FIFO or a folder. A
     FIFO hung `drill check` past its --timeout; a folder made the checker's error of it."""
-    code = f"import os, time\nd = os.environ['TMPDIR']\n{swap}\n"
-    hangs = write(tmp_path, "hangs.py", SOLUTION_3 + "\n" + code + "time.sleep(60)\n")
+    fifos = (
+        "import os, time\nd = os.environ['TMPDIR']\nos.mkfifo(os.path.join(d, 'status.txt'))\n"
+        "os.unlink(os.path.join(d, 'output.txt')); os.mkfifo(os.path.join(d, 'output.txt'))\n"
+    )
+    hangs = write(tmp_path, "hangs.py", SOLUTION_3 + "\n" + fifos + "time.sleep(60)\n")
     started = time.monotonic()
     report = check(learner, hangs, "--timeout", "2")
     assert "still running after 2 seconds" in first_failure(report)["rationale"]
     assert time.monotonic() - started < 20
-    wrong = write(tmp_path, "wrong.py", SOLUTION_3 + "\ndocs = []\n" + code)
+    folder = "import os\nos.makedirs(os.path.join(os.environ['TMPDIR'], 'status.txt'))\n"
+    wrong = write(tmp_path, "wrong.py", SOLUTION_3 + "\ndocs = []\n" + folder)
     statuses = {r["status"] for r in check(learner, wrong)["results"]}
     assert "error" not in statuses and "failed" in statuses
