@@ -18,6 +18,7 @@ the pack's or drillkit's failure, never as the learner's.
 
 from __future__ import annotations
 
+import functools
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -392,11 +393,12 @@ def _checker_code(filename: str, pack: Path | None) -> bool:
     return where.is_absolute() and any(where.is_relative_to(root) for root in known)
 
 
-def _library_dirs() -> list[Path]:
+@functools.cache
+def _library_dirs() -> tuple[Path, ...]:
     import sysconfig
 
     paths = sysconfig.get_paths()
-    return [Path(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths]
+    return tuple(Path(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths)
 
 
 def learner_traceback(exc: BaseException, path: Path, limit: int = 1500) -> str:
