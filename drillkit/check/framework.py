@@ -187,6 +187,26 @@ class Context:
             )
         return self.namespace[name]
 
+    def require_function(self, name: str, call: str) -> Callable[..., Any]:
+        """The learner's function `name`, written in Python by them (`call` shows how it is
+        called, e.g. "docs_for_user(session, user_id)"). A builtin or a library's function
+        in its place is refused: what it raised would carry no frame of the learner's code
+        and read as the checker's error, which is not recorded."""
+        import types
+
+        fn = self.require(name, f"`{name}`", f"def {call}: ...")
+        target = fn.__func__ if type(fn) is types.MethodType else fn
+        filename = target.__code__.co_filename if type(target) is types.FunctionType else None
+        if filename is None or (filename != str(self.path) and _checker_code(filename, None)):
+            raise Fail(
+                f"`{name}` is not a function of your own",
+                expected=f"def {call}: ... in your file",
+                actual=_safe_repr(fn),
+                help="write the function yourself, with def: a builtin or a library's function "
+                "in its place is not the answer",
+            )
+        return fn
+
     def rows(self, sql: str, **params: Any) -> list[Any]:
         """Committed rows for `sql` (parameters as `:name`, like SQLAlchemy's text()); each
         row a named tuple."""
@@ -283,6 +303,13 @@ def _result_of(check: Check, exc: BaseException, path: Path | None) -> CheckResu
             else None,
         )
     return checker_error(check.name, exc)
+
+
+def _safe_repr(value: object, limit: int = 200) -> str:
+    try:
+        return repr(value)[:limit]
+    except BaseException:
+        return f"a {type(value).__name__}"
 
 
 def _text_or_none(value: object) -> str | None:

@@ -28,9 +28,7 @@ class Call:
 def require_function(ctx: Context, name: str, params: Sequence[str]) -> Callable[..., Any]:
     """The learner's function, callable with the drill's arguments in the drill's order."""
     shown = f"{name}({', '.join(params)})"
-    fn = ctx.require(name, f"`{name}`", f"def {shown}: ...")
-    if not callable(fn) or isinstance(fn, type):
-        raise Fail(f"`{name}` is not a function", expected=f"def {shown}", actual=repr(fn)[:200])
+    fn = ctx.require_function(name, shown)
     try:
         inspect.signature(fn).bind(*params)
     except TypeError:
@@ -40,8 +38,6 @@ def require_function(ctx: Context, name: str, params: Sequence[str]) -> Callable
             actual=f"{name}{inspect.signature(fn)}",
             help="callers pass the arguments by position, so their order is part of the contract",
         ) from None
-    except ValueError:
-        pass  # a builtin or C callable without a signature: let the call decide
     return fn
 
 

@@ -73,9 +73,7 @@ def _hint(ctx: Context, got: list[int], user_id: int, right_set: bool) -> str:
 @checks.add("docs_for_user(session, user_id) is a function")
 def signature(ctx: Context) -> None:
     mapped_class(ctx, "Document")
-    fn = ctx.require("docs_for_user", "`docs_for_user`", "def docs_for_user(session, user_id): ...")
-    if not callable(fn):
-        raise Fail("`docs_for_user` is not a function", actual=repr(fn)[:200])
+    fn = ctx.require_function("docs_for_user", "docs_for_user(session, user_id)")
     names = list(inspect.signature(fn).parameters)
     # An id first (`user_id`, `uid`, `id`), or the session second: not `provided_session`.
     first_is_id = bool(names) and (names[0] in ("id", "uid") or names[0].endswith("_id"))
