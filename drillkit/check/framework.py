@@ -192,10 +192,16 @@ class Context:
         called, e.g. "docs_for_user(session, user_id)"). A builtin or a library's function
         in its place is refused: what it raised would carry no frame of the learner's code
         and read as the checker's error, which is not recorded."""
+        import contextlib
+        import inspect
         import types
 
         fn = self.require(name, f"`{name}`", f"def {call}: ...")
         target = fn.__func__ if type(fn) is types.MethodType else fn
+        # A decorator's wrapper (functools.wraps, @contextmanager) stands for what it wraps;
+        # a cycle of __wrapped__, or one that raises, is judged as it is.
+        with contextlib.suppress(Exception):
+            target = inspect.unwrap(target)
         filename = target.__code__.co_filename if type(target) is types.FunctionType else None
         if filename is None or (filename != str(self.path) and _checker_code(filename, None)):
             raise Fail(

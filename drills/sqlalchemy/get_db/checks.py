@@ -56,9 +56,7 @@ def _require_closed(ctx: Context, db: Session, when: str) -> None:
 
 @checks.add("get_db is a generator function")
 def is_generator(ctx: Context) -> None:
-    get_db = ctx.require("get_db", "`get_db`", "define a function named get_db at module level")
-    if not callable(get_db):
-        raise Fail("`get_db` is not a function", actual=repr(get_db)[:200])
+    get_db = ctx.require_function("get_db", "get_db()")
     if inspect.isasyncgenfunction(get_db):
         raise Fail(
             "get_db is an async generator, but the Session it hands out is synchronous",
