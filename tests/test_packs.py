@@ -366,6 +366,43 @@ def test_an_exception_of_the_learner_s_that_fights_being_looked_at_is_still_thei
     assert progress["packs"][pid]["drills"]["add_book"]["attempts"] == 1
 
 
+def test_a_pack_bug_in_generated_code_is_still_the_checkers(learner: Learner) -> None:
+    """A dataclass's __init__ is compiled as `<string>`: a frame of no file, which is
+    evidence of no one's code. A check of the pack's that fails in there is the pack's."""
+    root, pid = pack_with_checks(
+        learner,
+        "from dataclasses import dataclass\n\n@dataclass\nclass Row:\n    n: int\n"
+        "    def __post_init__(self):\n        raise ValueError('the pack\\'s own bug')\n\n"
+        '@checks.add("builds a row")\ndef builds(ctx):\n    Row(1)\n',
+    )
+    done = learner.drill("check", f"{pid}:add_book", "--file", str(answer(root, "add_book", "")), "--json")
+    assert done.json["results"][1]["status"] == "error", done.json["results"]
+
+
+@pytest.mark.parametrize(
+    "stand_in",
+    [
+        "import functools, json\nboom = functools.partial(json.loads, '{')\nboom.__wrapped__ = mine\n",
+        "import json\nboom = json.loads\nboom.__wrapped__ = mine\n",
+        "ns = {}\nexec(compile('def boom():\\n    raise ValueError()\\n', PACK_FILE, 'exec'), ns)\n"
+        "boom = ns['boom']\n",
+    ],
+    ids=["a partial dressed as mine", "a library function dressed as mine", "compiled as the pack's"],
+)
+def test_require_function_takes_only_a_function_the_learner_wrote(learner: Learner, stand_in: str) -> None:
+    """What a stand-in raises would carry no frame of the learner's and read as the
+    checker's error, which is not recorded: refused as not the learner's function."""
+    root, pid = pack_with_checks(
+        learner, '@checks.add("calls boom")\ndef calls(ctx):\n    ctx.require_function("boom", "boom()")()\n'
+    )
+    body = "def mine():\n    pass\n\n" + stand_in.replace(
+        "PACK_FILE", repr(str(root / "add_book" / "checks.py"))
+    )
+    done = learner.drill("check", f"{pid}:add_book", "--file", str(answer(root, "add_book", body)), "--json")
+    result = done.json["results"][1]
+    assert (result["status"], result["rationale"]) == ("failed", "`boom` is not a function of your own")
+
+
 def test_a_database_check_that_never_ends_is_the_checkers_error_at_the_deadline(
     learner: Learner, monkeypatch
 ) -> None:

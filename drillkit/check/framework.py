@@ -11,13 +11,16 @@ Two kinds:
   `DatabaseView` of the run schema. Facts the database can prove (the real schema, committed
   rows) are decided there, out of the learner code's reach.
 
-An exception from a check's own code (no frame of the learner's file in its traceback, not
-raised by SQLAlchemy or the driver on the learner's behalf) is a *checker error*: reported as
-the pack's or drillkit's failure, never as the learner's.
+An exception from a check's own code is a *checker error*: reported as the pack's or
+drillkit's failure, never as the learner's. It is the learner's when its traceback runs
+through a file that is not drillkit's, the pack's or an installed library's (their file, a
+module of theirs, code they compiled under another name), or SQLAlchemy or the driver raised
+it on the learner's behalf (see caused_by_learner).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -157,6 +160,7 @@ class Context:
     # expected answer).
     database: CheckConnection
     source: str = ""  # the learner's file as it ran (read before it ran: it may change since)
+    pack_root: Path | None = None  # the pack's folder: its code is the checker's, not the learner's
     _file_sessions_ended: bool = field(default=False, init=False, repr=False)
 
     @property
@@ -198,12 +202,13 @@ class Context:
 
         fn = self.require(name, f"`{name}`", f"def {call}: ...")
         target = fn.__func__ if type(fn) is types.MethodType else fn
-        # A decorator's wrapper (functools.wraps, @contextmanager) stands for what it wraps;
-        # a cycle of __wrapped__, or one that raises, is judged as it is.
-        with contextlib.suppress(Exception):
-            target = inspect.unwrap(target)
-        filename = target.__code__.co_filename if type(target) is types.FunctionType else None
-        if filename is None or (filename != str(self.path) and _checker_code(filename, None)):
+        filename = _code_file(target)
+        if filename in DECORATOR_FILES:
+            # @contextmanager's wrapper stands for the function it wraps; a __wrapped__ set
+            # by hand on any other callable does not count (its own code is what runs).
+            with contextlib.suppress(Exception):  # a cycle of __wrapped__, or one that raises
+                filename = _code_file(inspect.unwrap(target))
+        if filename is None or (filename != str(self.path) and _checker_code(filename, self.pack_root)):
             raise Fail(
                 f"`{name}` is not a function of your own",
                 expected=f"def {call}: ... in your file",
@@ -270,7 +275,7 @@ def run_one(check: Check, arg: Any, path: Path | None) -> CheckResult:
         note = check.fn(arg)
     except BaseException as exc:
         try:
-            return _result_of(check, exc, path)
+            return _result_of(check, exc, path, getattr(arg, "pack_root", None))
         except BaseException:  # an exception of the learner's that cannot even be looked at
             if path is None:
                 return checker_error(check.name, None)
@@ -284,7 +289,7 @@ def run_one(check: Check, arg: Any, path: Path | None) -> CheckResult:
     return CheckResult(check.name, "passed", note=note if isinstance(note, str) else None)
 
 
-def _result_of(check: Check, exc: BaseException, path: Path | None) -> CheckResult:
+def _result_of(check: Check, exc: BaseException, path: Path | None, pack: Path | None) -> CheckResult:
     kind = type(exc)  # the real class: `__class__` is the exception's to fake
     if issubclass(kind, Fail):
         return CheckResult(
@@ -296,7 +301,7 @@ def _result_of(check: Check, exc: BaseException, path: Path | None) -> CheckResu
             help=_text_or_none(exc.help),
             sql=_text_or_none(exc.sql),
         )
-    if path is not None and caused_by_learner(exc, path, check):
+    if path is not None and caused_by_learner(exc, path, pack):
         return CheckResult(
             check.name,
             "failed",
@@ -309,6 +314,17 @@ def _result_of(check: Check, exc: BaseException, path: Path | None) -> CheckResu
             else None,
         )
     return checker_error(check.name, exc)
+
+
+def _code_file(fn: object) -> str | None:
+    """The file a plain Python function's code says it came from; None for anything else."""
+    import types
+
+    return fn.__code__.co_filename if type(fn) is types.FunctionType else None  # type: ignore[attr-defined]
+
+
+# Where the standard decorators' wrappers live: a function of theirs is the one it wraps.
+DECORATOR_FILES = frozenset({contextlib.__file__, functools.__file__})
 
 
 def _safe_repr(value: object, limit: int = 200) -> str:
@@ -400,17 +416,17 @@ def waited_on_a_lock(exc: BaseException) -> bool:
     return False
 
 
-def caused_by_learner(exc: BaseException, path: Path, check: Check | None = None) -> bool:
-    """Learner code was running (a frame of their file, or of code that is neither drillkit's,
-    the pack's nor an installed library's: what the file compiled under another name, say),
-    it exited or was interrupted, or SQLAlchemy / the driver refused what the learner's
-    models or code asked for."""
+def caused_by_learner(exc: BaseException, path: Path, pack: Path | None = None) -> bool:
+    """Learner code was running (a frame of their file, or of a file that is neither
+    drillkit's, the pack's (`pack`: its folder) nor an installed library's: a module of the
+    learner's, or code the file compiled under another file's name), it exited or was
+    interrupted, or SQLAlchemy / the driver refused what the learner's models or code asked
+    for. Generated code (`<string>`: a dataclass's __init__, say) is evidence of neither."""
     if issubclass(type(exc), SystemExit | KeyboardInterrupt):
         return True
     frames = [f.filename for f in traceback.extract_tb(exc.__traceback__)]
     if str(path) in frames:
         return True
-    pack = Path(check.fn.__code__.co_filename).parent.parent if check is not None else None
     if any(not _checker_code(name, pack) for name in frames):
         return True
     module = type(exc).__module__ or ""
@@ -418,20 +434,30 @@ def caused_by_learner(exc: BaseException, path: Path, check: Check | None = None
 
 
 def _checker_code(filename: str, pack: Path | None) -> bool:
-    """Whether a traceback's file is drillkit's, the pack's, or Python's and its libraries'."""
-    if filename.startswith("<frozen "):
-        return True  # the import system's own modules
-    known = [Path(__file__).parent.parent, *_library_dirs()] + ([pack] if pack is not None else [])
+    """Whether a traceback's file is drillkit's, the pack's, or Python's and its libraries'
+    (or generated, `<...>`: not the learner's to claim either way)."""
+    if filename.startswith("<"):
+        return True
     where = Path(filename)
-    return where.is_absolute() and any(where.is_relative_to(root) for root in known)
+    roots = KNOWN_ROOTS + ((pack,) if pack is not None else ())
+    return where.is_absolute() and any(where.is_relative_to(root) for root in roots)
 
 
-@functools.cache
-def _library_dirs() -> tuple[Path, ...]:
+def _known_roots() -> tuple[Path, ...]:
+    """drillkit's folder and every folder Python and its libraries live in, read when this
+    module is imported: before any learner code, which could change what sysconfig says."""
+    import site
     import sysconfig
 
     paths = sysconfig.get_paths()
-    return tuple(Path(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths)
+    found = [Path(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths]
+    with contextlib.suppress(Exception):  # site's helpers are missing in some embedded Pythons
+        found += [Path(p) for p in [*site.getsitepackages(), site.getusersitepackages()]]
+    here = Path(__file__).parent.parent
+    return tuple(dict.fromkeys([here, here.resolve(), *found]))
+
+
+KNOWN_ROOTS = _known_roots()
 
 
 def learner_traceback(exc: BaseException, path: Path, limit: int = 1500) -> str:

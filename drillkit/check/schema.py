@@ -4,7 +4,14 @@
 from __future__ import annotations
 
 from drillkit.check.database import Column, DatabaseView
-from drillkit.check.framework import Context, Fail, formatted_line, held_lock, waited_on_a_lock
+from drillkit.check.framework import (
+    Context,
+    Fail,
+    end_open_sessions,
+    formatted_line,
+    held_lock,
+    waited_on_a_lock,
+)
 
 
 def create_tables(ctx: Context, cls: type) -> None:
@@ -18,10 +25,12 @@ def create_tables(ctx: Context, cls: type) -> None:
     metadata = cls.__table__.metadata  # type: ignore[attr-defined]
     # A session the file left open (trying the model out: a query after the last commit)
     # keeps a lock on the tables the rebuild drops: harmless, so it is closed, not waited on.
-    # One held elsewhere makes the engine's statements give up after 2 s (drillkit.sandbox).
-    ctx.close_file_sessions()
+    # Every one open now (an earlier check's too), not only the file's, and a lock held
+    # elsewhere is given up on after 2 s, whatever lock_timeout the learner's code SET.
+    end_open_sessions()
     try:
         with ctx.engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '2s'"))
             quote = conn.dialect.identifier_preparer.format_table
             for table in reversed(metadata.sorted_tables):
                 conn.execute(text(f"DROP TABLE IF EXISTS {quote(table)} CASCADE"))

@@ -231,7 +231,10 @@ def check_format(root: Path, *, run_checks_py: bool = True) -> tuple[Pack | None
         return None, [Finding(rel(index), None, str(exc))]
     for drill in pack.drills:  # answer files are read, never run: pack add looks at them too
         for answer in sorted(drill.answers_dir.glob("*.py")):
-            findings += [Finding(rel(answer), line, why, drill.slug) for line, why in header_problems(answer)]
+            for line, why in header_problems(answer):
+                # pack add refuses only files it cannot read; a header's wording is validate's
+                if run_checks_py or line is None:
+                    findings.append(Finding(rel(answer), line, why, drill.slug))
     for drill in pack.drills if run_checks_py else ():
         findings += _check_declarations(drill, rel)
     return pack, findings

@@ -78,8 +78,8 @@ class Checker:
         # Read-write: the worker reads back what the learner printed, for the checks. Kept
         # open and read through this descriptor, never by name: learner code can put a FIFO
         # in its place, which an open() here would wait on forever.
-        self._output = self.output_file.open("w+b")
         try:
+            self._output = self.output_file.open("w+b")  # closed in discard()
             fds = [job_r, guard_w, self._result.fileno(), self._output.fileno(), lifeline_r]
             if zygote is not None:
                 self.pid = zygote.fork(fds, env, str(self.tmp))
@@ -90,7 +90,8 @@ class Checker:
             for fd in (self._job_w, self._guard_r, self._lifeline_w):
                 os.close(fd)
             self._result.close()
-            self._output.close()
+            if hasattr(self, "_output"):
+                self._output.close()
             raise
         finally:
             for fd in (job_r, guard_w, lifeline_r):

@@ -25,6 +25,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from drillkit.db.libpq_env import LIBPQ_ENV, set_libpq_settings
 from drillkit.results import FIRST_CHECK, CheckResult, RunOutcome, not_run
 from drillkit.run import guard, integrity, limits, protocol
 
@@ -198,7 +199,7 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
             pool_pre_ping=True,
         )
         event.listen(truth, "do_connect", lambda *_: set_libpq_settings(libpq))
-        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue, plain, source)
+        ctx = Context(namespace, sandbox, recorder, truth, path, captured.getvalue, plain, source, pack_root)
 
         def started(name: str) -> None:
             # Read by the parent if the run times out: a hang is named after its check. The
@@ -445,6 +446,9 @@ def main(job_fd: int, result_fd: int, seal_fd: int) -> None:
     if job is None:
         os._exit(0)  # the CLI ended without a job for us (usage error, no database, ...)
     os.environ.update(job["env"])
+    # Exactly the parent's libpq variables: this process may have been started before the
+    # parent resolved its database (and dropped a user's PGDATESTYLE for the embedded one).
+    set_libpq_settings({k: v for k, v in job["env"].items() if k in LIBPQ_ENV})
     path = Path(job["file"]).resolve()
     os.chdir(path.parent)
     sys.argv = [str(path)]  # like `python FILE`, and no descriptor numbers for learner code

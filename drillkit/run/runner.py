@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drillkit.db.libpq_env import libpq_settings
 from drillkit.db.server import Database, sqlalchemy_url
 from drillkit.pack.model import Drill, Fixture
 from drillkit.results import FIRST_CHECK, CheckReport, CheckResult, RunOutcome, UntrustedResult, not_run
@@ -88,7 +89,9 @@ def run_job(
         child = checker.take() if zygote is None and env is None else checker.Checker(zygote, env)
         try:
             with spaces(db, job.fixture) as space:
-                env = sandbox_env(sqlalchemy_url(space.learner_url), space.schema)
+                # libpq's variables as this process has them (none, for the embedded server):
+                # a child started early copied them before the database was resolved.
+                env = {**sandbox_env(sqlalchemy_url(space.learner_url), space.schema), **libpq_settings()}
                 # A child that died before its job came: its exit code and output say why.
                 with suppress(BrokenPipeError):
                     child.send(job.pack_id, job.pack_root, job.slug, path, env, timeout)
