@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import traceback
+import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -196,9 +197,7 @@ class Context:
         called, e.g. "docs_for_user(session, user_id)"). A builtin or a library's function
         in its place is refused: what it raised would carry no frame of the learner's code
         and read as the checker's error, which is not recorded."""
-        import contextlib
         import inspect
-        import types
 
         fn = self.require(name, f"`{name}`", f"def {call}: ...")
         target = fn.__func__ if type(fn) is types.MethodType else fn
@@ -318,8 +317,6 @@ def _result_of(check: Check, exc: BaseException, path: Path | None, pack: Path |
 
 def _code_file(fn: object) -> str | None:
     """The file a plain Python function's code says it came from; None for anything else."""
-    import types
-
     return fn.__code__.co_filename if type(fn) is types.FunctionType else None  # type: ignore[attr-defined]
 
 

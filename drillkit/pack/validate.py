@@ -132,11 +132,15 @@ def _header_block(lines: list[str]) -> list[tuple[int, str, str]]:
 
 
 def read_expectation(path: Path) -> Expectation | None:
-    """The `# expect:` header of a known answer, or None if it has none."""
+    """The `# expect:` header of a known answer, or None if it has none (or cannot be read)."""
     try:
-        block = _header_block(_known_answer_lines(path))
+        return _expectation(_known_answer_lines(path))
     except Unreadable:
         return None
+
+
+def _expectation(lines: list[str]) -> Expectation | None:
+    block = _header_block(lines)
     fields = {key: value for _, key, value in block}  # the last of each counts
     passing = tuple(value for _, key, value in block if key == "passes")  # once per check
     if fields.get("expect") == "pass":
@@ -377,10 +381,9 @@ def cases(pack: Pack, only: str | None = None) -> tuple[list[Case], list[Finding
         out.append(Case(drill, "starter", drill.starter_path, Expectation(False)))
         for path in sorted(drill.answers_dir.glob("*.py")) if drill.answers_dir.is_dir() else []:
             try:
-                _known_answer_lines(path)
+                expect = _expectation(_known_answer_lines(path))
             except Unreadable:
                 continue  # the format stage says why
-            expect = read_expectation(path)
             if expect is None:  # no header, or one that was not read: the format stage says which
                 where = (
                     str(path.relative_to(pack.root.parent))

@@ -25,7 +25,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from drillkit.db.libpq_env import LIBPQ_ENV, set_libpq_settings
+from drillkit.db.libpq_env import LIBPQ_ENV, libpq_settings, set_libpq_settings
 from drillkit.results import FIRST_CHECK, CheckResult, RunOutcome, not_run
 from drillkit.run import guard, integrity, limits, protocol
 
@@ -159,7 +159,6 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     from drillkit.check.loader import load_checks
     from drillkit.check.plain import CheckConnection
     from drillkit.check.recorder import Recorder
-    from drillkit.db.libpq_env import libpq_settings, set_libpq_settings
 
     # Loaded before the learner's code runs: nothing in the file can stand in for them.
     child_checks = load_checks(pack_id, pack_root, slug).of("child")
