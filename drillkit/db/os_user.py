@@ -1,0 +1,69 @@
+"""OS users, added one at a time: the one the embedded server runs as when drillkit is root.
+
+Postgres will not run as root, so pgserver, run as root, creates a `pgserver` user with
+`useradd` and runs the server as that user. useradd does not wait for another useradd
+(two first checks at once, or the test suite's workers adding their own users): one of them
+fails, or an entry is lost and the user is made again with another uid, after the data dir
+was already given to the first. drillkit adds the user itself before pgserver looks, one
+process at a time, and tries again while someone else holds the password file.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+SERVER_USER = "pgserver"  # pgserver's own choice: it must be this name
+# useradd's exit codes for "could not lock or update /etc/passwd or /etc/group": try again.
+BUSY_CODES = (1, 10)
+NAME_IN_USE = 9
+ATTEMPTS = 20
+LOCK_NAME = "drillkit-useradd.lock"
+
+
+def lock_path() -> str:
+    return os.path.join(tempfile.gettempdir(), LOCK_NAME)
+
+
+def users_lock(timeout: float = 120) -> Any:
+    """The lock every useradd and userdel of drillkit's (and of its tests') is made under."""
+    from filelock import FileLock
+
+    return FileLock(lock_path(), timeout=timeout)
+
+
+def ensure_user(name: str, *options: str) -> pwd.struct_passwd | None:
+    """The OS user `name`, created with `options` if missing; None when it cannot be made
+    (no useradd, or not root): the caller's own attempt then says why."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        pass
+    if shutil.which("useradd") is None:
+        return None
+    with users_lock():
+        for _ in range(ATTEMPTS):
+            try:
+                return pwd.getpwnam(name)
+            except KeyError:
+                pass
+            done = subprocess.run(["useradd", *options, name], capture_output=True, check=False)
+            if done.returncode not in (0, NAME_IN_USE, *BUSY_CODES):
+                return None
+            if done.returncode in BUSY_CODES:
+                time.sleep(0.25)
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def ensure_server_user() -> None:
+    """As root, the user the embedded server runs as, made as pgserver would make it."""
+    if os.geteuid() == 0:
+        ensure_user(SERVER_USER, "-s", "/bin/bash")
