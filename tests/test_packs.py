@@ -379,6 +379,25 @@ def test_a_pack_bug_in_generated_code_is_still_the_checkers(learner: Learner) ->
     assert done.json["results"][1]["status"] == "error", done.json["results"]
 
 
+@pytest.mark.parametrize("folder", ["checker", "plain temp"])
+def test_code_a_check_writes_to_a_checker_folder_is_the_checkers(learner: Learner, folder: str) -> None:
+    """A check that writes code and runs it (practice:migration's Alembic env.py) puts it in
+    ctx.checker_folder(): a bug there is the pack's. A folder of its own making is unknown
+    code, counted as the learner's (the blame the checker folder exists to avoid)."""
+    make = "ctx.checker_folder()" if folder == "checker" else "nullcontext(Path(tempfile.mkdtemp()))"
+    root, pid = pack_with_checks(
+        learner,
+        "import runpy, tempfile\nfrom contextlib import nullcontext\nfrom pathlib import Path\n\n"
+        '@checks.add("runs generated code")\ndef generated(ctx):\n'
+        f"    with {make} as where:\n"
+        "        (where / 'env.py').write_text('raise ValueError(\"the pack\\'s own bug\")\\n')\n"
+        "        runpy.run_path(str(where / 'env.py'))\n",
+    )
+    done = learner.drill("check", f"{pid}:add_book", "--file", str(answer(root, "add_book", "")), "--json")
+    result = done.json["results"][1]
+    assert result["status"] == ("error" if folder == "checker" else "failed"), result
+
+
 @pytest.mark.parametrize(
     "stand_in",
     [

@@ -163,6 +163,29 @@ class Context:
     source: str = ""  # the learner's file as it ran (read before it ran: it may change since)
     pack_root: Path | None = None  # the pack's folder: its code is the checker's, not the learner's
     _file_sessions_ended: bool = field(default=False, init=False, repr=False)
+    _checker_folders: list[Path] = field(default_factory=list, init=False, repr=False)
+
+    @property
+    def checker_roots(self) -> tuple[Path, ...]:
+        """Where the checker's own code lives: the pack's folder and its checker_folder()s."""
+        return ((self.pack_root,) if self.pack_root is not None else ()) + tuple(self._checker_folders)
+
+    @contextmanager
+    def checker_folder(self, prefix: str = "drill-check-") -> Iterator[Path]:
+        """A temporary folder for code the checks write and run (an Alembic env.py, say),
+        removed afterwards. Its files count as the checker's, like the pack's: an error raised
+        in them is a checker error, never the learner's. (A copy of the learner's file put
+        there is the check's to report as theirs, as practice:migration does.)"""
+        import shutil
+        import tempfile
+
+        where = Path(tempfile.mkdtemp(prefix=prefix))
+        # Kept for the rest of the run: the blame is decided once the exception has left it.
+        self._checker_folders += [where, where.resolve()]
+        try:
+            yield where
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
 
     @property
     def engine(self) -> Engine:
@@ -207,7 +230,7 @@ class Context:
             # by hand on any other callable does not count (its own code is what runs).
             with contextlib.suppress(Exception):  # a cycle of __wrapped__, or one that raises
                 filename = _code_file(inspect.unwrap(target))
-        if filename is None or (filename != str(self.path) and _checker_code(filename, self.pack_root)):
+        if filename is None or (filename != str(self.path) and _checker_code(filename, self.checker_roots)):
             raise Fail(
                 f"`{name}` is not a function of your own",
                 expected=f"def {call}: ... in your file",
@@ -274,7 +297,7 @@ def run_one(check: Check, arg: Any, path: Path | None) -> CheckResult:
         note = check.fn(arg)
     except BaseException as exc:
         try:
-            return _result_of(check, exc, path, getattr(arg, "pack_root", None))
+            return _result_of(check, exc, path, getattr(arg, "checker_roots", ()))
         except BaseException:  # an exception of the learner's that cannot even be looked at
             if path is None:
                 return checker_error(check.name, None)
@@ -288,7 +311,7 @@ def run_one(check: Check, arg: Any, path: Path | None) -> CheckResult:
     return CheckResult(check.name, "passed", note=note if isinstance(note, str) else None)
 
 
-def _result_of(check: Check, exc: BaseException, path: Path | None, pack: Path | None) -> CheckResult:
+def _result_of(check: Check, exc: BaseException, path: Path | None, roots: tuple[Path, ...]) -> CheckResult:
     kind = type(exc)  # the real class: `__class__` is the exception's to fake
     if issubclass(kind, Fail):
         return CheckResult(
@@ -300,7 +323,7 @@ def _result_of(check: Check, exc: BaseException, path: Path | None, pack: Path |
             help=_text_or_none(exc.help),
             sql=_text_or_none(exc.sql),
         )
-    if path is not None and caused_by_learner(exc, path, pack):
+    if path is not None and caused_by_learner(exc, path, roots):
         return CheckResult(
             check.name,
             "failed",
@@ -413,31 +436,31 @@ def waited_on_a_lock(exc: BaseException) -> bool:
     return False
 
 
-def caused_by_learner(exc: BaseException, path: Path, pack: Path | None = None) -> bool:
+def caused_by_learner(exc: BaseException, path: Path, roots: tuple[Path, ...] = ()) -> bool:
     """Learner code was running (a frame of their file, or of a file that is neither
-    drillkit's, the pack's (`pack`: its folder) nor an installed library's: a module of the
-    learner's, or code the file compiled under another file's name), it exited or was
-    interrupted, or SQLAlchemy / the driver refused what the learner's models or code asked
-    for. Generated code (`<string>`: a dataclass's __init__, say) is evidence of neither."""
+    drillkit's, the checker's (`roots`: the pack's folder and its checks' checker_folder()s)
+    nor an installed library's: a module of the learner's, or code the file compiled under
+    another file's name), it exited or was interrupted, or SQLAlchemy / the driver refused
+    what the learner's models or code asked for. Generated code (`<string>`: a dataclass's
+    __init__, say) is evidence of neither."""
     if issubclass(type(exc), SystemExit | KeyboardInterrupt):
         return True
     frames = [f.filename for f in traceback.extract_tb(exc.__traceback__)]
     if str(path) in frames:
         return True
-    if any(not _checker_code(name, pack) for name in frames):
+    if any(not _checker_code(name, roots) for name in frames):
         return True
     module = type(exc).__module__ or ""
     return module.startswith(("sqlalchemy", "psycopg"))
 
 
-def _checker_code(filename: str, pack: Path | None) -> bool:
-    """Whether a traceback's file is drillkit's, the pack's, or Python's and its libraries'
-    (or generated, `<...>`: not the learner's to claim either way)."""
+def _checker_code(filename: str, roots: tuple[Path, ...]) -> bool:
+    """Whether a traceback's file is drillkit's, the checker's (`roots`), or Python's and its
+    libraries' (or generated, `<...>`: not the learner's to claim either way)."""
     if filename.startswith("<"):
         return True
     where = Path(filename)
-    roots = KNOWN_ROOTS + ((pack,) if pack is not None else ())
-    return where.is_absolute() and any(where.is_relative_to(root) for root in roots)
+    return where.is_absolute() and any(where.is_relative_to(root) for root in KNOWN_ROOTS + roots)
 
 
 def _known_roots() -> tuple[Path, ...]:

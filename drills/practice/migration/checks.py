@@ -8,8 +8,6 @@ role inside the run's schema and nowhere else.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,15 +50,14 @@ _state: dict[str, Any] = {}  # the schema before the migration, taken by the fir
 
 @contextmanager
 def _script_dir(ctx: Context) -> Iterator[Path]:
-    where = Path(tempfile.mkdtemp(prefix="drill-alembic-"))
-    try:
+    # A checker folder: an error in env.py or the base revision is the pack's, not the
+    # learner's; _alembic reports frames of the copy of their file as theirs.
+    with ctx.checker_folder(prefix="drill-alembic-") as where:
         (where / "versions").mkdir()
         (where / "env.py").write_text(ENV_FILE, encoding="utf-8")
         (where / "versions" / f"{BASE}_users_and_documents.py").write_text(BASE_FILE, encoding="utf-8")
         (where / "versions" / COPY).write_text(ctx.source, encoding="utf-8")  # the file as it ran
         yield where
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
 
 
 def _alembic(ctx: Context, step: str, target: str) -> None:
@@ -77,7 +74,7 @@ def _alembic(ctx: Context, step: str, target: str) -> None:
                 getattr(command, step)(config, target)
         except DBAPIError:
             raise
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: from their revision, it is theirs
             frames = _your_frames(exc, ctx.path)
             if not frames:
                 raise
