@@ -599,6 +599,12 @@ def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
         ("SELECT 'UPDATE', \"delete\" FROM x -- insert\n", "", False, False),
         ("CREATE INDEX ix ON documents (owner_id)", "", False, False),
         ("ALTER TABLE documents ALTER COLUMN title TYPE text", "", True, False),
+        # code that can write anything, its words hidden in a string it executes
+        ("DO $$ BEGIN EXECUTE 'DEL' || 'ETE FROM documents'; END $$", "", True, False),
+        ("CALL tidy()", "", True, False),
+        ("CREATE OR REPLACE FUNCTION pg_temp.f() RETURNS void AS 'SELECT 1' LANGUAGE sql", "", True, False),
+        ("INSERT INTO tags (name) VALUES ('x') ON CONFLICT DO NOTHING", "", True, False),
+        ("SELECT 'do', \"call\" FROM x", "", False, False),
         # the display copy has the parameters pasted in; the statement as sent does not
         ("SELECT * FROM t WHERE s = <Status.UPDATE: 'u'>", "SELECT * FROM t WHERE s = %(s_1)s", False, False),
     ],

@@ -54,14 +54,20 @@ def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statemen
     return [s for s in statements if not s.in_flush and keyword.search(_code_only(s.raw or s.sql).upper())]
 
 
-_WRITES = re.compile(r"(?<!\bFOR )(?<!\bKEY )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP)\b")
+# DO, CALL and a function or procedure of one's own: code that can write whatever it likes,
+# with the words hidden in a string it EXECUTEs ('UPD' || 'ATE ...').
+_WRITES = re.compile(
+    r"(?<!\bFOR )(?<!\bKEY )(?<!\bCONFLICT )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP|DO|CALL)\b"
+    r"|\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b"
+)
 
 
 def writes(statements: Sequence[Statement]) -> list[Statement]:
     """Statements that change rows, or alter or drop what holds them, however written (a WITH
-    around an UPDATE, a flushed INSERT, ALTER TABLE ... USING). Not CREATE: a new index or
-    table changes no row (a keyset drill may well make its index). SELECT ... FOR UPDATE is
-    a lock, not a write."""
+    around an UPDATE, a flushed INSERT, ALTER TABLE ... USING), and code that could (DO,
+    CALL, CREATE FUNCTION or PROCEDURE). Not other CREATEs: a new index or table changes no
+    row (a keyset drill may well make its index). SELECT ... FOR UPDATE is a lock, not a
+    write."""
     return [s for s in statements if _WRITES.search(_code_only(s.raw or s.sql).upper())]
 
 

@@ -101,6 +101,20 @@ def only_read_so_far(ctx: Context) -> None:
         )
 
 
+def seeded(ctx: Context, what: str, sql: str, count: int = 1, **params: Any) -> list[Any]:
+    """The seeded rows a check builds on (`count` of them); fewer: the learner's file deleted
+    or changed them, a failure that says so rather than a crash of the check."""
+    rows = ctx.rows(sql, **params)
+    if len(rows) < count:
+        raise Fail(
+            f"your file removed seeded data the checks build on: {what}",
+            expected=f"{what}, as the drill's data seeds {'it' if count == 1 else 'them'}",
+            actual=f"{len(rows)} of {count} found after your file ran",
+            help="try your code out in a transaction you roll back, or leave the seeded rows as they are",
+        )
+    return rows
+
+
 def selects(statements: Sequence[Statement], table: str | None = None) -> list[Statement]:
     found = [s for s in statements if s.verb in ("SELECT", "WITH")]
     if table is None:

@@ -158,7 +158,9 @@ def owner_loaded(ctx: Context) -> None:
     emails = _run(ctx, scenario)
     if set(emails) != {"ada@example.com"}:
         raise Fail(
-            "the owners are not user 1", expected="ada@example.com", actual=", ".join(sorted(set(emails)))
+            "the owners are not user 1",
+            expected="ada@example.com",
+            actual=", ".join(sorted(map(str, set(emails)))),
         )
 
 

@@ -94,16 +94,16 @@ def _check_contents(ctx: Context, when: str = "") -> None:
     seen = _read(users)  # the session is closed now, as in the report
     want = _truth(ctx)
     if len(users) != len(seen) or set(seen) != set(want):
-        missing = sorted(set(want) - set(seen))
+        missing = sorted(set(want) - set(seen), key=str)
         raise Fail(
             f"not every user came back exactly once{when}",
-            expected=f"{len(want)} users: " + ", ".join(sorted(want)),
-            actual=f"{len(users)} users: " + ", ".join(sorted(seen)),
+            expected=f"{len(want)} users: " + ", ".join(sorted(map(str, want))),
+            actual=f"{len(users)} users: " + ", ".join(sorted(map(str, seen))),
             help="a user without documents must come too; an inner join to documents drops them"
             if missing and all(not want[m] for m in missing)
             else "select every user, once each",
         )
-    wrong = sorted(e for e in want if seen[e] != want[e])
+    wrong = sorted((e for e in want if seen[e] != want[e]), key=str)
     if wrong:
         raise Fail(
             f"{wrong[0]}'s documents are not the ones in the database{when}",

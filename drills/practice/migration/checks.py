@@ -235,6 +235,14 @@ def revision_ids(ctx: Context) -> None:
 
 @checks.add("`alembic upgrade head` runs on the table with rows", requires=[revision_ids])
 def upgrade_runs(ctx: Context) -> None:
+    if ctx.rows("SELECT to_regclass('alembic_version') IS NOT NULL")[0][0]:
+        raise Fail(
+            "your file made an alembic_version table before Alembic ran",
+            expected="no alembic_version table until Alembic stamps the database itself",
+            actual="alembic_version exists: " + (", ".join(_version(ctx)) or "no rows"),
+            help="leave alembic_version to Alembic: your file is a revision it runs, and the "
+            "file's top-level code runs before any migration",
+        )
     _state["before"] = _snapshot(ctx)
     _state["rows"] = _documents_rows(ctx)
     _alembic(ctx, "stamp", BASE)

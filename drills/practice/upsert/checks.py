@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from drillkit.check import Checks, Context, Fail, plural, show_sql
 from drillkit.check.recorder import Statement
 
-from ..common import Call, call, one_line, require_function, unused_session
+from ..common import Call, call, one_line, require_function, seeded, unused_session
 
 checks = Checks()
 _statements: list[Statement] = []
@@ -79,8 +79,23 @@ def _caller_work(session: Session, doc_id: int) -> None:
     session.execute(text("UPDATE documents SET title = :t WHERE id = :i"), {"t": CALLER_TITLE, "i": doc_id})
 
 
+def _document(ctx: Context, doc_id: int) -> str:
+    """Seeded document `doc_id`'s title (the caller's work renames it)."""
+    return seeded(ctx, f"document {doc_id}", "SELECT title FROM documents WHERE id = :i", i=doc_id)[0][0]
+
+
+def _unused(ctx: Context, name: str) -> str:
+    """`name`, or `name-2`, ...: a tag name no row has yet (a try-out in the file may have made
+    the first choice already, and the check is about a new name)."""
+    candidate, n = name, 1
+    while _ids(ctx, candidate):
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
+
+
 def _caller_work_kept(ctx: Context, doc_id: int, what: str) -> None:
-    title = ctx.rows("SELECT title FROM documents WHERE id = :i", i=doc_id)[0][0]
+    title = _document(ctx, doc_id)
     if title != CALLER_TITLE:
         raise Fail(
             f"{what}, the caller's own earlier change was lost",
@@ -100,29 +115,32 @@ def signature(ctx: Context) -> None:
     "a new name: a new row, its id returned, nothing committed until the caller commits", requires=[signature]
 )
 def new_tag(ctx: Context) -> None:
+    name = _unused(ctx, "roadmap")
     with ctx.new_session() as session:
-        tag_id = _ensure(ctx, session, "roadmap")
-        if _ids(ctx, "roadmap"):
+        tag_id = _ensure(ctx, session, name)
+        if _ids(ctx, name):
             raise Fail(
                 "ensure_tag committed: the new tag was visible to other connections before the caller "
                 "committed",
                 expected="the caller decides when its transaction commits",
-                actual="tag 'roadmap' already committed when ensure_tag returned",
+                actual=f"tag {name!r} already committed when ensure_tag returned",
                 help="a building block used inside a larger transaction must not commit it; flush() "
                 "or executing the INSERT is enough to get the id",
             )
         session.commit()
-    if _ids(ctx, "roadmap") != [tag_id]:
+    if _ids(ctx, name) != [tag_id]:
         raise Fail(
-            "after the caller committed, the 'roadmap' tag is not the one whose id was returned",
+            f"after the caller committed, the {name!r} tag is not the one whose id was returned",
             expected=f"one row, id {tag_id}",
-            actual=f"ids {_ids(ctx, 'roadmap')}",
+            actual=f"ids {_ids(ctx, name)}",
         )
 
 
 @checks.add("an existing name: its id, no new row, the caller's earlier work untouched", requires=[new_tag])
 def existing_tag(ctx: Context) -> None:
-    want = _ids(ctx, "urgent")
+    want = [row[0] for row in seeded(ctx, "the tag 'urgent'", "SELECT id FROM tags WHERE name = 'urgent'")]
+    _document(ctx, 2)
+    fresh = _unused(ctx, "fresh")
     with ctx.new_session() as session:
         _caller_work(session, 2)
         got = _ensure(ctx, session, "urgent")
@@ -136,23 +154,24 @@ def existing_tag(ctx: Context) -> None:
                 help="a rollback inside ensure_tag undoes the caller's whole transaction, not just the "
                 "failed insert; don't provoke the error in the first place",
             )
-        again = _ensure(ctx, session, "fresh")
-        twice = _ensure(ctx, session, "fresh", " called a second time")
+        again = _ensure(ctx, session, fresh)
+        twice = _ensure(ctx, session, fresh, " called a second time")
         session.commit()
     if [got] != want:
         raise Fail("ensure_tag('urgent') returned the wrong id", expected=f"{want}", actual=str(got))
-    if again != twice or _ids(ctx, "fresh") != [again]:
+    if again != twice or _ids(ctx, fresh) != [again]:
         raise Fail(
-            "calling ensure_tag('fresh') twice did not give one row and one id",
+            f"calling ensure_tag({fresh!r}) twice did not give one row and one id",
             expected="the same id both times, one row",
-            actual=f"ids returned {again} and {twice}; rows {_ids(ctx, 'fresh')}",
+            actual=f"ids returned {again} and {twice}; rows {_ids(ctx, fresh)}",
         )
     _caller_work_kept(ctx, 2, "after ensure_tag('urgent')")
 
 
 @checks.add("two sessions asking for the same new name at once both get the one id", requires=[new_tag])
 def race(ctx: Context) -> None:
-    name = "launch"
+    name = _unused(ctx, "launch")
+    _document(ctx, 3)
     first = ctx.new_session()
     second = ctx.new_session()
     outcome: dict[str, Any] = {}

@@ -77,7 +77,7 @@ def printed_id(db: DatabaseView) -> None:
     new_id = db.rows("SELECT id FROM documents WHERE title = :t", t=TITLE)[0][0]
     output = db.output()
     # A whole token: not the 7 in 0x7f3a or 3.7, but "document 7." ends a sentence.
-    if re.search(rf"(?<![\w.]){new_id}(?!\w|\.\d)", output):
+    if re.search(rf"(?<![\w.]){re.escape(str(new_id))}(?!\w|\.\d)", output):
         return
     printed_none = "None" in output
     raise Fail(
