@@ -52,6 +52,19 @@ def test_a_check_starts_the_server_and_the_next_check_is_answered_by_it(learner:
     assert f"✓ check server: running (pid {after.pid})" in doctor.stdout, doctor.stdout
 
 
+def test_an_edited_drillkit_gets_a_server_of_its_own(tmp_path: Path) -> None:
+    """A checkout edited in place keeps its version: the server started before the edit
+    would go on with the old code, and load the packs' new checks against it."""
+    package = tmp_path / "drillkit"
+    (package / "run").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    module = package / "run" / "harness.py"
+    module.write_text("")
+    before = client._code_stamp(str(package / "__init__.py"))
+    os.utime(module, ns=(module.stat().st_atime_ns, module.stat().st_mtime_ns + 10**9))
+    assert client._code_stamp(str(package / "__init__.py")) != before
+
+
 def test_validate_checks_through_the_running_server_and_without_it(learner: Learner, tmp_path: Path) -> None:
     """`drill validate` asks the warm check server for each file (and leaves it for the next
     check); switched off, it checks every file in processes of its own, with the same verdict.
