@@ -605,6 +605,8 @@ def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
         ("CREATE OR REPLACE FUNCTION pg_temp.f() RETURNS void AS 'SELECT 1' LANGUAGE sql", "", True, False),
         ("INSERT INTO tags (name) VALUES ('x') ON CONFLICT DO NOTHING", "", True, False),
         ("SELECT 'do', \"call\" FROM x", "", False, False),
+        ("SELECT count(*) AS call FROM documents GROUP BY owner_id", "", False, False),
+        ("-- a note\n  do $$ begin perform 1; end $$", "", True, False),
         # the display copy has the parameters pasted in; the statement as sent does not
         ("SELECT * FROM t WHERE s = <Status.UPDATE: 'u'>", "SELECT * FROM t WHERE s = %(s_1)s", False, False),
     ],

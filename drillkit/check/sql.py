@@ -56,9 +56,10 @@ def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statemen
 
 # DO, CALL and a function or procedure of one's own: code that can write whatever it likes,
 # with the words hidden in a string it EXECUTEs ('UPD' || 'ATE ...').
+# DO and CALL only start a statement (`call` may be a column or a label elsewhere).
 _WRITES = re.compile(
-    r"(?<!\bFOR )(?<!\bKEY )(?<!\bCONFLICT )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP|DO|CALL)\b"
-    r"|\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b"
+    r"(?<!\bFOR )(?<!\bKEY )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP)\b"
+    r"|\A\s*(?:DO|CALL)\b|\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b"
 )
 
 
