@@ -600,13 +600,19 @@ def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
         ("CREATE INDEX ix ON documents (owner_id)", "", False, False),
         ("ALTER TABLE documents ALTER COLUMN title TYPE text", "", True, False),
         # code that can write anything, its words hidden in a string it executes
-        ("DO $$ BEGIN EXECUTE 'DEL' || 'ETE FROM documents'; END $$", "", True, False),
-        ("CALL tidy()", "", True, False),
-        ("CREATE OR REPLACE FUNCTION pg_temp.f() RETURNS void AS 'SELECT 1' LANGUAGE sql", "", True, False),
+        ("DO $$ BEGIN EXECUTE 'DEL' || 'ETE FROM documents'; END $$", "", True, True),
+        ("CALL tidy()", "", True, True),
+        ("CREATE OR REPLACE FUNCTION pg_temp.f() RETURNS void AS 'SELECT 1' LANGUAGE sql", "", True, True),
+        ("SELECT 1; DO $$ BEGIN EXECUTE 'UPD' || 'ATE documents SET x = 1'; END $$", "", True, True),
+        ("SELECT 1;CALL p()", "", True, True),
+        # a quote misread would hide what follows it
+        ("WITH a AS (SELECT E'\\'' q), d AS (DELETE FROM documents RETURNING id) SELECT 1", "", True, False),
+        ("WITH a AS (SELECT $$'$$ q), d AS (DELETE FROM documents RETURNING id) SELECT 1", "", True, False),
+        ("SELECT $$UPDATE documents$$, $t$DELETE$t$", "", False, False),
         ("INSERT INTO tags (name) VALUES ('x') ON CONFLICT DO NOTHING", "", True, False),
         ("SELECT 'do', \"call\" FROM x", "", False, False),
         ("SELECT count(*) AS call FROM documents GROUP BY owner_id", "", False, False),
-        ("-- a note\n  do $$ begin perform 1; end $$", "", True, False),
+        ("-- a note\n  do $$ begin perform 1; end $$", "", True, True),
         # the display copy has the parameters pasted in; the statement as sent does not
         ("SELECT * FROM t WHERE s = <Status.UPDATE: 'u'>", "SELECT * FROM t WHERE s = %(s_1)s", False, False),
     ],

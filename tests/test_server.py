@@ -229,6 +229,45 @@ def test_adding_a_user_waits_out_a_busy_password_file(
     monkeypatch.setattr(pwd, "getpwnam", getpwnam)
     monkeypatch.setattr(os_user.time, "sleep", lambda seconds: None)
     monkeypatch.setattr(os_user.shutil, "which", lambda name: "/usr/sbin/useradd")
-    monkeypatch.setattr(os_user, "lock_path", lambda: str(tmp_path / "users.lock"))
+    monkeypatch.setattr(os_user, "LOCK_FOLDER", tmp_path)
     assert os_user.ensure_user("drillkit-nobody") is entry
     assert made == ["drillkit-nobody"]
+
+
+def test_the_useradd_lock_is_only_in_a_folder_of_root_s_and_never_waited_on_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a folder anyone may write to, another user could hold the lock to stall root, or
+    put a link where root opens it: no lock there. A lock held too long is given up on, and
+    pgserver's own useradd has its go."""
+    import contextlib
+    import pwd
+    import shutil as shell
+    import subprocess
+    import threading
+
+    from filelock import FileLock
+
+    from drillkit.db import os_user
+
+    if os.geteuid() != 0:
+        pytest.skip("the lock is root's")
+    folder = tmp_path / "run"
+    folder.mkdir(mode=0o755)
+    monkeypatch.setattr(os_user, "LOCK_FOLDER", folder)
+    assert isinstance(os_user.users_lock(), FileLock)
+    folder.chmod(0o777)
+    assert isinstance(os_user.users_lock(), contextlib.nullcontext)
+    folder.chmod(0o755)
+
+    monkeypatch.setattr(pwd, "getpwnam", lambda name: (_ for _ in ()).throw(KeyError(name)))
+    monkeypatch.setattr(shell, "which", lambda name: "/usr/sbin/useradd")
+    ran: list[object] = []
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: ran.append(args))
+    monkeypatch.setattr(os_user, "users_lock", lambda timeout=120: FileLock(str(folder / "l"), timeout=0.1))
+    got: list[object] = []
+    with FileLock(str(folder / "l")):  # held by another thread, as by another process
+        worker = threading.Thread(target=lambda: got.append(os_user.ensure_user("drillkit-nobody")))
+        worker.start()
+        worker.join(10)
+    assert got == [None] and ran == []

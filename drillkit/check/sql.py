@@ -48,30 +48,49 @@ def filtered_on(statements: Sequence[Statement], table: str, column: str) -> boo
 
 def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statement]:
     """Statements doing `verb` that the unit of work did not emit (text() or a bulk construct),
-    also one inside a WITH (`WITH u AS (UPDATE ...) SELECT ...`). `SELECT ... FOR UPDATE` is
-    a lock, not an UPDATE."""
+    also one inside a WITH (`WITH u AS (UPDATE ...) SELECT ...`), and code that could do it
+    by hand whatever it says (DO, CALL, a function of one's own: see `writes`).
+    `SELECT ... FOR UPDATE` is a lock, not an UPDATE."""
     keyword = re.compile(rf"(?<!\bFOR )(?<!\bKEY )\b{verb.upper()}\b")
-    return [s for s in statements if not s.in_flush and keyword.search(_code_only(s.raw or s.sql).upper())]
+    found = []
+    for statement in statements:
+        code = _code_only(statement.raw or statement.sql).upper()
+        if not statement.in_flush and (keyword.search(code) or _CODE.search(code)):
+            found.append(statement)
+    return found
 
 
-# DO, CALL and a function or procedure of one's own: code that can write whatever it likes,
-# with the words hidden in a string it EXECUTEs ('UPD' || 'ATE ...').
-# DO and CALL only start a statement (`call` may be a column or a label elsewhere).
-_WRITES = re.compile(
-    r"(?<!\bFOR )(?<!\bKEY )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP)\b"
-    r"|\A\s*(?:DO|CALL)\b|\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b"
-)
+# Code that can write whatever it likes, the words hidden in a string it EXECUTEs ('UPD' ||
+# 'ATE ...'): DO and CALL where a statement starts (`call` may be a column or a label
+# elsewhere), and a function or procedure of one's own.
+_CODE = re.compile(r"(?:\A|;)\s*(?:DO|CALL)\b|\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b")
+_WRITES = re.compile(r"(?<!\bFOR )(?<!\bKEY )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP)\b")
 
 
 def writes(statements: Sequence[Statement]) -> list[Statement]:
     """Statements that change rows, or alter or drop what holds them, however written (a WITH
-    around an UPDATE, a flushed INSERT, ALTER TABLE ... USING), and code that could (DO,
-    CALL, CREATE FUNCTION or PROCEDURE). Not other CREATEs: a new index or table changes no
-    row (a keyset drill may well make its index). SELECT ... FOR UPDATE is a lock, not a
-    write."""
-    return [s for s in statements if _WRITES.search(_code_only(s.raw or s.sql).upper())]
+    around an UPDATE, a flushed INSERT, ALTER TABLE ... USING), and code that could (DO or
+    CALL where a statement starts, CREATE FUNCTION or PROCEDURE). Not other CREATEs: a new
+    index or table changes no row (a keyset drill may well make its index). SELECT ... FOR
+    UPDATE is a lock, not a write."""
+    found = []
+    for statement in statements:
+        code = _code_only(statement.raw or statement.sql).upper()
+        if _WRITES.search(code) or _CODE.search(code):
+            found.append(statement)
+    return found
 
 
 def _code_only(sql: str) -> str:
-    """The SQL without its string literals, quoted names and comments (words there do nothing)."""
-    return re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)
+    """The SQL without its string literals (dollar-quoted, E'...' with its backslashes, plain),
+    quoted names and comments: words there do nothing, and one misread quote would hide the
+    rest of the statement."""
+    return _NOT_CODE.sub(" ", sql)
+
+
+_NOT_CODE = re.compile(
+    r"\$((?:[A-Za-z_]\w*)?)\$.*?\$\1\$"  # $$...$$, $tag$...$tag$
+    r"|(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'"  # E'it\'s'
+    r"|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/",
+    flags=re.S,
+)

@@ -13,50 +13,67 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import stat
 import subprocess
-import tempfile
 import time
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
 SERVER_USER = "pgserver"  # pgserver's own choice: it must be this name
 # useradd's exit codes for "could not lock or update /etc/passwd or /etc/group": try again.
+# (1 is also "not allowed", which the attempts then run out on: only root gets here.)
 BUSY_CODES = (1, 10)
 NAME_IN_USE = 9
 ATTEMPTS = 20
+# Root's own folder: no other user can put a lock, a link or a file of theirs there (in /tmp
+# one could hold the lock to stall root, or link it to a file root would then open).
+LOCK_FOLDER = Path("/run")
 LOCK_NAME = "drillkit-useradd.lock"
 
 
-def lock_path() -> str:
-    return os.path.join(tempfile.gettempdir(), LOCK_NAME)
-
-
-def users_lock(timeout: float = 120) -> Any:
-    """The lock every useradd and userdel of drillkit's (and of its tests') is made under."""
+def users_lock(timeout: float = 120) -> AbstractContextManager[object]:
+    """The lock every useradd and userdel of drillkit's (and of its tests') is made under; no
+    lock where there is no such folder of root's (or not as root): useradd's own retries,
+    below, still apply."""
     from filelock import FileLock
 
-    return FileLock(lock_path(), timeout=timeout)
+    try:
+        folder = LOCK_FOLDER.lstat()
+    except OSError:
+        return nullcontext()
+    ours = stat.S_ISDIR(folder.st_mode) and folder.st_uid == 0 and not folder.st_mode & 0o022
+    if not ours or os.geteuid() != 0:
+        return nullcontext()
+    return FileLock(str(LOCK_FOLDER / LOCK_NAME), timeout=timeout)
 
 
 def ensure_user(name: str, *options: str) -> pwd.struct_passwd | None:
     """The OS user `name`, created with `options` if missing; None when it cannot be made
-    (no useradd, or not root): the caller's own attempt then says why."""
+    (no useradd, not root, the lock not had in time): the caller's own attempt then says why."""
     try:
         return pwd.getpwnam(name)
     except KeyError:
         pass
     if shutil.which("useradd") is None:
         return None
-    with users_lock():
-        for _ in range(ATTEMPTS):
-            try:
-                return pwd.getpwnam(name)
-            except KeyError:
-                pass
-            done = subprocess.run(["useradd", *options, name], capture_output=True, check=False)
-            if done.returncode not in (0, NAME_IN_USE, *BUSY_CODES):
-                return None
-            if done.returncode in BUSY_CODES:
-                time.sleep(0.25)
+    try:
+        with users_lock():
+            return _add(name, options)
+    except OSError:  # the lock's file could not be made, or its timeout (a TimeoutError) ran out
+        return None
+
+
+def _add(name: str, options: tuple[str, ...]) -> pwd.struct_passwd | None:
+    for _ in range(ATTEMPTS):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            pass
+        done = subprocess.run(["useradd", *options, name], capture_output=True, check=False)
+        if done.returncode not in (0, NAME_IN_USE, *BUSY_CODES):
+            return None
+        if done.returncode in BUSY_CODES:
+            time.sleep(0.25)
     try:
         return pwd.getpwnam(name)
     except KeyError:

@@ -81,7 +81,7 @@ def read_call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) ->
     if written:
         raise Fail(
             f"{getattr(fn, '__name__', 'your function')} changed the data it was asked to read",
-            expected="a function that only reads: no INSERT, UPDATE, DELETE, ALTER or DROP",
+            expected="a function that only reads: no INSERT, UPDATE, DELETE, ALTER, DROP or DO",
             actual=written[0].sql.strip().splitlines()[0][:200],
             help="a query function selects and returns; it does not write or commit",
         )
@@ -95,7 +95,7 @@ def only_read_so_far(ctx: Context) -> None:
     if written:
         raise Fail(
             "your file changes the database, and this drill only reads",
-            expected="no INSERT, UPDATE, DELETE, ALTER or DROP from your file (an index is fine)",
+            expected="no INSERT, UPDATE, DELETE, ALTER, DROP or DO from your file (an index is fine)",
             actual=written[0].sql.strip().splitlines()[0][:200],
             help="the task is a query: select and return, without changing any row",
         )

@@ -8,6 +8,8 @@ role inside the run's schema and nowhere else.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,15 +51,22 @@ _state: dict[str, Any] = {}  # the schema before the migration, taken by the fir
 
 
 @contextmanager
-def _script_dir(ctx: Context) -> Iterator[Path]:
-    # A checker folder: an error in env.py or the base revision is the pack's, not the
-    # learner's; _alembic reports frames of the copy of their file as theirs.
+def _script_dir(ctx: Context) -> Iterator[tuple[Path, Path]]:
+    """Alembic's script folder, and the folder of the copy of the learner's revision.
+
+    The script folder is a checker folder: an error in env.py or the base revision is the
+    pack's, not the learner's. Their copy lives apart from it (Alembic's version_locations),
+    in a folder of no one's: what it raises stays theirs."""
     with ctx.checker_folder(prefix="drill-alembic-") as where:
         (where / "versions").mkdir()
         (where / "env.py").write_text(ENV_FILE, encoding="utf-8")
         (where / "versions" / f"{BASE}_users_and_documents.py").write_text(BASE_FILE, encoding="utf-8")
-        (where / "versions" / COPY).write_text(ctx.source, encoding="utf-8")  # the file as it ran
-        yield where
+        theirs = Path(tempfile.mkdtemp(prefix="drill-revision-"))
+        try:
+            (theirs / COPY).write_text(ctx.source, encoding="utf-8")  # the file as it ran
+            yield where, theirs
+        finally:
+            shutil.rmtree(theirs, ignore_errors=True)
 
 
 def _alembic(ctx: Context, step: str, target: str) -> None:
@@ -65,11 +74,12 @@ def _alembic(ctx: Context, step: str, target: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    with _script_dir(ctx) as where:
+    with _script_dir(ctx) as (where, theirs):
         try:
             with ctx.engine.begin() as conn:
                 config = Config()
                 config.set_main_option("script_location", str(where))
+                config.set_main_option("version_locations", f"{where / 'versions'} {theirs}")
                 config.attributes["connection"] = conn
                 getattr(command, step)(config, target)
         except DBAPIError:
@@ -98,6 +108,13 @@ def _your_frames(exc: BaseException, path: Path) -> str | None:
             lines.append(f"    {frame.line}")
     message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return "\n".join([*lines, message[:600]])
+
+
+def _versions_shown(ctx: Context) -> str:
+    try:
+        return ", ".join(_version(ctx)) or "no rows"
+    except Exception:  # the driver's error: a table of theirs by that name, with other columns
+        return "a table of your own making"
 
 
 def _version(ctx: Context) -> list[str]:
@@ -206,6 +223,9 @@ def revision_ids(ctx: Context) -> None:
                 expected="module-level functions upgrade() and downgrade(), taking no arguments",
                 actual=f"{name} = {ns.get(name)!r}"[:200],
             )
+        # Written by them: what a stand-in (a partial of a builtin) raised would carry no
+        # frame of their file and read as the pack's error.
+        ctx.require_function(name, f"{name}()")
     revision = ctx.require("revision", "the revision's id", "the id the task gives, assigned to `revision`")
     parent = ctx.require("down_revision", "the parent revision", "down_revision = ...")
     if not isinstance(revision, str) or not revision or revision == BASE:
@@ -239,7 +259,7 @@ def upgrade_runs(ctx: Context) -> None:
         raise Fail(
             "your file made an alembic_version table before Alembic ran",
             expected="no alembic_version table until Alembic stamps the database itself",
-            actual="alembic_version exists: " + (", ".join(_version(ctx)) or "no rows"),
+            actual="alembic_version exists: " + _versions_shown(ctx),
             help="leave alembic_version to Alembic: your file is a revision it runs, and the "
             "file's top-level code runs before any migration",
         )

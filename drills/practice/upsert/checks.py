@@ -86,9 +86,11 @@ def _document(ctx: Context, doc_id: int) -> str:
 
 def _unused(ctx: Context, name: str) -> str:
     """`name`, or `name-2`, ...: a tag name no row has yet (a try-out in the file may have made
-    the first choice already, and the check is about a new name)."""
+    the first choice already, and the check is about a new name). One query, however many
+    the file took."""
+    taken = {r[0] for r in ctx.rows("SELECT name FROM tags WHERE name = :n OR name LIKE :n || '-%'", n=name)}
     candidate, n = name, 1
-    while _ids(ctx, candidate):
+    while candidate in taken:
         n += 1
         candidate = f"{name}-{n}"
     return candidate

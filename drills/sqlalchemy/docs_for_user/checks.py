@@ -47,7 +47,7 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, str | None]:
     if written:  # the expected answers are read from the tables: a write could make them fit
         raise Fail(
             f"docs_for_user(session, {user_id}) changed the data it was asked to read",
-            expected="a function that only reads: no INSERT, UPDATE, DELETE, ALTER or DROP",
+            expected="a function that only reads: no INSERT, UPDATE, DELETE, ALTER, DROP or DO",
             actual=written[0].sql.strip().splitlines()[0][:200],
             help="a query function selects and returns; it does not write or commit",
         )
