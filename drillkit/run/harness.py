@@ -319,8 +319,10 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
     armed.seal = integrity.seal(
         checks,
         modules=[sys.modules[__name__]],
-        # The checks' own connection is psycopg's: its classes must still be psycopg's own.
-        classes=[Session, psycopg.Connection, psycopg.Cursor],
+        # The checks' own connection is psycopg's: its classes must still be psycopg's own,
+        # the bases they inherit their methods from too (a BaseCursor._execute_gen rewritten
+        # would change the checks' own queries).
+        classes=[Session, *_psycopg_classes(psycopg.Connection, psycopg.Cursor)],
         listeners=_instruments(),
         lazy={sandbox.__name__: sandbox._ASYNC_NAMES},  # built when an async drill asks
     )
@@ -330,6 +332,10 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
     for stream in (sys.stdout, sys.stderr):
         # Any str prints, a lone surrogate too, and comes back exact (protocol.decode_output).
         stream.reconfigure(encoding="utf-8", errors="surrogatepass")  # type: ignore[union-attr]
+
+
+def _psycopg_classes(*classes: type) -> list[type]:
+    return [c for cls in classes for c in cls.__mro__ if c.__module__.split(".")[0] == "psycopg"]
 
 
 def _instruments() -> dict[str, integrity.Listeners]:
