@@ -20,6 +20,8 @@ class Statement:
     in_flush: bool  # emitted by the unit of work (dirty tracking), not written by hand
     raw: str = ""  # as sent, placeholders and all: what to search for SQL keywords
     rows: int | None = None  # the rows Postgres sent back (or changed); None: not known
+    # The values sent with it by name: one set, or one per row of an executemany
+    params: tuple[dict[str, Any], ...] = ()
 
     @property
     def verb(self) -> str:
@@ -61,7 +63,12 @@ class Recorder:
         self._wrap_session_methods()
 
     def _on_cursor(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        self.statements.append(Statement(_inline(statement, parameters), self.flushing > 0, statement))
+        # The unit of work's own: a flush running, and an INSERT, UPDATE or DELETE construct
+        # compiled (not text() or driver SQL that a flush event of the learner's sends).
+        flushed = self.flushing > 0 and _is_dml(getattr(context, "compiled", None))
+        sets = [parameters] if isinstance(parameters, dict) else parameters if executemany else []
+        params = tuple(dict(p) for p in sets if isinstance(p, dict))
+        self.statements.append(Statement(_inline(statement, parameters), flushed, statement, params=params))
 
     def _on_result(self, conn, cursor, statement, parameters, context, executemany) -> None:
         # Read now: a cursor forgets its row count once closed. (What the rows were is the
@@ -97,6 +104,12 @@ class Recorder:
         Session.flush = counted_flush  # type: ignore[method-assign]
         Session.query = counted_query  # type: ignore[method-assign]
         Session.close = recorded_close  # type: ignore[method-assign]
+
+
+def _is_dml(compiled: Any) -> bool:
+    from sqlalchemy.sql.dml import UpdateBase
+
+    return compiled is not None and isinstance(getattr(compiled, "statement", None), UpdateBase)
 
 
 def _inline(statement: str, parameters: Any) -> str:

@@ -34,6 +34,19 @@ def inserted(ctx: Context) -> None:
             help="this drill is about the unit of work: make a Document object and hand it to the session",
             sql=show_sql(inserts),  # none of them flushed: every one was written by hand
         )
+    # The committed row's title came from a flush (an INSERT, or an UPDATE of a row first
+    # saved under another title): a hand-written INSERT beside a flushed decoy is no answer.
+    # A batch of several rows names its values title__0, title__1, ...
+    flushed = [s for s in ctx.recorder.statements if s.in_flush and "documents" in s.sql]
+    titles = {v for s in flushed for p in s.params for k, v in p.items() if k.split("__")[0] == "title"}
+    if TITLE not in titles and ctx.rows("SELECT 1 FROM documents WHERE title = :t", t=TITLE):
+        raise Fail(
+            f'the "{TITLE}" row was not written by the session',
+            expected=f'the INSERT the session flushes carries the title "{TITLE}"',
+            actual="flushed INSERTs of " + (", ".join(sorted(map(repr, titles))) or "no title"),
+            help="this drill is about the unit of work: make a Document object and hand it to the session",
+            sql=show_sql(inserts),
+        )
 
 
 @checks.database('a "Q2 Report" row owned by user 1 is committed (seen by drillkit\'s own connection)')

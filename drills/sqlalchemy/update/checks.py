@@ -26,12 +26,22 @@ def dirty_tracking(ctx: Context) -> None:
             "objects it loaded, and sends the UPDATE for you when it flushes",
             sql=show_sql(hand),
         )
-    if not any(s.verb == "UPDATE" and s.in_flush for s in ctx.recorder.statements):
+    flushed = [s for s in ctx.recorder.statements if s.verb == "UPDATE" and s.in_flush]
+    if not flushed:
         raise Fail(
             "no UPDATE was flushed by the session",
             expected="one UPDATE of documents, sent by the session when it flushed",
             actual="no UPDATE statement",
             help="change the attribute on an object the session loaded, then end the transaction",
+        )
+    if not any(values.get("title") == "Final" for s in flushed for values in s.params):
+        raise Fail(
+            'no UPDATE the session flushed gave a title of "Final"',
+            expected='the UPDATE of document 5 the session flushed sets its title to "Final"',
+            actual=f'{len(flushed)} flushed UPDATE(s), none of them of the title to "Final"',
+            help="the change the drill asks for goes through the loaded object: set its title, and "
+            "let the session's flush write it",
+            sql=show_sql(flushed),
         )
 
 
