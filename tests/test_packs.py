@@ -590,6 +590,26 @@ def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
 
 
 @pytest.mark.parametrize(
+    ("sql", "sorted_newest_first"),
+    [
+        ("SELECT d.id FROM documents d WHERE d.owner_id = %(o)s ORDER BY d.created_at DESC", True),
+        ('SELECT d.id FROM documents AS d ORDER BY d."created_at" DESC, d.id', True),
+        ("SELECT ')' AS x, d.id FROM documents d ORDER BY d.created_at DESC", True),
+        # not the query's own ORDER BY: a comment, a window, a subquery's
+        ("/* ORDER BY created_at DESC */ SELECT d.id FROM documents d ORDER BY d.created_at", False),
+        ("SELECT d.id FROM documents d ORDER BY row_number() OVER (ORDER BY d.created_at DESC) DESC", False),
+        ("SELECT a.id FROM (SELECT d.id FROM documents d ORDER BY d.created_at DESC) AS a", False),
+        ("SELECT d.id FROM documents d ORDER BY d.created_at", False),
+    ],
+)
+def test_an_order_by_counts_only_as_the_query_s_own(sql: str, sorted_newest_first: bool) -> None:
+    from drillkit.check.recorder import Statement
+    from drillkit.check.sql import has_order_by
+
+    assert has_order_by(Statement(sql, False, sql), "created_at", descending=True) is sorted_newest_first
+
+
+@pytest.mark.parametrize(
     ("sql", "raw", "writes_rows", "hand_update"),
     [
         ("UPDATE documents SET title = 'x'", "", True, True),

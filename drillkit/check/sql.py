@@ -15,13 +15,21 @@ def selects_from(statements: Sequence[Statement], table: str) -> list[Statement]
 
 
 def has_order_by(statement: Statement, column: str | None = None, descending: bool = False) -> bool:
-    """ORDER BY in the statement; with `column`, sorted first on that column (and DESC with
+    """ORDER BY in the statement's own query (not in a comment, a string, or a window's OVER
+    (...), nor a subquery's); with `column`, sorted first on that column (and DESC with
     `descending`): as a later key it only breaks ties, and Python may have done the sorting."""
-    if column is None:
-        return "ORDER BY" in statement.sql.upper()
     tail = r"\s+DESC" if descending else ""
-    first_key = rf"ORDER BY\s+(?:[\w\"]+\.)?\"?{re.escape(column)}\"?{tail}\b"
-    return re.search(first_key, statement.sql, re.S | re.I) is not None
+    name = rf"(?:[\w\"]+\.)?\"?{re.escape(column)}\"?{tail}\b" if column is not None else ""
+    code = _code_only(statement.raw or statement.sql, names=True)
+    for found in re.finditer(r"\bORDER\s+BY\s+", code, re.I):
+        if _depth(code, found.start()) == 0 and re.match(name, code[found.end() :], re.I | re.S):
+            return True
+    return False
+
+
+def _depth(code: str, at: int) -> int:
+    """How many parentheses are open at `at` (strings and comments are gone from `code`)."""
+    return code.count("(", 0, at) - code.count(")", 0, at)
 
 
 _CLAUSE_END = re.compile(r"\b(GROUP BY|ORDER BY|LIMIT|OFFSET|FETCH|FOR UPDATE|FOR SHARE|UNION)\b", re.I)
@@ -81,16 +89,21 @@ def writes(statements: Sequence[Statement]) -> list[Statement]:
     return found
 
 
-def _code_only(sql: str) -> str:
+def _code_only(sql: str, names: bool = False) -> str:
     """The SQL without its string literals (dollar-quoted, E'...' with its backslashes, plain),
-    quoted names and comments: words there do nothing, and one misread quote would hide the
-    rest of the statement."""
-    return _NOT_CODE.sub(" ", sql)
+    comments and, unless `names`, quoted names: words there do nothing, and one misread quote
+    would hide the rest of the statement."""
+    if not names:
+        return _NOT_CODE_OR_NAME.sub(" ", sql)
+    # A name stays, without parentheses of its own: they would count as the query's.
+    return _NOT_CODE.sub(lambda m: re.sub(r"[()]", "_", m.group("name") or " "), sql)
 
 
-_NOT_CODE = re.compile(
+_NOT_CODE_OR_NAME = re.compile(
     r"\$((?:[A-Za-z_]\w*)?)\$.*?\$\1\$"  # $$...$$, $tag$...$tag$
     r"|(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'"  # E'it\'s'
     r"|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/",
     flags=re.S,
 )
+# The same, with quoted names kept as they are (put back whole by the replacement).
+_NOT_CODE = re.compile(r"(?P<name>\"(?:[^\"]|\"\")*\")|" + _NOT_CODE_OR_NAME.pattern, flags=re.S)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.models import mapped_class
-from drillkit.check.sql import has_order_by, selects_from
+from drillkit.check.sql import has_order_by, selects_from, writes
 
 from ..common import (
     QUERY_FORMS,
@@ -89,6 +89,17 @@ def only_read(ctx: Context) -> None:
             expected="the seeded documents and users, as they were",
             actual="; ".join(changed)[:500],
             help="this drill only reads: a select() and no writes, no commit of changed objects",
+        )
+    # Writes that leave every value as it was still move rows around on disk, where an
+    # unsorted SELECT finds them: an order Postgres was never asked for.
+    written = writes(ctx.recorder.statements)
+    if written:
+        raise Fail(
+            "your code wrote to the tables it was asked to read",
+            expected="SELECTs only",
+            actual=written[0].sql.strip().splitlines()[0][:200],
+            help="this drill only reads: a select() and no writes, no commit of changed objects",
+            sql=show_sql(written, limit=2),
         )
 
 
