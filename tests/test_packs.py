@@ -875,3 +875,26 @@ def test_a_fixture_that_never_ends_is_stopped_and_named_as_the_pack_s(
     assert done.code == 2, done.stdout
     assert "a statement of the drill's fixture 'books' (" in done.stderr and "Traceback" not in done.stderr
     assert "books.sql) ran for more than 1 s and was stopped" in done.stderr
+
+
+def test_ddl_a_model_attaches_to_its_creation_is_refused_but_an_enum_s_own_is_not() -> None:
+    """An after_create DDL fixed a wrong model's table behind its back (a forged pass); an
+    Enum's CREATE TYPE is SQLAlchemy's own and stays."""
+    from sqlalchemy import DDL, Column, Enum, Integer, MetaData, Table, event
+    from sqlalchemy.dialects.postgresql import ENUM
+
+    from drillkit.check.framework import Fail
+    from drillkit.check.schema import _refuse_ddl_of_their_own
+
+    metadata = MetaData()
+    table = Table(
+        "documents",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("state", Enum("draft", "final", name="state")),
+        Column("kind", ENUM("a", "b", name="kind")),
+    )
+    _refuse_ddl_of_their_own(metadata)
+    event.listen(table, "after_create", DDL("ALTER TABLE documents ALTER COLUMN id SET NOT NULL"))
+    with pytest.raises(Fail, match="DDL of its own"):
+        _refuse_ddl_of_their_own(metadata)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drillkit.check.database import Column, DatabaseView
 from drillkit.check.framework import (
     Context,
@@ -23,6 +25,7 @@ def create_tables(ctx: Context, cls: type) -> None:
 
     # The table's own MetaData: the class's `metadata` attribute is the learner's to replace.
     metadata = cls.__table__.metadata  # type: ignore[attr-defined]
+    _refuse_ddl_of_their_own(metadata)
     # A session the file left open (trying the model out: a query after the last commit)
     # keeps a lock on the tables the rebuild drops: harmless, so it is closed, not waited on.
     # Every one open now (an earlier check's too), not only the file's, and a lock held
@@ -43,6 +46,42 @@ def create_tables(ctx: Context, cls: type) -> None:
             actual=formatted_line(exc),
             help="the CREATE TABLE is built from your model; check its column types",
         ) from None
+
+
+# What SQLAlchemy itself runs when a table is created: a type's CREATE TYPE (an Enum's).
+_OWN_DDL = ("_on_table_create", "_on_metadata_create")
+
+
+def _refuse_ddl_of_their_own(metadata: Any) -> None:
+    """The checks judge the table the model defines: DDL the file attached to its creation
+    (`event.listen(table, "after_create", DDL("ALTER TABLE ..."))`) would change it behind
+    the model's back, and a wrong model would pass."""
+    for target in (metadata, *metadata.sorted_tables):
+        for event_name in ("before_create", "after_create"):
+            for listener in getattr(target.dispatch, event_name):
+                method = getattr(getattr(listener, "func", None), "__func__", None)
+                module = getattr(method, "__module__", None) or ""
+                if module.startswith("sqlalchemy.") and getattr(method, "__name__", "") in _OWN_DDL:
+                    continue
+                raise Fail(
+                    "your model runs DDL of its own when its tables are created",
+                    expected="the columns and constraints defined in the model itself",
+                    actual=f"an {event_name} listener on {getattr(target, 'name', None) or 'the metadata'}: "
+                    + _shown(listener),
+                    help="the drill judges the table your model defines: put each column's type, "
+                    "nullability and keys in the model, not in DDL run after it",
+                )
+
+
+def _shown(listener: Any) -> str:
+    """A listener in a few words: a DDL's own SQL, else what kind of thing it is (read with
+    care: it is the learner's object)."""
+    kind = type(listener).__name__
+    try:
+        statement = listener.statement if kind == "DDL" else None
+        return f"DDL({str(statement)[:120]!r})" if isinstance(statement, str) else kind
+    except Exception:
+        return kind
 
 
 def require_table_name(cls: type, table: str) -> None:
