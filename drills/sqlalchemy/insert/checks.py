@@ -81,7 +81,7 @@ def committed(db: DatabaseView) -> None:
         raise Fail(
             "the new document does not belong to user 1",
             expected="owner_id 1",
-            actual=f"owner_id {rows[0][1]}",
+            actual=f"owner_id {rows[0][1]!r}",
         )
 
 
