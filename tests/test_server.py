@@ -255,6 +255,9 @@ def test_the_useradd_lock_is_only_in_a_folder_of_root_s_and_never_waited_on_fore
     folder = tmp_path / "run"
     folder.mkdir(mode=0o755)
     monkeypatch.setattr(os_user, "LOCK_FOLDER", folder)
+    with os_user.users_lock():
+        pass
+    assert (folder / os_user.LOCK_NAME).stat().st_mode & 0o077 == 0  # no one else may even open it
     assert isinstance(os_user.users_lock(), FileLock)
     folder.chmod(0o777)
     assert isinstance(os_user.users_lock(), contextlib.nullcontext)

@@ -44,7 +44,7 @@ def users_lock(timeout: float = 120) -> AbstractContextManager[object]:
     ours = stat.S_ISDIR(folder.st_mode) and folder.st_uid == 0 and not folder.st_mode & 0o022
     if not ours or os.geteuid() != 0:
         return nullcontext()
-    return FileLock(str(LOCK_FOLDER / LOCK_NAME), timeout=timeout)
+    return FileLock(str(LOCK_FOLDER / LOCK_NAME), timeout=timeout, mode=0o600)  # no one else may open it
 
 
 def ensure_user(name: str, *options: str) -> pwd.struct_passwd | None:
