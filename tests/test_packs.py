@@ -595,6 +595,8 @@ def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
         ("SELECT d.id FROM documents d WHERE d.owner_id = %(o)s ORDER BY d.created_at DESC", True),
         ('SELECT d.id FROM documents AS d ORDER BY d."created_at" DESC, d.id', True),
         ("SELECT ')' AS x, d.id FROM documents d ORDER BY d.created_at DESC", True),
+        ("SELECT d.id, d.created_at AS ts FROM documents d ORDER BY ts DESC", True),
+        ("SELECT d.id, d.created_at AS ts FROM documents d ORDER BY ts", False),
         # not the query's own ORDER BY: a comment, a window, a subquery's
         ("/* ORDER BY created_at DESC */ SELECT d.id FROM documents d ORDER BY d.created_at", False),
         ("SELECT d.id FROM documents d ORDER BY row_number() OVER (ORDER BY d.created_at DESC) DESC", False),

@@ -43,12 +43,22 @@ class Recorder:
     legacy_query_calls: int = 0
     closed_sessions: list[Session] = field(default_factory=list)
     flushing: int = 0
+    # (how many statements had been sent, "commit" or "rollback"): when transactions ended
+    ends: list[tuple[int, str]] = field(default_factory=list)
 
     def mark(self) -> int:
         return len(self.statements)
 
     def since(self, mark: int) -> list[Statement]:
         return self.statements[mark:]
+
+    def committed(self, statement: Statement) -> bool:
+        """The transaction `statement` was sent in ended with a commit (the first ending after
+        it was one): a flushed write rolled back, then done again by hand, is not the answer."""
+        at = next((i for i, s in enumerate(self.statements) if s is statement), None)
+        if at is None:
+            return False
+        return next((kind for sent, kind in self.ends if sent > at), None) == "commit"
 
     def was_closed(self, session: Session) -> bool:
         return any(s is session for s in self.closed_sessions)
@@ -59,13 +69,21 @@ class Recorder:
 
         event.listen(engine, "before_cursor_execute", self._on_cursor)
         event.listen(engine, "after_cursor_execute", self._on_result)
+        event.listen(engine, "commit", lambda conn: self.ends.append((len(self.statements), "commit")))
+        event.listen(engine, "rollback", lambda conn: self.ends.append((len(self.statements), "rollback")))
         event.listen(Session, "do_orm_execute", self._on_orm_execute)
         self._wrap_session_methods()
 
     def _on_cursor(self, conn, cursor, statement, parameters, context, executemany) -> None:
         # The unit of work's own: a flush running, and an INSERT, UPDATE or DELETE construct
-        # compiled (not text() or driver SQL that a flush event of the learner's sends).
-        flushed = self.flushing > 0 and _is_dml(getattr(context, "compiled", None))
+        # compiled with a mapper's statement cache, as the unit of work sends them (not
+        # text(), driver SQL or a Core statement that a flush event of the learner's sends).
+        options = getattr(context, "execution_options", None) or {}
+        flushed = (
+            self.flushing > 0
+            and _is_dml(getattr(context, "compiled", None))
+            and options.get("compiled_cache") is not None
+        )
         sets = [parameters] if isinstance(parameters, dict) else parameters if executemany else []
         params = tuple(dict(p) for p in sets if isinstance(p, dict))
         self.statements.append(Statement(_inline(statement, parameters), flushed, statement, params=params))

@@ -19,8 +19,14 @@ def has_order_by(statement: Statement, column: str | None = None, descending: bo
     (...), nor a subquery's); with `column`, sorted first on that column (and DESC with
     `descending`): as a later key it only breaks ties, and Python may have done the sorting."""
     tail = r"\s+DESC" if descending else ""
-    name = rf"(?:[\w\"]+\.)?\"?{re.escape(column)}\"?{tail}\b" if column is not None else ""
     code = _code_only(statement.raw or statement.sql, names=True)
+    name = ""
+    if column is not None:
+        # The column, or a label the statement gives it (`created_at AS ts ... ORDER BY ts`).
+        column_pattern = rf"(?:[\w\"]+\.)?\"?{re.escape(column)}\"?"
+        labels = re.findall(rf"{column_pattern}\s+AS\s+(\"?\w+\"?)", code, re.I)
+        either = "|".join([column_pattern, *(re.escape(label) for label in labels)])
+        name = rf"(?:{either}){tail}\b"
     for found in re.finditer(r"\bORDER\s+BY\s+", code, re.I):
         if _depth(code, found.start()) == 0 and re.match(name, code[found.end() :], re.I | re.S):
             return True

@@ -35,7 +35,7 @@ class Database:
 
     @property
     def display(self) -> str:
-        return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", self.libpq_url)
+        return _masked(self.libpq_url)
 
 
 def sqlalchemy_url(libpq_url: str) -> str:
@@ -62,7 +62,7 @@ def _libpq_url(url: str) -> str:
     postgres scheme, host names DNS could look up. Anything else is one line, exit 2."""
 
     def refuse(why: str) -> DatabaseUnavailableError:
-        masked = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)  # never echo a password
+        masked = _masked(url)
         shown = ascii(masked if len(masked) <= 80 else masked[:80] + "...")
         return DatabaseUnavailableError(
             f"{URL_ENV} {why}; it must look like postgresql://user:password@host:5432/dbname, got {shown}"
@@ -74,7 +74,7 @@ def _libpq_url(url: str) -> str:
         raise refuse("holds control characters or bytes that are not UTF-8")
     match = re.match(r"^(postgres|postgresql)(\+\w+)?://", url)
     if not match:
-        raise refuse("has no postgresql:// scheme")
+        raise refuse("does not start with postgresql://")
     rest = url[match.end() :]
     netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
     for host in netloc.split(","):  # libpq takes several hosts: h1:5432,h2:5433
@@ -86,6 +86,18 @@ def _libpq_url(url: str) -> str:
         except UnicodeError:
             raise refuse(f"has a host name DNS cannot look up ({name[:40]!a})") from None
     return "postgresql://" + rest
+
+
+def _masked(url: str) -> str:
+    """The URL with whatever stands between the user name and the last @ starred out: a
+    password is never echoed, with a scheme or without, whatever characters it holds."""
+    scheme = re.match(r"^[A-Za-z][\w+.-]*://", url)
+    start = scheme.end() if scheme else 0
+    at = url.rfind("@")
+    colon = url.find(":", start)
+    if at < 0 or colon < 0 or colon > at:
+        return url
+    return f"{url[: colon + 1]}***{url[at:]}"
 
 
 EMBEDDED_PORT = 5432  # on a Unix socket in its own folder: no other server's port to clash with

@@ -37,13 +37,17 @@ def inserted(ctx: Context) -> None:
     # The committed row's title came from a flush (an INSERT, or an UPDATE of a row first
     # saved under another title): a hand-written INSERT beside a flushed decoy is no answer.
     # A batch of several rows names its values title__0, title__1, ...
-    flushed = [s for s in ctx.recorder.statements if s.in_flush and "documents" in s.sql]
+    flushed = [
+        s
+        for s in ctx.recorder.statements
+        if s.in_flush and "documents" in s.sql and ctx.recorder.committed(s)
+    ]
     titles = {v for s in flushed for p in s.params for k, v in p.items() if k.split("__")[0] == "title"}
     if TITLE not in titles and ctx.rows("SELECT 1 FROM documents WHERE title = :t", t=TITLE):
         raise Fail(
             f'the "{TITLE}" row was not written by the session',
             expected=f'the INSERT the session flushes carries the title "{TITLE}"',
-            actual="flushed INSERTs of " + (", ".join(sorted(map(repr, titles))) or "no title"),
+            actual="committed flushes of " + (", ".join(sorted(map(repr, titles))) or "no title"),
             help="this drill is about the unit of work: make a Document object and hand it to the session",
             sql=show_sql(inserts),
         )

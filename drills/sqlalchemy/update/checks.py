@@ -34,7 +34,8 @@ def dirty_tracking(ctx: Context) -> None:
             actual="no UPDATE statement",
             help="change the attribute on an object the session loaded, then end the transaction",
         )
-    if not any(values.get("title") == "Final" for s in flushed for values in s.params):
+    final = [s for s in flushed if any(values.get("title") == "Final" for values in s.params)]
+    if not final:
         raise Fail(
             'no UPDATE the session flushed gave a title of "Final"',
             expected='the UPDATE of document 5 the session flushed sets its title to "Final"',
@@ -42,6 +43,17 @@ def dirty_tracking(ctx: Context) -> None:
             help="the change the drill asks for goes through the loaded object: set its title, and "
             "let the session's flush write it",
             sql=show_sql(flushed),
+        )
+    # Flushed, rolled back, and the title then committed by other means: not the session's.
+    # (Flushed and never committed at all is the next check's to explain.)
+    renamed = ctx.rows("SELECT 1 FROM documents WHERE id = 5 AND title = 'Final'")
+    if renamed and not any(ctx.recorder.committed(s) for s in final):
+        raise Fail(
+            'the "Final" title that was committed is not the one the session flushed',
+            expected="the UPDATE the session flushed, committed",
+            actual="the flushed UPDATE was rolled back; the title was written some other way",
+            help="let the session's flush write the change, then commit that transaction",
+            sql=show_sql(final),
         )
 
 
