@@ -103,6 +103,7 @@ class Recorder:
 
         recorder = self
         flush, query, close = Session.flush, Session.query, Session.close
+        reset = getattr(Session, "reset", None)  # SQLAlchemy 2.0.22 on: close(), and reusable
 
         def counted_flush(self: Session, objects: Any = None) -> None:
             recorder.flushing += 1
@@ -122,6 +123,13 @@ class Recorder:
         Session.flush = counted_flush  # type: ignore[method-assign]
         Session.query = counted_query  # type: ignore[method-assign]
         Session.close = recorded_close  # type: ignore[method-assign]
+        if reset is not None:
+
+            def recorded_reset(self: Session) -> None:
+                recorder.closed_sessions.append(self)
+                reset(self)
+
+            Session.reset = recorded_reset  # type: ignore[method-assign]
 
 
 def _is_dml(compiled: Any) -> bool:
