@@ -259,6 +259,20 @@ def test_unreachable_database_is_one_line_exit_2(learner: Learner, url: str) -> 
     assert "DRILL_DATABASE_URL" in line or "cannot connect to PostgreSQL" in line
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["u:s3cret-pw@localhost/db", "mysql://u:s3cret-pw@localhost/db", "postgresql://u:s3cret-pw@x/y@1:1/d"],
+)
+def test_a_database_url_s_password_is_never_echoed(learner: Learner, url: str) -> None:
+    """Not by the check's one line, nor by doctor's, whatever shape the URL has; and doctor
+    counts the one mistake once."""
+    result = learner.drill("check", N, "--file", str(SELECT.solution_path), DRILL_DATABASE_URL=url)
+    doctor = learner.drill("doctor", DRILL_DATABASE_URL=url)
+    assert result.code == 2 and "s3cret" not in result.stderr + result.stdout
+    assert "s3cret" not in doctor.stdout + doctor.stderr
+    assert "1 problem found" in doctor.stdout, doctor.stdout
+
+
 def test_external_database_url_is_used(learner: Learner) -> None:
     from drillkit.db import server as database
     from drillkit.paths import resolve_paths

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from drillkit import progress
-from drillkit.db.server import EXTERNAL_FIX
+from drillkit.db.server import EXTERNAL_FIX, URL_ENV
 from drillkit.errors import ConfigError, DatabaseUnavailableError, DrillkitError
 from drillkit.paths import Paths
 from drillkit.words import plural
@@ -142,7 +142,10 @@ def _check_server(paths: Paths) -> Finding:
     from drillkit.checkserver import client
     from drillkit.db import control
 
-    db = control.resolve(paths)
+    try:
+        db = control.resolve(paths)
+    except DrillkitError:  # one problem, told once: the database line says what is wrong
+        return Finding("check server", True, "not used: no database (see above)")
     try:
         client.connect(paths, db, start=True, retry=True).close()  # starts it, as the next check would
         state = client.status(paths, db)
@@ -167,9 +170,15 @@ def _check_server(paths: Paths) -> Finding:
 
 
 FIXES = {
-    "database": f"{EXTERNAL_FIX}; for the embedded one, `drill db reset` starts over",
     "progress": "run any drill command: a broken file is moved aside and reported",
 }
+
+
+def _fix(name: str) -> str | None:
+    if name == "database":  # the one in use: a URL's typo is no reason to reset the embedded one
+        return EXTERNAL_FIX if os.environ.get(URL_ENV, "").strip() else "`drill db reset` starts over"
+    return FIXES.get(name)
+
 
 CHECKS: tuple[Callable[[Paths], Finding], ...] = (
     _python,
@@ -206,5 +215,5 @@ def diagnose(paths: Paths) -> list[Finding]:
             elif isinstance(exc, ConfigError):  # a bad setting: the line says what a good one is
                 findings.append(Finding(name, False, str(exc)))
             else:
-                findings.append(Finding(name, False, str(exc), FIXES.get(name)))
+                findings.append(Finding(name, False, str(exc), _fix(name)))
     return findings
