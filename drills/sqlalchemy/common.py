@@ -21,7 +21,7 @@ from drillkit.check.sql import filtered_by, selects_from
 # forms still run, which is exactly why a drill must say so when it sees them.
 
 # Named after what the drill's own answer writes; the rule covers the whole file either way.
-MODEL_FORMS = "Mapped[...] and mapped_column()"
+MODEL_FORMS = "no 1.x forms such as Column() or declarative_base()"
 QUERY_FORMS = "select(), not session.query()"
 SESSION_FORMS = "no 1.x forms such as session.query()"
 WHY_2_0 = (
