@@ -724,13 +724,24 @@ def test_validate_finds_answer_headers_it_would_not_read_as_meant(
     """A header that is silently not read makes a known answer test less than its author thinks."""
     from drillkit.pack.validate import header_problems
 
-    path = tmp_path / "fail_x.py"
+    path = tmp_path / ("pass_x.py" if header.startswith("# expect: pass") else "fail_x.py")
     path.write_text(header + "count = 3  # check: words in the code are the learner file's own\n")
     found = header_problems(path)
     if problem is None:
         assert found == []
     else:
         assert len(found) == 1 and found[0][0] == problem[0] and found[0][1].startswith(problem[1]), found
+
+
+@pytest.mark.parametrize(("name", "expect"), [("pass_all_books.py", "fail"), ("fail_typo.py", "pass")])
+def test_an_answer_named_for_one_outcome_and_labelled_the_other_is_a_finding(
+    tmp_path: Path, name: str, expect: str
+) -> None:
+    from drillkit.pack.validate import header_problems
+
+    path = tmp_path / name
+    path.write_text(f"# expect: {expect}\ncount = 3\n")
+    assert [line for line, problem in header_problems(path) if "which is it?" in problem] == [1]
 
 
 def test_validate_reads_no_answer_that_is_not_a_regular_file(learner: Learner) -> None:

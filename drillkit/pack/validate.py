@@ -170,7 +170,14 @@ def header_problems(path: Path) -> list[tuple[int | None, str]]:
         if key != "passes" and key in first_line:
             problems.append((number, f"`# {key}:` is given twice (lines {first_line[key]} and {number})"))
         first_line.setdefault(key, number)
-    if dict((k, v) for _, k, v in block).get("expect") == "pass":
+    expect = dict((k, v) for _, k, v in block).get("expect")
+    named = path.name.split("_", 1)[0]
+    once = sum(key == "expect" for _, key, _ in block) == 1  # twice is a finding of its own
+    if once and expect in ("pass", "fail") and named in ("pass", "fail") and named != expect:
+        # The name is what a reader goes by: the two saying different things is a slip.
+        line = next(number for number, key, _ in block if key == "expect")
+        problems.append((line, f"`# expect: {expect}` on a file named {named}_…: which is it?"))
+    if expect == "pass":
         why = "means nothing on an `# expect: pass` answer: every check must pass"
         problems += [(number, f"`# {key}:` {why}") for number, key, _ in block if key != "expect"]
     for number in range(len(block) + 1, len(lines) + 1):
