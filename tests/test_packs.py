@@ -733,6 +733,17 @@ def test_validate_finds_answer_headers_it_would_not_read_as_meant(
         assert len(found) == 1 and found[0][0] == problem[0] and found[0][1].startswith(problem[1]), found
 
 
+def test_a_message_that_does_not_match_is_shown_with_its_labels(learner: Learner) -> None:
+    """The failure a `# message:` was looked for in, each part named: not four texts run together."""
+    root = make_pack(learner)
+    path = root / "add_book" / "answers" / "fail_never_committed.py"
+    path.write_text(re.sub(r"(?m)^# message: .*$", "# message: words no check says", path.read_text(), count=1))
+    done = learner.drill("validate", str(root))
+    said = " ".join(done.stdout.split())
+    assert done.code == 1 and "its message does not say 'words no check says': why " in said, said
+    assert "; expected " in said and "; got " in said
+
+
 @pytest.mark.parametrize(("name", "expect"), [("pass_all_books.py", "fail"), ("fail_typo.py", "pass")])
 def test_an_answer_named_for_one_outcome_and_labelled_the_other_is_a_finding(
     tmp_path: Path, name: str, expect: str

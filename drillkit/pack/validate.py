@@ -448,9 +448,19 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
         return False, f"expected «{case.expect.check}» to fail first, but {did} did: {first.rationale}"
     said = " ".join(str(getattr(first, k) or "") for k in ("rationale", "expected", "actual", "help"))
     if case.expect.message and case.expect.message.lower() not in said.lower():
+        shown = "; ".join(
+            f"{label} {str(value)[:120]}"
+            for label, value in (
+                ("why", first.rationale),
+                ("expected", first.expected),
+                ("got", first.actual),
+                ("hint", first.help),
+            )
+            if value
+        )
         return (
             False,
-            f"«{first.name}» failed, but its message does not say {case.expect.message!r}: {said[:300]}",
+            f"«{first.name}» failed, but its message does not say {case.expect.message!r}: {shown}",
         )
     for label in case.expect.passing:
         # A label that names no check at all is the format stage's finding, said once there.
