@@ -737,7 +737,8 @@ def test_a_message_that_does_not_match_is_shown_with_its_labels(learner: Learner
     """The failure a `# message:` was looked for in, each part named: not four texts run together."""
     root = make_pack(learner)
     path = root / "add_book" / "answers" / "fail_never_committed.py"
-    path.write_text(re.sub(r"(?m)^# message: .*$", "# message: words no check says", path.read_text(), count=1))
+    text = re.sub(r"(?m)^# message: .*$", "# message: words no check says", path.read_text(), count=1)
+    path.write_text(text)
     done = learner.drill("validate", str(root))
     said = " ".join(done.stdout.split())
     assert done.code == 1 and "its message does not say 'words no check says': why " in said, said
