@@ -31,13 +31,15 @@ def create_tables(ctx: Context, cls: type) -> None:
     # Every one open now (an earlier check's too), not only the file's, and a lock held
     # elsewhere is given up on after 2 s, whatever lock_timeout the learner's code SET.
     end_open_sessions()
+    # On the checks' own engine: a listener the file put on the sandbox engine (one that runs
+    # an ALTER when it sees the CREATE TABLE go by) would fix a wrong model's table.
     try:
-        with ctx.engine.begin() as conn:
+        with ctx.truth.begin() as conn:
             conn.execute(text("SET LOCAL lock_timeout = '2s'"))
             quote = conn.dialect.identifier_preparer.format_table
             for table in reversed(metadata.sorted_tables):
                 conn.execute(text(f"DROP TABLE IF EXISTS {quote(table)} CASCADE"))
-        metadata.create_all(ctx.engine)
+        metadata.create_all(ctx.truth)
     except Exception as exc:
         if waited_on_a_lock(exc):
             raise held_lock(exc, "your tables") from None
