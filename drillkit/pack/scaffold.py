@@ -15,7 +15,7 @@ from drillkit.store import Unreadable, read_text_file
 
 PACK_YAML = """\
 # A drillkit pack (format 1). The order of `drills` gives the drill numbers; progress is
-# kept by slug, so reordering loses nothing. Guide: docs/writing-a-pack.md.
+# kept by slug, so reordering loses nothing. Guide: docs/writing-a-pack.md in drillkit's repository.
 format: 1
 id: {id}
 title: "{title}"
@@ -196,7 +196,7 @@ with engine.begin() as conn:
 )
 
 DRILL_CHECKS = '''\
-"""{title}: replace these example checks with your drill's own (see docs/writing-a-pack.md)."""
+"""{title}: replace these example checks with your drill's own (see drillkit's docs/writing-a-pack.md)."""
 
 from __future__ import annotations
 
