@@ -22,6 +22,7 @@ class Statement:
     rows: int | None = None  # the rows Postgres sent back (or changed); None: not known
     # The values sent with it by name: one set, or one per row of an executemany
     params: tuple[dict[str, Any], ...] = ()
+    autocommit: bool = False  # sent on a connection in autocommit mode: committed as it ran
 
     @property
     def verb(self) -> str:
@@ -55,6 +56,8 @@ class Recorder:
     def committed(self, statement: Statement) -> bool:
         """The transaction `statement` was sent in ended with a commit (the first ending after
         it was one): a flushed write rolled back, then done again by hand, is not the answer."""
+        if statement.autocommit:
+            return True
         at = next((i for i, s in enumerate(self.statements) if s is statement), None)
         if at is None:
             return False
@@ -86,7 +89,10 @@ class Recorder:
         )
         sets = [parameters] if isinstance(parameters, dict) else parameters if executemany else []
         params = tuple(dict(p) for p in sets if isinstance(p, dict))
-        self.statements.append(Statement(_inline(statement, parameters), flushed, statement, params=params))
+        dbapi = getattr(getattr(conn, "connection", None), "dbapi_connection", None)
+        autocommit = getattr(dbapi, "autocommit", False) is True
+        shown = _inline(statement, parameters)
+        self.statements.append(Statement(shown, flushed, statement, params=params, autocommit=autocommit))
 
     def _on_result(self, conn, cursor, statement, parameters, context, executemany) -> None:
         # Read now: a cursor forgets its row count once closed. (What the rows were is the

@@ -144,16 +144,19 @@ def counts_right(ctx: Context) -> None:
 
 @checks.add("it uses the session it is given, and Postgres does the counting", requires=[counts_right])
 def counted_in_sql(ctx: Context) -> None:
-    _, result = _fresh_call(ctx)
+    got, result = _fresh_call(ctx)
     if not result.used_session:
         raise unused_session("document_counts", result)
-    # Grouped, or the one statement sent (a correlated count subquery, a window count): one
-    # query per user is what this rules out.
+    # Grouped, or the one statement sent (a correlated count subquery): one query per user is
+    # what this rules out. count() or sum(CASE ...) alike; and Postgres sent a row per user at
+    # most, not a row per document for Python to tally (a count() OVER () beside them).
     alone = len(result.statements) == 1
     counting = [
         s
         for s in result.statements
-        if re.search(r"\bcount\s*\(", s.sql, re.I) and (alone or re.search(r"\bGROUP\s+BY\b", s.sql, re.I))
+        if re.search(r"\b(count|sum)\s*\(", s.sql, re.I)
+        and (alone or re.search(r"\bGROUP\s+BY\b", s.sql, re.I))
+        and (s.rows is None or s.rows <= len(got))
     ]
     if not counting:
         per_user = len(result.statements) > 2

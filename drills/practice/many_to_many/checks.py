@@ -175,7 +175,11 @@ def links_written(ctx: Context) -> None:
                 )
         session.add_all([urgent, finance])
         session.commit()
-    rows = ctx.rows(f"SELECT l.document_id, t.name FROM {LINK} l JOIN tags t ON t.id = l.tag_id ORDER BY 1")
+    # The links of this check's own tags: a try-out's tags and links are the file's business.
+    rows = ctx.rows(
+        f"SELECT l.document_id, t.name FROM {LINK} l JOIN tags t ON t.id = l.tag_id "
+        "WHERE t.name IN ('urgent', 'finance') ORDER BY 1"
+    )
     # By repr: a NULL the file's own changes let in sorts with the rest.
     if sorted(map(tuple, rows), key=repr) != [(1, "urgent"), (2, "finance"), (6, "urgent"), (9, "finance")]:
         raise Fail(
