@@ -920,6 +920,23 @@ def test_ddl_a_model_attaches_to_its_creation_is_refused_but_an_enum_s_own_is_no
         Column("kind", ENUM("a", "b", name="kind")),
     )
     _refuse_ddl_of_their_own(metadata)
+
+    # SQLAlchemy 2.0 wraps its hook in a portable_instancemethod of its own, not a partial.
+    from drillkit.check.schema import _sqlalchemy_s_own
+
+    class portable_instancemethod:  # SQLAlchemy's name, which the rule reads
+        def __init__(self, method: object) -> None:
+            self.target, self.name = method.__self__, method.__name__  # type: ignore[attr-defined]
+
+    portable_instancemethod.__module__ = "sqlalchemy.util.langhelpers"
+    enum = Enum("a", "b", name="ab")
+    assert _sqlalchemy_s_own(portable_instancemethod(enum._on_table_create))
+
+    class Mine(Enum):
+        def _on_table_create(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    assert not _sqlalchemy_s_own(portable_instancemethod(Mine("a", name="m")._on_table_create))
     event.listen(table, "after_create", DDL("ALTER TABLE documents ALTER COLUMN id SET NOT NULL"))
     with pytest.raises(Fail, match="DDL of its own"):
         _refuse_ddl_of_their_own(metadata)

@@ -61,9 +61,7 @@ def _refuse_ddl_of_their_own(metadata: Any) -> None:
     for target in (metadata, *metadata.sorted_tables):
         for event_name in ("before_create", "after_create"):
             for listener in getattr(target.dispatch, event_name):
-                method = getattr(getattr(listener, "func", None), "__func__", None)
-                module = getattr(method, "__module__", None) or ""
-                if module.startswith("sqlalchemy.") and getattr(method, "__name__", "") in _OWN_DDL:
+                if _sqlalchemy_s_own(listener):
                     continue
                 raise Fail(
                     "your model runs DDL of its own when its tables are created",
@@ -73,6 +71,24 @@ def _refuse_ddl_of_their_own(metadata: Any) -> None:
                     help="the drill judges the table your model defines: put each column's type, "
                     "nullability and keys in the model, not in DDL run after it",
                 )
+
+
+def _sqlalchemy_s_own(listener: Any) -> bool:
+    """A type's CREATE TYPE hook: a bound method of SQLAlchemy's, wrapped in a partial
+    (SQLAlchemy 2.1) or in its own portable_instancemethod (2.0)."""
+    try:
+        method = getattr(getattr(listener, "func", None), "__func__", None)
+        kind = type(listener)
+        if (
+            method is None
+            and kind.__name__ == "portable_instancemethod"
+            and kind.__module__.startswith("sqlalchemy.")
+        ):
+            method = getattr(type(listener.target), listener.name, None)
+        module = getattr(method, "__module__", None) or ""
+        return module.startswith("sqlalchemy.") and getattr(method, "__name__", "") in _OWN_DDL
+    except Exception:  # the learner's object, read with care: not SQLAlchemy's, then
+        return False
 
 
 def _shown(listener: Any) -> str:
