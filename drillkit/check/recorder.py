@@ -23,6 +23,7 @@ class Statement:
     # The values sent with it by name: one set, or one per row of an executemany
     params: tuple[dict[str, Any], ...] = ()
     autocommit: bool = False  # sent on a connection in autocommit mode: committed as it ran
+    connection: int = 0  # which DBAPI connection sent it (its id): transactions end per connection
 
     @property
     def verb(self) -> str:
@@ -44,8 +45,9 @@ class Recorder:
     legacy_query_calls: int = 0
     closed_sessions: list[Session] = field(default_factory=list)
     flushing: int = 0
-    # (how many statements had been sent, "commit" or "rollback"): when transactions ended
-    ends: list[tuple[int, str]] = field(default_factory=list)
+    # (how many statements had been sent, "commit", "rollback" or "failed", the connection):
+    # when each connection's transactions ended
+    ends: list[list[Any]] = field(default_factory=list)
 
     def mark(self) -> int:
         return len(self.statements)
@@ -61,7 +63,8 @@ class Recorder:
         at = next((i for i, s in enumerate(self.statements) if s is statement), None)
         if at is None:
             return False
-        return next((kind for sent, kind in self.ends if sent > at), None) == "commit"
+        ended = (kind for sent, kind, conn in self.ends if sent > at and conn == statement.connection)
+        return next(ended, None) == "commit"
 
     def was_closed(self, session: Session) -> bool:
         return any(s is session for s in self.closed_sessions)
@@ -72,8 +75,9 @@ class Recorder:
 
         event.listen(engine, "before_cursor_execute", self._on_cursor)
         event.listen(engine, "after_cursor_execute", self._on_result)
-        event.listen(engine, "commit", lambda conn: self.ends.append((len(self.statements), "commit")))
-        event.listen(engine, "rollback", lambda conn: self.ends.append((len(self.statements), "rollback")))
+        event.listen(engine, "commit", self._on_commit)
+        event.listen(engine, "rollback", self._on_rollback)
+        event.listen(engine, "handle_error", self._on_error)
         event.listen(Session, "do_orm_execute", self._on_orm_execute)
         self._wrap_session_methods()
 
@@ -85,14 +89,29 @@ class Recorder:
         flushed = (
             self.flushing > 0
             and _is_dml(getattr(context, "compiled", None))
-            and options.get("compiled_cache") is not None
+            and type(options.get("compiled_cache")).__name__ == "LRUCache"  # a mapper's, not {}
         )
         sets = [parameters] if isinstance(parameters, dict) else parameters if executemany else []
         params = tuple(dict(p) for p in sets if isinstance(p, dict))
         dbapi = getattr(getattr(conn, "connection", None), "dbapi_connection", None)
         autocommit = getattr(dbapi, "autocommit", False) is True
         shown = _inline(statement, parameters)
-        self.statements.append(Statement(shown, flushed, statement, params=params, autocommit=autocommit))
+        self.statements.append(
+            Statement(shown, flushed, statement, params=params, autocommit=autocommit, connection=id(dbapi))
+        )
+
+    def _on_commit(self, conn) -> None:
+        self.ends.append([len(self.statements), "commit", _connection_id(conn)])
+
+    def _on_rollback(self, conn) -> None:
+        self.ends.append([len(self.statements), "rollback", _connection_id(conn)])
+
+    def _on_error(self, context) -> None:
+        # A COMMIT that failed (the event above fires before it is sent): nothing was committed.
+        if context.statement is None and self.ends:
+            last = self.ends[-1]
+            if last[1] == "commit" and last[2] == _connection_id(context.connection):
+                last[1] = "failed"
 
     def _on_result(self, conn, cursor, statement, parameters, context, executemany) -> None:
         # Read now: a cursor forgets its row count once closed. (What the rows were is the
@@ -136,6 +155,10 @@ class Recorder:
                 reset(self)
 
             Session.reset = recorded_reset  # type: ignore[method-assign]
+
+
+def _connection_id(conn: Any) -> int:
+    return id(getattr(getattr(conn, "connection", None), "dbapi_connection", None))
 
 
 def _is_dml(compiled: Any) -> bool:

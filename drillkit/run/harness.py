@@ -374,6 +374,14 @@ def _instruments() -> dict[str, integrity.Listeners]:
         "the list of statement listeners on every connection": integrity.Listeners(
             lambda: tuple(on_connections.before_execute._clslevel.get(Connection, ())), statement, why=why
         ),
+        # Which transactions committed (a flush rolled back and redone by hand is no answer).
+        "the transaction recorder on the sandbox engine": integrity.Listeners(
+            lambda: (
+                *engine.dispatch.commit,
+                *engine.dispatch.rollback,
+                *engine.dialect.dispatch.handle_error,  # a dialect event, kept on the dialect
+            )
+        ),
         # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".
         "the ORM recorder on Session": integrity.Listeners(
             lambda: tuple(Session.dispatch.do_orm_execute._clslevel[Session]), first=True

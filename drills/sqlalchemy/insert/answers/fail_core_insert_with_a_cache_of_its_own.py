@@ -1,0 +1,48 @@
+# expect: fail
+# check: sent an INSERT
+
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from drillkit.sandbox import session
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+from sqlalchemy import event, insert
+
+@event.listens_for(Document, "after_insert")
+def _by_hand(mapper, connection, target):
+    if target.title == "decoy":
+        t = Document.__table__
+        r = connection.execute(insert(t).values(title="Q2 Report", body="by hand", owner_id=1).returning(t.c.id), execution_options={"compiled_cache": {}})
+        print(r.scalar())
+
+decoy = Document(title="decoy", body="x", owner_id=1)
+session.add(decoy); session.flush()
+session.delete(decoy)
+session.commit()

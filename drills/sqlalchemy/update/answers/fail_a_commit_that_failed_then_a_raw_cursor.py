@@ -1,0 +1,48 @@
+# expect: fail
+# check: dirty tracking
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from drillkit.sandbox import session, engine
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+from sqlalchemy import text
+doc = session.get(Document, 5)
+doc.title = "Final"
+session.flush()                       # flushed UPDATE carrying Final
+pid = session.connection().connection.dbapi_connection.info.backend_pid
+killer = engine.raw_connection()     # no engine events on a raw connection
+killer.cursor().execute("SELECT pg_terminate_backend(%s)", (pid,))
+killer.commit(); killer.close()
+
+try:
+    session.commit()                  # the "commit" event fires, then the COMMIT fails
+except Exception:
+    session.rollback()
+raw = engine.raw_connection()
+cur = raw.cursor()
+cur.execute("UPDATE documents SET title = 'Final' WHERE id = 5")
+raw.commit()
+raw.close()

@@ -1,0 +1,41 @@
+# expect: fail
+# check: runs without errors
+# message: tampering
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from drillkit.sandbox import session, SessionLocal, engine
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+from sqlalchemy import event, text
+for fn in list(engine.dispatch.rollback):
+    event.remove(engine, "rollback", fn)
+doc = session.get(Document, 5)
+doc.title = "Final"
+session.flush()
+session.rollback()
+cur = session.connection().connection.cursor()
+cur.execute("UPDATE documents SET title = 'Final' WHERE id = 5")
+session.commit()
