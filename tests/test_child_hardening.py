@@ -907,3 +907,19 @@ def test_files_of_the_run_folder_swapped_by_the_learner_are_never_waited_on(
     wrong = write(tmp_path, "wrong.py", SOLUTION_3 + "\ndocs = []\n" + folder)
     statuses = {r["status"] for r in check(learner, wrong)["results"]}
     assert "error" not in statuses and "failed" in statuses
+
+
+def test_every_sealed_listener_list_can_be_read() -> None:
+    """A list the seal cannot read is sealed as "missing" and compared with "missing": it
+    guards nothing (the transaction listeners' entry read a dialect event off the engine)."""
+    code = (
+        "from drillkit.run import harness\n"
+        "from drillkit import sandbox\n"
+        "from drillkit.check.recorder import Recorder\n"
+        "Recorder().install(sandbox.engine)\n"
+        "for where, watched in harness._instruments().items():\n"
+        "    tuple(watched.read())  # raises if the list is not where it is looked for\n"
+    )
+    env = {**os.environ, "DRILL_SANDBOX_URL": "postgresql://x@/y", "DRILL_SANDBOX_SCHEMA": "s"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
