@@ -602,6 +602,8 @@ def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
         ("SELECT d.id FROM documents d ORDER BY row_number() OVER (ORDER BY d.created_at DESC) DESC", False),
         ("SELECT a.id FROM (SELECT d.id FROM documents d ORDER BY d.created_at DESC) AS a", False),
         ("SELECT d.id FROM documents d ORDER BY d.created_at", False),
+        ("SELECT d.id FROM documents d WHERE $$ ORDER BY created_at DESC $$ <> '' ORDER BY d.id", False),
+        ("/* /* */ ORDER BY created_at DESC */ SELECT d.id FROM documents d", False),
     ],
 )
 def test_an_order_by_counts_only_as_the_query_s_own(sql: str, sorted_newest_first: bool) -> None:
@@ -631,6 +633,11 @@ def test_an_order_by_counts_only_as_the_query_s_own(sql: str, sorted_newest_firs
         ("WITH a AS (SELECT E'\\'' q), d AS (DELETE FROM documents RETURNING id) SELECT 1", "", True, False),
         ("WITH a AS (SELECT $$'$$ q), d AS (DELETE FROM documents RETURNING id) SELECT 1", "", True, False),
         ("SELECT $$UPDATE documents$$, $t$DELETE$t$", "", False, False),
+        ("SELECT '--' ; DELETE FROM documents", "", True, False),
+        ("SELECT a$q$, b$q$ FROM documents; UPDATE documents SET x = 1", "", True, True),
+        ("/* /* */ UPDATE documents SET x = 1 */ SELECT 1", "", False, False),
+        ("CLUSTER documents USING documents_newest", "", True, False),
+        ("CREATE TEMP VIEW documents AS SELECT * FROM public.x", "", True, True),
         ("INSERT INTO tags (name) VALUES ('x') ON CONFLICT DO NOTHING", "", True, False),
         ("SELECT 'do', \"call\" FROM x", "", False, False),
         ("SELECT count(*) AS call FROM documents GROUP BY owner_id", "", False, False),

@@ -77,14 +77,20 @@ def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statemen
 # Code that can write whatever it likes, the words hidden in a string it EXECUTEs ('UPD' ||
 # 'ATE ...'): DO and CALL where a statement starts (`call` may be a column or a label
 # elsewhere), and a function or procedure of one's own.
-_CODE = re.compile(r"(?:\A|;)\s*(?:DO|CALL)\b|\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b")
-_WRITES = re.compile(r"(?<!\bFOR )(?<!\bKEY )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP)\b")
+_CODE = re.compile(
+    r"(?:\A|;)\s*(?:DO|CALL)\b"
+    r"|\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:TEMP|TEMPORARY)\s+)?(?:FUNCTION|PROCEDURE|VIEW|RULE)\b"
+)
+_WRITES = re.compile(
+    r"(?<!\bFOR )(?<!\bKEY )\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|DROP|CLUSTER)\b"
+)
 
 
 def writes(statements: Sequence[Statement]) -> list[Statement]:
-    """Statements that change rows, or alter or drop what holds them, however written (a WITH
-    around an UPDATE, a flushed INSERT, ALTER TABLE ... USING), and code that could (DO or
-    CALL where a statement starts, CREATE FUNCTION or PROCEDURE). Not other CREATEs: a new
+    """Statements that change rows, or alter, drop or reorder (CLUSTER) what holds them,
+    however written (a WITH around an UPDATE, a flushed INSERT, ALTER TABLE ... USING), and
+    code that could, or that changes what a table's name means (DO or CALL where a statement
+    starts, CREATE FUNCTION, PROCEDURE, VIEW or RULE, temporary too). Not other CREATEs: a new
     index or table changes no row (a keyset drill may well make its index). SELECT ... FOR
     UPDATE is a lock, not a write."""
     found = []
@@ -97,19 +103,63 @@ def writes(statements: Sequence[Statement]) -> list[Statement]:
 
 def _code_only(sql: str, names: bool = False) -> str:
     """The SQL without its string literals (dollar-quoted, E'...' with its backslashes, plain),
-    comments and, unless `names`, quoted names: words there do nothing, and one misread quote
-    would hide the rest of the statement."""
-    if not names:
-        return _NOT_CODE_OR_NAME.sub(" ", sql)
-    # A name stays, without parentheses of its own: they would count as the query's.
-    return _NOT_CODE.sub(lambda m: re.sub(r"[()]", "_", m.group("name") or " "), sql)
+    comments (nested ones too, as Postgres nests them) and, unless `names`, quoted names:
+    words there do nothing, and one misread quote would hide the rest of the statement. A
+    scan from left to right, as the server reads it (a `--` inside a string is no comment)."""
+    out: list[str] = []
+    at, end = 0, len(sql)
+    while at < end:
+        found = _SPECIAL.search(sql, at)
+        if found is None:
+            out.append(sql[at:])
+            break
+        start = found.start()
+        out.append(sql[at:start])
+        token = found.group()
+        if start > 0 and (sql[start - 1].isalnum() or sql[start - 1] in "_$") and token[0] in "$eE":
+            out.append(sql[start])  # part of a name: a$q$, or the e of some'
+            at = start + 1
+            continue
+        at = _skip(sql, start, token)
+        kept = sql[start:at] if names and token == '"' else ""
+        out.append(re.sub(r"[()]", "_", kept) if kept else " ")  # a name keeps no parentheses
+    return "".join(out)
 
 
-_NOT_CODE_OR_NAME = re.compile(
-    r"\$((?:[A-Za-z_]\w*)?)\$.*?\$\1\$"  # $$...$$, $tag$...$tag$
-    r"|(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'"  # E'it\'s'
-    r"|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/",
-    flags=re.S,
-)
-# The same, with quoted names kept as they are (put back whole by the replacement).
-_NOT_CODE = re.compile(r"(?P<name>\"(?:[^\"]|\"\")*\")|" + _NOT_CODE_OR_NAME.pattern, flags=re.S)
+_SPECIAL = re.compile(r"--|/\*|[eE]'|'|\"|\$(?:[A-Za-z_]\w*)?\$")
+
+
+def _skip(sql: str, start: int, token: str) -> int:
+    """Where the comment, string or quoted name opened by `token` at `start` ends."""
+    end = len(sql)
+    if token == "--":
+        newline = sql.find("\n", start)
+        return end if newline < 0 else newline
+    if token == "/*":
+        depth, at = 1, start + 2
+        while at < end and depth:
+            if sql.startswith("/*", at):
+                depth, at = depth + 1, at + 2
+            elif sql.startswith("*/", at):
+                depth, at = depth - 1, at + 2
+            else:
+                at += 1
+        return at
+    if token.startswith("$"):
+        close = sql.find(token, start + len(token))
+        return end if close < 0 else close + len(token)
+    quote = token[-1]
+    backslashes = token[0] in "eE"
+    at = start + len(token)
+    while at < end:
+        char = sql[at]
+        if backslashes and char == "\\":
+            at += 2
+        elif char == quote:
+            if sql.startswith(quote * 2, at):
+                at += 2
+            else:
+                return at + 1
+        else:
+            at += 1
+    return end
