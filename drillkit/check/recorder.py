@@ -48,6 +48,7 @@ class Recorder:
     # (how many statements had been sent, "commit", "rollback" or "failed", the connection):
     # when each connection's transactions ended
     ends: list[list[Any]] = field(default_factory=list)
+    file_ends: int | None = None  # how many of `ends` were the file's own (set when it ended)
 
     def mark(self) -> int:
         return len(self.statements)
@@ -55,16 +56,28 @@ class Recorder:
     def since(self, mark: int) -> list[Statement]:
         return self.statements[mark:]
 
+    def file_ended(self) -> None:
+        """The learner's file has run: a transaction the checks end later was not its doing."""
+        self.file_ends = len(self.ends)
+
     def committed(self, statement: Statement) -> bool:
-        """The transaction `statement` was sent in ended with a commit (the first ending after
-        it was one): a flushed write rolled back, then done again by hand, is not the answer."""
-        if statement.autocommit:
-            return True
+        """The file committed the transaction `statement` was sent in (the first ending after
+        it, on its connection, was a commit): a flushed write rolled back, then done again by
+        hand, is not the answer."""
+        return statement.autocommit or self._ending(statement) == "commit"
+
+    def undone(self, statement: Statement) -> bool:
+        """The file rolled back the transaction `statement` was sent in: a try-out that
+        changed nothing in the end."""
+        return not statement.autocommit and self._ending(statement) == "rollback"
+
+    def _ending(self, statement: Statement) -> str | None:
         at = next((i for i, s in enumerate(self.statements) if s is statement), None)
         if at is None:
-            return False
-        ended = (kind for sent, kind, conn in self.ends if sent > at and conn == statement.connection)
-        return next(ended, None) == "commit"
+            return None
+        ends = self.ends if self.file_ends is None else self.ends[: self.file_ends]
+        ended = (kind for sent, kind, conn in ends if sent > at and conn == statement.connection)
+        return next(ended, None)
 
     def was_closed(self, session: Session) -> bool:
         return any(s is session for s in self.closed_sessions)
@@ -78,6 +91,8 @@ class Recorder:
         event.listen(engine, "commit", self._on_commit)
         event.listen(engine, "rollback", self._on_rollback)
         event.listen(engine, "handle_error", self._on_error)
+        # A connection back in the pool is rolled back without a Connection event.
+        event.listen(engine.pool, "reset", self._on_reset)
         event.listen(Session, "do_orm_execute", self._on_orm_execute)
         self._wrap_session_methods()
 
@@ -105,6 +120,9 @@ class Recorder:
 
     def _on_rollback(self, conn) -> None:
         self.ends.append([len(self.statements), "rollback", _connection_id(conn)])
+
+    def _on_reset(self, dbapi_connection, connection_record, reset_state) -> None:
+        self.ends.append([len(self.statements), "rollback", id(dbapi_connection)])
 
     def _on_error(self, context) -> None:
         # A COMMIT that failed (the event above fires before it is sent): nothing was committed.

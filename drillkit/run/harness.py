@@ -185,6 +185,7 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
         namespace, failure = _execute(code, path)
     results = [failure]
     file_phase = recorder.mark()  # what follows is the checker exercising the learner's code
+    recorder.file_ended()
     if failure.status == "passed":
         # Apart from the learner's engine, with a pool of its own: each checkout is a fresh
         # transaction that sees only what was committed, without a new server process for
@@ -380,6 +381,7 @@ def _instruments() -> dict[str, integrity.Listeners]:
                 *engine.dispatch.commit,
                 *engine.dispatch.rollback,
                 *engine.dialect.dispatch.handle_error,  # a dialect event, kept on the dialect
+                *engine.pool.dispatch.reset,
             )
         ),
         # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".

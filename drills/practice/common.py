@@ -91,8 +91,8 @@ def read_call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) ->
 def only_read_so_far(ctx: Context) -> None:
     """Nothing the learner's file ran so far wrote (call first thing, in a read-only drill: the
     expected answers come from the tables, which a file could otherwise rewrite to fit)."""
-    # What the file committed: a try-out rolled back (as the checks advise) changed nothing.
-    written = [s for s in writes(ctx.recorder.statements) if ctx.recorder.committed(s)]
+    # Not what the file rolled back: a try-out undone (as the checks advise) changed nothing.
+    written = [s for s in writes(ctx.recorder.statements) if not ctx.recorder.undone(s)]
     if written:
         raise Fail(
             "your file changes the database, and this drill only reads",
