@@ -8,6 +8,7 @@ role inside the run's schema and nowhere else.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import traceback
@@ -79,7 +80,12 @@ def _alembic(ctx: Context, step: str, target: str) -> None:
             with ctx.engine.begin() as conn:
                 config = Config()
                 config.set_main_option("script_location", str(where))
-                config.set_main_option("version_locations", f"{where / 'versions'} {theirs}")
+                # Split on the OS's separator, not on spaces: a TMPDIR may hold one.
+                config.set_main_option("path_separator", "os")
+                config.set_main_option("version_path_separator", "os")  # Alembic before 1.16
+                config.set_main_option(
+                    "version_locations", os.pathsep.join([str(where / "versions"), str(theirs)])
+                )
                 config.attributes["connection"] = conn
                 getattr(command, step)(config, target)
         except DBAPIError:
