@@ -261,7 +261,13 @@ def test_unreachable_database_is_one_line_exit_2(learner: Learner, url: str) -> 
 
 @pytest.mark.parametrize(
     "url",
-    ["u:s3cret-pw@localhost/db", "mysql://u:s3cret-pw@localhost/db", "postgresql://u:s3cret-pw@x/y@1:1/d"],
+    [
+        "u:s3cret-pw@localhost/db",
+        "mysql://u:s3cret-pw@localhost/db",
+        "postgresql://u:s3cret-pw@x/y@1:1/d",
+        "host=localhost password=s3cret-pw dbname=d",
+        "postgresql://u@127.0.0.1:1/d?password=s3cret-pw",
+    ],
 )
 def test_a_database_url_s_password_is_never_echoed(learner: Learner, url: str) -> None:
     """Not by the check's one line, nor by doctor's, whatever shape the URL has; and doctor

@@ -89,8 +89,11 @@ def _libpq_url(url: str) -> str:
 
 
 def _masked(url: str) -> str:
-    """The URL with whatever stands between the user name and the last @ starred out: a
-    password is never echoed, with a scheme or without, whatever characters it holds."""
+    """The URL with whatever stands between the user name and the last @ starred out, and any
+    password= parameter: a password is never echoed, with a scheme or without, whatever
+    characters it holds."""
+    # A password given as a parameter: ?password=... in a URL, password=... in a libpq string.
+    url = re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)", r"\1***", url, flags=re.I)
     scheme = re.match(r"^[A-Za-z][\w+.-]*://", url)
     start = scheme.end() if scheme else 0
     at = url.rfind("@")
