@@ -65,6 +65,15 @@ class CheckConnection:
                     raise
         return []
 
+    def ddl(self, statements: list[str]) -> None:
+        """Run `statements` (DDL the checks built) in one transaction on this connection: no
+        SQLAlchemy event of the learner's sees them go by. Errors are raised as they are: a
+        lock is the caller's to explain."""
+        conn = self._session()
+        with conn.transaction():
+            for statement in statements:
+                conn.execute(statement)
+
     def _session(self) -> Any:
         if self._conn is None or self._conn.closed:
             self._set_libpq(self._libpq)

@@ -20,26 +20,34 @@ def create_tables(ctx: Context, cls: type) -> None:
     """Build the learner's tables in the run schema from their own metadata (child side).
     Tables of those names that the learner's file made itself (with SQL, or from other
     models) are dropped first: create_all would keep them, and the checks would judge them
-    instead of the model."""
-    from sqlalchemy import text
+    instead of the model. SQLAlchemy writes the DDL (a mock engine, which connects to
+    nothing); the checks' own psycopg connection runs it, where no listener of the learner's
+    (on the sandbox engine, or on SQLAlchemy's Engine class) sees a CREATE TABLE go by to
+    add an ALTER of its own that would fix a wrong model."""
+    import re
+
+    from sqlalchemy import create_mock_engine
 
     # The table's own MetaData: the class's `metadata` attribute is the learner's to replace.
     metadata = cls.__table__.metadata  # type: ignore[attr-defined]
     _refuse_ddl_of_their_own(metadata)
     # A session the file left open (trying the model out: a query after the last commit)
     # keeps a lock on the tables the rebuild drops: harmless, so it is closed, not waited on.
-    # Every one open now (an earlier check's too), not only the file's, and a lock held
-    # elsewhere is given up on after 2 s, whatever lock_timeout the learner's code SET.
+    # Every one open now (an earlier check's too), not only the file's; a lock held
+    # elsewhere is given up on after a second, whatever lock_timeout the learner's code SET.
     end_open_sessions()
-    # On the checks' own engine: a listener the file put on the sandbox engine (one that runs
-    # an ALTER when it sees the CREATE TABLE go by) would fix a wrong model's table.
+    created: list[str] = []
+    mock = create_mock_engine(
+        ctx.truth.url, lambda sql, *args, **kwargs: created.append(str(sql.compile(dialect=mock.dialect)))
+    )
     try:
-        with ctx.truth.begin() as conn:
-            conn.execute(text("SET LOCAL lock_timeout = '2s'"))
-            quote = conn.dialect.identifier_preparer.format_table
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(text(f"DROP TABLE IF EXISTS {quote(table)} CASCADE"))
-        metadata.create_all(ctx.truth)
+        metadata.create_all(mock, checkfirst=False)
+        quote = mock.dialect.identifier_preparer.format_table
+        drops = [f"DROP TABLE IF EXISTS {quote(table)} CASCADE" for table in reversed(metadata.sorted_tables)]
+        # A type of the same name (an Enum's) that the file made goes too, as its tables do.
+        types = [m.group(1) for m in (re.match(r"\s*CREATE TYPE (\S+)", sql) for sql in created) if m]
+        drops += [f"DROP TYPE IF EXISTS {name} CASCADE" for name in types]
+        ctx.database.ddl(drops + created)
     except Exception as exc:
         if waited_on_a_lock(exc):
             raise held_lock(exc, "your tables") from None
