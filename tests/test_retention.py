@@ -53,8 +53,11 @@ def ticking_clock(start: datetime = T0, step: timedelta = timedelta(seconds=20))
 class RecordingView:
     events: list[tuple[str, str]] = field(default_factory=list)
 
+    positions: list[tuple[int, int]] = field(default_factory=list)
+
     def front(self, card: Flashcard, position: int, total: int, *, repeat: bool = False) -> None:
         self.events.append(("once more" if repeat else "front", card.id))
+        self.positions.append((position, total))
 
     def back(self, card: Flashcard) -> None:
         self.events.append(("back", card.id))
@@ -92,6 +95,8 @@ def test_session_flips_grades_and_records_each_card() -> None:
         ("back", ids[2]),
         ("once more", ids[1]),  # graded again: back at the end; input ended there
     ]
+    # Numbered by card, as the summary counts them: the second look keeps its card's number.
+    assert view.positions == [(1, 3), (2, 3), (3, 3), (2, 3)]
     # Each grade was scheduled at the moment it was given (the clock ticks 20 s per call).
     assert recorded[ids[0]].last_review == "2026-05-01T09:00:00.000000+00:00"
     assert recorded[ids[1]].due == "2026-05-02T09:00:20.000000+00:00"  # again: tomorrow

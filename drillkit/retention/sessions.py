@@ -73,12 +73,12 @@ def run_cards(
     """
     result = CardSessionResult()
     pending = deque(queue)
-    total = len(queue)
-    position = 0
+    total = len(queue)  # cards, as the summary counts them: a missed card's second look is no new one
+    positions: dict[str, int] = {}
     while pending:
         queued = pending.popleft()
         repeat = queued.card.id in result.grades
-        position += 1
+        position = positions.setdefault(queued.card.id, len(positions) + 1)
         view.front(queued.card, position, total, repeat=repeat)
         result.shown += 1
         grade = None
@@ -99,7 +99,6 @@ def run_cards(
         view.graded(queued.card, grade, next_state)
         if grade == "again":
             pending.append(replace(queued, state=next_state or queued.state))
-            total += 1
     return result
 
 
