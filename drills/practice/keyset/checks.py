@@ -16,6 +16,7 @@ from ..common import only_read_so_far, read_call, require_function, selects, unu
 checks = Checks()
 MAX_PAGES = 40  # a cursor that never moves must not loop forever
 _statements: list[Statement] = []  # every statement the walks sent, for the SQL check
+_limits: list[tuple[Statement, int]] = []  # each of them, with the limit of its page
 
 BY_PRIMARY_KEY = re.compile(r"\bWHERE\s+documents\.id\s*=\s*\S+\s*$", re.I)
 
@@ -29,6 +30,7 @@ def _page(ctx: Context, user_id: int, cursor: Any, limit: int) -> tuple[list[int
     with ctx.new_session() as session:
         result = read_call(ctx, session, _fn(ctx), user_id, cursor, limit)
         _statements.extend(result.statements)
+        _limits.extend((statement, limit) for statement in result.statements)
         if result.statements and not result.used_session:
             raise unused_session("page_after", result)
         value = result.value
@@ -240,4 +242,17 @@ def keyset_sql(ctx: Context) -> None:
             actual="a SELECT without LIMIT",
             help="the database should send only the rows of the page: put the limit in the statement",
             sql=show_sql(unlimited, limit=2),
+        )
+    # Postgres sends the page (one row more, to know whether another page follows, is fine):
+    # a LIMIT far above the page size, cut in Python, sends more than that.
+    too_many = [(s, n) for s, n in _limits if s in pages and s.rows is not None and s.rows > n + 1]
+    if too_many:
+        statement, limit = too_many[0]
+        raise Fail(
+            "the page is cut in Python: Postgres sent more rows than the page shows",
+            expected=f"at most {limit} rows for a page of {limit} ({limit + 1}, to see if another follows)",
+            actual=f"{statement.rows} rows from one SELECT",
+            help="the database should send only the rows of the page: the statement's LIMIT is the "
+            "page's own size",
+            sql=show_sql([statement]),
         )
