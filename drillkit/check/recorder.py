@@ -108,7 +108,7 @@ class Recorder:
         )
         sets = [parameters] if isinstance(parameters, dict) else parameters if executemany else []
         params = tuple(dict(p) for p in sets if isinstance(p, dict))
-        dbapi = getattr(getattr(conn, "connection", None), "dbapi_connection", None)
+        dbapi = _dbapi(conn)
         autocommit = getattr(dbapi, "autocommit", False) is True
         shown = _inline(statement, parameters)
         self.statements.append(
@@ -175,8 +175,13 @@ class Recorder:
             Session.reset = recorded_reset  # type: ignore[method-assign]
 
 
+def _dbapi(conn: Any) -> Any:
+    """The DBAPI connection under a SQLAlchemy Connection (what a transaction belongs to)."""
+    return getattr(getattr(conn, "connection", None), "dbapi_connection", None)
+
+
 def _connection_id(conn: Any) -> int:
-    return id(getattr(getattr(conn, "connection", None), "dbapi_connection", None))
+    return id(_dbapi(conn))
 
 
 def _is_dml(compiled: Any) -> bool:

@@ -66,12 +66,7 @@ def written_by_hand(statements: Sequence[Statement], verb: str) -> list[Statemen
     by hand whatever it says (DO, CALL, a function of one's own: see `writes`).
     `SELECT ... FOR UPDATE` is a lock, not an UPDATE."""
     keyword = re.compile(rf"(?<!\bFOR )(?<!\bKEY )\b{verb.upper()}\b")
-    found = []
-    for statement in statements:
-        code = _code_only(statement.raw or statement.sql).upper()
-        if not statement.in_flush and (keyword.search(code) or _CODE.search(code)):
-            found.append(statement)
-    return found
+    return [s for s in statements if not s.in_flush and _says(s, keyword)]
 
 
 # Code that can write whatever it likes, the words hidden in a string it EXECUTEs ('UPD' ||
@@ -93,12 +88,14 @@ def writes(statements: Sequence[Statement]) -> list[Statement]:
     starts, CREATE FUNCTION, PROCEDURE, VIEW or RULE, temporary too). Not other CREATEs: a new
     index or table changes no row (a keyset drill may well make its index). SELECT ... FOR
     UPDATE is a lock, not a write."""
-    found = []
-    for statement in statements:
-        code = _code_only(statement.raw or statement.sql).upper()
-        if _WRITES.search(code) or _CODE.search(code):
-            found.append(statement)
-    return found
+    return [s for s in statements if _says(s, _WRITES)]
+
+
+def _says(statement: Statement, words: re.Pattern[str]) -> bool:
+    """`words` in the statement's code (strings, names and comments gone), or code that could
+    write anything at all (see _CODE)."""
+    code = _code_only(statement.raw or statement.sql).upper()
+    return bool(words.search(code) or _CODE.search(code))
 
 
 def _code_only(sql: str, names: bool = False) -> str:

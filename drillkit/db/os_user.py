@@ -50,12 +50,9 @@ def users_lock(timeout: float = 120) -> AbstractContextManager[object]:
 def ensure_user(name: str, *options: str) -> pwd.struct_passwd | None:
     """The OS user `name`, created with `options` if missing; None when it cannot be made
     (no useradd, not root, the lock not had in time): the caller's own attempt then says why."""
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        pass
-    if shutil.which("useradd") is None:
-        return None
+    entry = _entry(name)
+    if entry is not None or shutil.which("useradd") is None:
+        return entry
     try:
         with users_lock():
             return _add(name, options)
@@ -65,15 +62,18 @@ def ensure_user(name: str, *options: str) -> pwd.struct_passwd | None:
 
 def _add(name: str, options: tuple[str, ...]) -> pwd.struct_passwd | None:
     for _ in range(ATTEMPTS):
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            pass
+        entry = _entry(name)
+        if entry is not None:
+            return entry
         done = subprocess.run(["useradd", *options, name], capture_output=True, check=False)
         if done.returncode not in (0, NAME_IN_USE, *BUSY_CODES):
             return None
         if done.returncode in BUSY_CODES:
             time.sleep(0.25)
+    return _entry(name)
+
+
+def _entry(name: str) -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(name)
     except KeyError:

@@ -175,8 +175,9 @@ def header_problems(path: Path) -> list[tuple[int | None, str]]:
     once = sum(key == "expect" for _, key, _ in block) == 1  # twice is a finding of its own
     if once and expect in ("pass", "fail") and named in ("pass", "fail") and named != expect:
         # The name is what a reader goes by: the two saying different things is a slip.
-        line = next(number for number, key, _ in block if key == "expect")
-        problems.append((line, f"`# expect: {expect}` on a file named {named}_…: which is it?"))
+        problems.append(
+            (first_line["expect"], f"`# expect: {expect}` on a file named {named}_…: which is it?")
+        )
     if expect == "pass":
         why = "means nothing on an `# expect: pass` answer: every check must pass"
         problems += [(number, f"`# {key}:` {why}") for number, key, _ in block if key != "expect"]
@@ -446,18 +447,15 @@ def judge(case: Case, report: CheckReport) -> tuple[bool, str]:
     if case.expect.check and not _names(case.expect.check, first.name, first.key):
         did = f"«{first.name}»" + (f" ({first.key})" if first.key else "")
         return False, f"expected «{case.expect.check}» to fail first, but {did} did: {first.rationale}"
-    said = " ".join(str(getattr(first, k) or "") for k in ("rationale", "expected", "actual", "help"))
+    parts = [
+        ("why", first.rationale),
+        ("expected", first.expected),
+        ("got", first.actual),
+        ("hint", first.help),
+    ]
+    said = " ".join(str(value or "") for _, value in parts)
     if case.expect.message and case.expect.message.lower() not in said.lower():
-        shown = "; ".join(
-            f"{label} {str(value)[:120]}"
-            for label, value in (
-                ("why", first.rationale),
-                ("expected", first.expected),
-                ("got", first.actual),
-                ("hint", first.help),
-            )
-            if value
-        )
+        shown = "; ".join(f"{label} {str(value)[:120]}" for label, value in parts if value)
         return (
             False,
             f"«{first.name}» failed, but its message does not say {case.expect.message!r}: {shown}",
