@@ -49,6 +49,10 @@ class Recorder:
     # when each connection's transactions ended
     ends: list[list[Any]] = field(default_factory=list)
     file_ends: int | None = None  # how many of `ends` were the file's own (set when it ended)
+    # Server-side cursors (stream_results, yield_per), by id: the index of their statement,
+    # and the cursors themselves (kept, so that an id is never reused for another)
+    streams: dict[int, int] = field(default_factory=dict)
+    stream_cursors: list[Any] = field(default_factory=list)
 
     def mark(self) -> int:
         return len(self.statements)
@@ -95,6 +99,7 @@ class Recorder:
         event.listen(engine.pool, "reset", self._on_reset)
         event.listen(Session, "do_orm_execute", self._on_orm_execute)
         self._wrap_session_methods()
+        self._count_streamed_rows()
 
     def _on_cursor(self, conn, cursor, statement, parameters, context, executemany) -> None:
         # The unit of work's own: a flush running, and an INSERT, UPDATE or DELETE construct
@@ -135,8 +140,40 @@ class Recorder:
         # Read now: a cursor forgets its row count once closed. (What the rows were is the
         # learner's to use; how many Postgres sent says where the filtering happened.)
         last = self.statements[-1] if self.statements else None
-        if last is not None and last.raw is statement and last.rows is None:
-            self.statements[-1] = replace(last, rows=cursor.rowcount if cursor.rowcount >= 0 else None)
+        if last is None or last.raw is not statement or last.rows is not None:
+            return
+        streamed = _server_cursor(cursor)
+        if streamed is not None:  # no rows sent yet: they are counted as they are fetched
+            self.streams[id(streamed)] = len(self.statements) - 1
+            self.stream_cursors.append(streamed)
+            self.statements[-1] = replace(last, rows=0)
+        elif cursor.rowcount >= 0:
+            self.statements[-1] = replace(last, rows=cursor.rowcount)
+
+    def _on_fetched(self, cursor: Any, rows: int) -> None:
+        at = self.streams.get(id(cursor))
+        if at is not None:
+            statement = self.statements[at]
+            self.statements[at] = replace(statement, rows=(statement.rows or 0) + rows)
+
+    def _count_streamed_rows(self) -> None:
+        """A server-side cursor (stream_results, yield_per) has no row count when its statement
+        returns: Postgres sends the rows as they are fetched, each FETCH a batch. Every fetch
+        of psycopg's, sync or async, goes through one generator: count there. (Sealed with
+        psycopg's classes; on a psycopg without it, such a statement's rows stay unknown.)"""
+        from psycopg._server_cursor_base import ServerCursorMixin
+
+        fetch = getattr(ServerCursorMixin, "_fetch_gen", None)
+        if fetch is None:
+            return
+        recorder = self
+
+        def counted_fetch(cursor: Any, num: int | None) -> Any:
+            rows = yield from fetch(cursor, num)
+            recorder._on_fetched(cursor, len(rows))
+            return rows
+
+        ServerCursorMixin._fetch_gen = counted_fetch  # type: ignore[method-assign]
 
     def _on_orm_execute(self, state: ORMExecuteState) -> None:
         self.orm_executes.append(OrmExecute(state.session, state.statement, state.is_update, state.is_delete))
@@ -178,6 +215,16 @@ class Recorder:
 def _dbapi(conn: Any) -> Any:
     """The DBAPI connection under a SQLAlchemy Connection (what a transaction belongs to)."""
     return getattr(getattr(conn, "connection", None), "dbapi_connection", None)
+
+
+def _server_cursor(cursor: Any) -> Any:
+    """psycopg's server-side cursor under a DBAPI cursor (the async adapter wraps it), or None."""
+    from psycopg._server_cursor_base import ServerCursorMixin
+
+    for candidate in (cursor, getattr(cursor, "_cursor", None)):
+        if isinstance(candidate, ServerCursorMixin):
+            return candidate
+    return None
 
 
 def _connection_id(conn: Any) -> int:

@@ -322,8 +322,13 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
         modules=[sys.modules[__name__]],
         # The checks' own connection is psycopg's: its classes must still be psycopg's own,
         # the bases they inherit their methods from too (a BaseCursor._execute_gen rewritten
-        # would change the checks' own queries).
-        classes=[Session, *_psycopg_classes(psycopg.Connection, psycopg.Cursor)],
+        # would change the checks' own queries). Server cursors: the recorder counts their rows.
+        classes=[
+            Session,
+            *_psycopg_classes(
+                psycopg.Connection, psycopg.Cursor, psycopg.ServerCursor, psycopg.AsyncServerCursor
+            ),
+        ],
         listeners=_instruments(),
         lazy={sandbox.__name__: sandbox._ASYNC_NAMES},  # built when an async drill asks
     )
