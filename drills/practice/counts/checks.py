@@ -59,7 +59,16 @@ def _pairs(value: Any) -> list[tuple[Any, Any]]:
                 actual=f"{type(item).__name__}: {item!r}"[:200],
                 help="select exactly two things: the email column and the count expression",
             ) from None
-        pairs.append((email, n))
+        if not isinstance(email, str):
+            raise Fail(
+                "document_counts returned pairs whose first value is not an email",
+                expected="[('ada@example.com', 8), ...]: the email as text",
+                actual=f"{type(email).__name__}: {email!r}"[:200],
+                help="select the email column itself as the first of the two values",
+            )
+        # Plain values from here on: a subclass's own == must not decide what the checks see.
+        plain = int.__int__(n) if isinstance(n, int) and not isinstance(n, bool) else n
+        pairs.append((str.__str__(email), plain))
     return pairs
 
 
