@@ -45,25 +45,36 @@ def require_function(ctx: Context, name: str, params: Sequence[str]) -> Callable
 def watch_session(ctx: Context, session: Any) -> Iterator[Call]:
     """Record the SQL sent inside the block and whether it went through `session`.
 
-    Queries announce themselves through do_orm_execute, the unit of work through a flush.
+    Queries announce themselves through do_orm_execute, the unit of work through a flush, and
+    Core statements on the session's own connection (`session.connection().execute(...)`, in
+    the caller's transaction) by the connection they were sent on.
     An AsyncSession wraps a Session: that inner one is what the events see.
     """
     sync_session = getattr(session, "sync_session", session)
     seen = Call(None, [], False)
+    connections: set[int] = set()  # the DBAPI connections the session's transactions began on
 
     def on_use(*_: Any) -> None:
         seen.used_session = True
 
-    hooks = ("do_orm_execute", "before_flush")
-    for hook in hooks:
-        event.listen(sync_session, hook, on_use)
+    def on_begin(_session: Any, _transaction: Any, connection: Any) -> None:
+        dbapi = getattr(connection.connection, "dbapi_connection", None)
+        if dbapi is not None:
+            connections.add(id(dbapi))
+
+    if sync_session.in_transaction():  # begun before the call (the caller's earlier work)
+        on_begin(sync_session, None, sync_session.connection())
+    hooks = {"do_orm_execute": on_use, "before_flush": on_use, "after_begin": on_begin}
+    for hook, listener in hooks.items():
+        event.listen(sync_session, hook, listener)
     try:
         with watching(ctx) as statements:
             seen.statements = statements
             yield seen
     finally:
-        for hook in hooks:
-            event.remove(sync_session, hook, on_use)
+        for hook, listener in hooks.items():
+            event.remove(sync_session, hook, listener)
+        seen.used_session = seen.used_session or any(s.connection in connections for s in seen.statements)
 
 
 def call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) -> Call:
