@@ -909,6 +909,42 @@ def test_a_fixture_that_never_ends_is_stopped_and_named_as_the_pack_s(
     assert "books.sql) ran for more than 1 s and was stopped" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "line", "said"),
+    [
+        ("books.sql", "INSERT INTO books (title, year) VALUES ('Dune', 1965;\n", 8, "SyntaxError: syntax"),
+        ("books.sql", "INSERT INTO bookz VALUES (1);\n", 8, 'UndefinedTable: relation "bookz"'),
+        ("seed.py", "def seed(conn):\n    conn.execute('SELECT 1')\n    1 / 0\n", 3, "ZeroDivisionError"),
+        ("seed.py", "def seed(conn)\n    pass\n", 1, "SyntaxError"),
+    ],
+    ids=["sql-syntax", "sql-runtime", "python-raises", "python-syntax"],
+)
+@pytest.mark.parametrize("server", ["on", "off"])
+def test_a_broken_fixture_is_one_line_naming_its_file_and_line_as_the_pack_s(
+    learner: Learner, name: str, text: str, line: int, said: str, server: str
+) -> None:
+    """Not a traceback, not the check server's fault, not "the user needs CREATE": the pack's
+    bug, with where to look."""
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    fixture = root / "fixtures" / name
+    if name == "books.sql":
+        fixture.write_text(fixture.read_text().rstrip("\n") + "\n" + text)
+    else:
+        fixture.write_text(text)
+        index = root / "pack.yaml"
+        index.write_text(index.read_text().replace("{sql: fixtures/books.sql}", "{python: fixtures/seed.py}"))
+    done = learner.drill(
+        "check", f"{pid}:1", "--file", str(root / "solutions" / "add_book.py"), DRILL_CHECK_SERVER=server
+    )
+    assert done.code == 2 and done.stdout == "", done.stdout
+    lines = [text for text in done.stderr.splitlines() if text.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"drill: error: the drill's fixture 'books' failed ({fixture}:{line}): ")
+    assert said in done.stderr and "(a bug in the pack; `drill validate` shows it)" in done.stderr
+    assert "CREATE on the database" not in done.stderr and "check server" not in done.stderr
+
+
 def test_ddl_a_model_attaches_to_its_creation_is_refused_but_an_enum_s_own_is_not() -> None:
     """An after_create DDL fixed a wrong model's table behind its back (a forged pass); an
     Enum's CREATE TYPE is SQLAlchemy's own and stays."""

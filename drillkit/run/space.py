@@ -125,21 +125,11 @@ def create_space(
     try:
         if sweep:
             sweep_orphans(conn, orphan_age(db))
-        started = time.monotonic()
         try:
             learner_url = _create(db, conn, name, fixture)
             role = name if learner_url != db.libpq_url else None
             baseline = tamper.baseline(conn, name, role, fixture)
         except psycopg.Error as exc:
-            # Only the fixture's own time limit: a cancel from outside (the server going
-            # down) is the database's trouble, said below.
-            took = time.monotonic() - started  # the server's words may be in any language
-            if isinstance(exc, psycopg.errors.QueryCanceled) and took >= FIXTURE_SECONDS * 0.9:
-                where = fixture.sql or fixture.python
-                raise ConfigError(
-                    f"a statement of the drill's fixture {fixture.name!r} ({where}) ran for more than "
-                    f"{FIXTURE_SECONDS} s and was stopped (a bug in the pack; `drill validate` shows it)"
-                ) from None
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseUnavailableError(
                 f"cannot create the run schema at {db.display}: {reason} "
@@ -253,22 +243,73 @@ def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture)
     if isolated:
         script += f'SET ROLE "{name}";'  # so the seeded tables belong to the run role
     script += f'SET search_path TO "{name}"; SET statement_timeout = {FIXTURE_SECONDS * 1000};'
-    if fixture.sql is not None:
-        script += fixture_sql(fixture.sql)
-    if fixture.python is None:
-        script += "RESET ROLE; RESET statement_timeout;"
     conn.execute(script.encode())
-    if fixture.python is not None:
-        try:
-            _python_fixture(fixture.python)(conn)
-        finally:
-            conn.execute("RESET ROLE; RESET search_path; RESET statement_timeout;")
+    try:
+        _seed(conn, fixture)
+    finally:
+        conn.execute("RESET ROLE; RESET search_path; RESET statement_timeout;")
     if not isolated:
         return db.libpq_url  # the server refused CREATE ROLE: `drill doctor` explains this
     learner_url = with_credentials(db.libpq_url, name, password)
     if db.kind == "external":
         connect(learner_url).close()  # pg_hba.conf may not let new roles in
     return learner_url
+
+
+def _seed(conn: psycopg.Connection, fixture: Fixture) -> None:
+    """Run the drill's fixture in the run schema. Its failure is the pack's bug, named with
+    the fixture's file and line, never blamed on the database or shown as a traceback."""
+    import psycopg
+
+    path = fixture.sql or fixture.python
+    if path is None:
+        return
+    started = time.monotonic()
+    try:
+        if fixture.sql is not None:
+            conn.execute(fixture_sql(fixture.sql).encode())
+        else:
+            _python_fixture(path)(conn)
+    except (ConfigError, DatabaseUnavailableError):
+        raise
+    except Exception as exc:
+        took = time.monotonic() - started  # the server's words may be in any language
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            if took < FIXTURE_SECONDS * 0.9:
+                raise  # a cancel from outside (the server going down): the database's trouble
+            raise ConfigError(
+                f"a statement of the drill's fixture {fixture.name!r} ({path}) ran for more than "
+                f"{FIXTURE_SECONDS} s and was stopped (a bug in the pack; `drill validate` shows it)"
+            ) from None
+        if isinstance(exc, psycopg.OperationalError):
+            raise  # the connection itself: the database's trouble (create_space says so)
+        raise ConfigError(
+            f"the drill's fixture {fixture.name!r} failed ({_fixture_line(path, exc)}): {_said(exc)} "
+            "(a bug in the pack; `drill validate` shows it)"
+        ) from None
+
+
+def _said(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _fixture_line(path: Path, exc: BaseException) -> str:
+    """`path:line` of a fixture's failure: the deepest frame in the fixture's module, or, for
+    SQL, the line Postgres points at (its position counts characters of the text sent)."""
+    import traceback
+
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename == str(path):
+        line = exc.lineno
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == str(path):
+            line = frame.lineno
+    position = getattr(getattr(exc, "diag", None), "statement_position", None)
+    if line is None and position and str(position).isdigit():
+        with suppress(ConfigError):
+            line = _fixture_text(path)[: int(position) - 1].count("\n") + 1
+    return f"{path}:{line}" if line else str(path)
 
 
 # Each statement of a fixture may take this long (a pack's bug, such as a pg_sleep, must not
