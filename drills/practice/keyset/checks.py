@@ -21,6 +21,14 @@ _limits: list[tuple[Statement, int]] = []  # each of them, with the limit of its
 BY_PRIMARY_KEY = re.compile(r"\bWHERE\s+documents\.id\s*=\s*\S+\s*$", re.I)
 
 
+def _lookup(statement: Statement) -> bool:
+    """One row looked up (the row a cursor of ids points at), not a page: Postgres sent at
+    most one row (or, where the count is unknown, the WHERE is on the primary key alone)."""
+    if statement.rows is not None:
+        return statement.rows <= 1
+    return bool(BY_PRIMARY_KEY.search(statement.sql))
+
+
 def _fn(ctx: Context) -> Callable[..., Any]:
     return require_function(ctx, "page_after", ["session", "user_id", "cursor", "limit"])
 
@@ -200,6 +208,16 @@ def first_page(ctx: Context) -> None:
 def walk(ctx: Context) -> None:
     for user_id, limit in ((1, 3), (1, 2), (2, 2), (3, 2), (4, 5)):
         _judge(_order(ctx, user_id), _walk(ctx, user_id, limit), f"user {user_id}, pages of {limit}")
+    # created_at keeps microseconds: a cursor that drops them skips the rows of the same second.
+    ctx.execute(SAME_SECOND)
+    _judge(_order(ctx, 4), _walk(ctx, 4, 2), "user 4, pages of 2, with five documents in one second")
+
+
+SAME_SECOND = """
+INSERT INTO documents (title, body, owner_id, created_at)
+SELECT 'Draft ' || n, '...', 4, timestamptz '2026-06-01 12:00:00+00' + n * interval '150 milliseconds'
+FROM generate_series(1, 5) n
+"""
 
 
 NEWER = """
@@ -232,10 +250,10 @@ def keyset_sql(ctx: Context) -> None:
             "a keyset condition jumps straight to the first row of the page through an index",
             sql=show_sql(offset, limit=2),
         )
-    # A lookup by primary key (the row a cursor of ids points at) returns one row: not a page.
-    pages = [s for s in sent if not BY_PRIMARY_KEY.search(s.sql)]
-    unlimited = [s for s in pages if not re.search(r"\bLIMIT\b", s.sql, re.I)]
-    if not pages or unlimited:
+    limited = [s for s in sent if re.search(r"\bLIMIT\b", s.sql, re.I)]
+    unlimited = [s for s in sent if s not in limited and not _lookup(s)]
+    pages = [s for s in sent if s not in unlimited]
+    if not limited or unlimited:
         raise Fail(
             "the page is cut in Python: a query without LIMIT fetched more rows than the page shows",
             expected="LIMIT in every SELECT from documents",
