@@ -567,12 +567,18 @@ def validate_command(
         if as_json:
             print(
                 json.dumps(
-                    {"pack": pack.id, "threshold": pack.mutation_threshold, **report.to_json()}, indent=2
+                    {
+                        "pack": pack.id,
+                        "threshold": pack.mutation_threshold,
+                        "passed": report.passed(pack.mutation_threshold),
+                        **report.to_json(),
+                    },
+                    indent=2,
                 )
             )
         else:
             render.mutation_report(out, pack, report)
-        passed = report.score is None or report.score >= pack.mutation_threshold
+        passed = report.passed(pack.mutation_threshold)
         raise typer.Exit(ExitCode.OK if passed else ExitCode.CHECK_FAILED)
     result = validate_pack(resolve_paths(), target, only=drill, behaviour=not format_only, workers=workers)
     if junit is not None:

@@ -1006,9 +1006,18 @@ def mutation_report(console: Console, pack: object, report: object) -> None:
     def pct(score: float | None) -> str:
         return "n/a" if score is None else f"{score:.0%}"
 
+    threshold = pack.mutation_threshold  # type: ignore[attr-defined]
+    below = report.below(threshold)  # type: ignore[attr-defined]
     for drill in report.drills:  # type: ignore[attr-defined]
+        if drill.reference_fails is not None:
+            console.print(
+                f"[red]  n/a[/] {escape(drill.drill)}: the reference solution fails its own checks, "
+                f"so no mutant was run: {escape(drill.reference_fails)}"
+            )
+            console.print("      fix the solution or the checks first: `drill validate` shows the run")
+            continue
         marked = f", {drill.equivalent} marked equivalent" if drill.equivalent else ""
-        style = "green" if not drill.survivors else "red"
+        style = "red" if drill.survivors or drill in below else "green"
         console.print(
             f"[{style}]{pct(drill.score):>5}[/] {escape(drill.drill)}: {drill.killed} of "
             f"{drill.mutants - drill.equivalent} wrong answers caught{marked}"
@@ -1029,11 +1038,18 @@ def mutation_report(console: Console, pack: object, report: object) -> None:
             console.print(
                 f"      [yellow]marked equivalent, but no mutant has this id:[/] {escape(mutant_id)}"
             )
-    threshold = pack.mutation_threshold  # type: ignore[attr-defined]
     total = report.score  # type: ignore[attr-defined]
-    ok = total is None or total >= threshold
+    ok = report.passed(threshold)  # type: ignore[attr-defined]
     console.print(
         f"\n[bold {'green' if ok else 'red'}]mutation score {pct(total)}[/] for pack {escape(pack.id)} "  # type: ignore[attr-defined]
         f"({report.killed} of {report.mutants - report.equivalent} caught, "  # type: ignore[attr-defined]
         f"{report.equivalent} marked equivalent; threshold {threshold:.0%})"  # type: ignore[attr-defined]
     )
+    if below:
+        console.print(
+            "[red]below the threshold:[/] "
+            + ", ".join(
+                escape(d.drill) + (" (its reference fails)" if d.reference_fails else f" ({pct(d.score)})")
+                for d in below
+            )
+        )

@@ -240,6 +240,7 @@ def test_mutation_score_of_every_drill(pack: Pack, drill_home: Path, monkeypatch
     monkeypatch.setenv("DRILL_HOME", str(drill_home))
     _, report = mutation_report(resolve_paths(), str(pack.root))
     assert [d.drill for d in report.drills] == [d.slug for d in pack.drills]
+    assert [(d.drill, d.reference_fails) for d in report.drills if d.reference_fails] == []
     weak = {
         d.drill: [r.mutant.id for r in d.survivors]
         for d in report.drills

@@ -16,6 +16,7 @@ from drillkit.db import control
 from drillkit.pack.model import Drill
 from drillkit.pack.mutants import MARKER, Mutant, answer_start_line, generate
 from drillkit.pack.mutation_score import (
+    DrillScore,
     MutationReport,
     Outcome,
     mutate_and_score,
@@ -342,6 +343,23 @@ def test_report_totals_over_drills():
     assert (report.mutants, report.killed, report.survived) == (3, 2, 1)
     assert report.score == pytest.approx(2 / 3)
     assert [d["score"] for d in report.to_json()["drills"]] == [0.5, 1.0, None]
+
+
+def test_the_threshold_holds_for_every_drill_and_a_failing_reference_fails_it():
+    """The pack's total may clear the threshold while one drill is under it: that fails (the
+    guide's promise), and so does a drill whose reference solution fails its own checks."""
+    killed = {f"k{i}": Outcome("killed", "x") for i in range(19)}
+    strong = score(fake_mutants(*killed), run_by_id(killed), drill="strong")
+    weak_outcomes = {"w1": Outcome("killed", "x"), "w2": Outcome("survived")}
+    weak = score(fake_mutants(*weak_outcomes), run_by_id(weak_outcomes), drill="weak")
+    report = MutationReport((strong, weak))
+    assert report.score == pytest.approx(20 / 21) and report.score > 0.9
+    assert [d.drill for d in report.below(0.9)] == ["weak"] and not report.passed(0.9)
+    assert report.passed(0.5) and MutationReport((strong,)).passed(0.9)
+    broken = DrillScore(drill="broken", results=(), reference_fails="«one row»: no row")
+    assert broken.score is None and broken.to_json()["reference_fails"] == "«one row»: no row"
+    assert MutationReport((strong, broken)).below(0.9) == [broken]
+    assert not MutationReport((strong, broken)).passed(0.0)
 
 
 def test_score_runs_in_a_bounded_pool():

@@ -589,6 +589,21 @@ def test_mutants_score_strong_and_weak_checks(learner: Learner) -> None:
     assert marked.code == 0 and f"{len(survivors)} marked equivalent" in " ".join(marked.stdout.split())
 
 
+def test_mutants_of_a_reference_that_fails_its_checks_are_not_run(learner: Learner) -> None:
+    """Its mutants would 'survive' for the reference's bug (the author told to fix the checks),
+    so the reference runs first: the drill fails the run and says why."""
+    root = make_pack(learner)
+    solution = root / "solutions" / "add_book.py"
+    solution.write_text(solution.read_text().replace("session.commit()", "session.rollback()"))
+    broken = learner.drill("validate", str(root), "--mutants", "--json")
+    assert broken.code == 1 and broken.json["passed"] is False
+    [drill] = broken.json["drills"]
+    assert drill["mutants"] == 0 and drill["survivors"] == [] and drill["reference_fails"].startswith("«")
+    shown = " ".join(learner.drill("validate", str(root), "--mutants").stdout.split())
+    assert "add_book: the reference solution fails its own checks, so no mutant was run" in shown
+    assert "below the threshold: add_book (its reference fails)" in shown
+
+
 @pytest.mark.parametrize(
     ("sql", "sorted_newest_first"),
     [

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from drillkit.errors import ConfigError
 from drillkit.pack.model import Drill, Pack
-from drillkit.pack.mutation_score import MutantResult, MutationReport, Outcome
+from drillkit.pack.mutation_score import DrillScore, MutantResult, MutationReport, Outcome
 from drillkit.pack.text import pack_file_text
 from drillkit.pack.validate import Case, CaseResult, Validation, validate
 from drillkit.paths import Paths
@@ -107,6 +107,10 @@ def mutation_report(
 
             marks = {m: why for slug, m, why in pack.equivalent if slug == drill.slug}
             solution = pack_file_text(drill, drill.solution_path, "reference solution")
+            broken = _reference_fails(checker.check(drill, drill.solution_path, timeout))
+            if broken is not None:
+                scores.append(DrillScore(drill=drill.slug, results=(), reference_fails=broken))
+                continue
             scores.append(
                 mutate_and_score(
                     solution,
@@ -119,3 +123,13 @@ def mutation_report(
                 )
             )
     return pack, MutationReport(tuple(scores))
+
+
+def _reference_fails(report: CheckReport) -> str | None:
+    """Why the reference solution fails its own checks (the first check it fails), or None."""
+    if report.passed:
+        return None
+    failed = next((r for r in report.results if r.status != "passed"), None)
+    if failed is None:
+        return "no check ran"
+    return f"«{failed.name}»: {failed.rationale or failed.status}"

@@ -85,6 +85,9 @@ class DrillScore:
     results: tuple[MutantResult, ...]
     unknown_equivalent: tuple[str, ...] = ()  # marked equivalent, but no mutant has that id
     seconds: float = 0.0
+    # Why the reference solution itself fails its checks: then no mutant is run (each would
+    # "survive" or die for the reference's bug, not for the checks' strength).
+    reference_fails: str | None = None
 
     @property
     def mutants(self) -> int:
@@ -122,6 +125,7 @@ class DrillScore:
             "survivors": [r.to_json() for r in self.survivors],
             "equivalent_killed": [r.to_json() for r in self.equivalent_killed],
             "unknown_equivalent": list(self.unknown_equivalent),
+            "reference_fails": self.reference_fails,
             "seconds": round(self.seconds, 3),
             "results": [r.to_json() for r in self.results],
         }
@@ -152,6 +156,18 @@ class MutationReport:
     @property
     def score(self) -> float | None:
         return _ratio(self.killed, self.mutants - self.equivalent)
+
+    def below(self, threshold: float) -> list[DrillScore]:
+        """The drills that fail `threshold`: a score under it, or a reference that fails."""
+        return [
+            d
+            for d in self.drills
+            if d.reference_fails is not None or (d.score is not None and d.score < threshold)
+        ]
+
+    def passed(self, threshold: float) -> bool:
+        """Every drill and the whole pack at `threshold` or above (no mutants: nothing to fail)."""
+        return not self.below(threshold) and (self.score is None or self.score >= threshold)
 
     def to_json(self) -> dict[str, Any]:
         return {
