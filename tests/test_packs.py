@@ -709,6 +709,16 @@ def test_validate_finds_two_checks_of_one_name_and_headers_that_name_no_check(le
     assert "two checks are functions named 'committed'" in messages
     assert any(m.startswith("`# check: no such check` names no check; the checks are") for m in messages)
     assert any(m.startswith("`# passes: nor this one` names no check") for m in messages)
+    # Two checks on one line is the slip, and the finding says so (it read as "names no check;
+    # the checks are" the very two it named).
+    names = re.findall(r"^def (\w+)\(", checks, re.M)[:2]
+    (root / "add_book" / "answers" / "fail_x.py").write_text(
+        f"# expect: fail\n# passes: {', '.join(names)}\n"
+    )
+    found = learner.drill("validate", str(root), "--format-only", "--json").json["findings"]
+    assert f"`# passes: {', '.join(names)}` names several checks: give each its own `# passes:` line" in [
+        f["message"] for f in found
+    ]
 
 
 @pytest.mark.parametrize(

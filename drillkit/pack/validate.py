@@ -374,6 +374,11 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
         for header, label in labels:
             if not any(_names(label, name, key) for name, key in named):
                 message = f"`# {header}: {label}` names no check; the checks are {', '.join(sides)}"
+                parts = [part.strip() for part in label.split(",")]
+                if len(parts) > 1 and all(any(_names(p, n, k) for n, k in named) for p in parts if p):
+                    message = (
+                        f"`# {header}: {label}` names several checks: give each its own `# {header}:` line"
+                    )
                 found.append(Finding(rel(answer), None, message, drill.slug))
     return found
 
