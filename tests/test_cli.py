@@ -229,15 +229,14 @@ def test_hostile_endings_are_failed_checks(
 
 
 def test_non_utf8_and_empty_files_are_failed_checks(learner: Learner, tmp_path: Path) -> None:
-    binary = write(tmp_path, "bin.py", b"\xff\xfe\x00docs = 1\n")
-    assert (
-        "not UTF-8" in first_failure(learner.drill("check", N, "--file", str(binary), "--json"))["rationale"]
-    )
-    empty = write(tmp_path, "empty.py", "")
-    assert (
-        "does not define"
-        in first_failure(learner.drill("check", N, "--file", str(empty), "--json"))["rationale"]
-    )
+    binary = write(tmp_path, "bin.py", b"docs = []\nx = 'caf\xe9'\n")
+    failure = first_failure(learner.drill("check", N, "--file", str(binary), "--json"))
+    assert failure["rationale"] == "your file is not UTF-8 text"
+    assert failure["actual"] == "line 2, byte 9 of the line: b'\\xe9' is not UTF-8"  # as an editor counts
+    for blank in ("", "\n\n   \n"):
+        empty = write(tmp_path, "empty.py", blank)
+        failure = first_failure(learner.drill("check", N, "--file", str(empty), "--json"))
+        assert failure["rationale"] == "your file is empty" and "drill start" in failure["help"]
 
 
 def test_huge_output_is_bounded(learner: Learner, tmp_path: Path) -> None:

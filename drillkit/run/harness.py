@@ -71,12 +71,22 @@ def _load_source(path: Path) -> tuple[types.CodeType | None, CheckResult | None]
             help="check a regular .py file of at most 1 MiB, and leave it in place while it is checked",
         )
     except UnicodeDecodeError as exc:
+        before = exc.object[: exc.start]
+        line, column = before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1
+        bad = exc.object[exc.start : exc.end]
         return None, CheckResult(
             FIRST_CHECK,
             "failed",
             rationale="your file is not UTF-8 text",
-            actual=f"byte {exc.start} cannot be decoded",
+            actual=f"line {line}, byte {column} of the line: {bad!r} is not UTF-8",
             help="save the file as UTF-8 (every modern editor can)",
+        )
+    if not source.strip():
+        return None, CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale="your file is empty",
+            help="`drill start` writes the drill's starter; type your answer below its marker line",
         )
     # Tracebacks quote the lines that ran, not the file as it is by then (a save during the
     # run, in `drill watch`): an entry without an mtime is never reloaded from disk.
