@@ -262,7 +262,17 @@ def test_selfcheck_typo_changes_nothing(paths: Paths) -> None:
         retention.selfcheck(paths, PACK, tick=["1", "nine"])
     with pytest.raises(UnknownSkillError):
         retention.selfcheck(paths, PACK, tick=["1", str(len(SKILLS) + 1)])
+    with pytest.raises(UnknownSkillError, match="both ticked and unticked"):  # not a silent untick
+        retention.selfcheck(paths, PACK, tick=["1"], untick=[SKILLS[0].id])
     assert not paths.progress_file.exists()
+
+
+def test_an_unknown_item_of_a_one_item_list_says_so_plainly() -> None:
+    from drillkit.pack.model import Deck
+
+    one = Deck((), SKILLS[:1])
+    with pytest.raises(UnknownSkillError, match=r"there is only item 1 \(see"):
+        one.skill("2")
 
 
 def set_drill(paths: Paths, slug: str, **fields: object) -> None:

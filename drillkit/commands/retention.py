@@ -10,7 +10,7 @@ from pathlib import Path
 from drillkit import clock, progress
 from drillkit.attempts import review_file, workspace_file
 from drillkit.commands.listing import SkillRow, skill_rows
-from drillkit.errors import LearnerFileError, NotDueError
+from drillkit.errors import LearnerFileError, NotDueError, UnknownSkillError
 from drillkit.pack.model import Drill, Pack
 from drillkit.pack.text import starter_text
 from drillkit.paths import Paths
@@ -155,6 +155,9 @@ def selfcheck(
     deck = pack.deck
     to_tick = [deck.skill(ref).id for ref in tick]  # resolve all first: a typo changes nothing
     to_untick = [deck.skill(ref).id for ref in untick]
+    both = [skill_id for skill_id in to_tick if skill_id in to_untick]
+    if both:
+        raise UnknownSkillError(f"item {both[0]!r} is both ticked and unticked: say which you mean")
     if not to_tick and not to_untick:
         loaded = progress.load(paths.progress_file)
         return SelfCheck(skill_rows(pack, loaded.progress.view(pack.id)), loaded.warning)

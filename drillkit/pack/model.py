@@ -114,9 +114,15 @@ class Deck(NamedTuple):
         for number, skill in enumerate(self.skills, start=1):
             if text in (str(number), skill.id):
                 return skill
-        raise UnknownSkillError(
-            f"no self-check item {text!r}; items are numbered 1-{len(self.skills)} (see `drill selfcheck`)"
+        count = len(self.skills)
+        numbered = (
+            "there is no item"
+            if not count
+            else "there is only item 1"
+            if count == 1
+            else f"items are numbered 1-{count}"
         )
+        raise UnknownSkillError(f"no self-check item {text!r}; {numbered} (see `drill selfcheck`)")
 
 
 class Pack(NamedTuple):
