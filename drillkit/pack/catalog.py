@@ -138,6 +138,10 @@ def resolve_drill(paths: Paths, ref: str, env: Mapping[str, str] = os.environ) -
     text = ref.strip()
     if ":" in text:
         pack_id, _, rest = text.partition(":")
+        if not pack_id.strip() or not rest.strip():
+            raise UnknownDrillError(
+                f"{text!r} needs a pack and a drill around the colon, as in practice:3 or practice:upsert"
+            )
         drill = open_pack(paths, pack_id.strip()).get(rest)
         if drill.pack_id != active_id(paths, env):
             drill = drill._replace(outside_active=True)

@@ -225,7 +225,9 @@ def committed(db: DatabaseView) -> None:
 def new_pack(path: Path) -> list[Path]:
     """Scaffold a pack at `path` (a new or empty folder); the files written."""
     path = path.expanduser().absolute()
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path} is a file, not a folder; pick a new folder for the pack")
+    if path.exists() and any(path.iterdir()):
         raise ConfigError(f"{path} already exists and is not empty; pick a new folder")
     pack_id = re.sub(r"[^a-z0-9_-]", "-", path.name.lower()).strip("-_") or "my-pack"
     if not pack_id[0].isalpha():
