@@ -314,6 +314,15 @@ def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> 
     (root / "add_book" / "checks.py").write_text("import no_such_module\n")
     broken = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--json")
     assert broken.code == 1 and broken.json["results"][0]["status"] == "error"
+    # What it shows is the pack's line, not the import machinery and drillkit around it.
+    (root / "add_book" / "checks.py").write_text("x = 1\ndef broken(:\n")
+    shown = learner.drill("check", f"{pid}:add_book", "--file", str(path), "--json").json["results"][0]
+    assert f'File "{root / "add_book" / "checks.py"}", line 2' in shown["actual"], shown
+    assert (
+        "SyntaxError" in shown["actual"]
+        and "drillkit" not in shown["actual"]
+        and "<frozen" not in shown["actual"]
+    )
 
 
 def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:

@@ -358,14 +358,32 @@ def _text_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def checker_error(name: str, exc: BaseException | None) -> CheckResult:
+def checker_error(name: str, exc: BaseException | None, *, within: Path | None = None) -> CheckResult:
+    """`within`: show only the traceback's frames in that folder (a pack's), not drillkit's and
+    the import machinery's around them."""
     return CheckResult(
         name,
         "error",
         rationale="the checker failed while checking this (not your mistake; nothing was recorded)",
-        actual=formatted(exc)[-2000:],
+        actual=(formatted(exc) if within is None else formatted_within(exc, within))[-2000:],
         help="please report this to the pack's author, with the file you checked",
     )
+
+
+def formatted_within(exc: BaseException | None, folder: Path) -> str:
+    """The traceback's frames in `folder` and the exception (a SyntaxError's line and caret)."""
+    try:
+        if exc is None:
+            return "(no exception)"
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).is_relative_to(folder)
+        ]
+        head = (
+            "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) if frames else ""
+        )
+        return head + "".join(traceback.format_exception_only(type(exc), exc))
+    except BaseException:
+        return formatted(exc)
 
 
 def formatted(exc: BaseException | None) -> str:

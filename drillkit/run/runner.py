@@ -112,7 +112,7 @@ def _load_checks(job: RunJob) -> Checks | CheckResult:
     try:
         return load_checks(job.pack_id, job.pack_root, job.slug)
     except (Exception, SystemExit) as exc:  # a broken checks.py (one that exits, too): the author's
-        return checker_error(FIRST_CHECK, exc)
+        return checker_error(FIRST_CHECK, exc, within=job.pack_root)
 
 
 def _run_child(
