@@ -71,7 +71,9 @@ def current_attempt(
     earlier = remembered_attempt(paths, drill) if remembered else None
     if earlier is not None:
         return earlier
-    raise LearnerFileError(f"no attempt at {path}; run `drill start {drill.ref}` first, or pass --file PATH")
+    raise LearnerFileError(
+        f"no attempt at {path}; run `drill start {drill.cli_ref}` first, or pass --file PATH"
+    )
 
 
 def remembered_attempt(paths: Paths, drill: Drill) -> Path | None:

@@ -522,6 +522,7 @@ def test_the_workspace_follows_the_learner(learner: Learner, tmp_path: Path) -> 
     named = moved.drill("check", "3", "--dir", str(elsewhere / "ws"))
     assert named.code == 2 and named.stdout == ""
     assert named.stderr.startswith(f"drill: error: no attempt at {elsewhere / 'ws' / 'sqlalchemy'}")
+    assert "run `drill start 3` first" in named.stderr  # the active pack's drill: by its number
     again = moved.drill("start", "3")
     assert again.code == 0 and "earlier attempt" in " ".join(again.stdout.split())
     assert str(first.name) in again.stdout and moved.attempt(drill).is_file()

@@ -113,7 +113,9 @@ def _clone(paths: Paths, url: str) -> AddedPack:
             # git's own words: the `fatal:` line says why (not a repository, no such host, ...)
             lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
             fatal = [line.removeprefix("fatal: ") for line in lines if line.startswith("fatal:")]
-            reason = " ".join(fatal) or (lines[-1] if lines else "git clone failed")
+            reason = "; ".join(line.rstrip(".") for line in fatal) or (
+                lines[-1] if lines else "git clone failed"
+            )
             raise ConfigError(f"cannot clone {url}: {reason}")
         pack = _valid_pack(tmp / "pack", url, cloned=True)
         target = paths.pack_clones / pack.id
