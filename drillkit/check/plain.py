@@ -72,7 +72,16 @@ class CheckConnection:
         conn = self._session()
         with conn.transaction():
             for statement in statements:
-                conn.execute(statement)
+                # The extended protocol (binary=True): one statement per call, never a second
+                # one smuggled in through the model's own SQL text (a CheckConstraint's, a
+                # server_default's) that SQLAlchemy pastes into the CREATE TABLE.
+                conn.execute(statement, binary=True)
+
+    def view(self) -> Any:
+        """The catalogs' answers about the run schema (a DatabaseView) on this connection."""
+        from drillkit.check.database import DatabaseView
+
+        return DatabaseView(_TupleRows(self._session()), self.schema)
 
     def _session(self) -> Any:
         if self._conn is None or self._conn.closed:
@@ -98,3 +107,19 @@ class CheckConnection:
                 actual=", ".join(found)[:300],
                 help="remove the trigger: the task does not ask for one",
             )
+
+
+class _TupleRows:
+    """A connection whose queries return plain tuples (DatabaseView's catalog queries name
+    several columns alike, which named tuples refuse)."""
+
+    def __init__(self, conn: Any) -> None:
+        from psycopg.rows import tuple_row
+
+        self._conn, self._rows = conn, tuple_row
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return self._conn.cursor(row_factory=self._rows).execute(*args, **kwargs)
+
+    def transaction(self) -> Any:
+        return self._conn.transaction()

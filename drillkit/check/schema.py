@@ -56,6 +56,63 @@ def create_tables(ctx: Context, cls: type) -> None:
             actual=formatted_line(exc),
             help="the CREATE TABLE is built from your model; check its column types",
         ) from None
+    differences = [
+        d for table in metadata.sorted_tables for d in _unlike_the_model(ctx.database.view(), table)
+    ]
+    if differences:
+        raise Fail(
+            "the table Postgres made is not the table your model defines",
+            expected="the columns, nullability, lengths, foreign keys and unique constraints the "
+            "model declares",
+            actual="; ".join(differences)[:600],
+            help="the CREATE TABLE is written from the model: something changed it on the way (a "
+            "compiler hook, a type's own DDL, SQL text in a constraint or default). Declare each "
+            "column's facts in the model itself",
+        )
+
+
+def _unlike_the_model(view: DatabaseView, table: Any) -> list[str]:
+    """How the table Postgres made differs from the model's own Table: SQLAlchemy's DDL is
+    written in the learner's process, where a compiler hook or a type can change it."""
+    from sqlalchemy import Enum, ForeignKeyConstraint, String, UniqueConstraint
+
+    name = table.name
+    if name not in view.tables():
+        return [f"no table {name}"]
+    made = view.columns(name)
+    found = [f"{name}.{c} is not in the model" for c in sorted(set(made) - {c.name for c in table.columns})]
+    for column in table.columns:
+        got = made.get(column.name)
+        if got is None:
+            found.append(f"{name}.{column.name} is missing")
+            continue
+        if bool(column.nullable) != got.nullable:
+            made_as = "NULL allowed" if got.nullable else "NOT NULL"
+            declared = "optional" if column.nullable else "required"
+            found.append(f"{name}.{column.name}: {made_as}, the model says {declared}")
+        kind = column.type
+        if (
+            isinstance(kind, String)
+            and not isinstance(kind, Enum)
+            and got.builtin
+            and got.length != kind.length
+        ):
+            found.append(f"{name}.{column.name}: length {got.length}, the model says {kind.length}")
+    declared_keys = {
+        (tuple(fk.column_keys), fk.elements[0].column.table.name)
+        for fk in table.constraints
+        if isinstance(fk, ForeignKeyConstraint) and fk.elements
+    }
+    for key in view.foreign_keys(name):
+        if (key.columns, key.table) not in declared_keys:
+            found.append(f"{name}: a foreign key on {', '.join(key.columns)} the model does not declare")
+    unique = {(c.name,) for c in table.columns if c.unique}
+    unique |= {tuple(c.name for c in u.columns) for u in table.constraints if isinstance(u, UniqueConstraint)}
+    unique |= {tuple(c.name for c in i.columns) for i in table.indexes if i.unique}
+    for columns in view.unique_column_sets(name):
+        if tuple(columns) not in unique and tuple(sorted(columns)) not in {tuple(sorted(u)) for u in unique}:
+            found.append(f"{name}: a unique constraint on {', '.join(columns)} the model does not declare")
+    return found
 
 
 # What SQLAlchemy itself runs when a table is created: a type's CREATE TYPE (an Enum's).
