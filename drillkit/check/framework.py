@@ -317,7 +317,7 @@ def _result_of(check: Check, exc: BaseException, path: Path | None, roots: tuple
         return CheckResult(
             check.name,
             "failed",
-            rationale=str(exc.rationale),
+            rationale=_text_or_none(exc.rationale) or "",
             expected=_text_or_none(exc.expected),
             actual=_text_or_none(exc.actual),
             help=_text_or_none(exc.help),
@@ -354,8 +354,16 @@ def _safe_repr(value: object, limit: int = 200) -> str:
         return f"a {type(value).__name__}"
 
 
+TEXT_LIMIT = 4000  # characters of a failure's text: a check listing a million rows stays readable
+
+
 def _text_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
+    if value is None:
+        return None
+    text = str(value)
+    if len(text) <= TEXT_LIMIT:
+        return text
+    return f"{text[:TEXT_LIMIT]} … ({len(text) - TEXT_LIMIT:,} more characters)"
 
 
 def checker_error(name: str, exc: BaseException | None, *, within: Path | None = None) -> CheckResult:

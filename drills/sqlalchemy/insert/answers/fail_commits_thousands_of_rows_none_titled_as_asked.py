@@ -1,0 +1,46 @@
+# expect: fail
+# check: committed
+# message: new rows titled
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from drillkit.sandbox import session
+
+
+# --- given: these models match the tables already in the drill database -------------
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    documents: Mapped[list["Document"]] = relationship(back_populates="owner")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str]
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped["User"] = relationship(back_populates="documents")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- your answer below ---------------------------------------------------------------
+
+
+from sqlalchemy import text
+
+# Thousands of rows, none titled as asked: the failure shows a few of them, quickly.
+session.execute(
+    text(
+        "INSERT INTO documents (title, body, owner_id) "
+        "SELECT repeat('Q2 report draft ', 12) || g, 'x', 1 FROM generate_series(1, 30000) g"
+    )
+)
+session.commit()
