@@ -165,4 +165,36 @@ def _sample_value(column: Any) -> Any:
         return False
     if python_type is datetime:
         return datetime.now(UTC)
-    return python_type()
+    return _sample_of(column, python_type, n)
+
+
+def _sample_of(column: Any, python_type: type, n: int) -> Any:
+    """A value for an extra required column of a type the drill does not ask about (a date, a
+    UUID, an enum ...): a correct model may well have one."""
+    import decimal
+    import enum
+    import uuid
+    from datetime import date, time, timedelta
+
+    enums = getattr(column.type, "enums", None)  # SQLAlchemy's Enum: its first value
+    if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
+        return next(iter(python_type))
+    if enums:
+        return enums[0]
+    samples = {
+        date: date(2026, 1, 1),
+        time: time(12, 0),
+        timedelta: timedelta(seconds=n),
+        uuid.UUID: uuid.uuid4(),
+        decimal.Decimal: decimal.Decimal(n),
+        float: float(n),
+        bytes: b"sample",
+        dict: {},
+        list: [],
+    }
+    if python_type in samples:
+        return samples[python_type]
+    try:
+        return python_type()
+    except Exception:
+        return None  # Postgres says what it thinks of a NULL there, as the learner's model asked
