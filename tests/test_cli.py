@@ -239,6 +239,16 @@ def test_non_utf8_and_empty_files_are_failed_checks(learner: Learner, tmp_path: 
         assert failure["rationale"] == "your file is empty" and "drill start" in failure["help"]
 
 
+def test_a_failure_about_many_rows_stays_short(learner: Learner) -> None:
+    """A file that commits 30,000 rows, none titled as drill 4 asks: the failure shows a few
+    (it listed every title, and the terminal took minutes to draw megabytes)."""
+    drill = PACK.get("insert")
+    path = drill.answers_dir / "fail_commits_thousands_of_rows_none_titled_as_asked.py"
+    done = learner.drill("check", str(drill.number), "--file", str(path))
+    assert done.code == 1 and "new rows titled" in done.stdout and ", ..." in done.stdout
+    assert len(done.stdout) < 20_000, len(done.stdout)
+
+
 def test_huge_output_is_bounded(learner: Learner, tmp_path: Path) -> None:
     path = write(tmp_path, "loud.py", "for i in range(200_000):\n    print('x' * 50)\n")
     result = learner.drill("check", N, "--file", str(path), "--json")
@@ -450,3 +460,12 @@ def test_non_utf8_progress_is_moved_aside_and_reported_everywhere(learner: Learn
     assert "moved to" in result.stderr
     (backup,) = progress.parent.glob("progress.json.corrupt-*")
     assert backup.read_bytes() == b"\xff\xfe not json"
+
+
+def test_a_failure_s_text_is_capped_wherever_it_comes_from() -> None:
+    from drillkit.check.framework import TEXT_LIMIT, Check, Fail, _result_of
+
+    check = Check("lists everything", lambda ctx: None)
+    result = _result_of(check, Fail("why", actual="x" * 1_000_000, expected="short"), None, ())
+    assert result.expected == "short" and result.actual is not None
+    assert result.actual.startswith("x" * TEXT_LIMIT) and result.actual.endswith("(996,000 more characters)")

@@ -1,6 +1,6 @@
 # expect: fail
-# check: committed
-# message: new rows titled
+# check: your code sent an INSERT
+# message: you wrote the INSERT yourself
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, func, select
