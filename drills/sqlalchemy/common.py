@@ -153,7 +153,9 @@ def document_list(value: Any, document_cls: type, name: str) -> list[Any]:
             actual=f"{type(value).__name__}: {value!r}"[:200],
             help="one object (or None) is what you get when you ask for a single row; ask for all of them",
         )
-    for item in value:
+    # The items through list's (or tuple's) own iterator: a subclass's __iter__ is the learner's.
+    items = list(list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value))
+    for item in items:
         if isinstance(item, Row):
             raise Fail(
                 f"`{name}` holds Row tuples, not Document objects",
@@ -169,7 +171,7 @@ def document_list(value: Any, document_cls: type, name: str) -> list[Any]:
                 actual=f"{type(item).__name__}: {item!r}"[:200],
                 help="select the entity (the class) itself, not one of its columns",
             )
-    return list(value)
+    return items
 
 
 def describe(rows: Sequence[tuple[int, datetime | None]]) -> str:

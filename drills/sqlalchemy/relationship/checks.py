@@ -176,11 +176,14 @@ def persisted(ctx: Context) -> None:
     user_cls, document_cls = ctx.namespace["User"], ctx.namespace["Document"]
     with ctx.new_session() as session:
         user = new_instance(user_cls, email="owner@example.com")
-        _collection(user).append(new_instance(document_cls))
-        user.documents.append(new_instance(document_cls))
+        docs = [new_instance(document_cls), new_instance(document_cls)]
+        _collection(user).append(docs[0])
+        user.documents.append(docs[1])
         session.add(user)
         session.commit()
-        user_id, doc_ids = user.id, [d.id for d in user.documents]
+        # The documents' ids from the objects themselves: reading user.documents again would
+        # load the collection, which a model may forbid (lazy="raise") without being wrong.
+        user_id, doc_ids = user.id, [d.id for d in docs]
     # Only our two rows: the learner's file may have saved some of its own.
     owners = [
         r[0] for r in ctx.rows("SELECT owner_id FROM documents WHERE id = ANY(:ids) ORDER BY id", ids=doc_ids)
