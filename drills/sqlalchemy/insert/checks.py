@@ -43,6 +43,30 @@ def inserted(ctx: Context) -> None:
         if s.in_flush and "documents" in s.sql and ctx.recorder.committed(s)
     ]
     titles = {v for s in flushed for p in s.params for k, v in p.items() if k.split("__")[0] == "title"}
+    # The drill is about the id Postgres assigns: one chosen in Python (Document(id=...)),
+    # or a sequence moved by hand to make a printed guess come true, assigns nothing.
+    chosen = [
+        s
+        for s in flushed
+        if s.verb == "INSERT" and any(v == TITLE and _id_given(p, k) for p in s.params for k, v in p.items())
+    ]
+    if chosen:
+        raise Fail(
+            f'the "{TITLE}" row was saved with an id your code chose',
+            expected="an INSERT without an id: Postgres numbers the row as it is written",
+            actual="the INSERT the session flushed carries an id of its own",
+            help="leave the id out when you make the object; the database fills it in when the row is saved",
+            sql=show_sql(chosen),
+        )
+    moved = [s for s in ctx.recorder.statements if _SEQUENCE_MOVED.search(s.raw or s.sql)]
+    if moved:
+        raise Fail(
+            "your code moved the documents' id sequence",
+            expected="the sequence as the drill's data left it: Postgres picks the next id",
+            actual=moved[0].sql.strip().splitlines()[0][:200],
+            help="print the id the row got once it is saved, instead of deciding it beforehand",
+            sql=show_sql(moved),
+        )
     if TITLE not in titles and ctx.rows("SELECT 1 FROM documents WHERE title = :t", t=TITLE):
         raise Fail(
             f'the "{TITLE}" row was not written by the session',
@@ -51,6 +75,17 @@ def inserted(ctx: Context) -> None:
             help="this drill is about the unit of work: make a Document object and hand it to the session",
             sql=show_sql(inserts),
         )
+
+
+_SEQUENCE_MOVED = re.compile(r"\bsetval\s*\(|\bALTER\s+SEQUENCE\b|\bRESTART\s+IDENTITY\b", re.I)
+
+
+def _id_given(params: dict, title_key: str) -> bool:
+    """The row whose title is under `title_key` (title, or title__3 in a batch) has an id too."""
+    _, _, suffix = title_key.partition("__")
+    if title_key.split("__")[0] != "title":
+        return False
+    return params.get("id" + (f"__{suffix}" if suffix else "")) is not None
 
 
 @checks.database('a "Q2 Report" row owned by user 1 is committed (seen by drillkit\'s own connection)')
