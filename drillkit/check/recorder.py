@@ -90,6 +90,16 @@ class Recorder:
         from sqlalchemy import event
         from sqlalchemy.orm import Session
 
+        self.watch(engine)
+        event.listen(Session, "do_orm_execute", self._on_orm_execute)
+        self._wrap_session_methods()
+        self._count_streamed_rows()
+
+    def watch(self, engine: Engine) -> None:
+        """Record the SQL and transaction endings of one more engine (the sandbox's async
+        pair, through its sync_engine, once learner code asks for it)."""
+        from sqlalchemy import event
+
         event.listen(engine, "before_cursor_execute", self._on_cursor)
         event.listen(engine, "after_cursor_execute", self._on_result)
         event.listen(engine, "commit", self._on_commit)
@@ -97,9 +107,6 @@ class Recorder:
         event.listen(engine, "handle_error", self._on_error)
         # A connection back in the pool is rolled back without a Connection event.
         event.listen(engine.pool, "reset", self._on_reset)
-        event.listen(Session, "do_orm_execute", self._on_orm_execute)
-        self._wrap_session_methods()
-        self._count_streamed_rows()
 
     def _on_cursor(self, conn, cursor, statement, parameters, context, executemany) -> None:
         # The unit of work's own: a flush running, and an INSERT, UPDATE or DELETE construct

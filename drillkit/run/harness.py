@@ -174,6 +174,7 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     child_checks = load_checks(pack_id, pack_root, slug).of("child")
     recorder = Recorder()
     recorder.install(sandbox.engine)
+    sandbox._on_async_engine = recorder.watch
     captured = LearnerOutput()
     # The checks' own connection takes what it needs from psycopg now, before learner code.
     # Read now: the learner's code may change or delete the variables (hiding its failures
