@@ -676,6 +676,13 @@ def test_lone_surrogate_in_output_is_shown_escaped(learner: Learner, tmp_path: P
     assert as_json.json["output"] == "a\ud800b \x1b[2J\n"  # escaped in the JSON text, kept exact
 
 
+def test_bidi_and_c1_controls_in_learner_text_are_shown_escaped() -> None:
+    """A right-to-left override reorders the rest of the line, and a C1 CSI starts an escape
+    sequence on some terminals: printed text must not pose as the report."""
+    shown = render.printable("ok \u202e)sdrawkcab( \u2067x\u2069 \x9b2J é")
+    assert shown == "ok \\u202e)sdrawkcab( \\u2067x\\u2069 \\u009b2J é"
+
+
 def test_report_never_fails_to_encode() -> None:
     """Whichever road learner text takes into the report (output, messages, SQL, the path)."""
     odd = "x\ud800y\udcff\x07\x1b[31m"
