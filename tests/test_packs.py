@@ -325,6 +325,17 @@ def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> 
     )
 
 
+def test_validate_says_once_what_fails_every_file_of_a_drill_alike(learner: Learner) -> None:
+    root = make_pack(learner)
+    (root / "add_book" / "checks.py").write_text("def broken(:\n")
+    done = learner.drill("validate", str(root))
+    lines = [" ".join(line.split()) for line in done.stdout.split("✗")[1:]]
+    files = [line for line in lines if line.startswith("add_book:")]
+    assert done.code == 1 and len(files) == 1, done.stdout
+    assert re.match(r"add_book: \d+ files — the checker failed on «your file runs without errors»", files[0])
+    assert "(add_book/checks.py:1): SyntaxError" in files[0]
+
+
 def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
     root, pid = pack_with_checks(
         learner,
