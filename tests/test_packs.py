@@ -325,6 +325,19 @@ def test_a_checker_bug_is_the_checkers_and_is_not_recorded(learner: Learner) -> 
     )
 
 
+def test_a_slug_used_twice_after_the_pack_was_added_is_refused_at_use(learner: Learner) -> None:
+    """`pack add` checked the pack; an edit since made two drills of one slug, which would
+    share its files and its progress: one line when the pack is used, not a list of both."""
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    index = root / "pack.yaml"
+    entry = re.search(r"^  - \{slug: add_book.*$", index.read_text(), re.M).group(0)
+    index.write_text(index.read_text().replace(entry, entry + "\n" + entry))
+    done = learner.drill("start", f"{pid}:1")
+    assert done.code == 2 and "drill slug 'add_book' is used twice in pack.yaml" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
 def test_validate_says_once_what_fails_every_file_of_a_drill_alike(learner: Learner) -> None:
     root = make_pack(learner)
     (root / "add_book" / "checks.py").write_text("def broken(:\n")

@@ -92,6 +92,10 @@ def _build(root: Path, source: str, data: dict[str, Any]) -> Pack:
         str(name): _fixture(root, str(name), spec) for name, spec in (meta.get("fixtures") or {}).items()
     }
     solutions = root / str(meta.get("solutions") or "solutions")
+    slugs = [str(entry["slug"]) for entry in meta["drills"]]
+    twice = next((slug for slug in slugs if slugs.count(slug) > 1), None)
+    if twice is not None:  # two drills would share one drill's files and progress
+        raise ValueError(f"drill slug {twice!r} is used twice in pack.yaml")
     drills = []
     for number, entry in enumerate(meta["drills"], start=1):
         slug = str(entry["slug"])
