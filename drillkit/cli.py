@@ -47,14 +47,28 @@ DirOpt = Annotated[
 ]
 
 
-def _timeout_in_range(value: float) -> float:
-    # Checked here, not with min=/max=: those let NaN through to a message that names only
-    # the upper bound.
-    if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+def _timeout_in_range(value: float | str) -> float:
+    # Parsed here, not with min=/max= or Typer's float: those let NaN through to a message that
+    # names only the upper bound, and word "abc" like a form validator.
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:
         raise typer.BadParameter(
-            f"{value:g} is not a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}"
+            f"{value} is not a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}"
         )
-    return value
+    return seconds
+
+
+def _workers(value: int | str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 32:
+        raise typer.BadParameter(f"{value} is not a whole number of checks at once from 1 to 32")
+    return count
 
 
 # Capped well below the age at which other runs sweep a schema as orphaned.
@@ -62,7 +76,7 @@ TimeoutOpt = Annotated[
     float,
     typer.Option(
         help=f"Seconds your code may run before it is stopped ({MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}).",
-        callback=_timeout_in_range,
+        parser=_timeout_in_range,
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -549,7 +563,7 @@ def validate_command(
         bool, typer.Option("--format-only", help="Only the YAML and file checks, no Postgres runs.")
     ] = False,
     workers: Annotated[
-        int | None, typer.Option(help="Checks run at once (default: cores).", min=1, max=32)
+        int | None, typer.Option(help="Checks run at once, 1 to 32 (default: cores).", parser=_workers)
     ] = None,
     mutants: Annotated[
         bool,

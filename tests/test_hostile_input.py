@@ -725,13 +725,21 @@ def test_valid_document_round_trips(tmp_path: Path) -> None:
     assert loaded.progress.to_json() == _valid_document()
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "300.5", "-1"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "300.5", "-1", "abc"])
 def test_a_timeout_out_of_range_names_the_range(learner: Learner, value: str) -> None:
-    """NaN once slipped past Typer's min/max to a message that named only the upper bound."""
+    """NaN once slipped past Typer's min/max to a message that named only the upper bound, and
+    a word got a form validator's wording."""
     result = learner.drill("check", "3", "--file", str(SOLUTION), "--timeout", value)
     assert result.code == 2 and result.stdout == ""
     line = one_error_line(result.stderr)
-    assert f"{float(value):g} is not a number of seconds from 0.1 to 300" in line, line
+    assert f"'--timeout': {value} is not a number of seconds from 0.1 to 300" in line, line
+
+
+@pytest.mark.parametrize("value", ["0", "33", "x", "1.5"])
+def test_validate_workers_out_of_range_names_the_range(learner: Learner, value: str) -> None:
+    result = learner.drill("validate", "--workers", value, "--format-only")
+    assert result.code == 2 and result.stdout == ""
+    assert f"{value} is not a whole number of checks at once from 1 to 32" in one_error_line(result.stderr)
 
 
 @pytest.mark.parametrize("name", ["DRILL_WORKSPACE", "DRILL_PROGRESS", "DRILL_HOME"])
