@@ -147,6 +147,10 @@ def reveal(
     workspace: DirOpt = None,
 ) -> None:
     """Show the reference solution, its explanation, and how your attempt differs."""
+    if full and diff:  # the diff is of the answers below the marker: --full would be ignored
+        raise ConfigError(
+            "--full shows the whole reference file and --diff only how the answers differ: pick one"
+        )
     paths = resolve_paths(workspace)
     target = _drill(paths, drill)
     if not yes and reveal_cmd.needs_confirmation(paths, target):

@@ -578,6 +578,10 @@ def test_validate_reports_findings_with_file_and_line(learner: Learner) -> None:
         (["check", "3:"], "'3:' needs a pack and a drill around the colon, as in practice:3"),
         (["start", ":select"], "':select' needs a pack and a drill around the colon"),
         (["new", __file__], f"{__file__} is a file, not a folder; pick a new folder for the pack"),
+        (
+            ["reveal", "3", "--full", "--diff", "--yes"],
+            "--full shows the whole reference file and --diff only",
+        ),
         (["check", "selct"], f"did you mean `select` (drill {builtin_pack().get('select').number})?"),
         (["validate", "/no/such/folder"], "no such folder"),
         (
