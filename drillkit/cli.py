@@ -216,7 +216,10 @@ def reset(
     paths = resolve_paths(workspace)
     target = _drill(paths, drill)
     if not yes and workspace_file(paths, target).exists():
-        _confirm(f"Replace {render.shown_path(workspace_file(paths, target))} with the starter?")
+        _confirm(
+            f"Replace {render.shown_path(workspace_file(paths, target))} with the starter?",
+            "Kept your attempt as it is.",
+        )
     render.reset_done(out, practice.reset_drill(paths, target))
 
 
@@ -287,10 +290,11 @@ def _pack(paths: Paths) -> Pack:
     return catalog.active_pack(paths)
 
 
-def _confirm(question: str) -> None:
+def _confirm(question: str, declined: str = "Nothing changed.") -> None:
     if not sys.stdin.isatty():
         raise ConfigError(f"{question} Not a terminal, so not asking: pass --yes")
     if not typer.confirm(question, default=False):
+        out.print(declined)
         raise typer.Exit(ExitCode.OK)
 
 
