@@ -975,16 +975,40 @@ def test_a_fixture_that_never_ends_is_stopped_and_named_as_the_pack_s(
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "line", "said"),
+    ("name", "text", "line", "said", "server"),
     [
-        ("books.sql", "INSERT INTO books (title, year) VALUES ('Dune', 1965;\n", 8, "SyntaxError: syntax"),
-        ("books.sql", "INSERT INTO bookz VALUES (1);\n", 8, 'UndefinedTable: relation "bookz"'),
-        ("seed.py", "def seed(conn):\n    conn.execute('SELECT 1')\n    1 / 0\n", 3, "ZeroDivisionError"),
-        ("seed.py", "def seed(conn)\n    pass\n", 1, "SyntaxError"),
+        (
+            "books.sql",
+            "INSERT INTO books (title, year) VALUES ('Dune', 1965;\n",
+            8,
+            "SyntaxError: syntax",
+            "on",
+        ),
+        ("books.sql", "INSERT INTO bookz VALUES (1);\n", 8, 'UndefinedTable: relation "bookz"', "off"),
+        (
+            "seed.py",
+            "def seed(conn):\n    conn.execute('SELECT 1')\n    1 / 0\n",
+            3,
+            "ZeroDivisionError",
+            "on",
+        ),
+        (
+            "seed.py",
+            "def seed(conn):\n    conn.execute('SELECT 1')\n    1 / 0\n",
+            3,
+            "ZeroDivisionError",
+            "off",
+        ),
+        ("seed.py", "def seed(conn)\n    pass\n", 1, "SyntaxError", "on"),
     ],
-    ids=["sql-syntax", "sql-runtime", "python-raises", "python-syntax"],
+    ids=[
+        "sql-syntax",
+        "sql-runtime-server-off",
+        "python-raises",
+        "python-raises-server-off",
+        "python-syntax",
+    ],
 )
-@pytest.mark.parametrize("server", ["on", "off"])
 def test_a_broken_fixture_is_one_line_naming_its_file_and_line_as_the_pack_s(
     learner: Learner, name: str, text: str, line: int, said: str, server: str
 ) -> None:
