@@ -645,6 +645,25 @@ def test_mutants_of_a_reference_that_fails_its_checks_are_not_run(learner: Learn
 
 
 @pytest.mark.parametrize(
+    ("sql", "commits"),
+    [
+        ("COMMIT", True),
+        ("commit;", True),
+        ("/* by hand */ END", True),
+        ("UPDATE documents SET title = 'x'; COMMIT", True),
+        ("SELECT 'COMMIT'", False),
+        ("-- COMMIT\nSELECT 1", False),
+        ("ROLLBACK", False),
+    ],
+)
+def test_a_commit_sent_by_hand_is_found_however_written(sql: str, commits: bool) -> None:
+    from drillkit.check.recorder import Statement
+    from drillkit.check.sql import commits_by_hand
+
+    assert bool(commits_by_hand([Statement(sql, False, sql)])) is commits
+
+
+@pytest.mark.parametrize(
     ("sql", "sorted_newest_first"),
     [
         ("SELECT d.id FROM documents d WHERE d.owner_id = %(o)s ORDER BY d.created_at DESC", True),

@@ -177,8 +177,10 @@ class DatabaseView:
         every row (an index with a WHERE, or on an expression, makes nothing unique as such)."""
         sets = [c for c, _, _ in self._constraints(table, "u")]
         rows = self.conn.execute(
+            # The key columns only: an index's INCLUDE columns follow them in indkey.
             "SELECT ARRAY(SELECT attname FROM unnest(i.indkey) WITH ORDINALITY u(n, o) "
-            "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n ORDER BY u.o) "
+            "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.n "
+            "  WHERE u.o <= i.indnkeyatts ORDER BY u.o) "
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relname = %s AND i.indisunique AND NOT i.indisprimary "

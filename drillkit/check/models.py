@@ -6,6 +6,7 @@ Generic: every name (class, table, attribute) comes in as a parameter.
 from __future__ import annotations
 
 import ast
+import enum
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,6 +157,9 @@ def _sample_value(column: Any) -> Any:
     except NotImplementedError:
         python_type = str
     n = next(_counter)
+    enums = getattr(column.type, "enums", None)  # an Enum of strings: one of its values, not any text
+    if enums and not (isinstance(python_type, type) and issubclass(python_type, enum.Enum)):
+        return enums[0]
     if python_type is str:
         length = getattr(column.type, "length", None) or 40
         return f"sample{n}@example.com"[:length]
@@ -172,21 +176,17 @@ def _sample_of(column: Any, python_type: type, n: int) -> Any:
     """A value for an extra required column of a type the drill does not ask about (a date, a
     UUID, an enum ...): a correct model may well have one."""
     import decimal
-    import enum
     import uuid
     from datetime import date, time, timedelta
 
-    enums = getattr(column.type, "enums", None)  # SQLAlchemy's Enum: its first value
     if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
         return next(iter(python_type))
-    if enums:
-        return enums[0]
     samples = {
         date: date(2026, 1, 1),
         time: time(12, 0),
         timedelta: timedelta(seconds=n),
         uuid.UUID: uuid.uuid4(),
-        decimal.Decimal: decimal.Decimal(n),
+        decimal.Decimal: decimal.Decimal(0),  # fits any Numeric(p, s)
         float: float(n),
         bytes: b"sample",
         dict: {},

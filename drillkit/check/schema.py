@@ -47,6 +47,9 @@ def create_tables(ctx: Context, cls: type) -> None:
         # A type of the same name (an Enum's) that the file made goes too, as its tables do.
         types = [m.group(1) for m in (re.match(r"\s*CREATE TYPE (\S+)", sql) for sql in created) if m]
         drops += [f"DROP TYPE IF EXISTS {name} CASCADE" for name in types]
+        # And a named sequence of the model's (a Sequence() column), which create_all made too.
+        sequences = [m.group(1) for m in (re.match(r"\s*CREATE SEQUENCE (\S+)", sql) for sql in created) if m]
+        drops += [f"DROP SEQUENCE IF EXISTS {name} CASCADE" for name in sequences]
         ctx.database.ddl(drops + created)
     except Exception as exc:
         if waited_on_a_lock(exc):
@@ -74,7 +77,7 @@ def create_tables(ctx: Context, cls: type) -> None:
 def _unlike_the_model(view: DatabaseView, table: Any) -> list[str]:
     """How the table Postgres made differs from the model's own Table: SQLAlchemy's DDL is
     written in the learner's process, where a compiler hook or a type can change it."""
-    from sqlalchemy import Enum, ForeignKeyConstraint, String, UniqueConstraint
+    from sqlalchemy import CHAR, NCHAR, Enum, ForeignKeyConstraint, String, UniqueConstraint
 
     name = table.name
     if name not in view.tables():
@@ -91,15 +94,18 @@ def _unlike_the_model(view: DatabaseView, table: Any) -> list[str]:
             declared = "optional" if column.nullable else "required"
             found.append(f"{name}.{column.name}: {made_as}, the model says {declared}")
         kind = column.type
-        if (
+        # A type with a variant (with_variant) is another type on Postgres: not judged here.
+        plain = (
             isinstance(kind, String)
             and not isinstance(kind, Enum)
-            and got.builtin
-            and got.length != kind.length
-        ):
-            found.append(f"{name}.{column.name}: length {got.length}, the model says {kind.length}")
+            and not getattr(kind, "_variant_mapping", None)
+        )
+        if plain and got.builtin:
+            length = 1 if isinstance(kind, CHAR | NCHAR) and kind.length is None else kind.length  # char(1)
+            if got.length != length:
+                found.append(f"{name}.{column.name}: length {got.length}, the model says {length}")
     declared_keys = {
-        (tuple(fk.column_keys), fk.elements[0].column.table.name)
+        (tuple(c.name for c in fk.columns), fk.elements[0].column.table.name)
         for fk in table.constraints
         if isinstance(fk, ForeignKeyConstraint) and fk.elements
     }

@@ -91,6 +91,15 @@ def writes(statements: Sequence[Statement]) -> list[Statement]:
     return [s for s in statements if _says(s, _WRITES)]
 
 
+_ENDS = re.compile(r"(?:\A|;)\s*(?:COMMIT|END|COMMIT\s+PREPARED)\b")
+
+
+def commits_by_hand(statements: Sequence[Statement]) -> list[Statement]:
+    """Statements that commit the transaction they run in, sent as SQL (COMMIT, END, also
+    after a `;` or a comment), behind the session's back."""
+    return [s for s in statements if _ENDS.search(_code_only(s.raw or s.sql).upper())]
+
+
 def _says(statement: Statement, words: re.Pattern[str]) -> bool:
     """`words` in the statement's code (strings, names and comments gone), or code that could
     write anything at all (see _CODE)."""

@@ -246,14 +246,30 @@ def _create(db: Database, conn: psycopg.Connection, name: str, fixture: Fixture)
     conn.execute(script.encode())
     try:
         _seed(conn, fixture)
-    finally:
-        conn.execute("RESET ROLE; RESET search_path; RESET statement_timeout;")
+    except BaseException:
+        with suppress(Exception):  # never over the fixture's own error: the drop starts afresh
+            _back_to_admin(conn, failed=True)
+        raise
+    _back_to_admin(conn, failed=False)
     if not isolated:
         return db.libpq_url  # the server refused CREATE ROLE: `drill doctor` explains this
     learner_url = with_credentials(db.libpq_url, name, password)
     if db.kind == "external":
         connect(learner_url).close()  # pg_hba.conf may not let new roles in
     return learner_url
+
+
+def _back_to_admin(conn: psycopg.Connection, *, failed: bool) -> None:
+    """The admin connection as create_space found it, whatever the fixture left: a transaction
+    it opened ended (committed, or rolled back if it failed), autocommit on, role and settings
+    reset."""
+    import psycopg
+
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback() if failed else conn.commit()
+    if not conn.autocommit:
+        conn.autocommit = True
+    conn.execute("RESET ROLE; RESET search_path; RESET statement_timeout;")
 
 
 def _seed(conn: psycopg.Connection, fixture: Fixture) -> None:
@@ -272,11 +288,9 @@ def _seed(conn: psycopg.Connection, fixture: Fixture) -> None:
             _python_fixture(path)(conn)
     except (ConfigError, DatabaseUnavailableError):
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a fixture's sys.exit() is its bug too
         took = time.monotonic() - started  # the server's words may be in any language
-        if isinstance(exc, psycopg.errors.QueryCanceled):
-            if took < FIXTURE_SECONDS * 0.9:
-                raise  # a cancel from outside (the server going down): the database's trouble
+        if isinstance(exc, psycopg.errors.QueryCanceled) and took >= FIXTURE_SECONDS * 0.9:
             raise ConfigError(
                 f"a statement of the drill's fixture {fixture.name!r} ({path}) ran for more than "
                 f"{FIXTURE_SECONDS} s and was stopped (a bug in the pack; `drill validate` shows it)"

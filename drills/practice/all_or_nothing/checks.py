@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from drillkit.check import Checks, Context, Fail, show_sql
-from drillkit.check.sql import writes
+from drillkit.check.sql import commits_by_hand, writes
 
 from ..common import call, one_line, require_function, unused_session
 
@@ -123,7 +123,7 @@ def one_commit(ctx: Context) -> None:
         result = call(ctx, session, _fn(ctx), [6, 7, 8], 4)
     # Also a commit: each write sent in autocommit mode, and a COMMIT sent by hand.
     alone = [s for s in writes(result.statements) if s.autocommit]
-    by_hand = sum(1 for s in result.statements if s.verb in ("COMMIT", "END"))
+    by_hand = len(commits_by_hand(result.statements))
     if len(alone) > 1:
         raise Fail(
             f"moving 3 documents committed each of its {len(alone)} writes on its own",

