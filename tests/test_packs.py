@@ -1019,6 +1019,9 @@ def test_a_fixture_that_never_ends_is_stopped_and_named_as_the_pack_s(
             "off",
         ),
         ("seed.py", "def seed(conn)\n    pass\n", 1, "SyntaxError", "on"),
+        # failing inside a transaction of its own, which leaves the admin connection aborted
+        ("books.sql", "BEGIN;\nINSERT INTO bookz VALUES (1);\nCOMMIT;\n", 9, 'relation "bookz"', "on"),
+        ("seed.py", "import sys\n\n\ndef seed(conn):\n    sys.exit(3)\n", 5, "SystemExit: 3", "off"),
     ],
     ids=[
         "sql-syntax",
@@ -1026,6 +1029,8 @@ def test_a_fixture_that_never_ends_is_stopped_and_named_as_the_pack_s(
         "python-raises",
         "python-raises-server-off",
         "python-syntax",
+        "sql-in-its-own-transaction",
+        "python-exits-server-off",
     ],
 )
 def test_a_broken_fixture_is_one_line_naming_its_file_and_line_as_the_pack_s(
