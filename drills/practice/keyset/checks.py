@@ -18,6 +18,8 @@ MAX_PAGES = 40  # a cursor that never moves must not loop forever
 _statements: list[Statement] = []  # every statement the walks sent, for the SQL check
 _limits: list[tuple[Statement, int]] = []  # each of them, with the limit of its page
 
+# LIMIT n, or the standard's FETCH FIRST n ROWS ONLY (SQLAlchemy's .fetch(n)).
+_LIMITED = re.compile(r"\bLIMIT\b|\bFETCH\s+(?:FIRST|NEXT)\b", re.I)
 BY_PRIMARY_KEY = re.compile(r"\bWHERE\s+documents\.id\s*=\s*\S+\s*$", re.I)
 
 
@@ -250,7 +252,7 @@ def keyset_sql(ctx: Context) -> None:
             "a keyset condition jumps straight to the first row of the page through an index",
             sql=show_sql(offset, limit=2),
         )
-    limited = [s for s in sent if re.search(r"\bLIMIT\b", s.sql, re.I)]
+    limited = [s for s in sent if _LIMITED.search(s.sql)]
     unlimited = [s for s in sent if s not in limited and not _lookup(s)]
     pages = [s for s in sent if s not in unlimited]
     if not limited or unlimited:
