@@ -65,7 +65,10 @@ def typed_path(path: Path | str) -> str:
 _CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
 # C1 controls (CSI is one, 0x9B) and the bidirectional overrides and isolates, which reorder
 # what follows on the line: shown as escapes, so that printed text cannot pose as the report.
-_CONTROLS |= {c: f"\\u{c:04x}" for c in [*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+_CONTROLS |= {
+    c: f"\\u{c:04x}"
+    for c in [*range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+}
 
 
 def printable(text: str) -> str:

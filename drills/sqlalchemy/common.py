@@ -146,15 +146,14 @@ def document_list(value: Any, document_cls: type, name: str) -> list[Any]:
             actual=type(value).__name__,
             help="a result is read lazily; ask it for all of its rows as a list",
         )
-    if not isinstance(value, list | tuple):
+    if not issubclass(type(value), list | tuple):  # type(): a faked __class__ is no list
         raise Fail(
             f"`{name}` is not a list",
             expected="a list of Document objects",
             actual=f"{type(value).__name__}: {value!r}"[:200],
             help="one object (or None) is what you get when you ask for a single row; ask for all of them",
         )
-    # The items through list's (or tuple's) own iterator: a subclass's __iter__ is the learner's.
-    items = list(list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value))
+    items = plain_items(value)
     for item in items:
         if isinstance(item, Row):
             raise Fail(
@@ -195,9 +194,19 @@ def newest_first(ctx: Context, user_id: int | None) -> list[tuple[int, datetime]
     return [(r[0], r[1]) for r in rows]
 
 
+def plain_items(value: Any) -> list[Any]:
+    """A list's (or tuple's) items through list's own iterator: a subclass's __iter__ is the
+    learner's to break. Anything else: its own iteration, as any caller would."""
+    if issubclass(type(value), list):
+        return list(list.__iter__(value))
+    if issubclass(type(value), tuple):
+        return list(tuple.__iter__(value))
+    return list(value)
+
+
 def ids_of(docs: Sequence[Any], name: str) -> list[int]:
     try:
-        return [int(d.id) for d in docs]
+        return [int(d.id) for d in plain_items(docs)]
     except Exception as exc:  # DetachedInstanceError and friends
         raise Fail(
             f"could not read `.id` of the objects in `{name}`",
