@@ -505,8 +505,12 @@ def pack_remove(
     """Forget an added pack; your progress in it is kept for when you add it again."""
     from drillkit.commands.packs import remove_pack
 
-    removed = remove_pack(resolve_paths(), pack_id)
+    paths = resolve_paths()
+    was_active = catalog.active_id(paths) == pack_id
+    removed = remove_pack(paths, pack_id)
     out.print(f"Removed pack [bold]{removed.id}[/] ({escape(removed.source)}); your progress in it is kept.")
+    if was_active:  # the next `drill list` shows another pack's drills: say which
+        out.print(f"It was the active pack: the active pack is now [bold]{catalog.active_id(paths)}[/].")
 
 
 @pack_app.command("use")

@@ -142,8 +142,11 @@ def test_a_pack_from_a_folder_through_every_command(learner: Learner) -> None:
     assert rows["add_book"]["number"] == 2 and rows["add_book"]["status"] == "passed"
     assert rows["intro"]["status"] == "not started"
 
-    # Removing the pack keeps its progress; adding it back finds it.
-    assert learner.drill("pack", "remove", pid).code == 0
+    # Removing the pack keeps its progress; adding it back finds it. It was active: now which is.
+    removed = learner.drill("pack", "remove", pid)
+    assert (
+        removed.code == 0 and "It was the active pack: the active pack is now sqlalchemy." in removed.stdout
+    )
     assert pid not in learner.drill("pack", "list").stdout
     assert learner.drill("list").stdout.splitlines()[0].startswith("Pack sqlalchemy")
     assert learner.drill("pack", "add", str(root)).code == 0
