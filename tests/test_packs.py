@@ -350,6 +350,11 @@ def test_validate_says_once_what_fails_every_file_of_a_drill_alike(learner: Lear
     assert done.code == 1 and len(files) == 1, done.stdout
     assert re.match(r"add_book: \d+ files — the checker failed on «your file runs without errors»", files[0])
     assert "(add_book/checks.py:1): SyntaxError" in files[0]
+    # The format stage names the line too.
+    found = learner.drill("validate", str(root), "--format-only", "--json").json["findings"]
+    assert [(f["line"], f["message"]) for f in found if f["file"].endswith("checks.py")] == [
+        (1, "cannot load the checks: SyntaxError: invalid syntax")
+    ], found
 
 
 def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:

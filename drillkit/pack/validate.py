@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -328,7 +329,13 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
     try:
         checks = load_checks(drill.pack_id, drill.folder.parent, drill.slug)
     except Exception as exc:
-        return [Finding(where, None, f"cannot load the checks: {type(exc).__name__}: {exc}", drill.slug)]
+        # Its line, as for any other finding: a SyntaxError's own, else the deepest frame in it.
+        line = exc.lineno if isinstance(exc, SyntaxError) else None
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if frame.filename == str(drill.checks_path):
+                line = frame.lineno
+        said = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        return [Finding(where, line, f"cannot load the checks: {type(exc).__name__}: {said}", drill.slug)]
     found: list[Finding] = []
     sides = {c.key: c.side for c in checks.checks}
     if not checks.checks:
