@@ -131,8 +131,8 @@ def composite_key(ctx: Context) -> None:
             "the same tag can be attached to the same document twice",
             expected="PRIMARY KEY (document_id, tag_id)",
             actual=f"PRIMARY KEY ({', '.join(key)})" if key else "no primary key",
-            help="the pair itself identifies a link; make both columns part of the primary key "
-            "(primary_key=True on each), and no extra id column",
+            help="the pair itself identifies a link; make both columns part of the primary key, "
+            "and no extra id column",
         )
 
 
@@ -215,10 +215,22 @@ def docs_tagged_rows(ctx: Context) -> None:
         ten.tags.append(_tag(ctx, "roadmap"))
         four.tags.append(session.scalars(select(tag).where(tag.name == "urgent")).one())
         session.commit()
+    # Rewritten in place, documents 1 and 2 now lie after the others in the table: rows that
+    # come back in id order without an ORDER BY were in that order by chance, and no longer are.
+    ctx.execute("UPDATE documents SET title = title WHERE id IN (1, 2)")
     expected = {"urgent": [1, 4, 6], "finance": [2, 9], "roadmap": [10], "nothing-like-it": []}
     for name, want in expected.items():
         with ctx.new_session() as session:
             got, result = _docs_tagged(ctx, session, name)
+        if got != want and sorted(got) == want:
+            raise Fail(
+                f"docs_tagged(session, {name!r}) returned the right documents in the wrong order",
+                expected=", ".join(map(str, want)) + " (ascending id)",
+                actual=", ".join(map(str, got)),
+                help="without an ORDER BY, Postgres returns rows in whatever order it finds them; "
+                "sort on the document's id, lowest first",
+                sql=show_sql(result.statements, limit=2),
+            )
         if got != want:
             raise Fail(
                 f"docs_tagged(session, {name!r}) returned the wrong documents",
