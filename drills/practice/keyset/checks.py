@@ -246,7 +246,7 @@ def keyset_sql(ctx: Context) -> None:
     if offset:
         raise Fail(
             "the pages are right, but the SQL uses OFFSET",
-            expected="WHERE (created_at, id) < (the cursor) ... LIMIT n",
+            expected="a WHERE that starts the page right after the last row shown, and a LIMIT",
             actual="... OFFSET ...",
             help="Postgres reads and discards every row it skips, so late pages get slower and slower; "
             "a keyset condition jumps straight to the first row of the page through an index",

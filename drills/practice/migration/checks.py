@@ -251,8 +251,8 @@ def _database_error(exc: BaseException, step: str) -> Fail:
             actual=message,
             help="Postgres adds the column to rows that already exist, with its DEFAULT or else NULL. "
             "A Python-side default= only fills rows SQLAlchemy inserts and never reaches the table: "
-            "the default has to live in the table itself (or add the column nullable, fill it, then "
-            "make it NOT NULL)",
+            "the default has to live in the table itself (or add the column nullable, fill it, make "
+            "it NOT NULL, and give it a default in the table for the rows inserted later)",
         )
     return Fail(
         f"`alembic {step}` failed",
@@ -360,7 +360,7 @@ def column_added(ctx: Context) -> None:
             "documents.status is not text of at most 20 characters",
             expected="VARCHAR(20)",
             actual=str(status["type"]),
-            help="sa.String(20) becomes VARCHAR(20)",
+            help="a length limit is part of the column's type in Postgres; text has none",
         )
     if status["nullable"]:
         raise Fail(
