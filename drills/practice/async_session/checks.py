@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 
 from drillkit.check import Checks, Context, Fail
 
-from ..common import Call, one_line, watch_session
+from ..common import Call, given_relationship, one_line, watch_session
 
 checks = Checks()
 
@@ -139,6 +139,8 @@ def returns_documents(ctx: Context) -> None:
 
 @checks.add("each document's owner can be read without awaiting", requires=[returns_documents])
 def owner_loaded(ctx: Context) -> None:
+    given_relationship(ctx, "Document", "owner", "the caller reads each document's owner through it")
+
     async def scenario(session: Any) -> list[str]:
         docs, _ = await _await_docs(ctx, session, 1)
         try:

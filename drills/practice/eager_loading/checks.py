@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 from drillkit.check import Checks, Context, Fail, show_sql
 from drillkit.check.nplus1 import measure
 
-from ..common import one_line, only_read_so_far, read_call, require_function
+from ..common import given_relationship, one_line, only_read_so_far, read_call, require_function
 
 checks = Checks()
 
@@ -122,6 +122,7 @@ def signature(ctx: Context) -> None:
 
 @checks.add("every user, with their documents readable after the session is closed", requires=[signature])
 def readable_after_close(ctx: Context) -> None:
+    given_relationship(ctx, "User", "documents", "the caller reads each user's documents through it")
     _check_contents(ctx)
 
 

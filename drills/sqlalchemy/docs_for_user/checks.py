@@ -16,6 +16,7 @@ from ..common import (
     describe,
     document_list,
     filtered_in_sql,
+    given_relationship,
     ids_of,
     newest_first,
     python_filter_failure,
@@ -165,6 +166,8 @@ def no_n_plus_one(ctx: Context) -> None:
             actual="user 1 has no documents" if user_1 else "user 1 is gone",
             help="try your code out in a transaction you roll back, or leave the seeded rows as they are",
         )
+
+    given_relationship(ctx, "Document", "owner", "the page this check plays shows each document's owner")
 
     def page(session: Any) -> None:
         # What a "my documents" page does: list them, show each owner.
