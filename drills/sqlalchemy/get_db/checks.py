@@ -154,4 +154,30 @@ def closed_after_error(ctx: Context) -> None:
     _require_closed(ctx, db, "when the route raised")
 
 
+@checks.add(
+    "two requests at once: finishing one leaves the other's session alone", requires=[closed_after_success]
+)
+def requests_apart(ctx: Context) -> None:
+    first_gen, first = _start(ctx)
+    second_gen, second = _start(ctx)
+    first.execute(SELECT_1())
+    second.execute(SELECT_1())
+    with suppress(StopIteration):
+        next(first_gen)  # the first request ends; the second is still being served
+    try:
+        if ctx.recorder.was_closed(second):
+            raise Fail(
+                "finishing one request closed another request's session",
+                expected="each request's cleanup closes its own session only",
+                actual="the session of a request still running was closed",
+                help="keep the session in a local variable of the generator, not in a shared name, and "
+                "close that one: a web server runs many requests at once",
+            )
+        second.execute(SELECT_1())  # still usable
+    finally:
+        with suppress(Exception):
+            second_gen.close()
+    _require_closed(ctx, first, "after its request, with another one still running")
+
+
 add_style_check(checks, SESSION_FORMS)
