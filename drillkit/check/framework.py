@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import traceback
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -506,6 +507,15 @@ def _known_roots() -> tuple[Path, ...]:
 KNOWN_ROOTS = _known_roots()
 
 
+_BACKGROUND = re.compile(r"\s*\(Background on this error at: [^)]*\)")
+
+
+def without_background(message: str) -> str:
+    """SQLAlchemy's error text without its "(Background on this error at: URL)" link, on a
+    line of its own or at the end of one."""
+    return _BACKGROUND.sub("", message).strip()
+
+
 def learner_traceback(exc: BaseException, path: Path, limit: int = 1500) -> str:
     """The exception, with only the frames from the learner's own file."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
@@ -515,7 +525,7 @@ def learner_traceback(exc: BaseException, path: Path, limit: int = 1500) -> str:
         if frame.line:
             lines.append(f"    {frame.line}")
     message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    message = message.split("\n(Background on this error at:")[0]
+    message = without_background(message)
     if len(message) > limit:
         message = message[:limit] + " …"
     return "\n".join([*lines, message])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from drillkit.check.framework import Context, Fail
+from drillkit.check.framework import Context, Fail, without_background
 
 _counter = itertools.count(1)
 
@@ -48,7 +48,7 @@ def configured() -> None:
     try:
         configure_mappers()
     except Exception as exc:
-        message = str(exc).split("\n(Background on this error at:")[0]
+        message = without_background(str(exc))
         raise Fail(
             "SQLAlchemy cannot set up the relationships between your models",
             actual=f"{type(exc).__name__}: {message}"[:800],

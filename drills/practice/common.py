@@ -14,6 +14,7 @@ from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.orm import configure_mappers
 
 from drillkit.check import Context, Fail, plural, watching
+from drillkit.check.framework import without_background
 from drillkit.check.recorder import Statement
 from drillkit.check.sql import writes
 
@@ -136,7 +137,7 @@ def selects(statements: Sequence[Statement], table: str | None = None) -> list[S
 
 def one_line(exc: BaseException, limit: int = 400) -> str:
     """`Type: first line of the message`, without SQLAlchemy's background link."""
-    message = str(exc).split("\n(Background on this error at:")[0].strip().splitlines()
+    message = without_background(str(exc)).splitlines()
     return f"{type(exc).__name__}: {message[0] if message else ''}"[:limit]
 
 
