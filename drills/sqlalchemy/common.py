@@ -33,11 +33,16 @@ WHY_2_0 = (
 
 def modern_style(ctx: Context) -> None:
     """No 1.x construct in the file, and no session.query() call while it ran or was exercised."""
-    for use in legacy_constructs(ctx.source):
+    uses = list(legacy_constructs(ctx.source))
+    if uses:
+        first, more = uses[0], uses[1:]
+        # Every line at once: fixing one and failing on the next is a loop of its own.
+        elsewhere = "; also " + ", ".join(f"line {u.line} ({u.what})" for u in more[:5]) if more else ""
         raise Fail(
-            f"line {use.line} uses the 1.x form: {use.what}",
-            expected=use.instead,
-            actual=f"line {use.line}: {use.code}"[:300],
+            f"line {first.line} uses the 1.x form: {first.what}"
+            + (f", and {len(more)} more" if more else ""),
+            expected=first.instead,
+            actual=f"line {first.line}: {first.code}"[:300] + elsewhere[:300],
             help=WHY_2_0,
         )
     calls = ctx.recorder.legacy_query_calls
@@ -46,7 +51,8 @@ def modern_style(ctx: Context) -> None:
             "your code queries with session.query(), the 1.x Query API",
             expected="a select() statement, run through the session",
             actual=f"session.query() was called {calls} time{'s' if calls != 1 else ''}",
-            help=WHY_2_0,
+            help="build the query as a select() statement and hand it to the session to run "
+            "(session.scalars(...), session.execute(...)): one way to query, in Core and the ORM alike",
         )
 
 
