@@ -48,11 +48,16 @@ def configured() -> None:
     try:
         configure_mappers()
     except Exception as exc:
+        from sqlalchemy.exc import NoForeignKeysError
+
         message = without_background(str(exc))
         raise Fail(
             "SQLAlchemy cannot set up the relationships between your models",
             actual=f"{type(exc).__name__}: {message}"[:800],
-            help="check the class names in relationship()/Mapped[...], and that each "
+            help="relationship() finds the join through a foreign key: a column whose ForeignKey "
+            "points at the other table; without one it cannot tell how the two relate"
+            if isinstance(exc, NoForeignKeysError)
+            else "check the class names in relationship()/Mapped[...], and that each "
             "back_populates names the attribute on the other class",
         ) from None
 
