@@ -59,6 +59,18 @@ async def _await_docs(ctx: Context, session: Any, user_id: int) -> tuple[list[An
             actual=one_line(exc),
             help=GREENLET_HELP,
         ) from None
+    except AttributeError as exc:
+        # `(session.scalars(stmt)).all()` without the await: a coroutine has no .all().
+        if type(getattr(exc, "obj", None)).__name__ != "coroutine":
+            raise
+        getattr(exc.obj, "close", lambda: None)()  # never awaited: no warning about it later
+        raise Fail(
+            f"your code read .{exc.name} of a coroutine: an `await` is missing",
+            expected="each AsyncSession call awaited before its result is read",
+            actual=one_line(exc),
+            help="on an AsyncSession, scalars() and execute() return coroutines; await one (in "
+            "parentheses, if you chain on it) to get the result",
+        ) from None
     if inspect.isawaitable(value):
         if inspect.iscoroutine(value):
             value.close()
