@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy.exc import MissingGreenlet, StatementError
 from sqlalchemy.orm.exc import DetachedInstanceError
 
-from drillkit.check import Checks, Context, Fail
+from drillkit.check import Checks, Context, Fail, plural, show_sql
 
-from ..common import Call, given_relationship, one_line, watch_session
+from ..common import Call, given_relationship, one_line, selects, watch_session
 
 checks = Checks()
 
@@ -154,7 +154,20 @@ def owner_loaded(ctx: Context) -> None:
     given_relationship(ctx, "Document", "owner", "the caller reads each document's owner through it")
 
     async def scenario(session: Any) -> list[str]:
-        docs, _ = await _await_docs(ctx, session, 1)
+        docs, call = await _await_docs(ctx, session, 1)
+        # Loaded with the documents, in a statement or two: not one query per document (a
+        # refresh of each owner, or an awaitable_attrs per row, is the N+1 problem in async).
+        sent = len(selects(call.statements))
+        if len(docs) > 2 and sent >= len(docs):
+            raise Fail(
+                f"your coroutine sent {plural(len(call.statements), 'statement')} for {len(docs)} "
+                "documents: one per document (the N+1 problem)",
+                expected="the owners loaded together with the documents: a fixed number of statements",
+                actual=f"{plural(sent, 'SELECT')} for {plural(len(docs), 'document')}",
+                help="tell the query to bring the owners along (a loader option) instead of fetching "
+                "each one afterwards",
+                sql=show_sql(call.statements, limit=3),
+            )
         try:
             return [d.owner.email for d in docs]  # plain code, as a template would do it
         except (MissingGreenlet, StatementError) as exc:
