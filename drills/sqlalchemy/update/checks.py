@@ -13,7 +13,7 @@ from ..common import QUERY_FORMS, SEED_DOCUMENTS, add_style_check, seed_changes
 checks = Checks()
 
 
-@checks.add("the UPDATE came from the session's dirty tracking, not hand-written SQL")
+@checks.add("the session sent the UPDATE itself, from the changed object (dirty tracking)")
 def dirty_tracking(ctx: Context) -> None:
     hand = written_by_hand(ctx.recorder.statements, "UPDATE")
     bulk = [e for e in ctx.recorder.orm_executes if e.is_update]
@@ -32,7 +32,8 @@ def dirty_tracking(ctx: Context) -> None:
             "no UPDATE was flushed by the session",
             expected="one UPDATE of documents, sent by the session when it flushed",
             actual="no UPDATE statement",
-            help="change the attribute on an object the session loaded, then end the transaction",
+            help="change the attribute on an object the session loaded, then commit: commit() "
+            "flushes first, and that flush sends the UPDATE",
         )
     final = [s for s in flushed if any(values.get("title") == "Final" for values in s.params)]
     if not final:
