@@ -161,7 +161,8 @@ def missing_document(ctx: Context) -> None:
             expected="LookupError reaches the caller",
             actual=f"no error; owners now {_owners(ctx, ids)}",
             help="the caller must learn that the move did not happen as asked: check that every id "
-            "was found, and raise if not",
+            "was found and raise if not, and let that error leave your function (an except of your "
+            "own that does not raise again swallows it)",
         )
     if not isinstance(error, LookupError):
         session.close()
