@@ -198,7 +198,8 @@ def first_page(ctx: Context) -> None:
         raise Fail(
             "page_after(session, 1, None, 3) is not the three newest documents of user 1",
             expected=", ".join(f"{i} ({_stamp(t)})" for i, t in want[:3]),
-            actual=", ".join(map(str, ids)) or "no documents",
+            actual=", ".join(f"{i} ({_stamp(dict(want)[i])})" if i in dict(want) else str(i) for i in ids)
+            or "no documents",
             help="newest created_at first; among equal times the highest id first",
         )
 
