@@ -136,9 +136,15 @@ def selects(statements: Sequence[Statement], table: str | None = None) -> list[S
 
 
 def one_line(exc: BaseException, limit: int = 400) -> str:
-    """`Type: first line of the message`, without SQLAlchemy's background link."""
-    message = without_background(str(exc)).splitlines()
-    return f"{type(exc).__name__}: {message[0] if message else ''}"[:limit]
+    """`Type: first line of the message`, without SQLAlchemy's background link; for an error
+    that wraps an earlier one (PendingRollbackError: "Original exception was: ..."), the line
+    that names that one, not an autoflush note above it."""
+    lines = without_background(str(exc)).splitlines()
+    original = next((line for line in lines if "Original exception was:" in line), None)
+    shown = (
+        original.split("Original exception was:", 1)[1].strip() if original else (lines[0] if lines else "")
+    )
+    return f"{type(exc).__name__}: {shown}"[:limit]
 
 
 def unused_session(name: str, call: Call) -> Fail:
