@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -55,8 +56,9 @@ def _timeout_in_range(value: float | str) -> float:
     except ValueError:
         seconds = float("nan")
     if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:
+        shown = render.printable(str(value))  # what was typed, escapes and all, shown safely
         raise typer.BadParameter(
-            f"{value} is not a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}"
+            f"{shown} is not a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}"
         )
     return seconds
 
@@ -67,7 +69,9 @@ def _workers(value: int | str) -> int:
     except ValueError:
         count = 0
     if not 1 <= count <= 32:
-        raise typer.BadParameter(f"{value} is not a whole number of checks at once from 1 to 32")
+        raise typer.BadParameter(
+            f"{render.printable(str(value))} is not a whole number of checks at once from 1 to 32"
+        )
     return count
 
 
@@ -290,7 +294,7 @@ def _pack(paths: Paths) -> Pack:
     return catalog.active_pack(paths)
 
 
-def _confirm(question: str, declined: str = "Nothing changed.") -> None:
+def _confirm(question: str, declined: str) -> None:
     if not sys.stdin.isatty():
         raise ConfigError(f"{question} Not a terminal, so not asking: pass --yes")
     if not typer.confirm(question, default=False):
@@ -506,10 +510,13 @@ def pack_remove(
     from drillkit.commands.packs import remove_pack
 
     paths = resolve_paths()
+    chosen = os.environ.get(catalog.PACK_ENV, "").strip()
     was_active = catalog.active_id(paths) == pack_id
     removed = remove_pack(paths, pack_id)
     out.print(f"Removed pack [bold]{removed.id}[/] ({escape(removed.source)}); your progress in it is kept.")
-    if was_active:  # the next `drill list` shows another pack's drills: say which
+    if chosen == pack_id:  # the variable still names it: every command will say it is gone
+        out.print(f"{catalog.PACK_ENV} still names it: unset it or name another pack.")
+    elif was_active:  # the next `drill list` shows another pack's drills: say which
         out.print(f"It was the active pack: the active pack is now [bold]{catalog.active_id(paths)}[/].")
 
 

@@ -357,6 +357,17 @@ def test_validate_says_once_what_fails_every_file_of_a_drill_alike(learner: Lear
     ], found
 
 
+def test_a_syntax_error_in_a_module_the_checks_import_is_found_there(learner: Learner) -> None:
+    root = make_pack(learner)
+    (root / "helpers.py").write_text("x = 1\ny = (\n")
+    checks = root / "add_book" / "checks.py"
+    checks.write_text(checks.read_text() + "\nfrom ..helpers import x  # noqa\n")
+    found = learner.drill("validate", str(root), "--format-only", "--json").json["findings"]
+    assert [(f["file"].rsplit("/", 1)[-1], f["line"]) for f in found if "cannot load" in f["message"]] == [
+        ("helpers.py", 2)
+    ], found
+
+
 def test_a_hang_inside_a_check_names_that_check(learner: Learner) -> None:
     root, pid = pack_with_checks(
         learner,

@@ -29,6 +29,7 @@ from drillkit.check.framework import (
     show_sql,
     waited_on_a_lock,
     watching,
+    without_background,
 )
 from drillkit.words import plural
 
@@ -46,4 +47,5 @@ __all__ = [
     "show_sql",
     "waited_on_a_lock",
     "watching",
+    "without_background",
 ]

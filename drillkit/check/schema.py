@@ -45,10 +45,12 @@ def create_tables(ctx: Context, cls: type) -> None:
         quote = mock.dialect.identifier_preparer.format_table
         drops = [f"DROP TABLE IF EXISTS {quote(table)} CASCADE" for table in reversed(metadata.sorted_tables)]
         # A type of the same name (an Enum's) that the file made goes too, as its tables do.
-        types = [m.group(1) for m in (re.match(r"\s*CREATE TYPE (\S+)", sql) for sql in created) if m]
+        types = [m.group(1) for m in (re.match(rf"\s*CREATE TYPE {_NAME}", sql) for sql in created) if m]
         drops += [f"DROP TYPE IF EXISTS {name} CASCADE" for name in types]
         # And a named sequence of the model's (a Sequence() column), which create_all made too.
-        sequences = [m.group(1) for m in (re.match(r"\s*CREATE SEQUENCE (\S+)", sql) for sql in created) if m]
+        sequences = [
+            m.group(1) for m in (re.match(rf"\s*CREATE SEQUENCE {_NAME}", sql) for sql in created) if m
+        ]
         drops += [f"DROP SEQUENCE IF EXISTS {name} CASCADE" for name in sequences]
         ctx.database.ddl(drops + created)
     except Exception as exc:
@@ -74,6 +76,10 @@ def create_tables(ctx: Context, cls: type) -> None:
         )
 
 
+# A name as SQLAlchemy writes it in DDL: quoted (spaces and doubled quotes inside), or bare.
+_NAME = r'((?:[\w.]+\.)?(?:"(?:[^"]|"")*"|[^\s"(]+))'
+
+
 def _unlike_the_model(view: DatabaseView, table: Any) -> list[str]:
     """How the table Postgres made differs from the model's own Table: SQLAlchemy's DDL is
     written in the learner's process, where a compiler hook or a type can change it."""
@@ -93,13 +99,9 @@ def _unlike_the_model(view: DatabaseView, table: Any) -> list[str]:
             made_as = "NULL allowed" if got.nullable else "NOT NULL"
             declared = "optional" if column.nullable else "required"
             found.append(f"{name}.{column.name}: {made_as}, the model says {declared}")
-        kind = column.type
-        # A type with a variant (with_variant) is another type on Postgres: not judged here.
-        plain = (
-            isinstance(kind, String)
-            and not isinstance(kind, Enum)
-            and not getattr(kind, "_variant_mapping", None)
-        )
+        # The type Postgres gets: a with_variant() for it, else the column's own.
+        kind = (getattr(column.type, "_variant_mapping", None) or {}).get("postgresql", column.type)
+        plain = isinstance(kind, String) and not isinstance(kind, Enum)
         if plain and got.builtin:
             length = 1 if isinstance(kind, CHAR | NCHAR) and kind.length is None else kind.length  # char(1)
             if got.length != length:

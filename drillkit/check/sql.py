@@ -91,7 +91,7 @@ def writes(statements: Sequence[Statement]) -> list[Statement]:
     return [s for s in statements if _says(s, _WRITES)]
 
 
-_ENDS = re.compile(r"(?:\A|;)\s*(?:COMMIT|END|COMMIT\s+PREPARED)\b")
+_ENDS = re.compile(r"(?:\A|;)\s*(?:COMMIT|END)\b(?!\s+PREPARED)")
 
 
 def commits_by_hand(statements: Sequence[Statement]) -> list[Statement]:

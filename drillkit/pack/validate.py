@@ -329,13 +329,17 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
     try:
         checks = load_checks(drill.pack_id, drill.folder.parent, drill.slug)
     except Exception as exc:
-        # Its line, as for any other finding: a SyntaxError's own, else the deepest frame in it.
-        line = exc.lineno if isinstance(exc, SyntaxError) else None
+        # Where it is, as for any other finding: a SyntaxError's own file and line (checks.py, or
+        # a module it imports, common.py say), else the deepest frame in checks.py.
+        if isinstance(exc, SyntaxError) and exc.filename:
+            broken = Path(exc.filename)
+            said = f"cannot load the checks: SyntaxError: {exc.msg}"
+            return [Finding(rel(broken) if broken.is_absolute() else where, exc.lineno, said, drill.slug)]
+        line = None
         for frame in traceback.extract_tb(exc.__traceback__):
             if frame.filename == str(drill.checks_path):
                 line = frame.lineno
-        said = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-        return [Finding(where, line, f"cannot load the checks: {type(exc).__name__}: {said}", drill.slug)]
+        return [Finding(where, line, f"cannot load the checks: {type(exc).__name__}: {exc}", drill.slug)]
     found: list[Finding] = []
     sides = {c.key: c.side for c in checks.checks}
     if not checks.checks:

@@ -13,8 +13,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.orm import configure_mappers
 
-from drillkit.check import Context, Fail, plural, watching
-from drillkit.check.framework import without_background
+from drillkit.check import Context, Fail, plural, watching, without_background
 from drillkit.check.recorder import Statement
 from drillkit.check.sql import writes
 
@@ -183,18 +182,3 @@ def mapped(ctx: Context, name: str) -> type:
             "and that each back_populates names the attribute on the other class",
         ) from None
     return cls
-
-
-def given_relationship(ctx: Context, name: str, attribute: str, why: str) -> None:
-    """The given model `name` still has the relationship `attribute` the checks walk: a learner
-    may retype the models, and a check reading a relationship that is gone must fail saying so,
-    not crash as the checker's error."""
-    cls = mapped(ctx, name)
-    names = list(sa_inspect(cls).relationships.keys())
-    if attribute not in names:
-        raise Fail(
-            f"the given `{name}` model has no `{attribute}` relationship",
-            expected=f"{name}.{attribute}, as the starter gives it",
-            actual=", ".join(names) or "no relationships",
-            help=f"keep the models the starter gives: {why}",
-        )

@@ -261,22 +261,3 @@ def body_column(db: DatabaseView) -> None:
     if not (column.builtin and column.type.startswith(("character varying", "text"))):
         raise Fail("`body` is not a text column", expected="varchar or text", actual=column.type)
     require_not_null(column, "documents")
-
-
-def given_relationship(ctx: Context, name: str, attribute: str, why: str) -> None:
-    """The given model `name` still has the relationship `attribute` the checks walk: a learner
-    may retype the models, and a check reading a relationship that is gone must fail saying so,
-    not crash as the checker's error."""
-    from sqlalchemy import inspect as sa_inspect
-
-    try:
-        names = list(sa_inspect(ctx.namespace[name]).relationships.keys())
-    except Exception:
-        return  # no such model, or not a mapped one: the checks before this one say so
-    if attribute not in names:
-        raise Fail(
-            f"the given `{name}` model has no `{attribute}` relationship",
-            expected=f"{name}.{attribute}, as the starter gives it",
-            actual=", ".join(names) or "no relationships",
-            help=f"keep the models the starter gives: {why}",
-        )

@@ -11,8 +11,9 @@ from sqlalchemy.exc import MissingGreenlet, StatementError
 from sqlalchemy.orm.exc import DetachedInstanceError
 
 from drillkit.check import Checks, Context, Fail, plural, show_sql
+from drillkit.check.models import given_relationship
 
-from ..common import Call, given_relationship, one_line, selects, watch_session
+from ..common import Call, one_line, selects, watch_session
 
 checks = Checks()
 
@@ -61,7 +62,7 @@ async def _await_docs(ctx: Context, session: Any, user_id: int) -> tuple[list[An
         ) from None
     except AttributeError as exc:
         # `(session.scalars(stmt)).all()` without the await: a coroutine has no .all().
-        if type(getattr(exc, "obj", None)).__name__ != "coroutine":
+        if not inspect.iscoroutine(getattr(exc, "obj", None)):
             raise
         getattr(exc.obj, "close", lambda: None)()  # never awaited: no warning about it later
         raise Fail(
@@ -156,11 +157,11 @@ def owner_loaded(ctx: Context) -> None:
     async def scenario(session: Any) -> list[str]:
         docs, call = await _await_docs(ctx, session, 1)
         # Loaded with the documents, in a statement or two: not one query per document (a
-        # refresh of each owner, or an awaitable_attrs per row, is the N+1 problem in async).
+        # refresh of each owner is the N+1 problem in async).
         sent = len(selects(call.statements))
         if len(docs) > 2 and sent >= len(docs):
             raise Fail(
-                f"your coroutine sent {plural(len(call.statements), 'statement')} for {len(docs)} "
+                f"your coroutine sent {plural(sent, 'SELECT')} for {len(docs)} "
                 "documents: one per document (the N+1 problem)",
                 expected="the owners loaded together with the documents: a fixed number of statements",
                 actual=f"{plural(sent, 'SELECT')} for {plural(len(docs), 'document')}",

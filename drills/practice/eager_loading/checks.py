@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import DetachedInstanceError
 
 from drillkit.check import Checks, Context, Fail, show_sql
+from drillkit.check.models import given_relationship
 from drillkit.check.nplus1 import measure
 
-from ..common import given_relationship, one_line, only_read_so_far, read_call, require_function
+from ..common import one_line, only_read_so_far, read_call, require_function
 
 checks = Checks()
 

@@ -205,6 +205,9 @@ def _documents_rows(ctx: Context) -> list[Any]:
     return [tuple(r) for r in ctx.rows(sql)]
 
 
+_ONE = {"foreign keys": "foreign key", "indexes": "index", "check constraints": "check constraint"}
+
+
 def _differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     found = []
     for table in sorted(set(before) | set(after)):
@@ -229,12 +232,9 @@ def _differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                     elif isinstance(value, list):
                         gone = [v for v in value if v not in after[table][part]]
                         new = [v for v in after[table][part] if v not in value]
-                        found += [
-                            f"{table}: {part[:-1] if part.endswith('s') else part} {v} added" for v in new
-                        ]
-                        found += [
-                            f"{table}: {part[:-1] if part.endswith('s') else part} {v} removed" for v in gone
-                        ]
+                        one = _ONE.get(part, part)
+                        found += [f"{table}: {one} {v} added" for v in new]
+                        found += [f"{table}: {one} {v} removed" for v in gone]
                         if not gone and not new:
                             found.append(f"{table}: {part} changed")
                     else:

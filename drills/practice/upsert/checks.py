@@ -63,11 +63,18 @@ def _ensure(ctx: Context, session: Session, name: str, who: str = "") -> int:
         raise Fail(
             f"ensure_tag({name!r}){who} did not return an int",
             expected="the tag's id, e.g. 4",
-            actual=f"{type(value).__name__}"[:200],
+            actual=f"{type(value).__name__}: {_shown(value)}"[:200],
             help="return the id itself: a Row or a Tag object is not an id (scalar_one() unwraps a "
             "one-column row)",
         )
     return int.__int__(value)  # a plain int: a subclass's own == must not decide what is compared
+
+
+def _shown(value: object) -> str:
+    try:  # the learner's object: its repr may raise
+        return repr(value)[:120]
+    except Exception:
+        return "(cannot be shown)"
 
 
 def _ids(ctx: Context, name: str) -> list[int]:

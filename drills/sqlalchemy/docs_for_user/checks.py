@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 from drillkit.check import Checks, Context, Fail, show_sql, watching
-from drillkit.check.models import mapped_class
+from drillkit.check.models import given_relationship, mapped_class
 from drillkit.check.nplus1 import measure, require_flat
 from drillkit.check.sql import has_order_by, selects_from, writes
 
@@ -16,7 +16,6 @@ from ..common import (
     describe,
     document_list,
     filtered_in_sql,
-    given_relationship,
     ids_of,
     newest_first,
     python_filter_failure,
@@ -162,7 +161,7 @@ def no_n_plus_one(ctx: Context) -> None:
     if not _owned["before"] or not user_1:
         raise Fail(
             "your file removed user 1 or their documents, which this check measures with",
-            expected="user 1 and their seeded documents, then ten more this check adds",
+            expected=f"user 1 and their seeded documents, then {ADDED_FOR_USER_1} more this check adds",
             actual="user 1 has no documents" if user_1 else "user 1 is gone",
             help="try your code out in a transaction you roll back, or leave the seeded rows as they are",
         )

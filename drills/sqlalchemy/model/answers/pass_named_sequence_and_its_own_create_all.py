@@ -9,7 +9,7 @@ class Base(DeclarativeBase):
     pass
 
 
-doc_seq = Sequence("doc_id_seq")
+doc_seq = Sequence("doc id seq")  # a name that needs quoting
 
 
 class Document(Base):
