@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -48,31 +48,26 @@ DirOpt = Annotated[
 ]
 
 
-def _timeout_in_range(value: float | str) -> float:
-    # Parsed here, not with min=/max= or Typer's float: those let NaN through to a message that
-    # names only the upper bound, and word "abc" like a form validator.
+def _in_range(value: object, convert: type[int] | type[float], low: float, high: float, what: str) -> Any:
+    """`value` as a number from `low` to `high`, or the usage error that says so in drillkit's
+    words. Parsed here, not with min=/max= or Typer's own types: those let NaN through to a
+    message that names only the upper bound, and word "abc" like a form validator."""
     try:
-        seconds = float(value)
+        number = convert(value)  # type: ignore[arg-type]
     except ValueError:
-        seconds = float("nan")
-    if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:
+        number = float("nan")  # out of every range
+    if not low <= number <= high:
         shown = render.printable(str(value))  # what was typed, escapes and all, shown safely
-        raise typer.BadParameter(
-            f"{shown} is not a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}"
-        )
-    return seconds
+        raise typer.BadParameter(f"{shown} is not {what} from {low:g} to {high:g}")
+    return number
+
+
+def _timeout_in_range(value: float | str) -> float:
+    return _in_range(value, float, MIN_TIMEOUT, MAX_TIMEOUT, "a number of seconds")
 
 
 def _workers(value: int | str) -> int:
-    try:
-        count = int(value)
-    except ValueError:
-        count = 0
-    if not 1 <= count <= 32:
-        raise typer.BadParameter(
-            f"{render.printable(str(value))} is not a whole number of checks at once from 1 to 32"
-        )
-    return count
+    return _in_range(value, int, 1, 32, "a whole number of checks at once")
 
 
 # Capped well below the age at which other runs sweep a schema as orphaned.

@@ -163,8 +163,10 @@ def _sample_value(column: Any) -> Any:
     except NotImplementedError:
         python_type = str
     n = next(_counter)
+    if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
+        return next(iter(python_type))
     enums = getattr(column.type, "enums", None)  # an Enum of strings: one of its values, not any text
-    if enums and not (isinstance(python_type, type) and issubclass(python_type, enum.Enum)):
+    if enums:
         return enums[0]
     if python_type is str:
         length = getattr(column.type, "length", None) or 40
@@ -180,13 +182,11 @@ def _sample_value(column: Any) -> Any:
 
 def _sample_of(column: Any, python_type: type, n: int) -> Any:
     """A value for an extra required column of a type the drill does not ask about (a date, a
-    UUID, an enum ...): a correct model may well have one."""
+    UUID ...): a correct model may well have one."""
     import decimal
     import uuid
     from datetime import date, time, timedelta
 
-    if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
-        return next(iter(python_type))
     samples = {
         date: date(2026, 1, 1),
         time: time(12, 0),

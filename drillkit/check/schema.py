@@ -44,14 +44,10 @@ def create_tables(ctx: Context, cls: type) -> None:
         metadata.create_all(mock, checkfirst=False)
         quote = mock.dialect.identifier_preparer.format_table
         drops = [f"DROP TABLE IF EXISTS {quote(table)} CASCADE" for table in reversed(metadata.sorted_tables)]
-        # A type of the same name (an Enum's) that the file made goes too, as its tables do.
-        types = [m.group(1) for m in (re.match(rf"\s*CREATE TYPE {_NAME}", sql) for sql in created) if m]
-        drops += [f"DROP TYPE IF EXISTS {name} CASCADE" for name in types]
-        # And a named sequence of the model's (a Sequence() column), which create_all made too.
-        sequences = [
-            m.group(1) for m in (re.match(rf"\s*CREATE SEQUENCE {_NAME}", sql) for sql in created) if m
-        ]
-        drops += [f"DROP SEQUENCE IF EXISTS {name} CASCADE" for name in sequences]
+        # What else create_all makes goes too, as the tables do: an Enum's type, a Sequence().
+        for kind in ("TYPE", "SEQUENCE"):
+            made = (re.match(rf"\s*CREATE {kind} {_NAME}", sql) for sql in created)
+            drops += [f"DROP {kind} IF EXISTS {m.group(1)} CASCADE" for m in made if m]
         ctx.database.ddl(drops + created)
     except Exception as exc:
         if waited_on_a_lock(exc):
@@ -61,9 +57,8 @@ def create_tables(ctx: Context, cls: type) -> None:
             actual=formatted_line(exc),
             help="the CREATE TABLE is built from your model; check its column types",
         ) from None
-    differences = [
-        d for table in metadata.sorted_tables for d in _unlike_the_model(ctx.database.view(), table)
-    ]
+    view = ctx.database.view()
+    differences = [d for table in metadata.sorted_tables for d in _unlike_the_model(view, table)]
     if differences:
         raise Fail(
             "the table Postgres made is not the table your model defines",
@@ -114,11 +109,14 @@ def _unlike_the_model(view: DatabaseView, table: Any) -> list[str]:
     for key in view.foreign_keys(name):
         if (key.columns, key.table) not in declared_keys:
             found.append(f"{name}: a foreign key on {', '.join(key.columns)} the model does not declare")
-    unique = {(c.name,) for c in table.columns if c.unique}
-    unique |= {tuple(c.name for c in u.columns) for u in table.constraints if isinstance(u, UniqueConstraint)}
-    unique |= {tuple(c.name for c in i.columns) for i in table.indexes if i.unique}
+    # Compared as sets of names: UNIQUE (a, b) and UNIQUE (b, a) say the same.
+    unique = {frozenset([c.name]) for c in table.columns if c.unique}
+    unique |= {
+        frozenset(c.name for c in u.columns) for u in table.constraints if isinstance(u, UniqueConstraint)
+    }
+    unique |= {frozenset(c.name for c in i.columns) for i in table.indexes if i.unique}
     for columns in view.unique_column_sets(name):
-        if tuple(columns) not in unique and tuple(sorted(columns)) not in {tuple(sorted(u)) for u in unique}:
+        if frozenset(columns) not in unique:
             found.append(f"{name}: a unique constraint on {', '.join(columns)} the model does not declare")
     return found
 

@@ -97,14 +97,19 @@ _ENDS = re.compile(r"(?:\A|;)\s*(?:COMMIT|END)\b(?!\s+PREPARED)")
 def commits_by_hand(statements: Sequence[Statement]) -> list[Statement]:
     """Statements that commit the transaction they run in, sent as SQL (COMMIT, END, also
     after a `;` or a comment), behind the session's back."""
-    return [s for s in statements if _ENDS.search(_code_only(s.raw or s.sql).upper())]
+    return [s for s in statements if _ENDS.search(_code(s))]
 
 
 def _says(statement: Statement, words: re.Pattern[str]) -> bool:
     """`words` in the statement's code (strings, names and comments gone), or code that could
     write anything at all (see _CODE)."""
-    code = _code_only(statement.raw or statement.sql).upper()
+    code = _code(statement)
     return bool(words.search(code) or _CODE.search(code))
+
+
+def _code(statement: Statement) -> str:
+    """The statement as sent, upper-cased, without strings, quoted names and comments."""
+    return _code_only(statement.raw or statement.sql).upper()
 
 
 def _code_only(sql: str, names: bool = False) -> str:

@@ -15,8 +15,7 @@ from ..common import only_read_so_far, read_call, require_function, selects, unu
 
 checks = Checks()
 MAX_PAGES = 40  # a cursor that never moves must not loop forever
-_statements: list[Statement] = []  # every statement the walks sent, for the SQL check
-_limits: list[tuple[Statement, int]] = []  # each of them, with the limit of its page
+_limits: list[tuple[Statement, int]] = []  # every statement the walks sent, with its page's limit
 
 # LIMIT n, or the standard's FETCH FIRST n ROWS ONLY (SQLAlchemy's .fetch(n)).
 _LIMITED = re.compile(r"\bLIMIT\b|\bFETCH\s+(?:FIRST|NEXT)\b", re.I)
@@ -39,7 +38,6 @@ def _page(ctx: Context, user_id: int, cursor: Any, limit: int) -> tuple[list[int
     """One page in a fresh session, as one HTTP request would do it."""
     with ctx.new_session() as session:
         result = read_call(ctx, session, _fn(ctx), user_id, cursor, limit)
-        _statements.extend(result.statements)
         _limits.extend((statement, limit) for statement in result.statements)
         if result.statements and not result.used_session:
             raise unused_session("page_after", result)
@@ -194,11 +192,12 @@ def signature(ctx: Context) -> None:
 def first_page(ctx: Context) -> None:
     want = _order(ctx, 1)
     ids, _ = _page(ctx, 1, None, 3)
+    when = dict(want)
     if ids != [i for i, _ in want[:3]]:
         raise Fail(
             "page_after(session, 1, None, 3) is not the three newest documents of user 1",
             expected=", ".join(f"{i} ({_stamp(t)})" for i, t in want[:3]),
-            actual=", ".join(f"{i} ({_stamp(dict(want)[i])})" if i in dict(want) else str(i) for i in ids)
+            actual=", ".join(f"{i} ({_stamp(when[i])})" if i in when else str(i) for i in ids)
             or "no documents",
             help="newest created_at first; among equal times the highest id first",
         )
@@ -242,7 +241,7 @@ def inserts_between_pages(ctx: Context) -> None:
 
 @checks.add("the SQL has no OFFSET, and Postgres applies the limit", requires=[walk])
 def keyset_sql(ctx: Context) -> None:
-    sent = selects(_statements, "documents")
+    sent = selects([statement for statement, _ in _limits], "documents")
     offset = [s for s in sent if re.search(r"\bOFFSET\b", s.sql, re.I)]
     if offset:
         raise Fail(

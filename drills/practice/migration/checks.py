@@ -177,7 +177,6 @@ def _snapshot(ctx: Context, like: dict[str, Any] | None = None) -> dict[str, Any
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_OLD_COLUMNS = {"id", "title", "body", "owner_id", "created_at"}  # documents before the revision
 
 
 def _quoted(name: str) -> str:
@@ -197,12 +196,6 @@ def _rows_digest(table: str, columns: list[str]) -> str:
     row = f"md5(row({', '.join(_quoted(c) for c in columns)})::text)" if columns else "''"
     digest = f"md5(coalesce(string_agg({row}, ',' ORDER BY {row}), ''))"
     return f"SELECT count(*) || ':' || {digest} FROM {_quoted(table)}"
-
-
-def _documents_rows(ctx: Context) -> list[Any]:
-    # Digests, not the text: a migration that filled the rows with megabytes is compared, not read.
-    sql = "SELECT id, md5(title) AS title, md5(body) AS body, owner_id, created_at FROM documents ORDER BY id"
-    return [tuple(r) for r in ctx.rows(sql)]
 
 
 _ONE = {"foreign keys": "foreign key", "indexes": "index", "check constraints": "check constraint"}
@@ -314,7 +307,6 @@ def upgrade_runs(ctx: Context) -> None:
             "file's top-level code runs before any migration",
         )
     _state["before"] = _snapshot(ctx)
-    _state["rows"] = _documents_rows(ctx)
     _alembic(ctx, "stamp", BASE)
     try:
         _alembic(ctx, "upgrade", "head")
@@ -400,10 +392,11 @@ def nothing_else(ctx: Context) -> None:
     documents = after.get("documents", {})  # a gone table is a change too
     documents.get("columns", {}).pop("status", None)
     # A CHECK on the new column alone is part of that column (status IN (...), say).
+    old_columns = set(_state["before"].get("documents", {}).get("columns", {}))
     documents["check constraints"] = [
         c
         for c in documents.get("check constraints", [])
-        if set(_IDENTIFIER.findall(c)) & _OLD_COLUMNS or "status" not in c
+        if set(_IDENTIFIER.findall(c)) & old_columns or "status" not in c
     ]
     changes = _differences(_state["before"], after)
     if changes:
@@ -441,8 +434,6 @@ def downgrade_runs(ctx: Context) -> None:
             if left
             else "drop only what upgrade added; everything else has to survive the round trip",
         )
-    if _documents_rows(ctx) != _state["rows"]:
-        raise Fail("the documents' rows changed across upgrade and downgrade", expected="the same rows")
 
 
 @checks.add("`alembic upgrade head` works again after the downgrade", requires=[downgrade_runs])

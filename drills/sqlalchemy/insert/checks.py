@@ -82,10 +82,8 @@ _SEQUENCE_MOVED = re.compile(r"\bsetval\s*\(|\bALTER\s+SEQUENCE\b|\bRESTART\s+ID
 
 def _id_given(params: dict, title_key: str) -> bool:
     """The row whose title is under `title_key` (title, or title__3 in a batch) has an id too."""
-    _, _, suffix = title_key.partition("__")
-    if title_key.split("__")[0] != "title":
-        return False
-    return params.get("id" + (f"__{suffix}" if suffix else "")) is not None
+    base, marked, suffix = title_key.partition("__")
+    return base == "title" and params.get("id" + marked + suffix) is not None
 
 
 @checks.database('a "Q2 Report" row owned by user 1 is committed (seen by drillkit\'s own connection)')
