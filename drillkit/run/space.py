@@ -295,7 +295,7 @@ def _seed(conn: psycopg.Connection, fixture: Fixture) -> None:
                 f"a statement of the drill's fixture {fixture.name!r} ({path}) ran for more than "
                 f"{FIXTURE_SECONDS} s and was stopped (a bug in the pack; `drill validate` shows it)"
             ) from None
-        if isinstance(exc, psycopg.OperationalError):
+        if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.QueryCanceled):
             raise  # the connection itself: the database's trouble (create_space says so)
         raise ConfigError(
             f"the drill's fixture {fixture.name!r} failed ({_fixture_line(path, exc)}): {_said(exc)} "
