@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from drillkit.checkserver.address import stop_all
-from drillkit.db import control, os_user
+from drillkit.db import control, idle, os_user
 from drillkit.db import server as database
 from drillkit.pack.catalog import builtin_sources, load_source
 from drillkit.pack.model import Drill, Pack
@@ -253,7 +253,10 @@ def drill_home() -> Iterator[Path]:
     home = Path(tempfile.mkdtemp(prefix="drillkit-test-home-"))
     os.chmod(home, 0o755)
     paths = resolve_paths(env={"DRILL_HOME": str(home)})
-    db = database.resolve(paths)
+    # With its watchdog of the default period: else the first check's environment would set it,
+    # and a test that shortens the idle period to see a check server leave would have the
+    # watchdog stop this shared server under the next tests.
+    db = control.resolve(paths, env={k: v for k, v in os.environ.items() if k != idle.IDLE_ENV})
     yield home
     try:
         stop_all(paths.locks)  # the check servers drop their ready run spaces as they go
