@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from drillkit.check.loader import package_name
+from drillkit.pack.catalog import builtin_sources, load_source
 from drillkit.results import FIRST_CHECK, UntrustedResult
 from drillkit.run import limits, protocol
 from drillkit.run.space import connect, sweep_orphans
@@ -654,6 +655,29 @@ def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, at
     path = write(tmp_path, "blind.py", attack + LEGACY_3)
     failure = first_failure(check(learner, path))
     assert "tampering detected" in failure["rationale"] and why in failure["rationale"], failure
+
+
+# The async pair is built on first use, after the seal; the recorder's listeners on it are
+# sealed as they are put there. Unsealed, this let one query per document pass the async
+# drill's "each owner can be read" check.
+BLIND_ASYNC_RECORDER = """
+
+import gc
+from sqlalchemy import event
+from drillkit import sandbox
+recorder = next(o for o in gc.get_objects() if type(o).__name__ == "Recorder")
+event.remove(sandbox.async_engine.sync_engine, "before_cursor_execute", recorder._on_cursor)
+"""
+
+
+def test_blinding_the_recorder_on_the_async_pair_is_tampering(learner: Learner, tmp_path: Path) -> None:
+    practice = load_source(next(s for s in builtin_sources() if s.id == "practice"), None)
+    drill = practice.get("async_session")
+    one_query_each = drill.folder / "answers" / "fail_refreshes_each_owner.py"
+    attack = one_query_each.read_text(encoding="utf-8") + BLIND_ASYNC_RECORDER
+    failure = first_failure(check(learner, write(tmp_path, "blind_async.py", attack), drill=drill.ref))
+    why = "tampering detected: the SQL recorder on the async engine was changed"
+    assert why in failure["rationale"], failure
 
 
 STEAL_TOKEN = """

@@ -174,7 +174,9 @@ def run(pack_id: str, pack_root: Path, slug: str, path: Path, status: Path | Non
     child_checks = load_checks(pack_id, pack_root, slug).of("child")
     recorder = Recorder()
     recorder.install(sandbox.engine)
-    sandbox._on_async_engine = recorder.watch
+    global _recorder
+    _recorder = recorder  # before the seal: the hook below finds it through a sealed name
+    sandbox._on_async_engine = _watch_async_pair
     captured = LearnerOutput()
     # The checks' own connection takes what it needs from psycopg now, before learner code.
     # Read now: the learner's code may change or delete the variables (hiding its failures
@@ -355,6 +357,9 @@ def _psycopg_classes(*classes: type) -> list[type]:
     return [c for cls in classes for c in cls.__mro__ if c.__module__.split(".")[0] == "psycopg"]
 
 
+_WHY = "one registered with retval=True could change the SQL sent, the checks' own queries included"
+
+
 def _instruments() -> dict[str, integrity.Listeners]:
     """What the checks observe learner code through: the recorder's event listeners (its
     Session method wrappers are sealed with the Session class). Learner code may add its own
@@ -366,33 +371,45 @@ def _instruments() -> dict[str, integrity.Listeners]:
 
     from drillkit import sandbox
 
-    engine = sandbox.engine
-    why = "one registered with retval=True could change the SQL sent, the checks' own queries included"
     cursor, statement = _hands_on("before_cursor_execute"), _hands_on("before_execute")
     # Listeners on the Connection class run on every connection, before the engine's; there
     # are none (no entry) until the learner adds one.
     on_connections = Connection.dispatch
     return {
-        "the SQL recorder on the sandbox engine": integrity.Listeners(
-            lambda: tuple(engine.dispatch.before_cursor_execute), cursor, why=why
+        **_engine_instruments(sandbox.engine, "the sandbox engine"),
+        "the list of SQL listeners on every connection": integrity.Listeners(
+            lambda: tuple(on_connections.before_cursor_execute._clslevel.get(Connection, ())),
+            cursor,
+            why=_WHY,
+        ),
+        "the list of statement listeners on every connection": integrity.Listeners(
+            lambda: tuple(on_connections.before_execute._clslevel.get(Connection, ())), statement, why=_WHY
+        ),
+        # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".
+        "the ORM recorder on Session": integrity.Listeners(
+            lambda: tuple(Session.dispatch.do_orm_execute._clslevel[Session]), first=True
+        ),
+    }
+
+
+def _engine_instruments(engine: Any, name: str) -> dict[str, integrity.Listeners]:
+    """The recorder's listeners on one engine (the sandbox's, or the async pair's sync_engine)."""
+    cursor, statement = _hands_on("before_cursor_execute"), _hands_on("before_execute")
+    return {
+        f"the SQL recorder on {name}": integrity.Listeners(
+            lambda: tuple(engine.dispatch.before_cursor_execute), cursor, why=_WHY
         ),
         # This event returns nothing: the learner's listeners may run before or after it (the
         # query-timing recipe's on the Engine class run first). One that closes the cursor
         # leaves no row count, which no check takes for a filtered query.
-        "the row counter on the sandbox engine": integrity.Listeners(
+        f"the row counter on {name}": integrity.Listeners(
             lambda: tuple(engine.dispatch.after_cursor_execute)
         ),
-        "the list of statement listeners on the sandbox engine": integrity.Listeners(
-            lambda: tuple(engine.dispatch.before_execute), statement, why=why
-        ),
-        "the list of SQL listeners on every connection": integrity.Listeners(
-            lambda: tuple(on_connections.before_cursor_execute._clslevel.get(Connection, ())), cursor, why=why
-        ),
-        "the list of statement listeners on every connection": integrity.Listeners(
-            lambda: tuple(on_connections.before_execute._clslevel.get(Connection, ())), statement, why=why
+        f"the list of statement listeners on {name}": integrity.Listeners(
+            lambda: tuple(engine.dispatch.before_execute), statement, why=_WHY
         ),
         # Which transactions committed (a flush rolled back and redone by hand is no answer).
-        "the transaction recorder on the sandbox engine": integrity.Listeners(
+        f"the transaction recorder on {name}": integrity.Listeners(
             lambda: (
                 *engine.dispatch.commit,
                 *engine.dispatch.rollback,
@@ -400,11 +417,22 @@ def _instruments() -> dict[str, integrity.Listeners]:
                 *engine.pool.dispatch.reset,
             )
         ),
-        # SQLAlchemy keeps class-level listeners here; if that changes, both reads agree on "missing".
-        "the ORM recorder on Session": integrity.Listeners(
-            lambda: tuple(Session.dispatch.do_orm_execute._clslevel[Session]), first=True
-        ),
     }
+
+
+_recorder: Any = None  # this run's Recorder, set before the seal
+
+
+def _watch_async_pair(engine: Any) -> None:
+    """sandbox's hook, called when the async pair is built (by learner code or a check):
+    its SQL is recorded like the sync engine's, and the recorder's listeners on it are
+    sealed from then on, as the sync engine's were before learner code ran."""
+    recorder, armed = _recorder, _armed
+    if recorder is None:
+        return
+    recorder.watch(engine)
+    if armed is not None and armed.seal is not None:
+        armed.seal.add_listeners(_engine_instruments(engine, "the async engine"))
 
 
 def _hands_on(event: str) -> Callable[[Any], bool]:

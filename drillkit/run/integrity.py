@@ -163,6 +163,12 @@ class Seal:
         # (where, the listeners, what they were): e.g. the SQL recorder's on the sandbox engine
         self.listeners: list[tuple[str, Listeners, tuple[Any, ...]]] = []
 
+    def add_listeners(self, listeners: Mapping[str, Listeners]) -> None:
+        """Seal listeners that drillkit installs after the seal (on the async pair, built on
+        first use): from now on they are verified like those there were at the seal."""
+        for where, watched in listeners.items():
+            self.listeners.append((where, watched, _read(watched.read)))
+
     def verify(self) -> str | None:
         """None if everything is as sealed, else what changed (for the tampering message)."""
         # Nothing of the learner's may run inside the verification and the report writing.
