@@ -337,8 +337,25 @@ def test_a_slug_used_twice_after_the_pack_was_added_is_refused_at_use(learner: L
     entry = re.search(r"^  - \{slug: add_book.*$", index.read_text(), re.M).group(0)
     index.write_text(index.read_text().replace(entry, entry + "\n" + entry))
     done = learner.drill("start", f"{pid}:1")
-    assert done.code == 2 and "drill slug 'add_book' is used twice in pack.yaml" in done.stderr
+    assert done.code == 2 and "'add_book' is used twice" in done.stderr and "pack.yaml" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_misspelt_key_after_the_pack_was_added_is_refused_at_use(learner: Learner) -> None:
+    """A misspelt optional key read as one left out: the drill silently lost its hints. A
+    pack edited since `pack add` is checked again as pack add checked it, once per change."""
+    root = make_pack(learner)
+    pid = pack_id_added(learner, root)
+    assert learner.drill("hint", f"{pid}:1").code == 0
+    spec = root / "add_book" / "drill.yaml"
+    original = spec.read_text()
+    spec.write_text(original.replace("\nhints:", "\nhint:"))
+    done = learner.drill("hint", f"{pid}:1")
+    line = len(original.split("\nhints:")[0].splitlines()) + 1
+    assert done.code == 2 and f"add_book/drill.yaml:{line}: hint: unknown key" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "drill validate" in done.stderr
+    spec.write_text(original)
+    assert learner.drill("hint", f"{pid}:1").code == 0
 
 
 def test_validate_says_once_what_fails_every_file_of_a_drill_alike(learner: Learner) -> None:

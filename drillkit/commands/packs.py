@@ -74,21 +74,19 @@ def _valid_pack(root: Path, location: str, *, cloned: bool = False) -> Pack:
     """The pack, if its files and YAML are in order (no missing file, no slug used twice):
     a learner never gets a drill that cannot start. Nothing of the pack's Python runs here
     (`drill validate` imports its checks; a learner's first check does)."""
-    from drillkit.pack.validate import check_format
-    from drillkit.words import plural
+    from drillkit.pack.validate import format_problem
 
-    pack, findings = check_format(root, run_checks_py=False)
-    if findings or pack is None:
-        first = str(findings[0]) if findings else "it cannot be loaded"
+    pack, problem = format_problem(root)
+    if pack is None:
+        problem = problem or "it cannot be loaded"
         if cloned:  # named from the pack's own folder, not the temporary clone's
-            first = first.split("/", 1)[1] if "/" in first else first
-        more = f" ({plural(len(findings), 'problem')} in all)" if len(findings) > 1 else ""
+            problem = problem.split("/", 1)[1] if "/" in problem else problem
         how = (
             "clone it and run `drill validate` in it to list them"
             if cloned
             else f"`drill validate {shlex.quote(location)}` lists them"
         )
-        raise ConfigError(f"{location} is not a valid drill pack: {first}{more}; {how}")
+        raise ConfigError(f"{location} is not a valid drill pack: {problem}; {how}")
     return pack
 
 

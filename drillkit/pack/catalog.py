@@ -92,10 +92,23 @@ def installed_path(name: str) -> Path:
 
 def load_source(source: Source, cache_dir: Path | None) -> Pack:
     path = source.path if source.path is not None else installed_path(source.id)
-    pack = load_pack(path, source=source.origin, cache_dir=cache_dir)
+    verify = _as_pack_add_would if source.kind == "added" else None
+    pack = load_pack(path, source=source.origin, cache_dir=cache_dir, verify=verify)
     if pack.id != source.id:
         raise ConfigError(f"the pack at {path} calls itself {pack.id!r}, but is registered as {source.id!r}")
     return pack
+
+
+def _as_pack_add_would(root: Path) -> None:
+    """An added folder is edited in place: each time its YAML changed, the YAML is checked
+    again as `drill pack add` checked it (a misspelt key would otherwise be read as one left
+    out, and a drill would lose its hints without a word). None of its Python runs here."""
+    from drillkit.pack.validate import format_problem
+
+    _, problem = format_problem(root, yaml_only=True)
+    if problem is not None:
+        how = f"`drill validate {root}` lists them"
+        raise ConfigError(f"the drill pack in {root} has a problem: {problem}; {how}")
 
 
 def find_source(paths: Paths, pack_id: str) -> Source:

@@ -7,6 +7,7 @@ review an author runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,24 @@ def raw_pack(root: Path) -> tuple[dict[str, Any], list[Path]]:
     return {"pack": pack, "drills": drills, **extra}, files
 
 
-def load_pack(root: Path, *, source: str = "path", cache_dir: Path | None = None) -> Pack:
+def load_pack(
+    root: Path,
+    *,
+    source: str = "path",
+    cache_dir: Path | None = None,
+    verify: Callable[[Path], None] | None = None,
+) -> Pack:
+    """The pack in `root`. `verify` runs when its YAML is read anew (its files changed since
+    the cache was written) and may refuse it with a ConfigError."""
     root = root.absolute()
-    data = cache.cached(root, cache_dir, lambda: raw_pack(root))
+
+    def parse() -> tuple[dict[str, Any], list[Path]]:
+        parsed = raw_pack(root)  # a file that cannot be read or parsed is its own one line
+        if verify is not None:
+            verify(root)
+        return parsed
+
+    data = cache.cached(root, cache_dir, parse)
     try:
         return _build(root, source, data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

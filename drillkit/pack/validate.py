@@ -253,6 +253,19 @@ def check_format(root: Path, *, run_checks_py: bool = True) -> tuple[Pack | None
     return pack, findings
 
 
+def format_problem(root: Path, *, yaml_only: bool = False) -> tuple[Pack | None, str | None]:
+    """What `drill pack add` refuses a pack for (check_format without running its Python):
+    the pack and None, or None and its first problem with how many there are. `yaml_only`:
+    only what is wrong in the YAML files (a file gone missing is reported where it is needed)."""
+    pack, findings = check_format(root, run_checks_py=False)
+    if yaml_only:
+        findings = [f for f in findings if f.file.endswith(".yaml")]
+    if not findings and (pack is not None or yaml_only):
+        return pack, None
+    first = str(findings[0]) if findings else "it cannot be loaded"
+    return None, first + (f" ({plural(len(findings), 'problem')} in all)" if len(findings) > 1 else "")
+
+
 def _cross_references(root: Path, meta: dict, rel: Callable[[Path], str]) -> list[Finding]:
     """Slugs, sections, fixtures, each drill's files and drill.yaml, cards and self-check."""
     index = root / "pack.yaml"
