@@ -70,8 +70,9 @@ SessionLocal: sessionmaker[Session] = sessionmaker(bind=engine)
 session: Session = SessionLocal()
 
 _ASYNC_NAMES = ("async_engine", "AsyncSessionLocal", "AsyncSession")
-# Set by the checker before the learner's file runs (and sealed): called with the async pair's
-# sync_engine when it is built, so that its SQL is recorded like the sync engine's.
+# Set by the checker before the learner's file runs (and sealed): called with the async pair
+# (its three names and values) when it is built, so that its SQL is recorded like the sync
+# engine's and the pair is sealed as the sync one was.
 _on_async_engine: Any = None
 
 
@@ -81,15 +82,16 @@ def __getattr__(name: str) -> Any:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     built = make_async_engine(_URL, _SCHEMA)
-    if _on_async_engine is not None:  # the checker records its SQL too (harness.py)
-        _on_async_engine(built.sync_engine)
     # expire_on_commit=False: after a commit, reading an attribute must not need a hidden
     # query, which async code cannot run outside an await (SQLAlchemy's asyncio advice).
-    globals().update(
-        async_engine=built,
-        AsyncSessionLocal=async_sessionmaker(built, expire_on_commit=False),
-        AsyncSession=AsyncSession,
-    )
+    pair = {
+        "async_engine": built,
+        "AsyncSessionLocal": async_sessionmaker(built, expire_on_commit=False),
+        "AsyncSession": AsyncSession,
+    }
+    if _on_async_engine is not None:  # the checker records its SQL too (harness.py)
+        _on_async_engine(pair)
+    globals().update(pair)
     return globals()[name]
 
 

@@ -617,6 +617,17 @@ from drillkit.sandbox import engine
 for listener in list(engine.dispatch.after_cursor_execute):
     event.remove(engine, "after_cursor_execute", listener)
 """
+# The checks' own sessions come from SessionLocal: configured anew, they would not be the
+# sessions the checks were written for (here: objects kept readable after a commit).
+RECONFIGURE_FACTORY = """
+from drillkit.sandbox import SessionLocal
+SessionLocal.configure(expire_on_commit=False)
+"""
+# With its events off, an engine runs no listener at all, the sealed ones included.
+EVENTS_OFF = """
+from drillkit.sandbox import engine
+engine._has_events = False
+"""
 # Before the ORM recorder, a listener could change what it sees (the session, the statement).
 BEFORE_ORM_RECORDER = """
 from sqlalchemy import event
@@ -637,6 +648,8 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
         (DISGUISED_REWRITE, "retval=True"),
         (BEFORE_ORM_RECORDER, "the ORM recorder on Session was changed (a listener was added that runs"),
         (DROP_ROW_COUNTER, "the row counter on the sandbox engine was changed (it was removed"),
+        (RECONFIGURE_FACTORY, "the settings of drillkit.sandbox.SessionLocal: expire_on_commit was changed"),
+        (EVENTS_OFF, "drillkit.sandbox.engine._has_events was changed"),
     ],
     ids=[
         "unwrap-query",
@@ -648,6 +661,8 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
         "disguised-rewrite",
         "before-orm-recorder",
         "drop-row-counter",
+        "reconfigure-factory",
+        "events-off",
     ],
 )
 def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, attack: str, why: str) -> None:
@@ -657,27 +672,71 @@ def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, at
     assert "tampering detected" in failure["rationale"] and why in failure["rationale"], failure
 
 
-# The async pair is built on first use, after the seal; the recorder's listeners on it are
-# sealed as they are put there. Unsealed, this let one query per document pass the async
-# drill's "each owner can be read" check.
-BLIND_ASYNC_RECORDER = """
-
+# The async pair is built on first use, after the seal, and sealed as it is built: the
+# recorder's listeners on it, its session factory, its engine's events, the names themselves.
+# Unsealed, each of these let one query per document pass the async drill's "each owner can
+# be read" check.
+ASYNC_ATTACKS = {
+    "blind-recorder": (
+        """
 import gc
 from sqlalchemy import event
 from drillkit import sandbox
 recorder = next(o for o in gc.get_objects() if type(o).__name__ == "Recorder")
 event.remove(sandbox.async_engine.sync_engine, "before_cursor_execute", recorder._on_cursor)
-"""
+""",
+        "the SQL recorder on the async engine was changed",
+    ),
+    # The checks' async sessions on an engine of the file's own, which nothing records.
+    "rebind-factory": (
+        """
+import os
+from sqlalchemy.ext.asyncio import create_async_engine
+from drillkit.sandbox import AsyncSessionLocal
+url = "postgresql+psycopg://" + os.environ["DRILL_SANDBOX_URL"].split("://", 1)[1]
+options = {"options": "-c search_path=" + os.environ["DRILL_SANDBOX_SCHEMA"]}
+AsyncSessionLocal.configure(bind=create_async_engine(url, connect_args=options))
+""",
+        "the settings of drillkit.sandbox.AsyncSessionLocal: bind was changed",
+    ),
+    "set-the-name": (
+        """
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from drillkit import sandbox
+sandbox.AsyncSessionLocal = async_sessionmaker(sandbox.make_async_engine(sandbox._URL, sandbox._SCHEMA))
+""",
+        "module drillkit.sandbox.AsyncSessionLocal was set by the drill file, not built by drillkit",
+    ),
+    "build-without-the-hook": (
+        """
+from drillkit import sandbox
+hook, sandbox._on_async_engine = sandbox._on_async_engine, None
+sandbox.AsyncSessionLocal
+sandbox._on_async_engine = hook
+""",
+        "was set by the drill file, not built by drillkit",
+    ),
+    "events-off": (
+        """
+from drillkit.sandbox import async_engine
+async_engine.sync_engine._has_events = False
+""",
+        "drillkit.sandbox.async_engine.sync_engine._has_events was changed",
+    ),
+}
 
 
-def test_blinding_the_recorder_on_the_async_pair_is_tampering(learner: Learner, tmp_path: Path) -> None:
+@pytest.mark.parametrize("attack", list(ASYNC_ATTACKS))
+def test_blinding_the_recorder_on_the_async_pair_is_tampering(
+    learner: Learner, tmp_path: Path, attack: str
+) -> None:
     practice = load_source(next(s for s in builtin_sources() if s.id == "practice"), None)
     drill = practice.get("async_session")
     one_query_each = drill.folder / "answers" / "fail_refreshes_each_owner.py"
-    attack = one_query_each.read_text(encoding="utf-8") + BLIND_ASYNC_RECORDER
-    failure = first_failure(check(learner, write(tmp_path, "blind_async.py", attack), drill=drill.ref))
-    why = "tampering detected: the SQL recorder on the async engine was changed"
-    assert why in failure["rationale"], failure
+    code, why = ASYNC_ATTACKS[attack]
+    path = write(tmp_path, "blind_async.py", one_query_each.read_text(encoding="utf-8") + "\n" + code)
+    failure = first_failure(check(learner, path, drill=drill.ref))
+    assert failure["rationale"].startswith("tampering detected: ") and why in failure["rationale"], failure
 
 
 STEAL_TOKEN = """

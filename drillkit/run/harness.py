@@ -345,6 +345,7 @@ def _before_learner_code(checks: Sequence[Any]) -> None:
         listeners=_instruments(),
         lazy={sandbox.__name__: sandbox._ASYNC_NAMES},  # built when an async drill asks
     )
+    _seal_factory(armed.seal, "engine", sandbox.engine, "SessionLocal", sandbox.SessionLocal)
     cpu_seconds = limits.apply(armed.timeout)
     guard.tell(armed.seal_fd, timeout=armed.timeout, checks=armed.seal.check_names, cpu_seconds=cpu_seconds)
     armed.reserve = mmap.mmap(-1, RESERVE)  # address space only: nothing is touched
@@ -420,19 +421,39 @@ def _engine_instruments(engine: Any, name: str) -> dict[str, integrity.Listeners
     }
 
 
+SANDBOX = "drillkit.sandbox"
 _recorder: Any = None  # this run's Recorder, set before the seal
 
 
-def _watch_async_pair(engine: Any) -> None:
+def _watch_async_pair(pair: dict[str, Any]) -> None:
     """sandbox's hook, called when the async pair is built (by learner code or a check):
-    its SQL is recorded like the sync engine's, and the recorder's listeners on it are
-    sealed from then on, as the sync engine's were before learner code ran."""
+    its SQL is recorded like the sync engine's, and from then on the pair is sealed as the
+    sync one was before learner code ran: the recorder's listeners on it, what the checks'
+    async sessions are made with, and the three names themselves (only these values may
+    appear under them: one set by learner code is tampering)."""
     recorder, armed = _recorder, _armed
     if recorder is None:
         return
+    engine = pair["async_engine"].sync_engine
     recorder.watch(engine)
     if armed is not None and armed.seal is not None:
-        armed.seal.add_listeners(_engine_instruments(engine, "the async engine"))
+        seal = armed.seal
+        seal.add_built(SANDBOX, pair)
+        seal.add_attributes(f"{SANDBOX}.async_engine", pair["async_engine"], ("sync_engine",))
+        _seal_factory(
+            seal, "async_engine.sync_engine", engine, "AsyncSessionLocal", pair["AsyncSessionLocal"]
+        )
+        seal.add_listeners(_engine_instruments(engine, "the async engine"))
+
+
+def _seal_factory(
+    seal: integrity.Seal, engine_name: str, engine: Any, factory_name: str, factory: Any
+) -> None:
+    """What the checks' own sessions are made with: a factory reconfigured (another engine,
+    other options), or an engine whose events are switched off, would change what they see."""
+    seal.add_attributes(f"{SANDBOX}.{engine_name}", engine, ("_has_events", "dispatch", "pool"))
+    seal.add_attributes(f"{SANDBOX}.{factory_name}", factory, ("class_", "kw"))
+    seal.add_mapping(f"the settings of {SANDBOX}.{factory_name}", factory.kw)
 
 
 def _hands_on(event: str) -> Callable[[Any], bool]:

@@ -159,9 +159,26 @@ class Seal:
         self.namespaces: list[tuple[str, Mapping[str, Any], frozenset[str], str | None]] = []
         # module name -> names it builds on first use (PEP 562), allowed to appear later
         self.lazy: dict[str, frozenset[str]] = {}
+        self.built: dict[tuple[str, str], Any] = {}  # (module, lazy name) -> what drillkit built
         self.lists: list[tuple[str, list[Any], tuple[Any, ...]]] = []
         # (where, the listeners, what they were): e.g. the SQL recorder's on the sandbox engine
         self.listeners: list[tuple[str, Listeners, tuple[Any, ...]]] = []
+
+    def add_built(self, module: str, values: Mapping[str, Any]) -> None:
+        """Values drillkit itself put under `module`'s lazy names (see `lazy`): the only
+        values those names may have."""
+        self.built.update({(module, name): value for name, value in values.items()})
+
+    def add_attributes(self, where: str, obj: Any, names: Iterable[str]) -> None:
+        """Attributes of `obj` that must keep the values they have now."""
+        for name in names:
+            self.entries.append((f"{where}.{name}", obj, name, _attr(obj, name)))
+
+    def add_mapping(self, where: str, mapping: dict[str, Any]) -> None:
+        """A dict that must keep its keys and the values under them."""
+        self.namespaces.append((where, mapping, frozenset(mapping), None))
+        for key, value in mapping.items():
+            self.entries.append((f"{where}: {key}", mapping, key, value))
 
     def add_listeners(self, listeners: Mapping[str, Listeners]) -> None:
         """Seal listeners that drillkit installs after the seal (on the async pair, built on
@@ -184,8 +201,13 @@ class Seal:
             if now is not value:
                 return f"{where} was changed"
         for where, namespace, keys, module in self.namespaces:
-            for key in namespace.keys() - keys - _RUNTIME_NAMES - self.lazy.get(module or "", frozenset()):
+            lazy = self.lazy.get(module or "", frozenset())
+            for key in namespace.keys() - keys - _RUNTIME_NAMES:
                 value = namespace[key]
+                if key in lazy:
+                    if self.built.get((module or "", key), _MISSING) is not value:
+                        return f"{where}.{key} was set by the drill file, not built by drillkit"
+                    continue
                 own_submodule = module is not None and isinstance(value, ModuleType)
                 own_submodule = own_submodule and value.__name__ == f"{module}.{key}"
                 if not own_submodule:
