@@ -166,8 +166,8 @@ def _dispatch(args: list[str]) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
             print(ctx.get_help())  # bare `drill db`: help, not an error
             sys.exit(ExitCode.OK)
-        where = f"drill {ctx.command_path.split(' ', 1)[-1]} --help" if ctx and ctx.parent else "drill --help"
-        _fail(f"{exc.format_message()} (see `{where}`)", ExitCode.USAGE)  # type: ignore[attr-defined]
+        where = f"drill {ctx.command_path.split(' ', 1)[-1]}" if ctx and ctx.parent else _named(command, args)
+        _fail(f"{exc.format_message()} (see `{where} --help`)", ExitCode.USAGE)  # type: ignore[attr-defined]
     except click_exception as exc:
         _fail(exc.format_message(), exc.exit_code)  # type: ignore[attr-defined]
     except Exception as exc:
@@ -175,6 +175,18 @@ def _dispatch(args: list[str]) -> None:
             raise
         _fail("interrupted", ExitCode.INTERRUPTED)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _named(command: Any, args: list[str]) -> str:
+    """The (sub)command `args` name, as far as they name one: an option missing its value
+    fails before the command's own context exists, but its help is still the one to read."""
+    words = ["drill"]
+    for arg in args:
+        command = getattr(command, "commands", {}).get(arg)
+        if arg.startswith("-") or command is None:
+            break
+        words.append(arg)
+    return " ".join(words)
 
 
 _tree: Any = None  # the command tree, once built

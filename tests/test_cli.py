@@ -119,6 +119,21 @@ def test_directory_as_file_is_a_usage_error(learner: Learner, tmp_path: Path) ->
     assert "is a directory" in one_clear_line(result.stderr)
 
 
+@pytest.mark.parametrize(
+    ("args", "help_of"),
+    [
+        (["check", "3", "--file"], "drill check"),  # fails before the command's own context exists
+        (["check", "3", "--bogus"], "drill check"),
+        (["pack", "add"], "drill pack add"),
+        (["db", "stop", "--now"], "drill db stop"),
+        (["--bogus"], "drill"),
+    ],
+)
+def test_a_usage_error_points_at_its_command_s_help(learner: Learner, args: list[str], help_of: str) -> None:
+    result = learner.drill(*args)
+    assert result.code == 2 and one_clear_line(result.stderr).endswith(f"(see `{help_of} --help`)")
+
+
 def test_check_without_attempt_points_at_start(learner: Learner) -> None:
     result = learner.drill("check", N)
     assert result.code == 2

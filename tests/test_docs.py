@@ -62,3 +62,11 @@ def test_the_readme_tour_shows_drill_3_s_checks_as_they_are() -> None:
     summary = re.search(r"(\d+) of (\d+) checks passed", tour)
     assert summary and int(summary.group(2)) == len(names)
     assert int(summary.group(1)) == tour.count("\n ✓ ")
+
+
+def test_the_readme_says_how_many_hints_a_drill_has() -> None:
+    from drillkit.pack.catalog import builtin_sources, load_source
+
+    counts = [len(d.hints) for s in builtin_sources() for d in load_source(s, None).drills]
+    said = re.search(r"\((\d+) to (\d+) per drill,", README)
+    assert said is not None and (int(said[1]), int(said[2])) == (min(counts), max(counts))
