@@ -451,7 +451,8 @@ def _seal_factory(
 ) -> None:
     """What the checks' own sessions are made with: a factory reconfigured (another engine,
     other options), or an engine whose events are switched off, would change what they see."""
-    seal.add_attributes(f"{SANDBOX}.{engine_name}", engine, ("_has_events", "dispatch", "pool"))
+    # Not its pool: engine.dispose() puts a new one in place, with the same listeners (sealed).
+    seal.add_attributes(f"{SANDBOX}.{engine_name}", engine, ("_has_events", "dispatch"))
     seal.add_attributes(f"{SANDBOX}.{factory_name}", factory, ("class_", "kw"))
     seal.add_mapping(f"the settings of {SANDBOX}.{factory_name}", factory.kw)
 
