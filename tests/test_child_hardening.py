@@ -648,7 +648,6 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
         (DISGUISED_REWRITE, "retval=True"),
         (BEFORE_ORM_RECORDER, "the ORM recorder on Session was changed (a listener was added that runs"),
         (DROP_ROW_COUNTER, "the row counter on the sandbox engine was changed (it was removed"),
-        (RECONFIGURE_FACTORY, "the settings of drillkit.sandbox.SessionLocal: expire_on_commit was changed"),
         (EVENTS_OFF, "drillkit.sandbox.engine._has_events was changed"),
     ],
     ids=[
@@ -661,7 +660,6 @@ event.listen(Session, "do_orm_execute", lambda state: None, insert=True)
         "disguised-rewrite",
         "before-orm-recorder",
         "drop-row-counter",
-        "reconfigure-factory",
         "events-off",
     ],
 )
@@ -686,18 +684,6 @@ recorder = next(o for o in gc.get_objects() if type(o).__name__ == "Recorder")
 event.remove(sandbox.async_engine.sync_engine, "before_cursor_execute", recorder._on_cursor)
 """,
         "the SQL recorder on the async engine was changed",
-    ),
-    # The checks' async sessions on an engine of the file's own, which nothing records.
-    "rebind-factory": (
-        """
-import os
-from sqlalchemy.ext.asyncio import create_async_engine
-from drillkit.sandbox import AsyncSessionLocal
-url = "postgresql+psycopg://" + os.environ["DRILL_SANDBOX_URL"].split("://", 1)[1]
-options = {"options": "-c search_path=" + os.environ["DRILL_SANDBOX_SCHEMA"]}
-AsyncSessionLocal.configure(bind=create_async_engine(url, connect_args=options))
-""",
-        "the settings of drillkit.sandbox.AsyncSessionLocal: bind was changed",
     ),
     "set-the-name": (
         """
@@ -724,6 +710,48 @@ async_engine.sync_engine._has_events = False
         "drillkit.sandbox.async_engine.sync_engine._has_events was changed",
     ),
 }
+
+
+# The checks' own sessions come from the sandbox's factories: reconfigured, they would not be
+# the sessions the checks were written for (here: objects kept readable after a commit; the
+# async checks' sessions on an engine of the file's own, which nothing records). A plain
+# setting, not an attack: the failure says what to do instead, without crying tampering.
+REBIND_ASYNC_FACTORY = """
+import os
+from sqlalchemy.ext.asyncio import create_async_engine
+from drillkit.sandbox import AsyncSessionLocal
+url = "postgresql+psycopg://" + os.environ["DRILL_SANDBOX_URL"].split("://", 1)[1]
+options = {"options": "-c search_path=" + os.environ["DRILL_SANDBOX_SCHEMA"]}
+AsyncSessionLocal.configure(bind=create_async_engine(url, connect_args=options))
+"""
+
+
+@pytest.mark.parametrize(
+    ("drill_ref", "wrong", "code", "said"),
+    [
+        (N, None, RECONFIGURE_FACTORY, "'expire_on_commit' in the settings of drillkit.sandbox.SessionLocal"),
+        (
+            "practice:async_session",
+            "fail_refreshes_each_owner.py",
+            REBIND_ASYNC_FACTORY,
+            "'bind' in the settings of drillkit.sandbox.AsyncSessionLocal",
+        ),
+    ],
+    ids=["sync", "async"],
+)
+def test_reconfiguring_the_checks_session_factory_fails_saying_what_to_do_instead(
+    learner: Learner, tmp_path: Path, drill_ref: str, wrong: str | None, code: str, said: str
+) -> None:
+    if wrong is None:
+        start = LEGACY_3  # a wrong answer that the checks' own sessions would not change
+    else:
+        practice = load_source(next(s for s in builtin_sources() if s.id == "practice"), None)
+        start = (practice.get(drill_ref.split(":")[1]).folder / "answers" / wrong).read_text(encoding="utf-8")
+    failure = first_failure(
+        check(learner, write(tmp_path, "configured.py", start + "\n" + code), drill=drill_ref)
+    )
+    assert failure["rationale"] == f"your file changed {said}, which the checks make their own sessions with"
+    assert "session factory of your own" in failure["help"] and "tampering" not in failure["rationale"]
 
 
 @pytest.mark.parametrize("attack", list(ASYNC_ATTACKS))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import linecache
 import logging
 import os
+import re
 import signal
 import sys
 import types
@@ -422,6 +423,10 @@ def _engine_instruments(engine: Any, name: str) -> dict[str, integrity.Listeners
 
 
 SANDBOX = "drillkit.sandbox"
+SETTINGS_OF = "the settings of "  # a session factory's settings: see _tampered
+_SETTING = re.compile(
+    rf"^{SETTINGS_OF}(?P<factory>\S+?)(?:: (?P<changed>\w+) was changed| gained a new name '(?P<added>\w+)')$"
+)
 _recorder: Any = None  # this run's Recorder, set before the seal
 
 
@@ -454,7 +459,7 @@ def _seal_factory(
     # Not its pool: engine.dispose() puts a new one in place, with the same listeners (sealed).
     seal.add_attributes(f"{SANDBOX}.{engine_name}", engine, ("_has_events", "dispatch"))
     seal.add_attributes(f"{SANDBOX}.{factory_name}", factory, ("class_", "kw"))
-    seal.add_mapping(f"the settings of {SANDBOX}.{factory_name}", factory.kw)
+    seal.add_mapping(f"{SETTINGS_OF}{SANDBOX}.{factory_name}", factory.kw)
 
 
 def _hands_on(event: str) -> Callable[[Any], bool]:
@@ -502,13 +507,29 @@ def _internal_failure() -> RunOutcome:
 
 
 def _tampered(problem: str) -> RunOutcome:
-    failure = CheckResult(
-        FIRST_CHECK,
-        "failed",
-        rationale=f"tampering detected: {problem}",
-        help="a drill file answers the drill; it must not change drillkit's checks or its report",
-    )
-    skipped = [CheckResult(n, "skipped", rationale="not run: tampering detected") for n in _sealed_names()]
+    setting = _SETTING.match(problem)
+    if setting is not None:
+        # An ordinary setting (a tutorial's autoflush=False, say), not an attack: still a
+        # failure, since the checks' sessions would not be the ones they were written for.
+        factory, key = setting["factory"], setting["changed"] or setting["added"]
+        failure = CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale=f"your file changed {key!r} in the settings of {factory}, which the checks "
+            "make their own sessions with",
+            help="pass a setting when you make a session (SessionLocal(autoflush=False)), or make "
+            "a session factory of your own, instead of reconfiguring drillkit's",
+        )
+        why = "not run: your file changed the checks' session settings"
+    else:
+        failure = CheckResult(
+            FIRST_CHECK,
+            "failed",
+            rationale=f"tampering detected: {problem}",
+            help="a drill file answers the drill; it must not change drillkit's checks or its report",
+        )
+        why = "not run: tampering detected"
+    skipped = [CheckResult(n, "skipped", rationale=why) for n in _sealed_names()]
     return RunOutcome([failure, *skipped])
 
 
