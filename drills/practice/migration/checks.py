@@ -398,6 +398,8 @@ def nothing_else(ctx: Context) -> None:
         for c in documents.get("check constraints", [])
         if set(_IDENTIFIER.findall(c)) & old_columns or "status" not in c
     ]
+    # So is an index of it alone (index=True on the column, or op.create_index on it).
+    documents["indexes"] = [i for i in documents.get("indexes", []) if i != str(["status"])]
     changes = _differences(_state["before"], after)
     if changes:
         raise Fail(

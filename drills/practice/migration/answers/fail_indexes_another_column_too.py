@@ -1,0 +1,25 @@
+# expect: fail
+# check: nothing else changed
+# message: index
+"""documents: add a status column
+
+Revision ID: 9b3e6a1c5d20
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# --- your answer below ---------------------------------------------------------------
+
+# revision identifiers, used by Alembic.
+revision = "9b3e6a1c5d20"
+down_revision = "4d1f0c2b9a7e"
+
+
+def upgrade() -> None:
+    op.add_column("documents", sa.Column("status", sa.String(20), nullable=False, server_default="draft"))
+    op.create_index("ix_documents_owner_status", "documents", ["owner_id", "status"])
+
+
+def downgrade() -> None:
+    op.drop_column("documents", "status")
