@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from psycopg.errors import InFailedSqlTransaction
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError, PendingRollbackError
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from drillkit.check import Checks, Context, Fail, show_sql
@@ -199,6 +200,16 @@ def missing_owner(ctx: Context) -> None:
             actual=f"no error; owners now {_owners(ctx, ids)}",
             help="a caught error that is not raised again makes a failed move look like a "
             "successful one; after rolling back, re-raise it",
+        )
+    if not isinstance(error, IntegrityError | psycopg.IntegrityError):
+        session.close()
+        raise Fail(
+            f"user {MISSING_USER} does not exist, and the caller got {type(error).__name__}, "
+            "not Postgres's error",
+            expected="the IntegrityError (a foreign key violation) reaches the caller",
+            actual=one_line(error, 200),
+            help="the caller tells a missing document (LookupError) from a missing owner by the "
+            "error it gets: after rolling back, re-raise the error you caught, unchanged",
         )
     if _owners(ctx, ids) != before:
         session.close()
