@@ -39,6 +39,8 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, str | None]:
         never_used = not any(e.session is session for e in ctx.recorder.orm_executes[executes_before:])
         if never_used:
             misuse = "the session passed in was never used"
+        elif docs and ctx.recorder.was_closed(session) and all(_detached(doc) for doc in docs):
+            misuse = CLOSED_IT
         elif any(not _held_by(doc, session) for doc in docs):
             # Whatever ran through this session, what it returns was loaded by another one
             # (still there, or detached from it).
@@ -54,6 +56,15 @@ def _call(ctx: Context, user_id: int) -> tuple[list[Any], list, str | None]:
     if never_used and statements:
         misuse = f"{misuse}; {len(statements)} statement{'' if len(statements) == 1 else 's'} went elsewhere"
     return docs, statements, misuse
+
+
+CLOSED_IT = "it closed the session it was given"
+
+
+def _detached(doc: Any) -> bool:
+    from sqlalchemy import inspect as sa_inspect
+
+    return bool(getattr(sa_inspect(doc, raiseerr=False), "detached", False))
 
 
 def _held_by(doc: Any, session: Any) -> bool:
@@ -127,6 +138,15 @@ def each_user(ctx: Context) -> str | None:
 @checks.add("it uses the session it is given", requires=[signature])
 def uses_argument(ctx: Context) -> None:
     _, _, misuse = _call(ctx, 1)
+    if misuse == CLOSED_IT:
+        raise Fail(
+            "docs_for_user closed the session it was given",
+            expected="the caller's session still open when the function returns",
+            actual="closed: the documents it returned are detached, and reading anything they "
+            "did not load (a relationship) fails",
+            help="a web route makes the session and ends it when the request ends: a function "
+            "it hands the session to uses it and leaves closing it to the route",
+        )
     if misuse is not None:
         raise Fail(
             "docs_for_user ignored its session argument",
