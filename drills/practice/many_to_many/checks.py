@@ -208,17 +208,25 @@ def _docs_tagged(ctx: Context, session: Session, name: str) -> tuple[list[int], 
     "docs_tagged(session, name) returns the documents with that tag, in id order", requires=[links_written]
 )
 def docs_tagged_rows(ctx: Context) -> None:
-    seeded(ctx, "documents 4 and 10", "SELECT id FROM documents WHERE id IN (4, 10)", count=2)
+    seeded(ctx, "documents 3, 4 and 10", "SELECT id FROM documents WHERE id IN (3, 4, 10)", count=3)
     with ctx.new_session() as session:
         document, tag = ctx.namespace["Document"], ctx.namespace["Tag"]
-        ten, four = session.get(document, 10), session.get(document, 4)
+        ten, four, three = session.get(document, 10), session.get(document, 4), session.get(document, 3)
         ten.tags.append(_tag(ctx, "roadmap"))
         four.tags.append(session.scalars(select(tag).where(tag.name == "urgent")).one())
+        # A name that holds another: "the tag called urgent" is not every tag that mentions it.
+        three.tags.append(_tag(ctx, "not-urgent"))
         session.commit()
     # Rewritten in place, documents 1 and 2 now lie after the others in the table: rows that
     # come back in id order without an ORDER BY were in that order by chance, and no longer are.
     ctx.execute("UPDATE documents SET title = title WHERE id IN (1, 2)")
-    expected = {"urgent": [1, 4, 6], "finance": [2, 9], "roadmap": [10], "nothing-like-it": []}
+    expected = {
+        "urgent": [1, 4, 6],
+        "finance": [2, 9],
+        "roadmap": [10],
+        "not-urgent": [3],
+        "nothing-like-it": [],
+    }
     for name, want in expected.items():
         with ctx.new_session() as session:
             got, result = _docs_tagged(ctx, session, name)
@@ -229,6 +237,15 @@ def docs_tagged_rows(ctx: Context) -> None:
                 actual=", ".join(map(str, got)),
                 help="without an ORDER BY, Postgres returns rows in whatever order it finds them; "
                 "sort on the document's id, lowest first",
+                sql=show_sql(result.statements, limit=2),
+            )
+        if got != want and set(want) < set(got) and name == "urgent":
+            raise Fail(
+                f"docs_tagged(session, {name!r}) also returned documents of another tag",
+                expected=", ".join(map(str, want)),
+                actual=", ".join(map(str, got)),
+                help="the tag called 'urgent' only: 'not-urgent' (on document 3) merely contains the "
+                "name; compare the whole name",
                 sql=show_sql(result.statements, limit=2),
             )
         if got != want:
