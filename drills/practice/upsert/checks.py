@@ -143,6 +143,25 @@ def new_tag(ctx: Context) -> None:
             expected=f"one row, id {tag_id}",
             actual=f"ids {_ids(ctx, name)}",
         )
+    # The caller rolls back, then asks again (a retried request): the row the first call made
+    # is gone, and the id it gave out with it. Only Postgres knows the id that holds now.
+    retried = _unused(ctx, "backlog")
+    with ctx.new_session() as session:
+        gone = _ensure(ctx, session, retried)
+        session.rollback()
+    with ctx.new_session() as session:
+        again = _ensure(ctx, session, retried)
+        session.commit()
+    rows = _ids(ctx, retried)
+    if rows != [again]:
+        raise Fail(
+            f"asked again for {retried!r} after the caller rolled back, ensure_tag returned id "
+            f"{again}, which no row has",
+            expected=f"the id of the {retried!r} row the second call made ({', '.join(map(str, rows))})",
+            actual=f"{again}, the id of the row the rollback undid" if again == gone else str(again),
+            help="an id belongs to the transaction that made its row: remembered past a rollback, it "
+            "names nothing; ask Postgres on every call",
+        )
 
 
 @checks.add("an existing name: its id, no new row, the caller's earlier work untouched", requires=[new_tag])
