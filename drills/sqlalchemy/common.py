@@ -258,6 +258,14 @@ def title_column(db: DatabaseView) -> None:
 
 def body_column(db: DatabaseView) -> None:
     column = require_column(require_table(db, "documents"), "documents", "body")
-    if not (column.builtin and column.type.startswith(("character varying", "text"))):
-        raise Fail("`body` is not a text column", expected="varchar or text", actual=column.type)
+    if not (column.builtin and column.type in ("character varying", "text")):
+        limited = column.builtin and column.type.startswith("character varying(")
+        raise Fail(
+            "`body` is limited to a length" if limited else "`body` is not a text column",
+            expected="text of any length (varchar or text, with no limit)",
+            actual=column.type,
+            help="only the title has a limit; a body as long as its author needs"
+            if limited
+            else "text of any length: a string type with no length",
+        )
     require_not_null(column, "documents")
