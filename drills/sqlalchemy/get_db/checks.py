@@ -26,6 +26,9 @@ def SELECT_1() -> object:
     return text("SELECT 1")
 
 
+HALF_DONE = "half-done by a route that then raised"
+
+
 class RouteError(Exception):
     """What the checker throws in, as FastAPI does when a route raises."""
 
@@ -136,8 +139,11 @@ def closed_after_success(ctx: Context) -> None:
     "the session is closed when the route raises, and the error still propagates", requires=[yields_session]
 )
 def closed_after_error(ctx: Context) -> None:
+    from sqlalchemy import text
+
     gen, db = _start(ctx)
-    db.execute(SELECT_1())
+    # The route wrote, then raised: none of its work may count.
+    db.execute(text("UPDATE documents SET title = :t WHERE id = 1"), {"t": HALF_DONE})
     try:
         gen.throw(RouteError("the route failed"))
     except RouteError:
@@ -152,6 +158,14 @@ def closed_after_error(ctx: Context) -> None:
     else:
         raise Fail("get_db yielded again after the route raised", expected="no second yield")
     _require_closed(ctx, db, "when the route raised")
+    if ctx.rows("SELECT 1 FROM documents WHERE title = :t", t=HALF_DONE):
+        raise Fail(
+            "get_db committed what the failed route had written",
+            expected="the route raised, so none of its work counts: rolled back",
+            actual=f"document 1 is now titled {HALF_DONE!r}, committed",
+            help="a commit that runs whatever the route did runs when it failed too; what must "
+            "always run is the closing",
+        )
 
 
 @checks.add(
