@@ -88,10 +88,20 @@ def read_call(ctx: Context, session: Any, fn: Callable[..., Any], *args: Any) ->
     """`call` for a function the drill asks only to read: one that writes fails (the checks
     take their expected answers from the tables, which it could rewrite to fit)."""
     seen = call(ctx, session, fn, *args)
+    name = getattr(fn, "__name__", "your function")
+    if ctx.recorder.was_closed(session):
+        raise Fail(
+            f"{name} closed the session it was given",
+            expected="the caller's session still open when the function returns",
+            actual="closed: whatever the caller had not committed is gone, and the objects "
+            "returned are detached",
+            help="the caller made the session and ends it (a web route, when the request ends); a "
+            "function it hands the session to uses it and leaves the closing to the caller",
+        )
     written = writes(seen.statements)
     if written:
         raise Fail(
-            f"{getattr(fn, '__name__', 'your function')} changed the data it was asked to read",
+            f"{name} changed the data it was asked to read",
             expected="a function that only reads: no INSERT, UPDATE, DELETE, ALTER, DROP or DO",
             actual=written[0].sql.strip().splitlines()[0][:200],
             help="a query function selects and returns; it does not write or commit",
