@@ -248,7 +248,7 @@ def title_column(db: DatabaseView) -> None:
     column = require_column(require_table(db, "documents"), "documents", "title")
     if not (column.builtin and column.type.startswith("character varying")) or column.length != 200:
         raise Fail(
-            "`title` does not have the 200-character limit",
+            "`title` is not a column type limited to 200 characters",
             expected="character varying(200)",
             actual=column.type,
             help="the length limit comes from the column type you give mapped_column()",

@@ -43,6 +43,16 @@ def _start(ctx: Context) -> tuple[Any, Session]:
             expected="the generator yields a session",
             actual="the generator stopped at once",
         ) from None
+    if ctx.recorder.was_closed(db):
+        with suppress(Exception):
+            gen.close()
+        raise Fail(
+            "get_db closed the session before the route could use it",
+            expected="the session open while the route runs, closed after it",
+            actual="already closed when get_db yielded it",
+            help="the route runs at the yield: what comes before it is setup, what comes after it "
+            "(or in a finally around it) is cleanup",
+        )
     return gen, db
 
 

@@ -1,6 +1,6 @@
 # expect: fail
-# check: closed after the request finishes
-# message: not closed
+# check: each call yields a fresh Session
+# message: closed the session before the route
 from collections.abc import Generator
 
 from sqlalchemy.orm import Session

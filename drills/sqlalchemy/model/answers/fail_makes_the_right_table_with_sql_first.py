@@ -1,6 +1,6 @@
 # expect: fail
 # check: title is text of at most 200
-# message: 200-character limit
+# message: limited to 200 characters
 # A wrong model (title without a length, optional columns) behind a table the file made with SQL
 # first: the checker builds the tables from the model, so the model is what is judged.
 from sqlalchemy import text

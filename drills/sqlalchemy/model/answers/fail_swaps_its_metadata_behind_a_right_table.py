@@ -1,6 +1,6 @@
 # expect: fail
 # check: title is text of at most 200
-# message: 200-character limit
+# message: limited to 200 characters
 # A wrong model whose class points `metadata` at an empty MetaData, behind a right table made
 # with SQL: the checker builds from the table's own MetaData, so the model is still judged.
 from sqlalchemy import text, MetaData

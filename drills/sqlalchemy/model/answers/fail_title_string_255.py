@@ -1,6 +1,6 @@
 # expect: fail
 # check: title is text of at most 200
-# message: 200-character limit
+# message: limited to 200 characters
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
