@@ -16,7 +16,6 @@ from __future__ import annotations
 import linecache
 import logging
 import os
-import re
 import signal
 import sys
 import types
@@ -423,10 +422,6 @@ def _engine_instruments(engine: Any, name: str) -> dict[str, integrity.Listeners
 
 
 SANDBOX = "drillkit.sandbox"
-SETTINGS_OF = "the settings of "  # a session factory's settings: see _tampered
-_SETTING = re.compile(
-    rf"^{SETTINGS_OF}(?P<factory>\S+?)(?:: (?P<changed>\w+) was changed| gained a new name '(?P<added>\w+)')$"
-)
 _recorder: Any = None  # this run's Recorder, set before the seal
 
 
@@ -459,7 +454,7 @@ def _seal_factory(
     # Not its pool: engine.dispose() puts a new one in place, with the same listeners (sealed).
     seal.add_attributes(f"{SANDBOX}.{engine_name}", engine, ("_has_events", "dispatch"))
     seal.add_attributes(f"{SANDBOX}.{factory_name}", factory, ("class_", "kw"))
-    seal.add_mapping(f"{SETTINGS_OF}{SANDBOX}.{factory_name}", factory.kw)
+    seal.add_settings(f"{SANDBOX}.{factory_name}", factory.kw)
 
 
 def _hands_on(event: str) -> Callable[[Any], bool]:
@@ -507,29 +502,29 @@ def _internal_failure() -> RunOutcome:
 
 
 def _tampered(problem: str) -> RunOutcome:
-    setting = _SETTING.match(problem)
-    if setting is not None:
-        # An ordinary setting (a tutorial's autoflush=False, say), not an attack: still a
-        # failure, since the checks' sessions would not be the ones they were written for.
-        factory, key = setting["factory"], setting["changed"] or setting["added"]
-        failure = CheckResult(
-            FIRST_CHECK,
-            "failed",
-            rationale=f"your file changed {key!r} in the settings of {factory}, which the checks "
-            "make their own sessions with",
-            help="pass a setting when you make a session (SessionLocal(autoflush=False)), or make "
-            "a session factory of your own, instead of reconfiguring drillkit's",
-        )
-        why = "not run: your file changed the checks' session settings"
-    else:
-        failure = CheckResult(
-            FIRST_CHECK,
-            "failed",
-            rationale=f"tampering detected: {problem}",
-            help="a drill file answers the drill; it must not change drillkit's checks or its report",
-        )
-        why = "not run: tampering detected"
-    skipped = [CheckResult(n, "skipped", rationale=why) for n in _sealed_names()]
+    return _refused(
+        f"tampering detected: {problem}",
+        "a drill file answers the drill; it must not change drillkit's checks or its report",
+        "not run: tampering detected",
+    )
+
+
+def _reconfigured(factory: str, key: str) -> RunOutcome:
+    # An ordinary setting (a tutorial's autoflush=False, say), not an attack: still a failure,
+    # since the checks' sessions would not be the ones they were written for.
+    return _refused(
+        f"your file changed {key!r} in the settings of {factory}, which the checks make their own "
+        "sessions with",
+        "pass a setting when you make a session (SessionLocal(autoflush=False)), or make a session "
+        "factory of your own, instead of reconfiguring drillkit's",
+        "not run: your file changed the checks' session settings",
+    )
+
+
+def _refused(rationale: str, help: str, skipped_because: str) -> RunOutcome:
+    """The first check failed with `rationale`, the sealed checks not run."""
+    failure = CheckResult(FIRST_CHECK, "failed", rationale=rationale, help=help)
+    skipped = [CheckResult(n, "skipped", rationale=skipped_because) for n in _sealed_names()]
     return RunOutcome([failure, *skipped])
 
 
@@ -563,12 +558,16 @@ def main(job_fd: int, result_fd: int, seal_fd: int) -> None:
     # From here on nothing of the learner's may interrupt: no signal handlers, no tracing.
     signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.Signals) - {signal.SIGKILL, signal.SIGSTOP})
     _release_reserve()
-    problem = _armed.seal.verify() if _armed.seal is not None else None
+    seal = _armed.seal
+    problem = seal.verify() if seal is not None else None
     token = protocol.take_token(job_fd)  # read only now: learner code never had it to find
     if problem is None and not token:
         problem = "this run's secret token was taken from its pipe"
+    setting = seal.changed_setting() if seal is not None and problem is None else None
     if problem is not None:
         outcome = _tampered(problem)
+    elif setting is not None:
+        outcome = _reconfigured(*setting)
     _explain_memory(outcome.results)
     try:
         protocol.write_result(result_fd, protocol.encode_result(outcome, token))

@@ -163,6 +163,7 @@ class Seal:
         self.lists: list[tuple[str, list[Any], tuple[Any, ...]]] = []
         # (where, the listeners, what they were): e.g. the SQL recorder's on the sandbox engine
         self.listeners: list[tuple[str, Listeners, tuple[Any, ...]]] = []
+        self.settings: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # (name, live, as sealed)
 
     def add_built(self, module: str, values: Mapping[str, Any]) -> None:
         """Values drillkit itself put under `module`'s lazy names (see `lazy`): the only
@@ -174,11 +175,18 @@ class Seal:
         for name in names:
             self.entries.append((f"{where}.{name}", obj, name, _attr(obj, name)))
 
-    def add_mapping(self, where: str, mapping: dict[str, Any]) -> None:
-        """A dict that must keep its keys and the values under them."""
-        self.namespaces.append((where, mapping, frozenset(mapping), None))
-        for key, value in mapping.items():
-            self.entries.append((f"{where}: {key}", mapping, key, value))
+    def add_settings(self, name: str, settings: dict[str, Any]) -> None:
+        """A dict of settings (a session factory's) that must keep its keys and values. Told
+        apart from tampering (see changed_setting): changing one is a plain mistake."""
+        self.settings.append((name, settings, dict(settings)))
+
+    def changed_setting(self) -> tuple[str, str] | None:
+        """(name, key) of the first setting added, removed or changed since it was sealed."""
+        for name, settings, sealed in self.settings:
+            for key in settings.keys() | sealed.keys():
+                if settings.get(key, _MISSING) is not sealed.get(key, _MISSING):
+                    return name, key
+        return None
 
     def add_listeners(self, listeners: Mapping[str, Listeners]) -> None:
         """Seal listeners that drillkit installs after the seal (on the async pair, built on
