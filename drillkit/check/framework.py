@@ -516,6 +516,16 @@ def without_background(message: str) -> str:
     return _BACKGROUND.sub("", message).strip()
 
 
+def line_in(exc: BaseException, path: Path) -> int | None:
+    """The line of `path` an exception came from: a SyntaxError's own line in that file, else
+    the deepest frame of its traceback there; None when the file is not involved."""
+    line = exc.lineno if isinstance(exc, SyntaxError) and exc.filename == str(path) else None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == str(path):
+            line = frame.lineno
+    return line
+
+
 def learner_traceback(exc: BaseException, path: Path, limit: int = 1500) -> str:
     """The exception, with only the frames from the learner's own file."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import re
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -336,6 +335,7 @@ def _cross_references(root: Path, meta: dict, rel: Callable[[Path], str]) -> lis
 def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Finding]:
     """The drill's checks load; hints and `requires` name real checks; no child check waits
     for a database check."""
+    from drillkit.check.framework import line_in
     from drillkit.check.loader import load_checks
 
     where = rel(drill.checks_path)
@@ -348,10 +348,7 @@ def _check_declarations(drill: Drill, rel: Callable[[Path], str]) -> list[Findin
             broken = Path(exc.filename)
             said = f"cannot load the checks: SyntaxError: {exc.msg}"
             return [Finding(rel(broken) if broken.is_absolute() else where, exc.lineno, said, drill.slug)]
-        line = None
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if frame.filename == str(drill.checks_path):
-                line = frame.lineno
+        line = line_in(exc, drill.checks_path)
         return [Finding(where, line, f"cannot load the checks: {type(exc).__name__}: {exc}", drill.slug)]
     found: list[Finding] = []
     sides = {c.key: c.side for c in checks.checks}

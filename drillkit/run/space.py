@@ -311,14 +311,9 @@ def _said(exc: BaseException) -> str:
 def _fixture_line(path: Path, exc: BaseException) -> str:
     """`path:line` of a fixture's failure: the deepest frame in the fixture's module, or, for
     SQL, the line Postgres points at (its position counts characters of the text sent)."""
-    import traceback
+    from drillkit.check.framework import line_in
 
-    line = None
-    if isinstance(exc, SyntaxError) and exc.filename == str(path):
-        line = exc.lineno
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == str(path):
-            line = frame.lineno
+    line = line_in(exc, path)
     position = getattr(getattr(exc, "diag", None), "statement_position", None)
     if line is None and position and str(position).isdigit():
         with suppress(ConfigError):
