@@ -670,6 +670,12 @@ def test_blinding_the_recorder_is_tampering(learner: Learner, tmp_path: Path, at
     assert "tampering detected" in failure["rationale"] and why in failure["rationale"], failure
 
 
+def _practice_answer(slug: str, name: str) -> str:
+    """A known answer of the built-in practice pack's drill `slug`, as a learner file's text."""
+    practice = load_source(next(s for s in builtin_sources() if s.id == "practice"), None)
+    return (practice.get(slug).folder / "answers" / name).read_text(encoding="utf-8")
+
+
 # The async pair is built on first use, after the seal, and sealed as it is built: the
 # recorder's listeners on it, its session factory, its engine's events, the names themselves.
 # Unsealed, each of these let one query per document pass the async drill's "each owner can
@@ -742,11 +748,8 @@ AsyncSessionLocal.configure(bind=create_async_engine(url, connect_args=options))
 def test_reconfiguring_the_checks_session_factory_fails_saying_what_to_do_instead(
     learner: Learner, tmp_path: Path, drill_ref: str, wrong: str | None, code: str, said: str
 ) -> None:
-    if wrong is None:
-        start = LEGACY_3  # a wrong answer that the checks' own sessions would not change
-    else:
-        practice = load_source(next(s for s in builtin_sources() if s.id == "practice"), None)
-        start = (practice.get(drill_ref.split(":")[1]).folder / "answers" / wrong).read_text(encoding="utf-8")
+    # LEGACY_3: a wrong answer that the checks' own sessions would not change
+    start = LEGACY_3 if wrong is None else _practice_answer(drill_ref.split(":")[1], wrong)
     failure = first_failure(
         check(learner, write(tmp_path, "configured.py", start + "\n" + code), drill=drill_ref)
     )
@@ -758,12 +761,10 @@ def test_reconfiguring_the_checks_session_factory_fails_saying_what_to_do_instea
 def test_blinding_the_recorder_on_the_async_pair_is_tampering(
     learner: Learner, tmp_path: Path, attack: str
 ) -> None:
-    practice = load_source(next(s for s in builtin_sources() if s.id == "practice"), None)
-    drill = practice.get("async_session")
-    one_query_each = drill.folder / "answers" / "fail_refreshes_each_owner.py"
+    one_query_each = _practice_answer("async_session", "fail_refreshes_each_owner.py")
     code, why = ASYNC_ATTACKS[attack]
-    path = write(tmp_path, "blind_async.py", one_query_each.read_text(encoding="utf-8") + "\n" + code)
-    failure = first_failure(check(learner, path, drill=drill.ref))
+    path = write(tmp_path, "blind_async.py", one_query_each + "\n" + code)
+    failure = first_failure(check(learner, path, drill="practice:async_session"))
     assert failure["rationale"].startswith("tampering detected: ") and why in failure["rationale"], failure
 
 
