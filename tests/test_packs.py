@@ -612,6 +612,10 @@ def test_validate_reports_findings_with_file_and_line(learner: Learner) -> None:
     [
         (["check", "nopack:1"], "no pack 'nopack'"),
         (["check", "3:"], "'3:' needs a pack and a drill around the colon, as in practice:3"),
+        # `drill list` shows the active pack: another pack's drills are listed after a switch.
+        (["check", "practice:99"], "no drill '99' in pack 'practice'"),
+        (["check", "practice:99"], "see `drill list` after `drill pack use practice`"),
+        (["check", f"{builtin_pack().id}:99"], "...): see `drill list`\n"),
         (["start", ":select"], "':select' needs a pack and a drill around the colon"),
         (["new", __file__], f"{__file__} is a file, not a folder; pick a new folder for the pack"),
         (
@@ -625,6 +629,7 @@ def test_validate_reports_findings_with_file_and_line(learner: Learner) -> None:
             f"{__file__} is not a folder: a pack is the folder that holds pack.yaml",
         ),
         (["validate", "sqlalchemy", "--drill", "99"], "no drill '99' in pack 'sqlalchemy'"),
+        (["validate", "practice", "--drill", "99"], "drills/practice/pack.yaml\n"),
         (["validate", "sqlalchemy", "--drill", "selct", "--format-only"], "did you mean `select`"),
         (["pack", "use", "nopack"], "no pack 'nopack'"),
         (["pack", "remove", "sqlalchemy"], "built into drillkit"),

@@ -155,10 +155,12 @@ def resolve_drill(paths: Paths, ref: str, env: Mapping[str, str] = os.environ) -
             raise UnknownDrillError(
                 f"{text!r} needs a pack and a drill around the colon, as in practice:3 or practice:upsert"
             )
-        drill = open_pack(paths, pack_id.strip()).get(rest)
-        if drill.pack_id != active_id(paths, env):
-            drill = drill._replace(outside_active=True)
-        return drill
+        pack = open_pack(paths, pack_id.strip())
+        if pack.id == active_id(paths, env):
+            return pack.get(rest)
+        # `drill list` shows the active pack only: this one's drills are a switch away.
+        drill = pack.get(rest, listed_by=f"`drill list` after `drill pack use {pack.id}`")
+        return drill._replace(outside_active=True)
     return active_pack(paths, env).get(text)
 
 

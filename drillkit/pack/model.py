@@ -140,19 +140,21 @@ class Pack(NamedTuple):
     equivalent: tuple[tuple[str, str, str], ...] = ()  # (slug, mutant id, why it is still correct)
     mutation_threshold: float = 0.9  # `drill validate --mutants` fails below this score
 
-    def get(self, ref: str | int) -> Drill:
-        """Look a drill up by number ("3", "03") or slug ("select")."""
+    def get(self, ref: str | int, listed_by: str = "`drill list`") -> Drill:
+        """Look a drill up by number ("3", "03") or slug ("select"). `listed_by`: the command
+        that shows this pack's drills, for the message when there is no such drill."""
         text = str(ref).strip()
         for drill in self.drills:
             if text in (str(drill.number), drill.slug, f"{drill.number:02d}"):
                 return drill
-        raise UnknownDrillError(self.unknown(text))
+        raise UnknownDrillError(self.unknown(text, listed_by))
 
     def chosen(self, ref: str | None) -> tuple[Drill, ...]:
-        """Every drill, or only the one `ref` names (see `get`: an unknown one raises)."""
-        return self.drills if ref is None else (self.get(ref),)
+        """Every drill, or only the one `ref` names (see `get`: an unknown one raises). For
+        `drill validate`, whose pack need not be added, let alone active: pack.yaml lists them."""
+        return self.drills if ref is None else (self.get(ref, listed_by=str(self.root / "pack.yaml")),)
 
-    def unknown(self, text: str) -> str:
+    def unknown(self, text: str, listed_by: str = "`drill list`") -> str:
         if not self.drills:
             return f"pack {self.id!r} has no drills"
         close = self.closest(text)
@@ -162,7 +164,7 @@ class Pack(NamedTuple):
         examples = ", ".join(d.slug for d in self.drills[:2])
         return (
             f"no drill {text!r} in pack {self.id!r}{guess} name one by number ({span}) or slug "
-            f"({examples}{', ...' if len(self.drills) > 2 else ''}): see `drill list`"
+            f"({examples}{', ...' if len(self.drills) > 2 else ''}): see {listed_by}"
         )
 
     def closest(self, typed: str) -> Drill | None:
