@@ -37,6 +37,7 @@ from drillkit.pack.catalog import builtin_sources, load_source
 from drillkit.pack.model import Drill, Pack
 from drillkit.paths import Paths, resolve_paths
 from drillkit.run.space import connect, list_run_schemas
+from tests import FAST_TEMP
 
 # Tests that create OS users call useradd/runuser, which live in sbin; a minimal PATH lacks it.
 for _sbin in ("/usr/sbin", "/sbin"):
@@ -44,6 +45,25 @@ for _sbin in ("/usr/sbin", "/sbin"):
         os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + _sbin
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")  # an xdist worker has it
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' temporary folders in this run's RAM-disk folder (tests/__init__.py), as
+    a short `--basetemp`: pytest-of-root/pytest-N would bring test homes' socket paths near
+    the limit. The xdist workers get theirs below it from the controller."""
+    if FAST_TEMP is not None and _controller(config) and config.option.basetemp is None:
+        config.option.basetemp = str(FAST_TEMP / "b")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A passing run leaves nothing in memory; a failing one keeps its folder for a look."""
+    if FAST_TEMP is not None and _controller(session.config) and exitstatus == 0:
+        shutil.rmtree(FAST_TEMP, ignore_errors=True)
 
 
 def os_users_lock():

@@ -387,6 +387,7 @@ def test_another_os_user_runs_their_own_server_side_by_side(learner: Learner) ->
     env = {
         "HOME": str(home),
         "PATH": "/usr/bin:/bin",
+        "TMPDIR": tempfile.gettempdir(),  # the temp folder root's server uses, as for two users of /tmp
         "PYTHONPATH": copy_within_reach(base / "copy", embedded_server=True),
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
