@@ -53,13 +53,12 @@ def _fast_temp() -> Path | None:
 def _sweep(root: Path) -> None:
     """The folders of earlier runs that ended without removing theirs (a failed run keeps
     its folder for a look, until the next run): it is memory."""
+    from drillkit.db.server import process_alive
+
     for old in root.glob("run-*"):
-        try:
-            os.kill(int(old.name[4:]), 0)
-        except ProcessLookupError:
+        pid = old.name.removeprefix("run-")
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
-        except (ValueError, OSError):
-            continue
 
 
 FAST_TEMP = _fast_temp()

@@ -154,7 +154,7 @@ class Pack(NamedTuple):
         `drill validate`, whose pack need not be added, let alone active: pack.yaml lists them."""
         return self.drills if ref is None else (self.get(ref, listed_by=str(self.root / "pack.yaml")),)
 
-    def unknown(self, text: str, listed_by: str = "`drill list`") -> str:
+    def unknown(self, text: str, listed_by: str) -> str:
         if not self.drills:
             return f"pack {self.id!r} has no drills"
         close = self.closest(text)
